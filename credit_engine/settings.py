@@ -1,0 +1,62 @@
+"""Runtime settings, read from ``CREDIT_ENGINE_*`` environment variables.
+
+Every command and the service read the same settings object, so an operator can run several
+isolated instances side by side by pointing each at its own working folder.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The development secret; refused when ``CREDIT_ENGINE_ENV=production``.
+DEFAULT_PSEUDONYM_SECRET = "credit-engine-development-secret-not-for-production"
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised when a production instance would start with development defaults."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CREDIT_ENGINE_", extra="ignore")
+
+    env: str = Field("development", description="'production' refuses development defaults")
+    var_dir: Path = Field(Path("var"), description="working folder: archive, exports, default DB")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in var_dir")
+    mlflow_tracking_uri: str | None = Field(None, description="default sqlite:///<var_dir>/mlflow.db")
+    pseudonym_secret: str = Field(
+        DEFAULT_PSEUDONYM_SECRET, description="HMAC key for person pseudonyms and ID encryption"
+    )
+    keep_encrypted_ids: bool = Field(
+        False, description="also store full identity numbers, encrypted with a key derived from the secret"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> "Settings":
+        if self.env == "production" and self.pseudonym_secret == DEFAULT_PSEUDONYM_SECRET:
+            raise InsecureSettingsError(
+                "CREDIT_ENGINE_ENV=production but CREDIT_ENGINE_PSEUDONYM_SECRET is the development "
+                "default: set a secret of your own before starting"
+            )
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'credit_engine.db').resolve()}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.var_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.var_dir / "archive"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache after changing the environment)."""
+    return Settings()

@@ -1,0 +1,184 @@
+"""The relational model of the credit store.
+
+Facts are bitemporal: ``event_date``/``end_date`` say when something happened in the world,
+``recorded_at``/``superseded_at`` say when the store learned it and when a later version replaced
+it. A correction never edits a fact in place; it closes the current version and adds the next,
+so the store as it stood at any past instant can be rebuilt exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class SourceFile(Base):
+    """One immutable input file, archived under its content hash."""
+
+    __tablename__ = "source_file"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    archive_path: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    variant: Mapped[str | None] = mapped_column(String(16))
+    file_format: Mapped[str | None] = mapped_column(String(8))
+    encoding: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # ingested | rejected
+    error: Mapped[str | None] = mapped_column(Text)
+    unknown_columns: Mapped[str | None] = mapped_column(Text)  # JSON list
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    facts_new: Mapped[int] = mapped_column(Integer, default=0)
+    facts_versioned: Mapped[int] = mapped_column(Integer, default=0)
+    facts_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Entity(Base):
+    """A market entity keyed on its USCC; the current snapshot of its registration data."""
+
+    __tablename__ = "entity"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    code_status: Mapped[str] = mapped_column(String(24))  # identifiers.CodeKind
+    entity_type: Mapped[str] = mapped_column(String(24))
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    market_type: Mapped[str | None] = mapped_column(Text)
+    legal_rep_name: Mapped[str | None] = mapped_column(Text)
+    registered_capital_yuan: Mapped[float | None] = mapped_column(Float)
+    established_on: Mapped[date | None] = mapped_column(Date)
+    industry_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    authority: Mapped[str | None] = mapped_column(Text)
+    reg_status: Mapped[str | None] = mapped_column(String(8))
+    approved_on: Mapped[date | None] = mapped_column(Date)
+    business_scope: Mapped[str | None] = mapped_column(Text)
+    registered: Mapped[bool] = mapped_column(default=False)  # seen in registration data
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class EntityAlias(Base):
+    """Old identifiers (15-digit registration number, 9-digit organisation code) of an entity."""
+
+    __tablename__ = "entity_alias"
+    __table_args__ = (UniqueConstraint("alias_kind", "alias", "uscc"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alias_kind: Mapped[str] = mapped_column(String(16))
+    alias: Mapped[str] = mapped_column(String(18), index=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("entity.uscc"))
+
+
+class Person(Base):
+    """A natural person, keyed by a keyed pseudonym; the raw identity number is never a key."""
+
+    __tablename__ = "person"
+
+    pseudonym: Mapped[str] = mapped_column(String(32), primary_key=True)
+    masked_id: Mapped[str] = mapped_column(String(18))
+    id_status: Mapped[str] = mapped_column(String(16))  # identifiers.IdKind
+    name: Mapped[str | None] = mapped_column(Text)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    male: Mapped[bool | None] = mapped_column()
+    encrypted_id: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Fact(Base):
+    """One version of a credit fact about an entity or a person (see module docstring)."""
+
+    __tablename__ = "fact"
+    __table_args__ = (
+        UniqueConstraint("fact_key", "version"),
+        Index("ix_fact_subject", "subject_uscc", "kind"),
+        Index("ix_fact_person", "person_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fact_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_uscc: Mapped[str | None] = mapped_column(String(18))
+    person_key: Mapped[str | None] = mapped_column(String(32))
+    person_masked_id: Mapped[str | None] = mapped_column(String(18))
+    person_name: Mapped[str | None] = mapped_column(Text)
+    event_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    publicity_end: Mapped[date | None] = mapped_column(Date)
+    published: Mapped[bool | None] = mapped_column()
+    severity: Mapped[str | None] = mapped_column(String(8))
+    amount_yuan: Mapped[float | None] = mapped_column(Float)
+    document_no: Mapped[str | None] = mapped_column(Text)
+    authority: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # active | corrected | repaired | withdrawn | removed
+    flags: Mapped[str | None] = mapped_column(Text)  # comma-separated review flags
+    detail_json: Mapped[str | None] = mapped_column(Text)
+    raw_json: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(16))
+    rule_set_id: Mapped[str | None] = mapped_column(String(32))
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Quarantine(Base):
+    """A source row that could not be used, kept with the precise reason."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_file_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    reason_code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    raw_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditLog(Base):
+    """Append-only: database triggers refuse UPDATE and DELETE (see the initial migration)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(Text, index=True)
+    detail_json: Mapped[str | None] = mapped_column(Text)
+    client: Mapped[str | None] = mapped_column(Text)

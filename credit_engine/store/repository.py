@@ -1,0 +1,173 @@
+"""Reads and writes of the ingest path, in bulk and inside the caller's transaction.
+
+Rows go to the database as tuples through the driver (``executemany`` on SQLite, ``COPY`` on
+PostgreSQL): building ORM objects or dicts per row would dominate the cost of an ingest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import Connection
+
+CHUNK = 5000
+
+
+def now_utc() -> datetime:
+    """Timestamps are naive UTC on both backends."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _cells(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple]:
+    """Driver-ready tuples: NA -> None, dates -> ISO text, booleans -> bool."""
+    out = []
+    for col in columns:
+        s = frame[col]
+        values = s.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(s) else s
+        out.append(values.astype(object).where(s.notna(), None).tolist())
+    return list(zip(*out)) if out else []
+
+
+class Store:
+    """The ingest path's view of one connection (and so of one transaction)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+        self.mark = "%s" if self.postgres else "?"
+
+    # -- generic ------------------------------------------------------------------------------
+    def insert_rows(self, table: str, columns: Sequence[str], rows: list[tuple], on_conflict: str = "") -> None:
+        if not rows:
+            return
+        if self.postgres and not on_conflict:
+            cursor = self.conn.connection.driver_connection.cursor()
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join([self.mark] * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) {on_conflict}"
+        for start in range(0, len(rows), 50_000):
+            self.conn.exec_driver_sql(sql, rows[start:start + 50_000])
+
+    def select_in(self, sql: str, values: Iterable[str], params: tuple = ()) -> list[tuple]:
+        """``sql`` contains ``{in}`` where the list of values goes."""
+        values = list(values)
+        found: list[tuple] = []
+        for start in range(0, len(values), CHUNK):
+            part = values[start:start + CHUNK]
+            if self.postgres:
+                found += self.conn.exec_driver_sql(sql.format(**{"in": "= ANY(%s)"}), (*params, part)).all()
+            else:
+                marks = ", ".join("?" * len(part))
+                found += self.conn.exec_driver_sql(sql.format(**{"in": f"IN ({marks})"}), (*params, *part)).all()
+        return found
+
+    # -- directory (credit_engine.sources.subjects.EntityDirectory) ---------------------------
+    def uscc_for_aliases(self, alias_kind: str, aliases: list[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        rows = self.select_in(
+            f"SELECT alias, uscc FROM entity_alias WHERE alias_kind = {self.mark} AND alias {{in}}", aliases, (alias_kind,)
+        )
+        for alias, uscc in rows:
+            out.setdefault(alias, set()).add(uscc)
+        return out
+
+    def usccs_named(self, names: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for name, uscc in self.select_in("SELECT name, uscc FROM entity WHERE name {in}", names):
+            out.setdefault(name, []).append(uscc)
+        return out
+
+    # -- source files ---------------------------------------------------------------------------
+    def source_file(self, sha256: str) -> tuple[int, str] | None:
+        row = self.conn.exec_driver_sql(
+            f"SELECT id, status FROM source_file WHERE sha256 = {self.mark}", (sha256,)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def add_source_file(self, values: dict) -> int:
+        existing = self.source_file(values["sha256"])
+        columns = list(values)
+        if existing:
+            sets = ", ".join(f"{c} = {self.mark}" for c in columns)
+            self.conn.exec_driver_sql(f"UPDATE source_file SET {sets} WHERE id = {self.mark}", (*values.values(), existing[0]))
+            return existing[0]
+        marks = ", ".join([self.mark] * len(columns))
+        return self.conn.exec_driver_sql(
+            f"INSERT INTO source_file ({', '.join(columns)}) VALUES ({marks}) RETURNING id", tuple(values.values())
+        ).scalar_one()
+
+    def update_counts(self, file_id: int, counts: dict[str, int]) -> None:
+        sets = ", ".join(f"{c} = {self.mark}" for c in counts)
+        self.conn.exec_driver_sql(f"UPDATE source_file SET {sets} WHERE id = {self.mark}", (*counts.values(), file_id))
+
+    # -- entities, aliases, persons ---------------------------------------------------------------
+    def upsert_entities(self, entities: pd.DataFrame, moment: datetime, full: bool) -> None:
+        """Registration rows overwrite the snapshot; other kinds only add entities not yet known."""
+        if entities.empty:
+            return
+        frame = entities.assign(updated_at=stamp(moment))
+        columns = [c for c in frame.columns if frame[c].notna().any() or c in ("uscc", "code_status", "entity_type", "region_code", "registered")]
+        if full:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "uscc")
+            conflict = f"ON CONFLICT (uscc) DO UPDATE SET {sets}"
+        else:
+            conflict = "ON CONFLICT (uscc) DO NOTHING"
+        self.insert_rows("entity", columns, _cells(frame, columns), conflict)
+
+    def add_aliases(self, aliases: pd.DataFrame) -> None:
+        columns = ["alias_kind", "alias", "uscc"]
+        self.insert_rows("entity_alias", columns, _cells(aliases.drop_duplicates(), columns),
+                         "ON CONFLICT (alias_kind, alias, uscc) DO NOTHING")
+
+    def upsert_persons(self, persons: pd.DataFrame, moment: datetime) -> None:
+        if persons.empty:
+            return
+        frame = persons.assign(updated_at=stamp(moment))
+        columns = list(frame.columns)
+        sets = ", ".join(f"{c} = COALESCE(excluded.{c}, person.{c})" for c in columns if c != "pseudonym")
+        self.insert_rows("person", columns, _cells(frame, columns), f"ON CONFLICT (pseudonym) DO UPDATE SET {sets}")
+
+    # -- facts ------------------------------------------------------------------------------------
+    def write_facts(self, facts: pd.DataFrame, file_id: int, moment: datetime) -> dict[str, int]:
+        """New keys get version 1; a changed fact closes its current version and adds the next;
+        an unchanged one is left alone, which is what makes re-ingest idempotent."""
+        current = {
+            key: (version, digest)
+            for key, version, digest in self.select_in(
+                "SELECT fact_key, version, content_hash FROM fact WHERE superseded_at IS NULL AND fact_key {in}",
+                facts["fact_key"].tolist(),
+            )
+        }
+        known = facts["fact_key"].map(lambda k: current.get(k, (0, None)))
+        version = known.map(lambda v: v[0])
+        same = known.map(lambda v: v[1]) == facts["content_hash"]
+        changed = (version > 0) & ~same
+        fresh = facts[~same].assign(version=(version[~same] + 1).astype("int64"))
+        if changed.any():
+            self.conn.exec_driver_sql(
+                f"UPDATE fact SET superseded_at = {self.mark} WHERE fact_key = {self.mark} AND version = {self.mark}",
+                [(stamp(moment), k, int(v)) for k, v in zip(facts.loc[changed, "fact_key"], version[changed])],
+            )
+        fresh = fresh.assign(source_file_id=file_id, recorded_at=stamp(moment))
+        columns = list(fresh.columns)
+        self.insert_rows("fact", columns, _cells(fresh, columns))
+        return {
+            "facts_new": int((version == 0).sum()),
+            "facts_versioned": int(changed.sum()),
+            "facts_unchanged": int(same.sum()),
+        }
+
+    def add_quarantine(self, rows: pd.DataFrame, file_id: int, moment: datetime) -> None:
+        frame = rows.assign(source_file_id=file_id, created_at=stamp(moment))
+        columns = ["source_file_id", "row_number", "reason_code", "reason", "raw_json", "created_at"]
+        self.insert_rows("quarantine", columns, _cells(frame, columns))
+

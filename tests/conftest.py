@@ -1,0 +1,57 @@
+"""Fixtures shared by the suite: a migrated store on every backend, isolated settings."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from credit_engine.settings import Settings, get_settings
+from credit_engine.store.db import make_engine, upgrade
+
+POSTGRES_URL = os.environ.get("CREDIT_ENGINE_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def pytest_report_header() -> str:
+    return f"store backends: {', '.join(BACKENDS)}" + ("" if POSTGRES_URL else " (set CREDIT_ENGINE_TEST_POSTGRES_URL for PostgreSQL)")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    monkeypatch.setenv("CREDIT_ENGINE_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CREDIT_ENGINE_PSEUDONYM_SECRET", "test-secret")
+    monkeypatch.delenv("CREDIT_ENGINE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CREDIT_ENGINE_ENV", raising=False)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A freshly migrated store: a SQLite file, or a PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    engine = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
