@@ -1,0 +1,96 @@
+"""Effective-dated rule sets and sampling policies, shipped as TOML data (``data/``).
+
+An entity is judged under the rules in force on the as-of date (RULES.md): each file is a
+complete snapshot, and the set in force on a date is the one with the latest
+``effective_from`` on or before it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from types import MappingProxyType
+
+from credit_engine.rules.model import RuleSet, SamplingPolicy
+from credit_engine.rules.penalty import PenaltyTiering, Tier, tier_penalty
+
+__all__ = [
+    "NoRuleSetInForce",
+    "PenaltyTiering",
+    "RuleSet",
+    "SamplingPolicy",
+    "Tier",
+    "load_rule_sets",
+    "load_sampling_policies",
+    "rules_in_force",
+    "sampling_policy",
+    "tier_penalty",
+]
+
+_DATA = files(__name__) / "data"
+
+
+class NoRuleSetInForce(LookupError):
+    """The date precedes the earliest rule set."""
+
+
+def _read(path: Traversable) -> dict:
+    """Parse one TOML file; its stem must equal its id so a file cannot shadow another."""
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    stem = path.name.removesuffix(".toml")
+    if data.get("id") != stem:
+        raise ValueError(f"{path.name}: id {data.get('id')!r} does not match the file name")
+    return data
+
+
+def _toml_files(folder: Traversable) -> list[Traversable]:
+    return sorted((p for p in folder.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name)
+
+
+@cache
+def load_rule_sets() -> tuple[RuleSet, ...]:
+    """All rule sets, sorted by effective_from (validated once, then cached)."""
+    sets = sorted((RuleSet.model_validate(_read(p)) for p in _toml_files(_DATA)), key=lambda s: s.effective_from)
+    starts = [s.effective_from for s in sets]
+    if len(set(starts)) != len(starts):
+        raise ValueError(f"two rule sets share an effective_from date: {starts}")
+    policies = load_sampling_policies()
+    for rule_set in sets:
+        if rule_set.default_sampling_policy not in policies:
+            raise ValueError(f"{rule_set.id}: unknown sampling policy {rule_set.default_sampling_policy!r}")
+    return tuple(sets)
+
+
+@cache
+def load_sampling_policies() -> Mapping[str, SamplingPolicy]:
+    """All sampling policies by id (read-only: the mapping is cached and shared)."""
+    policies = (SamplingPolicy.model_validate(_read(p)) for p in _toml_files(_DATA / "sampling"))
+    return MappingProxyType({policy.id: policy for policy in policies})
+
+
+def rules_in_force(on: date) -> RuleSet:
+    """The rule set with the latest effective_from on or before *on*."""
+    sets = load_rule_sets()
+    index = bisect.bisect_right([s.effective_from for s in sets], on) - 1
+    if index < 0:
+        first = sets[0]
+        raise NoRuleSetInForce(
+            f"no rule set is in force on {on.isoformat()}: the earliest, {first.id}, "
+            f"takes effect on {first.effective_from.isoformat()}"
+        )
+    return sets[index]
+
+
+def sampling_policy(policy_id: str | None = None, on: date | None = None) -> SamplingPolicy:
+    """A policy by id, or the default of the rule set in force on *on* (today if not given)."""
+    policies = load_sampling_policies()
+    wanted = policy_id or rules_in_force(on or date.today()).default_sampling_policy
+    if wanted not in policies:
+        raise LookupError(f"unknown sampling policy {wanted!r}; known: {', '.join(sorted(policies))}")
+    return policies[wanted]
