@@ -96,7 +96,7 @@ def parse_money_yuan(values: pd.Series, default_unit: str) -> pd.Series:
     return (number * factor).astype("float64")
 
 
-def split_categories(values: pd.Series, vocabulary: tuple[str, ...]) -> pd.Series:
+def normalise_categories(values: pd.Series, vocabulary: tuple[str, ...]) -> pd.Series:
     """Normalise multi-valued category text (``罚款、没收违法所得``) to the vocabulary, joined by ``、``.
 
     Tokens outside the vocabulary become ``其他``; order follows the vocabulary so the same set

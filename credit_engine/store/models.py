@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,12 +58,12 @@ class SourceFile(Base):
     status: Mapped[str] = mapped_column(String(16))  # ingested | rejected
     error: Mapped[str | None] = mapped_column(Text)
     unknown_columns: Mapped[str | None] = mapped_column(Text)  # JSON list
-    rows_read: Mapped[int] = mapped_column(Integer, default=0)
-    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
-    rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
-    facts_new: Mapped[int] = mapped_column(Integer, default=0)
-    facts_versioned: Mapped[int] = mapped_column(Integer, default=0)
-    facts_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rows_read: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows_accepted: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows_quarantined: Mapped[int] = mapped_column(Integer, server_default="0")
+    facts_new: Mapped[int] = mapped_column(Integer, server_default="0")
+    facts_versioned: Mapped[int] = mapped_column(Integer, server_default="0")
+    facts_unchanged: Mapped[int] = mapped_column(Integer, server_default="0")
     ingested_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -86,7 +87,7 @@ class Entity(Base):
     reg_status: Mapped[str | None] = mapped_column(String(8))
     approved_on: Mapped[date | None] = mapped_column(Date)
     business_scope: Mapped[str | None] = mapped_column(Text)
-    registered: Mapped[bool] = mapped_column(default=False)  # seen in registration data
+    registered: Mapped[bool] = mapped_column(server_default=false())  # seen in registration data
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from credit_engine.sources.clean import map_codes, parse_dates, parse_money_yuan, split_categories, text
+from credit_engine.sources.clean import map_codes, parse_dates, parse_money_yuan, normalise_categories, text
 
 DATES = {
     "2015年7月10日": "2015-07-10", "2019年07月13日": "2019-07-13", "20190709": "2019-07-09",
@@ -49,7 +49,7 @@ def test_money_normalised_to_yuan(raw: str, unit: str, yuan: float) -> None:
 
 def test_categories_split_and_normalised() -> None:
     vocab = ("警告", "罚款", "没收违法所得", "其他")
-    out = split_categories(pd.Series(["罚款、没收违法所得", "没收违法所得;警告", "责令改正", ""]), vocab)
+    out = normalise_categories(pd.Series(["罚款、没收违法所得", "没收违法所得;警告", "责令改正", ""]), vocab)
     assert out.tolist()[:3] == ["罚款、没收违法所得", "警告、没收违法所得", "其他"] and pd.isna(out[3])
 
 

@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('reg_status', sa.String(length=8), nullable=True),
     sa.Column('approved_on', sa.Date(), nullable=True),
     sa.Column('business_scope', sa.Text(), nullable=True),
-    sa.Column('registered', sa.Boolean(), nullable=False),
+    sa.Column('registered', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('uscc', name=op.f('pk_entity'))
     )
@@ -78,12 +78,12 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('unknown_columns', sa.Text(), nullable=True),
-    sa.Column('rows_read', sa.Integer(), nullable=False),
-    sa.Column('rows_accepted', sa.Integer(), nullable=False),
-    sa.Column('rows_quarantined', sa.Integer(), nullable=False),
-    sa.Column('facts_new', sa.Integer(), nullable=False),
-    sa.Column('facts_versioned', sa.Integer(), nullable=False),
-    sa.Column('facts_unchanged', sa.Integer(), nullable=False),
+    sa.Column('rows_read', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('rows_accepted', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('rows_quarantined', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('facts_new', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('facts_versioned', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('facts_unchanged', sa.Integer(), server_default='0', nullable=False),
     sa.Column('ingested_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_source_file')),
     sa.UniqueConstraint('sha256', name=op.f('uq_source_file_sha256'))

@@ -1,0 +1,163 @@
+"""双公示 administrative penalties and licences, both generations (v1 2016-era, v2 2020+)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+
+import pandas as pd
+
+from credit_engine.rules import load_rule_sets
+from credit_engine.rules.penalty import tier_penalty
+from credit_engine.sources.assemble import Context, Source, assemble
+from credit_engine.sources.batch import Batch, Rejects
+from credit_engine.sources.clean import map_codes, parse_money_yuan, normalise_categories, text
+from credit_engine.sources.fields import add_flag, dated, entity_stubs, optional, required_text, rule_ids, rules_for
+from credit_engine.sources.subjects import people
+
+PENALTY_CATEGORIES = (
+    "警告", "通报批评", "罚款", "没收违法所得", "没收非法财物", "暂扣许可证件", "降低资质等级",
+    "吊销许可证件", "吊销营业执照", "限制开展生产经营活动", "责令停产停业", "责令关闭", "限制从业",
+    "行政拘留", "其他",
+)
+LICENSE_CATEGORIES = {"01": "普通", "02": "特许", "03": "认可", "04": "核准", "05": "登记", "06": "其他"}
+
+
+def party_subjects(source: Source, ctx: Context, rejects: Rejects):
+    """Entities by their best code; a party with no entity code but a valid ID is a natural person."""
+    f = source.frame
+    person_ids = optional(source, "party_id")
+    no_code = text(f["uscc"]).isna() & optional(source, "reg_no").isna() & optional(source, "org_code").isna()
+    individuals = people(person_ids.where(no_code), optional(source, "party_name"), ctx.pseudonymiser, ctx.keep_encrypted_ids)
+    is_person = no_code & individuals.key.notna()
+    entity_rows = f.index[~is_person]
+    subjects = ctx.resolver.resolve(f.loc[entity_rows], rejects, "uscc", source.label("uscc"))
+    uscc = subjects.uscc.reindex(f.index)
+    flags = subjects.flags.reindex(f.index)
+    return uscc, individuals.key.where(is_person), flags, subjects, individuals.persons
+
+
+def penalties(source: Source, ctx: Context) -> Batch:
+    f = source.frame
+    rejects = Rejects()
+    uscc, person_key, flags, subjects, persons = party_subjects(source, ctx, rejects)
+    document_no = required_text(source, "document_no", rejects)
+    decided = dated(source, "decision_date", rejects, required=True)
+    valid_until = dated(source, "valid_until", rejects, required=False)
+
+    category_text = optional(source, "category")
+    if "category2" in f:
+        category_text = category_text.str.cat(optional(source, "category2"), sep="、", na_rep="")
+    content = optional(source, "content")
+    categories = normalise_categories(category_text.fillna(content.fillna("")), PENALTY_CATEGORIES)
+    flags = add_flag(flags, categories.isna(), "category_missing")
+    categories = categories.fillna("其他")
+
+    fine = parse_money_yuan(f["fine_wan"], "万元") if "fine_wan" in f else pd.Series(float("nan"), index=f.index)
+    fine = fine.fillna(parse_money_yuan(content, "元").where(categories.str.contains("罚款")))
+    confiscated = parse_money_yuan(f["confiscated_wan"], "万元") if "confiscated_wan" in f else None
+
+    key_area = _key_area(source)
+    keep = rejects.keep(f.index)
+    tiers = [
+        _tier(cats, None if pd.isna(amount) else float(amount), day.date(), None if pd.isna(area) else area)
+        for cats, amount, day, area in zip(categories[keep], fine[keep], decided[keep], key_area[keep])
+    ]
+    tiering = pd.DataFrame(
+        [(t.tier.value, t.published, t.publicity_end, t.repairable_early, t.repair_from, t.basis, rule_id)
+         for t, rule_id in tiers],
+        index=keep,
+        columns=["severity", "published", "publicity_end", "repairable_early", "repair_from", "basis", "rule_set_id"],
+    )
+    subject = uscc.fillna(person_key)
+    detail = pd.DataFrame({
+        "party_name": optional(source, "party_name"),
+        "legal_rep_name": optional(source, "legal_rep_name"),
+        "violation_type": optional(source, "violation_type"),
+        "facts_text": optional(source, "facts_text"),
+        "basis": optional(source, "basis"),
+        "content": content,
+        "confiscated_yuan": confiscated,
+        "licence_affected": optional(source, "licence_affected"),
+        "key_area": key_area,
+        "repairable_early": tiering["repairable_early"],
+        "repair_from": pd.to_datetime(tiering["repair_from"]).astype("datetime64[s]"),
+        "tier_basis": tiering["basis"],
+        "source_status": optional(source, "source_status"),
+        "source_publicity_until": optional(source, "publicity_until"),
+    })
+    facts = assemble("penalty", source, keep, {
+        "fact_key": "penalty:" + document_no + ":" + subject,
+        "subject_uscc": uscc,
+        "person_key": person_key,
+        "event_date": decided,
+        "end_date": valid_until,
+        "publicity_end": tiering["publicity_end"],
+        "published": tiering["published"],
+        "severity": tiering["severity"],
+        "amount_yuan": fine,
+        "document_no": document_no,
+        "authority": optional(source, "authority"),
+        "category": categories,
+        "flags": flags,
+        "rule_set_id": tiering["rule_set_id"],
+    }, detail)
+    return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
+                 persons=persons, aliases=subjects.aliases)
+
+
+@lru_cache(maxsize=65536)
+def _tier(categories: str, amount: float | None, decided: date, area: str | None):
+    rules = rules_for(decided)
+    key_area = area is not None and area in rules.repair.key_areas.value
+    return tier_penalty(categories.split("、"), amount, decided, key_area, rules), rules.id
+
+
+def _key_area(source: Source) -> pd.Series:
+    """The first key area (food, drugs, special equipment …) the penalty's text names, if any.
+
+    Which areas change the repair period is the rule set's business (see ``_tier``); the
+    vocabulary searched is the union over all sets.
+    """
+    words = sorted({w for rules in load_rule_sets() for w in rules.key_areas.value}, key=len, reverse=True)
+    hay = pd.Series("", index=source.frame.index, dtype="string")
+    for col in ("violation_type", "facts_text", "basis", "penalty_name", "content", "licence_affected"):
+        hay = hay.str.cat(optional(source, col), sep=" ", na_rep="")
+    return hay.str.extract("(" + "|".join(re.escape(w) for w in words) + ")")[0].astype("string")
+
+
+def licenses(source: Source, ctx: Context) -> Batch:
+    rejects = Rejects()
+    uscc, person_key, flags, subjects, persons = party_subjects(source, ctx, rejects)
+    document_no = required_text(source, "document_no", rejects)
+    decided = dated(source, "decision_date", rejects, required=True)
+    valid_from = dated(source, "valid_from", rejects, required=False)
+    valid_until = dated(source, "valid_until", rejects, required=False)
+    keep = rejects.keep(source.frame.index)
+    rule_set = rule_ids(decided[keep])
+    detail = pd.DataFrame({
+        "party_name": optional(source, "party_name"),
+        "document_name": optional(source, "document_name"),
+        "project_name": optional(source, "project_name"),
+        "certificate": optional(source, "certificate"),
+        "licence_no": optional(source, "licence_no"),
+        "content": optional(source, "content"),
+        "valid_from": valid_from,
+        "source_status": optional(source, "source_status"),
+    })
+    facts = assemble("license", source, keep, {
+        "fact_key": "license:" + document_no + ":" + uscc.fillna(person_key),
+        "subject_uscc": uscc,
+        "person_key": person_key,
+        "event_date": decided,
+        "end_date": valid_until,
+        "published": True,
+        "document_no": document_no,
+        "authority": optional(source, "authority"),
+        "category": map_codes(source.frame["category"], LICENSE_CATEGORIES) if "category" in source.frame else None,
+        "flags": flags,
+        "rule_set_id": rule_set,
+    }, detail)
+    return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
+                 persons=persons, aliases=subjects.aliases)

@@ -1,0 +1,69 @@
+"""Column helpers shared by the source transforms: dates, texts, flags, entity stubs, rule ids."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from credit_engine.identifiers import entity_type_of, region_of
+from credit_engine.rules import NoRuleSetInForce, RuleSet, load_rule_sets, rules_in_force
+from credit_engine.sources.assemble import Source
+from credit_engine.sources.batch import Rejects
+from credit_engine.sources.clean import parse_dates, text
+from credit_engine.sources.subjects import Subjects
+
+
+def dated(source: Source, column: str, rejects: Rejects, required: bool) -> pd.Series:
+    """Parse a date column; bad values (and missing required ones) refuse the row, naming the column."""
+    if column not in source.frame:
+        return pd.Series(pd.NaT, index=source.frame.index, dtype="datetime64[s]")
+    dates, problems = parse_dates(source.frame[column])
+    label = source.label(column)
+    rejects.add(problems.notna(), "bad_date", f"{label}: " + problems.fillna(""))
+    if required:
+        rejects.add(dates.isna(), "missing_date", f"{label}: no date given")
+    return dates
+
+
+def required_text(source: Source, column: str, rejects: Rejects) -> pd.Series:
+    values = text(source.frame[column])
+    rejects.add(values.isna(), f"missing_{column}", f"{source.label(column)}: empty")
+    return values
+
+
+def optional(source: Source, column: str) -> pd.Series:
+    if column in source.frame:
+        return text(source.frame[column])
+    return pd.Series(pd.NA, index=source.frame.index, dtype="string")
+
+
+def add_flag(flags: pd.Series, mask: pd.Series, flag: str) -> pd.Series:
+    joined = flags.fillna("").str.cat(pd.Series(flag, index=flags.index), sep=",").str.strip(",")
+    return flags.where(~mask.fillna(False), joined).astype("string")
+
+
+def entity_stubs(subjects: Subjects, rows: pd.Index, names: pd.Series | None = None) -> pd.DataFrame:
+    """Entities as a file names them: registration data fills in the rest when it arrives."""
+    usccs = subjects.uscc.reindex(rows).dropna()
+    return pd.DataFrame({
+        "uscc": usccs,
+        "code_status": subjects.code_status.reindex(usccs.index),
+        "entity_type": usccs.map(entity_type_of),
+        "region_code": usccs.map(region_of),
+        "name": names.reindex(usccs.index) if names is not None else pd.NA,
+    }).drop_duplicates("uscc")
+
+
+def rules_for(day: date) -> RuleSet:
+    """The set in force on ``day``; facts older than every set are judged by the earliest one."""
+    try:
+        return rules_in_force(day)
+    except NoRuleSetInForce:
+        return load_rule_sets()[0]
+
+
+def rule_ids(dates: pd.Series) -> pd.Series:
+    """The rule set that judged each date: every derived value records what judged it."""
+    by_date = {d: rules_for(d.date()).id for d in dates.dropna().unique()}
+    return dates.map(by_date).astype("string")

@@ -1,0 +1,121 @@
+"""GSXT registration (市场主体登记信息) and key persons (主要人员): entities, persons, roles."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from credit_engine.identifiers import entity_type_of, region_of
+from credit_engine.sources.assemble import Context, Source, assemble
+from credit_engine.sources.batch import Batch, Rejects
+from credit_engine.sources.clean import parse_money_yuan
+from credit_engine.sources.fields import dated, entity_stubs, optional, required_text, rule_ids
+from credit_engine.sources.subjects import people
+
+#: 职务 text -> role code. A person may hold several at once ("执行董事兼总经理").
+POSITIONS = {
+    "法定代表人": "legal_representative",
+    "董事长": "director", "副董事长": "director", "执行董事": "director", "董事": "director",
+    "监事会主席": "supervisor", "监事": "supervisor",
+    "总经理": "manager", "副总经理": "manager", "经理": "manager",
+    "财务负责人": "cfo",
+    "股东": "shareholder", "投资人": "shareholder",
+    "实际控制人": "controller",
+    "负责人": "manager",
+}
+
+
+def registration(source: Source, ctx: Context) -> Batch:
+    f = source.frame
+    rejects = Rejects()
+    subjects = ctx.resolver.resolve(f, rejects, "uscc", source.label("uscc"), name_column="name", alt_columns=("reg_no",))
+    uscc = subjects.uscc
+    name = required_text(source, "name", rejects)
+    established = dated(source, "established_on", rejects, required=True)
+    approved = dated(source, "approved_on", rejects, required=False)
+    status = required_text(source, "reg_status", rejects)
+    capital = parse_money_yuan(f["capital_wan"], "万元") if "capital_wan" in f else None
+    rep = people(optional(source, "legal_rep_id"), optional(source, "legal_rep_name"), ctx.pseudonymiser, ctx.keep_encrypted_ids)
+    keep = rejects.keep(f.index)
+
+    entities = pd.DataFrame({
+        "uscc": uscc,
+        "code_status": subjects.code_status,
+        "entity_type": uscc.map(entity_type_of, na_action="ignore"),
+        "region_code": uscc.map(region_of, na_action="ignore"),
+        "name": name,
+        "market_type": optional(source, "market_type"),
+        "legal_rep_name": optional(source, "legal_rep_name"),
+        "registered_capital_yuan": capital,
+        "established_on": established,
+        "industry_code": optional(source, "industry_code").str.upper(),
+        "address": optional(source, "address"),
+        "authority": optional(source, "authority"),
+        "reg_status": status,
+        "approved_on": approved,
+        "business_scope": optional(source, "scope"),
+        "registered": True,
+    }).loc[keep].drop_duplicates("uscc", keep="last")
+
+    as_of = approved.fillna(established)
+    detail = entities.drop(columns=["uscc", "code_status", "registered"]).assign(legal_rep_key=rep.key)
+    facts = [assemble("registration", source, keep, {
+        "fact_key": "registration:" + uscc + ":" + as_of.dt.strftime("%Y-%m-%d"),
+        "subject_uscc": uscc,
+        "event_date": as_of,
+        "published": True,
+        "authority": optional(source, "authority"),
+        "category": status,
+        "flags": subjects.flags,
+        "rule_set_id": rule_ids(as_of),
+    }, detail.reindex(keep))]
+    with_rep = keep.intersection(rep.key.dropna().index)
+    if len(with_rep):
+        facts.append(_roles(source, with_rep, uscc, rep.key, rep.masked, optional(source, "legal_rep_name"),
+                            pd.Series("legal_representative", index=f.index), as_of, None))
+    return Batch(pd.concat(facts), rejects.frame(), entities=entities, persons=rep.persons.loc[
+        rep.persons.index.intersection(keep)], aliases=subjects.aliases)
+
+
+def personnel(source: Source, ctx: Context) -> Batch:
+    f = source.frame
+    rejects = Rejects()
+    subjects = ctx.resolver.resolve(f, rejects, "uscc", source.label("uscc"), name_column=None, alt_columns=())
+    name = required_text(source, "name", rejects)
+    who = people(f["id_no"], name, ctx.pseudonymiser, ctx.keep_encrypted_ids)
+    label = source.label("id_no")
+    rejects.add(who.key.isna(), "bad_person_id",
+                f"{label}: not a usable identity number (" + who.checks["kind"].astype(str) + ": " + who.checks["reason"] + ")")
+    start = dated(source, "start", rejects, required=False)
+    end = dated(source, "end", rejects, required=False)
+    rejects.add(end < start, "end_before_start", f"{source.label('end')} is earlier than {source.label('start')}")
+
+    roles = optional(source, "position").str.split(r"\s*[兼、,，/]\s*", regex=True).explode()
+    codes = roles.map(POSITIONS)
+    unknown = codes.isna().groupby(level=0).any()
+    rejects.add(unknown, "unknown_position",
+                f"{source.label('position')}: '" + optional(source, "position").fillna("") + "' is not a known position")
+    keep = rejects.keep(f.index)
+    codes = codes[codes.index.isin(keep)]
+    codes = codes[~pd.MultiIndex.from_arrays([codes.index, codes.to_numpy()]).duplicated()]
+    facts = _roles(source, codes.index, subjects.uscc, who.key, who.masked, name, codes, start, end,
+                   share=pd.to_numeric(optional(source, "share_ratio").str.rstrip("%"), errors="coerce"))
+    persons = who.persons.loc[who.persons.index.intersection(keep)]
+    return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep), persons=persons, aliases=subjects.aliases)
+
+
+def _roles(source: Source, rows: pd.Index, uscc: pd.Series, key: pd.Series, masked: pd.Series, name: pd.Series,
+           role: pd.Series, start: pd.Series, end: pd.Series | None, share: pd.Series | None = None) -> pd.DataFrame:
+    """Role facts; ``rows`` repeats a row number when one person holds several positions."""
+    role = role.reindex(rows) if not role.index.equals(rows) else role
+    uscc, key, start = uscc.reindex(rows), key.reindex(rows), start.reindex(rows)
+    return assemble("role", source, rows, {
+        "fact_key": "role:" + uscc + ":" + key + ":" + role + ":" + start.dt.strftime("%Y-%m-%d").fillna(""),
+        "subject_uscc": uscc,
+        "person_key": key,
+        "person_masked_id": masked.reindex(rows),
+        "person_name": name.reindex(rows),
+        "event_date": start,
+        "end_date": end.reindex(rows) if end is not None else None,
+        "category": role,
+        "published": True,
+    }, pd.DataFrame({"share": share.reindex(rows) if share is not None else None}, index=rows))

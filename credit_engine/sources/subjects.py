@@ -1,0 +1,203 @@
+"""Who a source row is about: an entity by its best code, or a natural person by pseudonym.
+
+A row may carry its party's USCC, an old 15-digit registration number, a 9-digit organisation
+code, a masked code, or several of these (DATA_CONTRACT defects 2-5 and 10). The best usable key
+wins; old codes resolve through aliases learned from registration data and from rows that carry
+both forms; a masked code resolves only when the party's name and the visible characters match
+exactly one known entity. Anything else is refused with the precise reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+
+from credit_engine.identifiers import (
+    CodeKind,
+    Pseudonymiser,
+    classify_codes,
+    classify_ids,
+    mask_ids,
+    masked_matches,
+)
+from credit_engine.sources.batch import Rejects
+from credit_engine.sources.clean import text
+
+
+class EntityDirectory(Protocol):
+    """What subject resolution needs from the store (implemented in ``store.repository``)."""
+
+    def uscc_for_aliases(self, alias_kind: str, aliases: list[str]) -> dict[str, set[str]]: ...
+
+    def usccs_named(self, names: list[str]) -> dict[str, list[str]]: ...
+
+
+ALIAS_OF_KIND = {CodeKind.REG_NO: "reg_no", CodeKind.ORG_CODE: "org_code"}
+
+
+@dataclass
+class Subjects:
+    uscc: pd.Series  # resolved USCC or NA
+    code_status: pd.Series  # CodeKind of the resolved USCC (uscc / uscc_check_failed)
+    flags: pd.Series  # review flags, comma-joined, or NA
+    aliases: pd.DataFrame  # alias_kind, alias, uscc learned from this file
+
+
+class SubjectResolver:
+    def __init__(self, directory: EntityDirectory) -> None:
+        self.directory = directory
+        self._cache: dict[tuple[str, str], set[str]] = {}
+
+    def resolve(
+        self,
+        frame: pd.DataFrame,
+        rejects: Rejects,
+        code_column: str,
+        code_label: str,
+        name_column: str | None = "party_name",
+        alt_columns: tuple[str, ...] = ("reg_no", "org_code"),
+    ) -> Subjects:
+        index = frame.index
+        primary = classify_codes(text(frame[code_column]).fillna(""))
+        usable = primary["kind"].isin([CodeKind.USCC, CodeKind.USCC_CHECK_FAILED])
+        uscc = primary["value"].where(usable).astype("string")
+        status = primary["kind"].where(usable).astype("string")
+        flags = pd.Series(pd.NA, index=index, dtype="string")
+        flags[primary["kind"] == CodeKind.USCC_CHECK_FAILED] = "uscc_check_failed"
+
+        learned = self._learn(uscc, frame, alt_columns)
+        candidates = [(code_column, primary)] + [
+            (col, classify_codes(text(frame[col]).fillna(""))) for col in alt_columns if col in frame
+        ]
+        for column, checks in candidates:
+            for kind, alias_kind in ALIAS_OF_KIND.items():
+                todo = uscc.isna() & (checks["kind"] == kind)
+                if not todo.any():
+                    continue
+                found = self._lookup(alias_kind, checks.loc[todo, "value"], learned)
+                hit = found.notna()
+                uscc[hit[hit].index] = found[hit]
+                status[hit[hit].index] = CodeKind.USCC
+                flags[hit[hit].index] = f"resolved_from_{alias_kind}"
+                ambiguous = found.isna() & checks.loc[todo, "value"].map(
+                    lambda v, a=alias_kind: len(self._alias_targets(a, v, learned)) > 1
+                )
+                rejects.add(
+                    ambiguous.reindex(index, fill_value=False),
+                    "ambiguous_old_code",
+                    f"{code_label}: the {alias_kind.replace('_', ' ')} is shared by several entities",
+                )
+
+        masked = uscc.isna() & (primary["kind"] == CodeKind.MASKED)
+        if masked.any() and name_column and name_column in frame:
+            found = self._resolve_masked(primary.loc[masked, "value"], text(frame.loc[masked, name_column]))
+            hit = found.notna()
+            uscc[hit[hit].index] = found[hit]
+            status[hit[hit].index] = CodeKind.USCC
+            flags[hit[hit].index] = "resolved_from_masked"
+
+        self._reject_unresolved(uscc.isna(), primary, frame, code_label, rejects)
+        return Subjects(uscc, status, flags, learned)
+
+    # -- aliases -------------------------------------------------------------------------------
+    def _learn(self, uscc: pd.Series, frame: pd.DataFrame, alt_columns: tuple[str, ...]) -> pd.DataFrame:
+        """Aliases the file itself proves: every USCC embeds its organisation code; rows that
+        carry a USCC beside old codes tie those codes to it (defect 10)."""
+        known = uscc.dropna()
+        parts = [pd.DataFrame({"alias_kind": "org_code", "alias": known.str.slice(8, 17), "uscc": known})]
+        for col in alt_columns:
+            if col not in frame:
+                continue
+            checks = classify_codes(text(frame.loc[known.index, col]).fillna(""))
+            for kind, alias_kind in ALIAS_OF_KIND.items():
+                hit = checks["kind"] == kind
+                parts.append(pd.DataFrame(
+                    {"alias_kind": alias_kind, "alias": checks.loc[hit, "value"], "uscc": known[hit]}
+                ))
+        learned = pd.concat(parts, ignore_index=True).drop_duplicates()
+        return learned.astype({"alias_kind": str, "alias": str, "uscc": str})
+
+    def _alias_targets(self, alias_kind: str, value: str, learned: pd.DataFrame) -> set[str]:
+        local = learned.loc[(learned["alias_kind"] == alias_kind) & (learned["alias"] == value), "uscc"]
+        return set(local) | self._cache.get((alias_kind, value), set())
+
+    def _lookup(self, alias_kind: str, values: pd.Series, learned: pd.DataFrame) -> pd.Series:
+        wanted = sorted(set(values))
+        stored = self.directory.uscc_for_aliases(alias_kind, wanted)
+        for value, targets in stored.items():
+            self._cache[(alias_kind, value)] = targets
+
+        def one(value: str) -> str | None:
+            targets = self._alias_targets(alias_kind, value, learned)
+            return next(iter(targets)) if len(targets) == 1 else None
+
+        return values.map(one).astype("string")
+
+    def _resolve_masked(self, codes: pd.Series, names: pd.Series) -> pd.Series:
+        by_name = self.directory.usccs_named(sorted(set(names.dropna())))
+
+        def one(code: str, name: object) -> str | None:
+            if not isinstance(name, str):
+                return None
+            matches = [u for u in by_name.get(name, []) if masked_matches(code, u)]
+            return matches[0] if len(matches) == 1 else None
+
+        return pd.Series([one(c, n) for c, n in zip(codes, names)], index=codes.index, dtype="string")
+
+    @staticmethod
+    def _reject_unresolved(
+        todo: pd.Series, checks: pd.DataFrame, frame: pd.DataFrame, label: str, rejects: Rejects
+    ) -> None:
+        kind = checks["kind"]
+        value = checks["value"]
+        rejects.add(todo & (kind == CodeKind.EMPTY), "missing_code", f"{label}: empty, and the row names no other usable code")
+        rejects.add(
+            todo & (kind == CodeKind.PLACEHOLDER), "placeholder_code",
+            f"{label}: '" + value + "' is a placeholder (" + checks["reason"] + "), and the row names no other usable code",
+        )
+        rejects.add(
+            todo & (kind == CodeKind.MASKED), "masked_unresolved",
+            f"{label}: masked code '" + value + "' matches no single known entity of that name",
+        )
+        for k, alias_kind in ALIAS_OF_KIND.items():
+            rejects.add(
+                todo & (kind == k), f"unknown_{alias_kind}",
+                f"{label}: '" + value + f"' is a {alias_kind.replace('_', ' ')} that matches no known entity",
+            )
+        rejects.add(
+            todo & (kind == CodeKind.INVALID), "invalid_code",
+            f"{label}: '" + value + "' is not a valid code (" + checks["reason"] + ")",
+        )
+        rejects.add(todo, "unresolved_subject", f"{label}: no usable code")
+
+
+@dataclass
+class People:
+    key: pd.Series  # pseudonym or NA
+    masked: pd.Series  # display form of the ID, or NA
+    checks: pd.DataFrame  # identifiers.classify_ids output
+    persons: pd.DataFrame  # rows for the person table
+
+
+def people(ids: pd.Series, names: pd.Series, pseudonymiser: Pseudonymiser, keep_encrypted: bool) -> People:
+    """Pseudonymise identity numbers; the raw number never leaves this function except encrypted."""
+    checks = classify_ids(text(ids).fillna(""))
+    usable = checks["kind"].isin(["valid", "unknown_region", "old15"])
+    key = pd.Series(pd.NA, index=ids.index, dtype="string")
+    if usable.any():
+        key[usable] = pseudonymiser.keys(checks.loc[usable, "value"])
+    masked = mask_ids(checks["value"]).where(checks["kind"] != "empty").astype("string")
+    persons = pd.DataFrame({
+        "pseudonym": key[usable],
+        "masked_id": masked[usable],
+        "id_status": checks.loc[usable, "kind"].astype(str),
+        "name": text(names)[usable],
+        "birth_date": checks.loc[usable, "birth_date"],
+        "male": checks.loc[usable, "male"],
+        "encrypted_id": (
+            checks.loc[usable, "value"].map(pseudonymiser.encrypt) if keep_encrypted else pd.Series(pd.NA, index=key[usable].index)
+        ),
+    }).drop_duplicates("pseudonym", keep="last")
+    return People(key, masked, checks, persons)

@@ -1,0 +1,346 @@
+"""Ingest of every source kind and every defect class of DATA_CONTRACT.md, on every backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from credit_engine.ingest import FileReport, ingest_paths
+from credit_engine.settings import Settings
+from credit_engine.store.repository import Store
+from tests.helpers import make_id, make_uscc, write_csv
+
+REG_HEADER = ["统一社会信用代码", "企业名称", "市场主体类型", "法定代表人", "法定代表人证件号码", "注册资本（万元）",
+              "成立日期", "行业代码", "住所", "登记机关", "登记状态", "核准日期", "经营范围", "注册号"]
+PEN_V2 = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_XDR_GSZC", "CF_XDR_ZZJG", "CF_WSH", "CF_CFLB", "CF_NR", "CF_NR_FK",
+          "CF_JDRQ", "CF_YXQ", "CF_CFJG"]
+A, B, C = make_uscc(1), make_uscc(2), make_uscc(3)
+REP_A, REP_B = make_id(11), make_id(12)
+
+
+def reg_rows() -> list[list[str]]:
+    return [
+        [A, "哈尔滨甲商贸有限公司", "有限责任公司", "张三", REP_A, "100", "2015年7月10日", "f5211", "道里区", "道里分局", "存续", "2020-01-02", "零售", "230102000012345"],
+        [B.lower(), "哈尔滨乙食品有限公司", "有限责任公司", "李四", REP_B, "50.5", "20190709", "C1310", "南岗区", "南岗分局", "在业", "/", "食品", "230103000054321"],
+        [C, "哈尔滨丙科技有限公司", "有限责任公司", "王五", "", "10", "2017-7-7", "I6510", "香坊区", "香坊分局", "存续", "无", "软件", ""],
+    ]
+
+
+def facts(engine: Engine, kind: str | None = None, current: bool = True) -> pd.DataFrame:
+    sql = "SELECT * FROM fact WHERE 1=1" + (" AND superseded_at IS NULL" if current else "")
+    if kind:
+        sql += f" AND kind = '{kind}'"
+    with engine.connect() as conn:
+        return pd.read_sql_query(sql + " ORDER BY id", conn)
+
+
+def quarantine(engine: Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query("SELECT * FROM quarantine ORDER BY id", conn)
+
+
+def ingest(engine: Engine, settings: Settings, *paths: Path) -> list[FileReport]:
+    return ingest_paths(list(paths), engine, settings)
+
+
+@pytest.fixture
+def registered(engine: Engine, settings: Settings, tmp_path: Path) -> Engine:
+    ingest(engine, settings, write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows(), "utf-8-sig"))
+    return engine
+
+
+def test_registration_creates_entities_aliases_persons_and_roles(registered: Engine) -> None:
+    with registered.connect() as conn:
+        entities = pd.read_sql_query("SELECT * FROM entity ORDER BY uscc", conn)
+        persons = pd.read_sql_query("SELECT * FROM person", conn)
+        aliases = pd.read_sql_query("SELECT * FROM entity_alias", conn)
+    assert list(entities["uscc"]) == sorted([A, B, C])  # B arrived in lower case (defect 1)
+    row = entities.set_index("uscc").loc[B]
+    assert row["registered_capital_yuan"] == pytest.approx(505_000)
+    assert str(row["established_on"]) == "2019-07-09"
+    assert pd.isna(row["approved_on"])  # "/" is a null spelling (defect 7)
+    assert row["industry_code"] == "C1310" and row["region_code"] == "230102"
+    assert set(aliases.query("alias_kind == 'reg_no'")["alias"]) == {"230102000012345", "230103000054321"}
+    assert len(persons) == 2 and set(persons["masked_id"]) == {REP_A[:10] + "****" + REP_A[-4:], REP_B[:10] + "****" + REP_B[-4:]}
+    roles = facts(registered, "role")
+    assert set(roles["category"]) == {"legal_representative"} and len(roles) == 2
+
+
+def test_penalty_v2_defects_resolve_to_the_best_key(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    rows = [
+        ["甲", f" {A[:6]} {A[6:].lower()} ", "", "", "哈道市监罚〔2024〕1号", "罚款", "", "0.2", "2024-03-01", "", "道里分局"],
+        ["乙", "230103000054321", "", "", "哈南市监罚〔2024〕2号", "警告", "", "", "2024年3月2日", "", "南岗分局"],  # defect 2: old reg no
+        ["丙", C[8:17], "", "", "哈香市监罚〔2024〕3号", "罚款", "罚款2000元", "", "1709251200000", "9999-9-9", "香坊分局"],  # org code, epoch ms
+        ["甲", "00000000000000000X", "230102000012345", "", "哈道市监罚〔2024〕4号", "罚款、没收违法所得", "罚款金额:8万元", "", "2024-6-25 0:00:00", "无处罚期限", "道里分局"],  # defect 3+10
+        ["乙", "91230103******" + B[-4:].lower(), "", "", "哈南市监罚〔2024〕5号", "吊销许可证件", "", "", "2024-07-01", "", "南岗分局"],
+    ]
+    ingest(registered, settings, write_csv(tmp_path / "pen.csv", PEN_V2, rows))
+    pen = facts(registered, "penalty").set_index("document_no")
+    assert pen.loc["哈道市监罚〔2024〕1号", "subject_uscc"] == A
+    assert pen.loc["哈道市监罚〔2024〕1号", "amount_yuan"] == pytest.approx(2000)  # 0.2 万元
+    assert pen.loc["哈南市监罚〔2024〕2号", "subject_uscc"] == B
+    assert pen.loc["哈南市监罚〔2024〕2号", "flags"] == "resolved_from_reg_no"
+    assert pen.loc["哈香市监罚〔2024〕3号", "subject_uscc"] == C
+    assert str(pen.loc["哈香市监罚〔2024〕3号", "event_date"]) == "2024-03-01"  # epoch ms, Beijing time
+    assert pd.isna(pen.loc["哈香市监罚〔2024〕3号", "end_date"])
+    assert pen.loc["哈香市监罚〔2024〕3号", "amount_yuan"] == pytest.approx(2000)
+    assert pen.loc["哈道市监罚〔2024〕4号", "subject_uscc"] == A
+    assert pen.loc["哈道市监罚〔2024〕4号", "amount_yuan"] == pytest.approx(80_000)
+    assert pen.loc["哈道市监罚〔2024〕4号", "category"] == "罚款、没收违法所得"
+    # the masked code is not a parse error, but B's name is 乙食品 not 乙: it stays unresolved
+    assert "哈南市监罚〔2024〕5号" not in pen.index
+    q = quarantine(registered)
+    assert list(q["reason_code"]) == ["masked_unresolved"]
+    assert "CF_XDR_SHXYM" in q.loc[0, "reason"]
+
+
+def test_masked_code_resolves_when_name_and_visible_characters_match_one_entity(
+    registered: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    masked = B[:6] + "******" + B[-6:].lower()
+    rows = [["哈尔滨乙食品有限公司", masked, "", "", "X罚〔2024〕9号", "警告", "", "", "2024-07-01", "", "南岗分局"]]
+    ingest(registered, settings, write_csv(tmp_path / "pen.csv", PEN_V2, rows))
+    pen = facts(registered, "penalty")
+    assert list(pen["subject_uscc"]) == [B] and list(pen["flags"]) == ["resolved_from_masked"]
+
+
+def test_penalty_severity_and_publicity_follow_the_rules(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    rows = [
+        ["甲", A, "", "", "W1", "警告", "", "", "2024-03-01", "", "道里分局"],
+        ["甲", A, "", "", "W2", "罚款", "", "0.5", "2024-03-01", "", "道里分局"],
+        ["甲", A, "", "", "W3", "罚款", "", "20", "2024-03-01", "", "道里分局"],
+        ["甲", A, "", "", "W4", "吊销许可证件", "", "", "2024-03-01", "", "道里分局"],
+        ["甲", A, "", "", "W5", "罚款", "", "20", "2026-05-01", "", "道里分局"],
+    ]
+    ingest(registered, settings, write_csv(tmp_path / "pen.csv", PEN_V2, rows))
+    pen = facts(registered, "penalty").set_index("document_no")
+    assert pen.loc["W1", "severity"] == "minor" and not pen.loc["W1", "published"]
+    assert pen.loc["W2", "severity"] == "minor" and str(pen.loc["W2", "publicity_end"]) == "2024-06-01"
+    assert pen.loc["W3", "severity"] == "general" and str(pen.loc["W3", "publicity_end"]) == "2027-03-01"
+    assert pen.loc["W4", "severity"] == "serious"
+    assert pen.loc["W3", "rule_set_id"] == "cn-2021-09-01"
+    # under the 2026 national tiers a general penalty is public for one year only
+    assert pen.loc["W5", "rule_set_id"] == "cn-2026-04-01" and str(pen.loc["W5", "publicity_end"]) == "2027-05-01"
+
+
+def test_key_area_repair_minimum_applies_only_to_the_areas_the_rule_set_names(
+    registered: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    header = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_SY", "CF_NR_FK", "CF_JDRQ", "CF_CFJG"]
+    rows = [["乙", B, "F-1", "罚款", "销售过期食品", "20", "2024-03-01", "局"],
+            ["乙", B, "H-1", "罚款", "违规储存危险化学品", "20", "2024-03-01", "局"]]
+    ingest(registered, settings, write_csv(tmp_path / "pen.csv", header, rows))
+    pen = facts(registered, "penalty").set_index("document_no")
+    food, chemicals = (json.loads(pen.loc[k, "detail_json"]) for k in ("F-1", "H-1"))
+    assert (food["key_area"], chemicals["key_area"]) == ("食品", "危险化学品")
+    # SAMR 2021 repair rules: 12 months for food, drugs, special equipment; 6 months otherwise
+    assert (food["repair_from"], chemicals["repair_from"]) == ("2025-03-01", "2024-09-01")
+
+
+def test_penalty_v1_and_lower_case_jsonl_codes(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    v1 = ["CF_WSH", "CF_CFMC", "CF_CFLB1", "CF_CFLB2", "CF_XDR_MC", "CF_XDR_SHXYM", "CF_XDR_ZDM", "CF_JG", "CF_JDRQ", "CF_XZJG", "SJC"]
+    write_csv(tmp_path / "v1.csv", v1, [["V1-1", "处罚", "罚款", "没收违法所得", "甲", A, "", "罚款2000元", "2016-05-04", "道里局", "1568180781000"]], "gb18030")
+    record = {"cf_xdr_mc": "丙", "cf_xdr_shxym": C, "cf_wsh": "J-1", "cf_cflb": "通报批评", "cf_jdrq": "2021-01-05", "cf_cfjg": "香坊局"}
+    (tmp_path / "api.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    reports = ingest(registered, settings, tmp_path / "v1.csv", tmp_path / "api.jsonl")
+    assert {r.path.name: (r.kind, r.encoding) for r in reports} == {
+        "v1.csv": ("penalty v1", "gb18030"), "api.jsonl": ("penalty v2", "utf-8")}
+    pen = facts(registered, "penalty").set_index("document_no")
+    assert pen.loc["V1-1", "category"] == "罚款、没收违法所得" and pen.loc["V1-1", "amount_yuan"] == 2000
+    assert pen.loc["J-1", "subject_uscc"] == C
+
+
+def test_license_category_codes_and_text(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    v2 = ["XK_XDR_MC", "XK_XDR_SHXYM", "XK_WSH", "XK_XKLB", "XK_JDRQ", "XK_YXQZ", "XK_YXQZI", "XK_XKJG"]
+    rows = [["甲", A, "L1", "01", "2023-01-01", "2023-01-01", "2099-12-31 00:00:00", "局"],
+            ["乙", B, "L2", "特许", "2023-02-01", "", "2028-02-01", "局"]]
+    v1 = ["行政许可决定书文号", "项目名称", "审批类别", "行政相对人名称", "行政相对人代码_1", "许可决定日期", "许可截止期", "许可机关"]
+    ingest(registered, settings, write_csv(tmp_path / "l2.csv", v2, rows),
+           write_csv(tmp_path / "l1.csv", v1, [["L0", "食品经营", "普通", "丙", C, "2016年1月2日", "2021-1-1", "局"]]))
+    lic = facts(registered, "license").set_index("document_no")
+    assert lic.loc["L1", "category"] == "普通" and pd.isna(lic.loc["L1", "end_date"])
+    assert lic.loc["L2", "category"] == "特许" and str(lic.loc["L2", "end_date"]) == "2028-02-01"
+    assert lic.loc["L0", "subject_uscc"] == C
+
+
+def test_lists_court_and_signals(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    reason = "未依照《企业信息公示暂行条例》第八条规定的期限公示年度报告的"
+    ab = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "作出决定机关(列入)", "移出经营异常名录原因", "移出日期", "作出决定机关(移出)"]
+    se = ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "作出决定机关(列入)", "移出严重违法失信企业名单原因", "移出日期", "作出决定机关(移出)"]
+    court = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "年龄", "执行法院", "案号", "立案时间", "移除日期"]
+    tax = ["统一社会信用代码", "纳税人名称", "评价年度", "纳税信用等级", "评定日期"]
+    insp = ["统一社会信用代码", "企业名称", "抽查任务编号", "检查实施机关", "类型", "检查日期", "检查结果"]
+    com = ["统一社会信用代码", "承诺类型", "承诺日期", "履约状态", "核查日期"]
+    cpl = ["统一社会信用代码", "登记日期", "类别", "是否属实"]
+    minor = make_id(99, birth="20100101")
+    files = [
+        write_csv(tmp_path / "ab.csv", ab, [[A, "甲", reason, "2022-07-01", "道里分局", "补报", "2023-01-05", "道里分局"],
+                                            [B, "乙", "通过登记的住所或者经营场所无法联系的", "2023-07-01", "南岗", "", "暂无", ""]], "gb18030"),
+        write_csv(tmp_path / "se.csv", se, [[C, "丙", "被列入经营异常名录届满3年仍未履行相关义务的", "2024-01-01", "省局", "", "", ""]]),
+        write_csv(tmp_path / "court.csv", court, [
+            ["哈尔滨乙食品有限公司", B, "法人", "", "道里法院", "（2023）黑0102执1号", "2023-03-03", ""],
+            ["张三", REP_A, "自然人", "31", "道里法院", "（2023）黑0102执2号", "2023-04-04", "2024-01-01"],
+            ["赵六", "230102199501******", "自然人", "", "道里法院", "（2023）黑0102执3号", "2023-05-05", ""],
+            ["小明", minor, "自然人", "13", "道里法院", "（2023）黑0102执4号", "2023-05-05", ""],
+        ]),
+        write_csv(tmp_path / "tax.csv", tax, [[A, "甲", "2023", "ａ", "2024-04-01"], [B, "乙", "2023", "E", ""], [C, "丙", "2023年", "M", ""]]),
+        write_csv(tmp_path / "insp.csv", insp, [[A, "甲", "T-1", "局", "双随机抽查", "2024-05-05", "未发现问题"],
+                                                [B, "乙", "T-1", "局", "双随机抽查", "2024-05-06", "通过登记的住所（经营场所）无法联系"],
+                                                [C, "丙", "T-1", "局", "双随机抽查", "2024-05-07", "查无此结果"]]),
+        write_csv(tmp_path / "com.csv", com, [[A, "信用修复承诺", "2024-01-01", "履约", "2024-06-01"]]),
+        write_csv(tmp_path / "cpl.csv", cpl, [[A, "2024-01-01", "质量", "是"], [A, "2024-01-01", "质量", "是"], [B, "2024-02-01", "价格", "否"]]),
+    ]
+    reports = {r.path.name: r for r in ingest(registered, settings, *files)}
+    assert {n: r.kind for n, r in reports.items()} == {
+        "ab.csv": "abnormal", "se.csv": "serious", "court.csv": "court", "tax.csv": "tax",
+        "insp.csv": "inspection", "com.csv": "commitment", "cpl.csv": "complaint"}
+    ab_facts = facts(registered, "abnormal").set_index("subject_uscc")
+    assert ab_facts.loc[A, "category"] == "annual_report" and str(ab_facts.loc[A, "end_date"]) == "2023-01-05"
+    assert ab_facts.loc[B, "category"] == "unreachable" and pd.isna(ab_facts.loc[B, "end_date"])
+    assert facts(registered, "serious").loc[0, "category"] == "abnormal_three_years"
+
+    court_facts = facts(registered, "court").set_index("document_no")
+    assert court_facts.loc["（2023）黑0102执1号", "subject_uscc"] == B
+    person = court_facts.loc["（2023）黑0102执2号"]
+    assert pd.isna(person["subject_uscc"]) and len(person["person_key"]) == 32
+    unresolved = court_facts.loc["（2023）黑0102执3号"]
+    assert pd.isna(unresolved["person_key"]) and unresolved["flags"] == "person_unresolved"
+    assert unresolved["person_masked_id"] == "230102199501******"
+    assert reports["court.csv"].quarantined == {"minor_listed": 1}
+
+    tax_facts = facts(registered, "tax").set_index("subject_uscc")
+    assert tax_facts.loc[A, "category"] == "A" and tax_facts.loc[C, "category"] == "M"
+    assert tax_facts.loc[C, "flags"] == "date_assumed" and str(tax_facts.loc[C, "event_date"]) == "2024-04-01"
+    assert reports["tax.csv"].quarantined == {"bad_grade": 1}
+    insp_facts = facts(registered, "inspection").set_index("subject_uscc")
+    assert insp_facts.loc[A, "category"] == "ok" and insp_facts.loc[B, "category"] == "problem"
+    assert reports["insp.csv"].quarantined == {"unknown_result": 1}
+    assert len(facts(registered, "commitment")) == 1
+    assert len(facts(registered, "complaint")) == 3  # two identical complaints on one day are two complaints
+
+
+def test_personnel_roles_and_bad_ids(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    header = ["统一社会信用代码", "姓名", "证件号码", "职务", "任职起始日期", "任职终止日期", "持股比例"]
+    old15 = REP_A[:6] + REP_A[8:17]  # the 15-digit form of the same person
+    rows = [
+        [A, "张三", old15, "执行董事兼总经理", "2015-07-10", "", ""],
+        [B, "张三", REP_A, "股东", "2019-07-09", "", "40%"],
+        [B, "钱七", REP_A[:-1] + ("0" if REP_A[-1] != "0" else "1"), "监事", "2019-07-09", "", ""],
+        [C, "孙八", make_id(13), "打杂", "2019-07-09", "", ""],
+        [C, "周九", make_id(14), "监事", "2020-01-01", "2019-01-01", ""],
+    ]
+    report = ingest(registered, settings, write_csv(tmp_path / "staff.csv", header, rows))[0]
+    roles = facts(registered, "role")
+    zhang = roles[roles["person_name"] == "张三"]
+    assert zhang["person_key"].nunique() == 1  # 15- and 18-digit forms are one person
+    assert sorted(zhang["category"]) == ["director", "legal_representative", "manager", "shareholder"]
+    assert report.quarantined == {"bad_person_id": 1, "unknown_position": 1, "end_before_start": 1}
+    bad = quarantine(registered).set_index("reason_code").loc["bad_person_id", "reason"]
+    assert "bad_check" in bad and REP_A[:-1] not in bad  # the reason never repeats the number
+
+
+def test_bad_rows_are_quarantined_and_the_rest_lands(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "pen.csv"
+    write_csv(path, PEN_V2, [
+        ["甲", A, "", "", "OK-1", "罚款", "", "1", "2024-03-01", "", "局"],
+        ["甲", A, "", "", "BAD-1", "罚款", "", "1", "2019-02-30", "", "局"],
+        ["甲", "123456789012345678", "", "", "BAD-2", "罚款", "", "1", "2024-03-01", "", "局"],
+        ["甲", "310000400735611", "", "", "BAD-3", "罚款", "", "1", "2024-03-01", "", "局"],
+        ["甲", A, "", "", "", "罚款", "", "1", "2024-03-01", "", "局"],
+        ["甲", A, "", "", "OK-2", "罚款", "", "1", "2024-03-02", "", "局"],
+    ])
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("only,three,fields\n")
+        fh.write('甲,' + A + ',,,OK-3,罚款,"\n",1,2024-03-03,,局\n')  # a lone newline as null
+    report = ingest(registered, settings, path)[0]
+    assert report.rows_read == 8 and report.rows_accepted == 3
+    assert set(facts(registered, "penalty")["document_no"]) == {"OK-1", "OK-2", "OK-3"}
+    q = quarantine(registered).set_index("row_number")
+    assert q.loc[2, "reason_code"] == "bad_date" and "CF_JDRQ" in q.loc[2, "reason"] and "2019-02-30" in q.loc[2, "reason"]
+    assert q.loc[3, "reason_code"] == "placeholder_code"
+    assert q.loc[4, "reason_code"] == "unknown_reg_no"
+    assert q.loc[5, "reason_code"] == "missing_document_no"
+    assert q.loc[7, "reason_code"] == "malformed_row" and "expected 11 fields, found 3" in q.loc[7, "reason"]
+    assert json.loads(q.loc[2, "raw_json"])["CF_WSH"] == "BAD-1"
+
+
+def test_pilot_code_failing_the_check_digit_is_kept_and_flagged(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    pilot = "91350211M0000XUF46"
+    row = [pilot, "厦门试点公司", "", "", "", "", "2014-01-01", "", "", "", "存续", "", "", ""]
+    ingest(engine, settings, write_csv(tmp_path / "reg.csv", REG_HEADER, [row]))
+    with engine.connect() as conn:
+        status = conn.exec_driver_sql("SELECT code_status FROM entity").scalar_one()
+    assert status == "uscc_check_failed"
+    registration = facts(engine, "registration").loc[0]
+    assert registration["flags"] == "uscc_check_failed"
+    assert registration["rule_set_id"] == "cn-2014-10-01"  # older than every rule set: judged by the earliest
+
+
+def test_reingest_is_idempotent_and_changes_make_versions(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    ab = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
+    first = write_csv(tmp_path / "ab1.csv", ab, [[A, "甲", "无法联系", "2022-07-01", ""]])
+    assert ingest(registered, settings, first)[0].facts_new == 1
+    before = facts(registered, current=False)
+    again = ingest(registered, settings, first)[0]
+    assert again.status == "unchanged"
+    pd.testing.assert_frame_equal(facts(registered, current=False), before)
+
+    # the same listing exported again later, now with its removal: a new version, the old one kept
+    later = write_csv(tmp_path / "ab2.csv", ab, [[A, "甲", "无法联系", "2022-07-01", "2023-01-01"], [A, "甲", "无法联系", "2022-07-01", "2023-01-01"]])
+    report = ingest(registered, settings, later)[0]
+    assert (report.facts_versioned, report.facts_new, report.duplicates) == (1, 0, 1)
+    history = facts(registered, "abnormal", current=False)
+    assert list(history["version"]) == [1, 2]
+    assert history.loc[0, "superseded_at"] is not None and pd.isna(history.loc[1, "superseded_at"])
+    assert pd.isna(history.loc[0, "end_date"]) and str(history.loc[1, "end_date"]) == "2023-01-01"
+
+
+def test_a_crash_in_the_middle_of_a_file_leaves_nothing_of_it(
+    registered: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "pen.csv", PEN_V2, [["甲", A, "", "", "C-1", "罚款", "", "1", "2024-03-01", "", "局"],
+                                                     ["甲", "bad", "", "", "C-2", "罚款", "", "1", "2024-03-01", "", "局"]])
+    with registered.connect() as conn:
+        counts = {t: conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() for t in ("fact", "source_file", "quarantine", "entity", "person")}
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(Store, "add_quarantine", explode)  # runs after the facts were written
+    with pytest.raises(RuntimeError, match="power cut"):
+        ingest(registered, settings, path)
+    with registered.connect() as conn:
+        after = {t: conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() for t in counts}
+    assert after == counts
+    monkeypatch.undo()
+    assert ingest(registered, settings, path)[0].facts_new == 1  # and the file can be ingested again
+
+
+def test_unrecognised_header_and_bad_encoding_are_clear_errors(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    odd = write_csv(tmp_path / "odd.csv", ["统一社会信用代码", "企业名称", "列入日期"], [[A, "甲", "2020-01-01"]])
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"\xff\xfe\xff,\xff\n")
+    reports = {r.path.name: r for r in ingest(engine, settings, odd, latin)}
+    assert reports["odd.csv"].status == "rejected"
+    assert "closest is 'abnormal'" in reports["odd.csv"].error and "列入经营异常名录原因" in reports["odd.csv"].error
+    assert reports["latin.csv"].status == "rejected" and "neither UTF-8 nor GB18030" in reports["latin.csv"].error
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM source_file WHERE status = 'rejected'").scalar() == 2
+
+
+def test_identity_numbers_never_stored_in_clear(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    court = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "案号", "立案时间"]
+    ingest(registered, settings, write_csv(tmp_path / "court.csv", court, [
+        ["张三", REP_A, "自然人", "（2023）执5号", "2023-03-03"], ["李四", REP_B, "自然人", "", "2023-03-03"]]))
+    with registered.connect() as conn:
+        dump = "\n".join(
+            str(row) for table in ("fact", "quarantine", "person", "entity", "source_file")
+            for row in conn.exec_driver_sql(f"SELECT * FROM {table}").all()
+        )
+    for full in (REP_A, REP_B):
+        assert full not in dump and full[:6] + full[8:17] not in dump
+    assert REP_A[:10] + "****" + REP_A[-4:] in dump  # the masked form is what is kept
