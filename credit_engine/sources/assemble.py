@@ -72,7 +72,7 @@ def assemble(
     for col in FACT_COLUMNS:
         facts[col] = _aligned(columns.get(col), rows)
     facts["kind"] = kind
-    facts["status"] = columns.get("status", "active")
+    facts["status"] = _aligned(columns.get("status", "active"), rows)
     for col in ("event_date", "end_date", "publicity_end"):
         facts[col] = pd.to_datetime(facts[col]).astype("datetime64[s]")
     for col in ("fact_key", "subject_uscc", "person_key", "person_masked_id", "person_name",

@@ -13,7 +13,9 @@ from credit_engine.rules.penalty import tier_penalty
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import map_codes, parse_money_yuan, normalise_categories, text
-from credit_engine.sources.fields import add_flag, dated, entity_stubs, optional, required_text, rule_ids, rules_for
+from credit_engine.sources.fields import (
+    add_flag, dated, entity_stubs, lifecycle, optional, required_text, rule_ids, rules_for,
+)
 from credit_engine.sources.subjects import people
 
 PENALTY_CATEGORIES = (
@@ -99,6 +101,7 @@ def penalties(source: Source, ctx: Context) -> Batch:
         "amount_yuan": fine,
         "document_no": document_no,
         "authority": optional(source, "authority"),
+        "status": lifecycle(optional(source, "source_status")),
         "category": categories,
         "flags": flags,
         "rule_set_id": tiering["rule_set_id"],
@@ -155,6 +158,7 @@ def licenses(source: Source, ctx: Context) -> Batch:
         "published": True,
         "document_no": document_no,
         "authority": optional(source, "authority"),
+        "status": lifecycle(optional(source, "source_status")),
         "category": map_codes(source.frame["category"], LICENSE_CATEGORIES) if "category" in source.frame else None,
         "flags": flags,
         "rule_set_id": rule_set,

@@ -67,3 +67,9 @@ def rule_ids(dates: pd.Series) -> pd.Series:
     """The rule set that judged each date: every derived value records what judged it."""
     by_date = {d: rules_for(d.date()).id for d in dates.dropna().unique()}
     return dates.map(by_date).astype("string")
+
+
+def lifecycle(source_status: pd.Series) -> pd.Series:
+    """A decision the source marks as revoked (撤销) is withdrawn (RULES.md §3); else active."""
+    return pd.Series("active", index=source_status.index, dtype="string").mask(
+        source_status.str.contains("撤销", regex=False).fillna(False), "withdrawn")

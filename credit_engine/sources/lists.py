@@ -19,10 +19,16 @@ ABNORMAL_GROUNDS = (
     ("弄虚作假", "false_info"),
     ("无法联系", "unreachable"),
 )
+#: Grounds of 严重违法失信名单 (市场监督管理严重违法失信名单管理办法, SAMR Order 44), by keyword.
 SERIOUS_GROUNDS = (
     ("届满", "abnormal_three_years"),
     ("3年", "abnormal_three_years"),
     ("三年", "abnormal_three_years"),
+    ("生命健康", "life_and_health"),
+    ("公平竞争", "fair_competition"),
+    ("知识产权", "intellectual_property"),
+    ("拒不", "refuses_decision"),
+    ("虚假", "false_registration"),
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
@@ -25,13 +26,13 @@ def stamp(moment: datetime) -> str:
 
 
 def _cells(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple]:
-    """Driver-ready tuples: NA -> None, dates -> ISO text, booleans -> bool."""
+    """Driver-ready tuples: NA -> None, dates -> ISO text. Positional, so no index alignment."""
     out = []
     for col in columns:
         s = frame[col]
         values = s.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(s) else s
-        out.append(values.astype(object).where(s.notna(), None).tolist())
-    return list(zip(*out)) if out else []
+        out.append(np.where(s.isna().to_numpy(), None, values.to_numpy(dtype=object)).tolist())
+    return list(zip(*out, strict=True)) if out else []
 
 
 class Store:
@@ -140,6 +141,7 @@ class Store:
     def write_facts(self, facts: pd.DataFrame, file_id: int, moment: datetime) -> dict[str, int]:
         """New keys get version 1; a changed fact closes its current version and adds the next;
         an unchanged one is left alone, which is what makes re-ingest idempotent."""
+        facts = facts.reset_index(drop=True)
         current = {
             key: (version, digest)
             for key, version, digest in self.select_in(
@@ -147,11 +149,11 @@ class Store:
                 facts["fact_key"].tolist(),
             )
         }
-        known = facts["fact_key"].map(lambda k: current.get(k, (0, None)))
-        version = known.map(lambda v: v[0])
-        same = known.map(lambda v: v[1]) == facts["content_hash"]
+        stored = [current.get(key) for key in facts["fact_key"].tolist()]
+        version = np.array([v[0] if v else 0 for v in stored], dtype=np.int64)
+        same = np.array([v is not None and v[1] == h for v, h in zip(stored, facts["content_hash"].tolist())], dtype=bool)
         changed = (version > 0) & ~same
-        fresh = facts[~same].assign(version=(version[~same] + 1).astype("int64"))
+        fresh = facts[~same].assign(version=version[~same] + 1)
         if changed.any():
             self.conn.exec_driver_sql(
                 f"UPDATE fact SET superseded_at = {self.mark} WHERE fact_key = {self.mark} AND version = {self.mark}",
@@ -159,7 +161,10 @@ class Store:
             )
         fresh = fresh.assign(source_file_id=file_id, recorded_at=stamp(moment))
         columns = list(fresh.columns)
-        self.insert_rows("fact", columns, _cells(fresh, columns))
+        rows = _cells(fresh, columns)
+        if len(rows) != len(fresh):
+            raise AssertionError(f"{len(fresh)} facts to write but {len(rows)} rows built")
+        self.insert_rows("fact", columns, rows)
         return {
             "facts_new": int((version == 0).sum()),
             "facts_versioned": int(changed.sum()),

@@ -143,7 +143,9 @@ def test_key_area_repair_minimum_applies_only_to_the_areas_the_rule_set_names(
 
 def test_penalty_v1_and_lower_case_jsonl_codes(registered: Engine, settings: Settings, tmp_path: Path) -> None:
     v1 = ["CF_WSH", "CF_CFMC", "CF_CFLB1", "CF_CFLB2", "CF_XDR_MC", "CF_XDR_SHXYM", "CF_XDR_ZDM", "CF_JG", "CF_JDRQ", "CF_XZJG", "SJC"]
-    write_csv(tmp_path / "v1.csv", v1, [["V1-1", "处罚", "罚款", "没收违法所得", "甲", A, "", "罚款2000元", "2016-05-04", "道里局", "1568180781000"]], "gb18030")
+    v1.insert(-1, "CF_ZT")
+    write_csv(tmp_path / "v1.csv", v1, [["V1-1", "处罚", "罚款", "没收违法所得", "甲", A, "", "罚款2000元", "2016-05-04", "道里局", "正常", "1568180781000"],
+                                        ["V1-2", "处罚", "罚款", "", "甲", A, "", "罚款500元", "2016-06-04", "道里局", "撤销", "1568180781000"]], "gb18030")
     record = {"cf_xdr_mc": "丙", "cf_xdr_shxym": C, "cf_wsh": "J-1", "cf_cflb": "通报批评", "cf_jdrq": "2021-01-05", "cf_cfjg": "香坊局"}
     (tmp_path / "api.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     reports = ingest(registered, settings, tmp_path / "v1.csv", tmp_path / "api.jsonl")
@@ -151,6 +153,7 @@ def test_penalty_v1_and_lower_case_jsonl_codes(registered: Engine, settings: Set
         "v1.csv": ("penalty v1", "gb18030"), "api.jsonl": ("penalty v2", "utf-8")}
     pen = facts(registered, "penalty").set_index("document_no")
     assert pen.loc["V1-1", "category"] == "罚款、没收违法所得" and pen.loc["V1-1", "amount_yuan"] == 2000
+    assert (pen.loc["V1-1", "status"], pen.loc["V1-2", "status"]) == ("active", "withdrawn")  # 当前状态 撤销
     assert pen.loc["J-1", "subject_uscc"] == C
 
 
@@ -297,6 +300,13 @@ def test_reingest_is_idempotent_and_changes_make_versions(registered: Engine, se
     assert list(history["version"]) == [1, 2]
     assert history.loc[0, "superseded_at"] is not None and pd.isna(history.loc[1, "superseded_at"])
     assert pd.isna(history.loc[0, "end_date"]) and str(history.loc[1, "end_date"]) == "2023-01-01"
+
+    # a file mixing facts already known with new ones: the known are left alone, the new all land
+    mixed = write_csv(tmp_path / "ab3.csv", ab, [[A, "甲", "无法联系", "2022-07-01", "2023-01-01"],
+                                                 [B, "乙", "无法联系", "2024-07-01", ""], [C, "丙", "无法联系", "2024-08-01", ""]])
+    report = ingest(registered, settings, mixed)[0]
+    assert (report.facts_unchanged, report.facts_new) == (1, 2)
+    assert sorted(facts(registered, "abnormal")["subject_uscc"]) == sorted([A, B, C])
 
 
 def test_a_crash_in_the_middle_of_a_file_leaves_nothing_of_it(
