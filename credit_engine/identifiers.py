@@ -274,8 +274,12 @@ def classify_codes(values: pd.Series) -> pd.DataFrame:
         _check_reason(chr(got), chr(want))
         for got, want in zip(chars[failed, 17], _USCC_BYTES[expected[failed]])
     ]
-    for i in np.flatnonzero(kinds < 0):
-        check = _classify_normalised_code(norm[i])
+    empty = (kinds < 0) & (normalised == "").to_numpy(dtype=bool)
+    kinds[empty], reasons[empty] = _CODE_INDEX[CodeKind.EMPTY], _classify_normalised_code("").reason
+    unusual = np.flatnonzero(kinds < 0)
+    checks = {v: _classify_normalised_code(v) for v in dict.fromkeys(norm[unusual])}  # once per distinct value
+    for i in unusual:
+        check = checks[norm[i]]
         kinds[i], reasons[i] = _CODE_INDEX[check.kind], check.reason
     return pd.DataFrame(
         {
@@ -316,7 +320,16 @@ _ENTITY_TYPES = {
 
 def entity_type_of(uscc_code: str) -> str:
     """Entity type from the registration department and type characters (GB 32100 prefixes)."""
-    prefix = _require_uscc_shape(uscc_code)[:2]
+    return _type_of_prefix(_require_uscc_shape(uscc_code)[:2])
+
+
+def entity_types(usccs: pd.Series) -> pd.Series:
+    """Vectorised :func:`entity_type_of` for codes already classified as USCC-shaped."""
+    prefixes = usccs.str.slice(0, 2)
+    return prefixes.map({p: _type_of_prefix(p) for p in prefixes.dropna().unique()}).astype("string")
+
+
+def _type_of_prefix(prefix: str) -> str:
     if prefix[0] == "5":
         return "social_organisation"
     return _ENTITY_TYPES.get(prefix, "other")

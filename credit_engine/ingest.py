@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 from credit_engine.identifiers import Pseudonymiser, classify_ids, mask_ids
 from credit_engine.settings import Settings
 from credit_engine.sources import doubles, gsxt, lists, signals
-from credit_engine.sources.assemble import Context, Source, json_lines
+from credit_engine.sources import jsontext
+from credit_engine.sources.assemble import Context, Source
 from credit_engine.sources.batch import FACT_SCHEMA, Batch
 from credit_engine.sources.headers import HeaderMatch, UnknownHeader, recognise
 from credit_engine.sources.kinds import (
@@ -129,6 +130,7 @@ def ingest_file(path: Path, engine: Engine, settings: Settings) -> FileReport:
             **meta, "status": "ingested", "error": None, "kind": match.kind.name, "variant": match.kind.variant,
             "file_format": table.file_format, "encoding": table.encoding,
             "unknown_columns": json.dumps(list(match.unknown), ensure_ascii=False),
+            "header_json": json.dumps(table.header, ensure_ascii=False),
         })
         source = _source(table.frame, match)
         ctx = Context(SubjectResolver(store), Pseudonymiser(settings.pseudonym_secret), settings.keep_encrypted_ids)
@@ -183,6 +185,10 @@ def _mask_personal(values: pd.Series) -> pd.Series:
     return values.where(~looks_personal, mask_ids(checks["value"]))
 
 
+def _mask_in_text(line: str) -> str:
+    return _ID_LIKE.sub(lambda m: mask_ids(pd.Series([m.group(0)]))[0], line)
+
+
 def _dedupe(batch: Batch) -> tuple[pd.DataFrame, int]:
     """A key twice in one file: identical copies count once; conflicting ones go to quarantine."""
     facts = batch.facts
@@ -204,10 +210,11 @@ def _dedupe(batch: Batch) -> tuple[pd.DataFrame, int]:
 
 
 def _quarantine_rows(rejects: pd.DataFrame, source: Source, malformed: list[tuple[int, str, str]]) -> pd.DataFrame:
-    rows = rejects.assign(raw_json=json_lines(source.raw.loc[rejects.index]), row_number=rejects.index.to_numpy())
+    """Refused rows keep their cells (as the fact table does); a malformed line is kept as text."""
+    rows = rejects.assign(raw_json=jsontext.arrays(source.raw.loc[rejects.index]), row_number=rejects.index.to_numpy())
     if malformed:
         bad = pd.DataFrame(malformed, columns=["row_number", "text", "reason"])
         bad["reason_code"] = "malformed_row"
-        bad["raw_json"] = bad["text"].map(lambda t: json.dumps({"line": _ID_LIKE.sub(lambda m: mask_ids(pd.Series([m.group(0)]))[0], t)}, ensure_ascii=False))
+        bad["raw_json"] = bad["text"].map(lambda line: json.dumps(_mask_in_text(line), ensure_ascii=False))
         rows = pd.concat([rows, bad[["row_number", "reason_code", "reason", "raw_json"]]], ignore_index=True)
     return rows.reset_index(drop=True)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from credit_engine.identifiers import Pseudonymiser
+from credit_engine.sources import jsontext
 from credit_engine.sources.batch import FACT_COLUMNS
 from credit_engine.sources.subjects import SubjectResolver
 
@@ -36,19 +37,6 @@ class Context:
     resolver: SubjectResolver
     pseudonymiser: Pseudonymiser
     keep_encrypted_ids: bool
-
-
-def json_lines(frame: pd.DataFrame) -> pd.Series:
-    """One JSON object per row, built by pandas in one pass (no per-row json.dumps)."""
-    if frame.empty:
-        return pd.Series([], index=frame.index, dtype="string")
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%d")
-    text = out.to_json(orient="records", lines=True, force_ascii=False)
-    lines = text.rstrip("\n").split("\n")
-    return pd.Series(lines, index=frame.index, dtype="string")
 
 
 def content_hash(facts: pd.DataFrame) -> pd.Series:
@@ -80,9 +68,9 @@ def assemble(
         facts[col] = facts[col].astype("string")
     facts["amount_yuan"] = facts["amount_yuan"].astype("float64")
     facts["published"] = facts["published"].astype("boolean")
-    facts["detail_json"] = json_lines(_aligned(detail, rows)) if detail is not None else pd.NA
+    facts["detail_json"] = jsontext.objects(_aligned(detail, rows)) if detail is not None else pd.NA
     facts["detail_json"] = facts["detail_json"].astype("string")
-    facts["raw_json"] = json_lines(source.raw.loc[rows])
+    facts["raw_json"] = jsontext.arrays(source.raw.loc[rows])
     facts["source_row"] = rows.to_numpy(dtype="int64")
     facts["content_hash"] = content_hash(facts)
     return facts

@@ -24,6 +24,7 @@ _YMD = re.compile(
 )
 _COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 _EPOCH_MS = re.compile(r"^\d{12,13}$")
+_COMMON_SHAPES = ("%Y-%m-%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
 
 _FULLWIDTH = str.maketrans(
     "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ（）：．－　",
@@ -54,6 +55,18 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if not present.any():
         return out, problems
 
+    # Fast path: most files write one or two shapes; strptime in C handles them, and only the
+    # rest go through the regular expressions below.
+    for shape in _COMMON_SHAPES:
+        todo = present & out.isna()
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(s[todo], format=shape, errors="coerce").astype("datetime64[s]")
+    present_before = present
+    present = present & out.isna()
+    if not present.any():
+        iso = out.dt.strftime("%Y-%m-%d")
+        return out.mask(iso.isin(DATE_SENTINELS)), problems
     parts = s[present].str.extract(_YMD)
     compact = s[present].str.extract(_COMPACT)
     parts = parts.fillna(compact)
@@ -72,7 +85,7 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     iso = out.dt.strftime("%Y-%m-%d")
     out = out.mask(iso.isin(DATE_SENTINELS))
-    bad = present & out.isna() & ~iso.isin(DATE_SENTINELS)
+    bad = present_before & out.isna() & ~iso.isin(DATE_SENTINELS)
     problems[bad] = "not a date: '" + s[bad].astype(str) + "'"
     calendar_bad = bad & s.index.isin(built[built.isna()].index)
     problems[calendar_bad] = "impossible calendar date: '" + s[calendar_bad].astype(str) + "'"

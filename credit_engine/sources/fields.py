@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from credit_engine.identifiers import entity_type_of, region_of
+from credit_engine.identifiers import entity_types
 from credit_engine.rules import NoRuleSetInForce, RuleSet, load_rule_sets, rules_in_force
 from credit_engine.sources.assemble import Source
 from credit_engine.sources.batch import Rejects
@@ -45,14 +45,14 @@ def add_flag(flags: pd.Series, mask: pd.Series, flag: str) -> pd.Series:
 
 def entity_stubs(subjects: Subjects, rows: pd.Index, names: pd.Series | None = None) -> pd.DataFrame:
     """Entities as a file names them: registration data fills in the rest when it arrives."""
-    usccs = subjects.uscc.reindex(rows).dropna()
+    usccs = subjects.uscc.reindex(rows).dropna().drop_duplicates()
     return pd.DataFrame({
         "uscc": usccs,
         "code_status": subjects.code_status.reindex(usccs.index),
-        "entity_type": usccs.map(entity_type_of),
-        "region_code": usccs.map(region_of),
+        "entity_type": entity_types(usccs),
+        "region_code": usccs.str.slice(2, 8),
         "name": names.reindex(usccs.index) if names is not None else pd.NA,
-    }).drop_duplicates("uscc")
+    })
 
 
 def rules_for(day: date) -> RuleSet:

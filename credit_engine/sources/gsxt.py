@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from credit_engine.identifiers import entity_type_of, region_of
+from credit_engine.identifiers import entity_types
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import parse_money_yuan
@@ -40,8 +40,8 @@ def registration(source: Source, ctx: Context) -> Batch:
     entities = pd.DataFrame({
         "uscc": uscc,
         "code_status": subjects.code_status,
-        "entity_type": uscc.map(entity_type_of, na_action="ignore"),
-        "region_code": uscc.map(region_of, na_action="ignore"),
+        "entity_type": entity_types(uscc),
+        "region_code": uscc.str.slice(2, 8),
         "name": name,
         "market_type": optional(source, "market_type"),
         "legal_rep_name": optional(source, "legal_rep_name"),

@@ -48,7 +48,8 @@ class Subjects:
 class SubjectResolver:
     def __init__(self, directory: EntityDirectory) -> None:
         self.directory = directory
-        self._cache: dict[tuple[str, str], set[str]] = {}
+        self._stored: dict[tuple[str, str], set[str]] = {}
+        self._local: dict[tuple[str, str], set[str]] = {}
 
     def resolve(
         self,
@@ -63,11 +64,10 @@ class SubjectResolver:
         primary = classify_codes(text(frame[code_column]).fillna(""))
         usable = primary["kind"].isin([CodeKind.USCC, CodeKind.USCC_CHECK_FAILED])
         uscc = primary["value"].where(usable).astype("string")
-        status = primary["kind"].where(usable).astype("string")
         flags = pd.Series(pd.NA, index=index, dtype="string")
-        flags[primary["kind"] == CodeKind.USCC_CHECK_FAILED] = "uscc_check_failed"
 
         learned = self._learn(uscc, frame, alt_columns)
+        self._local = _alias_index(learned)
         candidates = [(code_column, primary)] + [
             (col, classify_codes(text(frame[col]).fillna(""))) for col in alt_columns if col in frame
         ]
@@ -76,13 +76,12 @@ class SubjectResolver:
                 todo = uscc.isna() & (checks["kind"] == kind)
                 if not todo.any():
                     continue
-                found = self._lookup(alias_kind, checks.loc[todo, "value"], learned)
+                found = self._lookup(alias_kind, checks.loc[todo, "value"])
                 hit = found.notna()
                 uscc[hit[hit].index] = found[hit]
-                status[hit[hit].index] = CodeKind.USCC
                 flags[hit[hit].index] = f"resolved_from_{alias_kind}"
                 ambiguous = found.isna() & checks.loc[todo, "value"].map(
-                    lambda v, a=alias_kind: len(self._alias_targets(a, v, learned)) > 1
+                    lambda v, a=alias_kind: len(self._targets(a, v)) > 1
                 )
                 rejects.add(
                     ambiguous.reindex(index, fill_value=False),
@@ -95,10 +94,13 @@ class SubjectResolver:
             found = self._resolve_masked(primary.loc[masked, "value"], text(frame.loc[masked, name_column]))
             hit = found.notna()
             uscc[hit[hit].index] = found[hit]
-            status[hit[hit].index] = CodeKind.USCC
             flags[hit[hit].index] = "resolved_from_masked"
 
         self._reject_unresolved(uscc.isna(), primary, frame, code_label, rejects)
+        status = classify_codes(uscc.fillna(""))["kind"].astype("string").where(uscc.notna())
+        failed = status == CodeKind.USCC_CHECK_FAILED
+        flags = flags.mask(failed & flags.isna(), "uscc_check_failed").mask(
+            failed & flags.notna(), flags + ",uscc_check_failed")
         return Subjects(uscc, status, flags, learned)
 
     # -- aliases -------------------------------------------------------------------------------
@@ -119,18 +121,16 @@ class SubjectResolver:
         learned = pd.concat(parts, ignore_index=True).drop_duplicates()
         return learned.astype({"alias_kind": str, "alias": str, "uscc": str})
 
-    def _alias_targets(self, alias_kind: str, value: str, learned: pd.DataFrame) -> set[str]:
-        local = learned.loc[(learned["alias_kind"] == alias_kind) & (learned["alias"] == value), "uscc"]
-        return set(local) | self._cache.get((alias_kind, value), set())
+    def _targets(self, alias_kind: str, value: str) -> set[str]:
+        return self._local.get((alias_kind, value), set()) | self._stored.get((alias_kind, value), set())
 
-    def _lookup(self, alias_kind: str, values: pd.Series, learned: pd.DataFrame) -> pd.Series:
-        wanted = sorted(set(values))
-        stored = self.directory.uscc_for_aliases(alias_kind, wanted)
-        for value, targets in stored.items():
-            self._cache[(alias_kind, value)] = targets
+    def _lookup(self, alias_kind: str, values: pd.Series) -> pd.Series:
+        """The single entity an old code names, from this file or the store; NA if none or several."""
+        for value, targets in self.directory.uscc_for_aliases(alias_kind, sorted(set(values))).items():
+            self._stored[(alias_kind, value)] = targets
 
         def one(value: str) -> str | None:
-            targets = self._alias_targets(alias_kind, value, learned)
+            targets = self._targets(alias_kind, value)
             return next(iter(targets)) if len(targets) == 1 else None
 
         return values.map(one).astype("string")
@@ -173,6 +173,14 @@ class SubjectResolver:
         rejects.add(todo, "unresolved_subject", f"{label}: no usable code")
 
 
+def _alias_index(aliases: pd.DataFrame) -> dict[tuple[str, str], set[str]]:
+    """(alias kind, alias) -> the entities it names; built without a per-group Python call."""
+    index: dict[tuple[str, str], set[str]] = {}
+    for kind, alias, uscc in zip(aliases["alias_kind"], aliases["alias"], aliases["uscc"]):
+        index.setdefault((kind, alias), set()).add(uscc)
+    return index
+
+
 @dataclass
 class People:
     key: pd.Series  # pseudonym or NA
@@ -187,7 +195,9 @@ def people(ids: pd.Series, names: pd.Series, pseudonymiser: Pseudonymiser, keep_
     usable = checks["kind"].isin(["valid", "unknown_region", "old15"])
     key = pd.Series(pd.NA, index=ids.index, dtype="string")
     if usable.any():
-        key[usable] = pseudonymiser.keys(checks.loc[usable, "value"])
+        numbers = checks.loc[usable, "value"]
+        distinct = numbers.drop_duplicates()
+        key[usable] = numbers.map(dict(zip(distinct, pseudonymiser.keys(distinct))))
     masked = mask_ids(checks["value"]).where(checks["kind"] != "empty").astype("string")
     persons = pd.DataFrame({
         "pseudonym": key[usable],

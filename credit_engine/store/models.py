@@ -58,6 +58,7 @@ class SourceFile(Base):
     status: Mapped[str] = mapped_column(String(16))  # ingested | rejected
     error: Mapped[str | None] = mapped_column(Text)
     unknown_columns: Mapped[str | None] = mapped_column(Text)  # JSON list
+    header_json: Mapped[str | None] = mapped_column(Text)  # JSON list: the keys of raw_json arrays
     rows_read: Mapped[int] = mapped_column(Integer, server_default="0")
     rows_accepted: Mapped[int] = mapped_column(Integer, server_default="0")
     rows_quarantined: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -148,7 +149,7 @@ class Fact(Base):
     status: Mapped[str] = mapped_column(String(16))  # active | corrected | repaired | withdrawn | removed
     flags: Mapped[str | None] = mapped_column(Text)  # comma-separated review flags
     detail_json: Mapped[str | None] = mapped_column(Text)
-    raw_json: Mapped[str | None] = mapped_column(Text)
+    raw_json: Mapped[str | None] = mapped_column(Text)  # the source row's cells, in header_json order
     content_hash: Mapped[str] = mapped_column(String(16))
     rule_set_id: Mapped[str | None] = mapped_column(String(32))
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"))

@@ -268,7 +268,10 @@ def test_bad_rows_are_quarantined_and_the_rest_lands(registered: Engine, setting
     assert q.loc[4, "reason_code"] == "unknown_reg_no"
     assert q.loc[5, "reason_code"] == "missing_document_no"
     assert q.loc[7, "reason_code"] == "malformed_row" and "expected 11 fields, found 3" in q.loc[7, "reason"]
-    assert json.loads(q.loc[2, "raw_json"])["CF_WSH"] == "BAD-1"
+    with registered.connect() as conn:
+        header = json.loads(conn.exec_driver_sql("SELECT header_json FROM source_file WHERE file_name = 'pen.csv'").scalar_one())
+    assert dict(zip(header, json.loads(q.loc[2, "raw_json"])))["CF_WSH"] == "BAD-1"
+    assert "only,three,fields" in json.loads(q.loc[7, "raw_json"])
 
 
 def test_pilot_code_failing_the_check_digit_is_kept_and_flagged(engine: Engine, settings: Settings, tmp_path: Path) -> None:
@@ -354,3 +357,13 @@ def test_identity_numbers_never_stored_in_clear(registered: Engine, settings: Se
     for full in (REP_A, REP_B):
         assert full not in dump and full[:6] + full[8:17] not in dump
     assert REP_A[:10] + "****" + REP_A[-4:] in dump  # the masked form is what is kept
+
+
+def test_an_old_code_shared_by_two_entities_is_never_guessed(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    shared = "230102000099999"
+    rows = [r[:13] + [shared] for r in reg_rows()[:2]]  # a data error: one old number, two entities
+    ingest(engine, settings, write_csv(tmp_path / "reg.csv", REG_HEADER, rows))
+    pen = [["甲", shared, "", "", "AMB-1", "罚款", "", "1", "2024-03-01", "", "局"]]
+    report = ingest(engine, settings, write_csv(tmp_path / "pen.csv", PEN_V2, pen))[0]
+    assert report.quarantined == {"ambiguous_old_code": 1}
+    assert "shared by several entities" in quarantine(engine).loc[0, "reason"]

@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('unknown_columns', sa.Text(), nullable=True),
+    sa.Column('header_json', sa.Text(), nullable=True),
     sa.Column('rows_read', sa.Integer(), server_default='0', nullable=False),
     sa.Column('rows_accepted', sa.Integer(), server_default='0', nullable=False),
     sa.Column('rows_quarantined', sa.Integer(), server_default='0', nullable=False),
