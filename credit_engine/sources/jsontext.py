@@ -13,6 +13,7 @@ import pandas as pd
 
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _OTHER_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_NEEDS_ESCAPE = '[\\\\"\n\r\t]'
 
 
 def values(column: pd.Series) -> pd.Series:
@@ -25,8 +26,9 @@ def values(column: pd.Series) -> pd.Series:
         out = column.astype("Float64").astype("string") if pd.api.types.is_float_dtype(column) else column.astype("string")
     else:
         text = column.astype("string")
-        for raw, escaped in _ESCAPES:
-            text = text.str.replace(raw, escaped, regex=False)
+        if text.str.contains(_NEEDS_ESCAPE, regex=True).fillna(False).any():
+            for raw, escaped in _ESCAPES:
+                text = text.str.replace(raw, escaped, regex=False)
         if text.str.contains(_OTHER_CONTROL, regex=True).fillna(False).any():
             for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]:
                 text = text.str.replace(chr(code), f"\\u{code:04x}", regex=False)

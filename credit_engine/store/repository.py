@@ -25,6 +25,25 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def _copy_text(frame: pd.DataFrame) -> str:
+    """The frame in COPY text format, built column-wise (no Python call per row)."""
+    line = None
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            text = s.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(s):
+            text = s.map({True: "t", False: "f"}).astype("string")
+        else:
+            text = s.astype("string")
+            if text.str.contains(r"[\\\t\n\r]", regex=True).fillna(False).any():
+                for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                    text = text.str.replace(raw, escaped, regex=False)
+        text = text.astype("string").fillna("\\N")
+        line = text if line is None else line + "\t" + text
+    return "\n".join(line.tolist()) + "\n"
+
+
 def _cells(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple]:
     """Driver-ready tuples: NA -> None, dates -> ISO text. Positional, so no index alignment."""
     out = []
@@ -47,16 +66,32 @@ class Store:
     def insert_rows(self, table: str, columns: Sequence[str], rows: list[tuple], on_conflict: str = "") -> None:
         if not rows:
             return
-        if self.postgres and not on_conflict:
-            cursor = self.conn.connection.driver_connection.cursor()
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
         marks = ", ".join([self.mark] * len(columns))
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) {on_conflict}"
         for start in range(0, len(rows), 50_000):
             self.conn.exec_driver_sql(sql, rows[start:start + 50_000])
+
+    def insert_frame(self, table: str, frame: pd.DataFrame, on_conflict: str = "") -> None:
+        """Bulk insert: PostgreSQL gets one COPY (through a staging table when rows may conflict)."""
+        if frame.empty:
+            return
+        columns = list(frame.columns)
+        if not self.postgres:
+            self.insert_rows(table, columns, _cells(frame, columns), on_conflict)
+            return
+        target = table
+        if on_conflict:
+            target = f"stage_{table}"
+            self.conn.exec_driver_sql(f"CREATE TEMP TABLE {target} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+        cursor = self.conn.connection.driver_connection.cursor()
+        payload = _copy_text(frame)
+        with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
+            for start in range(0, len(payload), 1 << 24):
+                copy.write(payload[start:start + (1 << 24)])
+        if on_conflict:
+            names = ", ".join(columns)
+            self.conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} {on_conflict}")
+            self.conn.exec_driver_sql(f"DROP TABLE {target}")
 
     def select_in(self, sql: str, values: Iterable[str], params: tuple = ()) -> list[tuple]:
         """``sql`` contains ``{in}`` where the list of values goes."""
@@ -122,20 +157,18 @@ class Store:
             conflict = f"ON CONFLICT (uscc) DO UPDATE SET {sets}"
         else:
             conflict = "ON CONFLICT (uscc) DO NOTHING"
-        self.insert_rows("entity", columns, _cells(frame, columns), conflict)
+        self.insert_frame("entity", frame[columns], conflict)
 
     def add_aliases(self, aliases: pd.DataFrame) -> None:
-        columns = ["alias_kind", "alias", "uscc"]
-        self.insert_rows("entity_alias", columns, _cells(aliases.drop_duplicates(), columns),
-                         "ON CONFLICT (alias_kind, alias, uscc) DO NOTHING")
+        self.insert_frame("entity_alias", aliases[["alias_kind", "alias", "uscc"]].drop_duplicates(),
+                          "ON CONFLICT (alias_kind, alias, uscc) DO NOTHING")
 
     def upsert_persons(self, persons: pd.DataFrame, moment: datetime) -> None:
         if persons.empty:
             return
         frame = persons.assign(updated_at=stamp(moment))
-        columns = list(frame.columns)
-        sets = ", ".join(f"{c} = COALESCE(excluded.{c}, person.{c})" for c in columns if c != "pseudonym")
-        self.insert_rows("person", columns, _cells(frame, columns), f"ON CONFLICT (pseudonym) DO UPDATE SET {sets}")
+        sets = ", ".join(f"{c} = COALESCE(excluded.{c}, person.{c})" for c in frame.columns if c != "pseudonym")
+        self.insert_frame("person", frame, f"ON CONFLICT (pseudonym) DO UPDATE SET {sets}")
 
     # -- facts ------------------------------------------------------------------------------------
     def write_facts(self, facts: pd.DataFrame, file_id: int, moment: datetime) -> dict[str, int]:
@@ -159,12 +192,7 @@ class Store:
                 f"UPDATE fact SET superseded_at = {self.mark} WHERE fact_key = {self.mark} AND version = {self.mark}",
                 [(stamp(moment), k, int(v)) for k, v in zip(facts.loc[changed, "fact_key"], version[changed])],
             )
-        fresh = fresh.assign(source_file_id=file_id, recorded_at=stamp(moment))
-        columns = list(fresh.columns)
-        rows = _cells(fresh, columns)
-        if len(rows) != len(fresh):
-            raise AssertionError(f"{len(fresh)} facts to write but {len(rows)} rows built")
-        self.insert_rows("fact", columns, rows)
+        self.insert_frame("fact", fresh.assign(source_file_id=file_id, recorded_at=stamp(moment)))
         return {
             "facts_new": int((version == 0).sum()),
             "facts_versioned": int(changed.sum()),
@@ -173,6 +201,5 @@ class Store:
 
     def add_quarantine(self, rows: pd.DataFrame, file_id: int, moment: datetime) -> None:
         frame = rows.assign(source_file_id=file_id, created_at=stamp(moment))
-        columns = ["source_file_id", "row_number", "reason_code", "reason", "raw_json", "created_at"]
-        self.insert_rows("quarantine", columns, _cells(frame, columns))
+        self.insert_frame("quarantine", frame[["source_file_id", "row_number", "reason_code", "reason", "raw_json", "created_at"]])
 

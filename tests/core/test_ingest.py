@@ -367,3 +367,13 @@ def test_an_old_code_shared_by_two_entities_is_never_guessed(engine: Engine, set
     report = ingest(engine, settings, write_csv(tmp_path / "pen.csv", PEN_V2, pen))[0]
     assert report.quarantined == {"ambiguous_old_code": 1}
     assert "shared by several entities" in quarantine(engine).loc[0, "reason"]
+
+
+def test_awkward_text_survives_the_bulk_write_paths(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    awkward = 'tab\there, back\\slash \\N, "quoted"\nnew line\r\nand 中文'
+    header = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_SY", "CF_JDRQ", "CF_CFJG"]
+    ingest(registered, settings, write_csv(tmp_path / "pen.csv", header, [["甲", A, "T\\1", "警告", awkward, "2024-03-01", "局\t一"]]))
+    pen = facts(registered, "penalty").loc[0]
+    assert json.loads(pen["detail_json"])["facts_text"] == awkward
+    assert json.loads(pen["raw_json"])[4] == awkward
+    assert (pen["document_no"], pen["authority"]) == ("T\\1", "局\t一")
