@@ -100,8 +100,11 @@ def ingest_paths(
 
 
 def _priority(path: Path) -> tuple[int, str]:
+    """Order by kind from the first line only; unreadable files go last and fail there."""
     try:
-        return recognise(read_header(path, path.read_bytes())).kind.priority, str(path)
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+        return recognise(read_header(path, head)).kind.priority, str(path)
     except (UnreadableFile, UnknownHeader, ValueError):
         return 9, str(path)
 
