@@ -193,6 +193,23 @@ class Store:
             "facts_unchanged": int(same.sum()),
         }
 
+    def supersede(self, fact_key: str, moment: datetime, **changes: object) -> int:
+        """Close the current version of a fact and add the next with ``changes`` (status, flags …).
+
+        The content hash stays that of the source row, so re-ingesting the same export does not
+        undo a state set here. Returns the new version number.
+        """
+        current = self.conn.exec_driver_sql(
+            f"SELECT * FROM fact WHERE fact_key = {self.mark} AND superseded_at IS NULL", (fact_key,)
+        ).mappings().one()
+        row = {k: v for k, v in current.items() if k != "id"}
+        row.update(changes, version=current["version"] + 1, recorded_at=stamp(moment), superseded_at=None)
+        self.conn.exec_driver_sql(
+            f"UPDATE fact SET superseded_at = {self.mark} WHERE id = {self.mark}", (stamp(moment), current["id"])
+        )
+        self.insert_rows("fact", list(row), [tuple(row.values())])
+        return row["version"]
+
     def _current_versions(self, keys: pd.Series) -> list[tuple]:
         """Current version and hash of each key already stored. PostgreSQL joins a staged key
         list once per file: a long ``= ANY`` list per chunk is planned as a sequential scan while

@@ -1,0 +1,200 @@
+"""The credit record of one entity as it stood on a date, and its public view (RULES.md §3, §7).
+
+Every change to a fact — a corrected export, a repair, an objection mark, a withdrawal — is a
+new version recorded when it happened (``store.repository.Store.supersede``). So the record as
+of T is simply each fact's version that was current at the end of day T (Beijing time), with
+its publicity judged under the rule set in force on T. Nothing else is needed to reproduce
+exactly what a regulator would have seen on T.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Connection, or_, select
+
+from credit_engine.calendar import add_months
+from credit_engine.rules import RuleSet
+from credit_engine.rules.penalty import tier_penalty
+from credit_engine.sources.fields import rules_for
+from credit_engine.store.models import Entity, Fact
+from credit_engine.store.repository import now_utc
+
+#: Beijing is UTC+8; recorded times are naive UTC.
+BEIJING = timedelta(hours=8)
+OBJECTION_FLAG = "under_objection"
+
+
+class Publicity(StrEnum):
+    PUBLISHED = "published"
+    NOT_PUBLISHED = "not_published"
+    ENDED = "publicity_ended"
+    REPAIRED = "repaired"
+    WITHDRAWN = "withdrawn"
+    REMOVED = "removed"
+    INTERNAL = "internal"
+
+
+#: Kinds kept for supervision only, never shown to the public (RULES.md §7).
+INTERNAL_KINDS = frozenset({"tax", "commitment", "complaint"})
+#: What the public view shows of a fact's detail, per kind; everything else stays internal.
+PUBLIC_DETAIL = {
+    "penalty": ("party_name", "violation_type", "facts_text", "basis", "content"),
+    "license": ("party_name", "document_name", "certificate", "licence_no", "content", "valid_from"),
+    "abnormal": ("name", "reason", "listed_by", "removal_reason", "removed_by"),
+    "serious": ("name", "reason", "listed_by", "removal_reason", "removed_by"),
+    "court": ("court", "basis_doc", "published_on", "conduct", "performance"),
+    "inspection": ("inspection_type", "result"),
+    "registration": ("name", "market_type", "legal_rep_name", "established_on", "industry_code", "address",
+                     "authority", "reg_status", "business_scope"),
+    "role": (),
+}
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of a Beijing calendar day, as naive UTC: the as-of cut for recorded times."""
+    return datetime.combine(day + timedelta(days=1), time()) - BEIJING
+
+
+@dataclass(frozen=True)
+class FactView:
+    fact_key: str
+    version: int
+    kind: str
+    event_date: date | None
+    end_date: date | None
+    category: str | None
+    severity: str | None
+    amount_yuan: float | None
+    document_no: str | None
+    authority: str | None
+    publicity: Publicity
+    basis: str
+    publicity_end: date | None
+    under_objection: bool
+    flags: tuple[str, ...]
+    detail: dict
+    person_name: str | None
+    person_masked_id: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class EntityRecord:
+    uscc: str
+    as_of: date
+    rule_set_id: str
+    entity: dict
+    facts: list[FactView] = field(default_factory=list)
+
+    def public_view(self) -> dict:
+        """Only what a rule publishes: no scores, classes, flags, pseudonyms or identity numbers."""
+        shown = [f for f in self.facts if f.publicity is Publicity.PUBLISHED and f.kind != "registration"]
+        return {
+            "uscc": self.uscc,
+            "as_of": self.as_of.isoformat(),
+            "entity": {k: self.entity.get(k) for k in PUBLIC_DETAIL["registration"] if k in self.entity},
+            "records": [
+                {
+                    "kind": f.kind,
+                    "event_date": _iso(f.event_date),
+                    "end_date": _iso(f.end_date),
+                    "category": f.category,
+                    "document_no": f.document_no,
+                    "authority": f.authority,
+                    "amount_yuan": f.amount_yuan if f.kind == "penalty" else None,
+                    "publicity_end": _iso(f.publicity_end),
+                    "under_objection": f.under_objection,
+                    "person_name": f.person_name if f.kind == "role" else None,
+                    **{k: f.detail.get(k) for k in PUBLIC_DETAIL.get(f.kind, ())},
+                }
+                for f in shown
+            ],
+        }
+
+
+def record_as_of(conn: Connection, uscc: str, as_of: date) -> EntityRecord:
+    """The record of ``uscc`` exactly as the store knew it at the end of ``as_of``."""
+    cut = end_of_day(as_of)
+    rows = conn.execute(
+        select(Fact)
+        .where(
+            Fact.subject_uscc == uscc,
+            Fact.recorded_at < cut,
+            or_(Fact.superseded_at.is_(None), Fact.superseded_at >= cut),
+            or_(Fact.event_date.is_(None), Fact.event_date <= as_of),
+        )
+        .order_by(Fact.kind, Fact.event_date, Fact.id)
+    ).mappings().all()
+    rules = rules_for(as_of)
+    facts = [_view(row, as_of, rules) for row in rows]
+    return EntityRecord(uscc, as_of, rules.id, _entity(conn, uscc, facts), facts)
+
+
+def current_record(conn: Connection, uscc: str) -> EntityRecord:
+    return record_as_of(conn, uscc, (now_utc() + BEIJING).date())
+
+
+def _entity(conn: Connection, uscc: str, facts: list[FactView]) -> dict:
+    """Registration data as of the date: the latest registration fact then known."""
+    registrations = [f for f in facts if f.kind == "registration"]
+    base = conn.execute(select(Entity.code_status, Entity.entity_type, Entity.region_code).where(Entity.uscc == uscc)).mappings().first()
+    entity = dict(base) if base else {}
+    if registrations:
+        entity.update(registrations[-1].detail)
+    return entity
+
+
+def _view(row, as_of: date, rules: RuleSet) -> FactView:
+    detail = json.loads(row["detail_json"]) if row["detail_json"] else {}
+    flags = tuple(f for f in (row["flags"] or "").split(",") if f)
+    publicity, basis, publicity_end = publicity_on(row, detail, as_of, rules)
+    return FactView(
+        fact_key=row["fact_key"], version=row["version"], kind=row["kind"], event_date=row["event_date"],
+        end_date=row["end_date"], category=row["category"], severity=row["severity"], amount_yuan=row["amount_yuan"],
+        document_no=row["document_no"], authority=row["authority"], publicity=publicity, basis=basis,
+        publicity_end=publicity_end, under_objection=OBJECTION_FLAG in flags,
+        flags=tuple(f for f in flags if f != OBJECTION_FLAG), detail=detail, person_name=row["person_name"],
+        person_masked_id=row["person_masked_id"], recorded_at=row["recorded_at"],
+    )
+
+
+def publicity_on(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Publicity, str, date | None]:
+    """Publicity of one fact version on ``as_of`` under ``rules`` (the set in force that day)."""
+    if row["status"] == "withdrawn":
+        return Publicity.WITHDRAWN, "decision revoked or changed: withdrawn from publicity (RULES.md §3)", None
+    if row["status"] == "repaired":
+        return Publicity.REPAIRED, "credit repair approved: publicity and sharing stopped, record kept internally", None
+    if row["kind"] in INTERNAL_KINDS:
+        return Publicity.INTERNAL, f"{row['kind']} records are kept for supervision only (RULES.md §7)", None
+    if row["kind"] == "penalty":
+        return _penalty(row, detail, as_of, rules)
+    if row["kind"] in ("abnormal", "serious", "court") and row["end_date"] and row["end_date"] <= as_of:
+        return Publicity.REMOVED, f"removed from the list on {row['end_date']:%Y-%m-%d}", None
+    if row["kind"] == "serious":
+        years = rules.serious_list.publicity_years.value
+        end = add_months(row["event_date"], 12 * years)
+        if end <= as_of:
+            return Publicity.ENDED, f"serious-list publicity of {years} years ended ({rules.id})", end
+        return Publicity.PUBLISHED, f"serious list, published {years} years ({rules.id})", end
+    return Publicity.PUBLISHED, f"{row['kind']} records are public", None
+
+
+def _penalty(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Publicity, str, date | None]:
+    area = detail.get("key_area")
+    tiering = tier_penalty(
+        (row["category"] or "其他").split("、"), row["amount_yuan"], row["event_date"],
+        bool(area) and area in rules.repair.key_areas.value, rules,
+    )
+    if not tiering.published:
+        return Publicity.NOT_PUBLISHED, f"{tiering.basis} ({rules.id})", None
+    if tiering.publicity_end and tiering.publicity_end <= as_of:
+        return Publicity.ENDED, f"{tiering.basis}; publicity ended {tiering.publicity_end:%Y-%m-%d} ({rules.id})", tiering.publicity_end
+    return Publicity.PUBLISHED, f"{tiering.basis} ({rules.id})", tiering.publicity_end
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
