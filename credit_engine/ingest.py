@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from credit_engine.identifiers import Pseudonymiser, classify_ids, mask_ids
+from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids
 from credit_engine.settings import Settings
 from credit_engine.sources import doubles, gsxt, lists, signals
 from credit_engine.sources import jsontext
@@ -32,7 +32,7 @@ from credit_engine.sources.kinds import (
     PERSONNEL, REGISTRATION, SERIOUS, TAX, Kind,
 )
 from credit_engine.sources.reader import UnreadableFile, read_header, read_table
-from credit_engine.sources.subjects import SubjectResolver
+from credit_engine.sources.subjects import SubjectResolver, is_personal_id
 from credit_engine.store.repository import Store, now_utc, stamp
 
 TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
@@ -42,6 +42,8 @@ TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
     REGISTRATION: gsxt.registration, PERSONNEL: gsxt.personnel,
     TAX: signals.tax, INSPECTION: signals.inspection, COMMITMENT: signals.commitment, COMPLAINT: signals.complaint,
 }
+#: Code columns that sometimes hold a natural person's ID instead (masked in stored raw rows).
+CODE_COLUMNS = {"uscc", "party_code"}
 SUFFIXES = {".csv", ".txt", ".jsonl", ".ndjson", ".json"}
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
@@ -49,7 +51,7 @@ _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 @dataclass
 class FileReport:
     path: Path
-    status: str  # ingested | unchanged | rejected
+    status: str  # ingested | unchanged | rejected (bad file, recorded) | failed (rolled back)
     kind: str = ""
     encoding: str = ""
     rows_read: int = 0
@@ -92,7 +94,10 @@ def ingest_paths(
     files = source_files(paths)
     reports = []
     for path in sorted(files, key=_priority):
-        report = ingest_file(path, engine, settings)
+        try:
+            report = ingest_file(path, engine, settings)
+        except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the others
+            report = FileReport(path, "failed", error=f"{type(exc).__name__}: {exc}")
         reports.append(report)
         if on_file:
             on_file(report)
@@ -142,7 +147,7 @@ def ingest_file(path: Path, engine: Engine, settings: Settings) -> FileReport:
         FACT_SCHEMA.validate(facts)
 
         store.upsert_entities(batch.entities, moment, full=match.kind is REGISTRATION)
-        store.add_aliases(batch.aliases)
+        store.add_aliases(batch.aliases, known=set(batch.entities["uscc"]))
         store.upsert_persons(batch.persons, moment)
         counts = store.write_facts(facts, file_id, moment)
         quarantine = _quarantine_rows(batch.quarantine, source, table.malformed)
@@ -177,15 +182,24 @@ def _source(frame: pd.DataFrame, match: HeaderMatch) -> Source:
     for cell, column in match.columns.items():
         if column in match.kind.personal_id_columns:
             raw[cell] = _mask_personal(frame[cell])
+        elif column in CODE_COLUMNS:
+            raw[cell] = _mask_personal(frame[cell], only_ids=True)
     labels = {column: cell for cell, column in match.columns.items()}
     return Source(canonical, raw, labels)
 
 
-def _mask_personal(values: pd.Series) -> pd.Series:
-    """Mask anything shaped like a resident ID; organisation codes in the same column stay."""
-    checks = classify_ids(values.str.strip())
-    looks_personal = checks["kind"].isin(["valid", "unknown_region", "old15", "bad_check", "masked"])
-    return values.where(~looks_personal, mask_ids(checks["value"]))
+def _mask_personal(values: pd.Series, only_ids: bool = False) -> pd.Series:
+    """Mask identity numbers. In an identity column anything that is not an entity code is
+    masked, well-formed or not; in a code column only values shaped like identity numbers."""
+    cleaned = values.str.strip()
+    if only_ids:
+        personal = is_personal_id(cleaned) & (classify_codes(cleaned)["kind"] != "uscc")
+    else:
+        codes = classify_codes(cleaned)["kind"]
+        personal = (cleaned != "") & ~codes.isin(["uscc", "reg_no", "org_code"]).to_numpy()
+        personal = pd.Series(personal, index=values.index) | is_personal_id(cleaned)
+    masked = mask_ids(classify_ids(cleaned)["value"])
+    return values.where(~personal.astype(bool), masked)
 
 
 def _mask_in_text(line: str) -> str:

@@ -74,9 +74,9 @@ def ingest(
         reports = ingest_paths(files, engine, settings, on_file=advance)
     for table in report_tables(reports):
         console.print(table)
-    rejected = [r for r in reports if r.status == "rejected"]
+    rejected = [r for r in reports if r.status in ("rejected", "failed")]
     for report in rejected:
-        console.print(f"[red]rejected {report.path}: {report.error}[/red]")
+        console.print(f"[red]{report.status} {report.path}: {report.error}[/red]")
     if rejected:
         raise typer.Exit(1)
 

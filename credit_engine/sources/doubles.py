@@ -16,7 +16,8 @@ from credit_engine.sources.clean import map_codes, parse_money_yuan, normalise_c
 from credit_engine.sources.fields import (
     add_flag, dated, entity_stubs, lifecycle, optional, required_text, rule_ids, rules_for,
 )
-from credit_engine.sources.subjects import people
+from credit_engine.identifiers import classify_codes
+from credit_engine.sources.subjects import is_personal_id, people
 
 PENALTY_CATEGORIES = (
     "警告", "通报批评", "罚款", "没收违法所得", "没收非法财物", "暂扣许可证件", "降低资质等级",
@@ -27,17 +28,22 @@ LICENSE_CATEGORIES = {"01": "普通", "02": "特许", "03": "认可", "04": "核
 
 
 def party_subjects(source: Source, ctx: Context, rejects: Rejects):
-    """Entities by their best code; a party with no entity code but a valid ID is a natural person."""
+    """Entities by their best code. The party is a natural person when the code column holds an
+    identity number, or when no usable entity code is given but the row has a valid ID."""
     f = source.frame
-    person_ids = optional(source, "party_id")
-    no_code = text(f["uscc"]).isna() & optional(source, "reg_no").isna() & optional(source, "org_code").isna()
-    individuals = people(person_ids.where(no_code), optional(source, "party_name"), ctx.pseudonymiser, ctx.keep_encrypted_ids)
-    is_person = no_code & individuals.key.notna()
+    code = text(f["uscc"]).fillna("")
+    in_code_column = is_personal_id(code) & (classify_codes(code)["kind"] != "uscc")
+    person_ids = optional(source, "party_id").where(~in_code_column, code)
+    no_entity_code = ~classify_codes(code)["kind"].isin(["uscc", "uscc_check_failed", "reg_no", "org_code", "masked"])
+    no_entity_code &= optional(source, "reg_no").isna() & optional(source, "org_code").isna()
+    individuals = people(person_ids.where(no_entity_code | in_code_column), optional(source, "party_name"),
+                         ctx.pseudonymiser, ctx.keep_encrypted_ids)
+    is_person = (no_entity_code | in_code_column) & individuals.key.notna()
     entity_rows = f.index[~is_person]
     subjects = ctx.resolver.resolve(f.loc[entity_rows], rejects, "uscc", source.label("uscc"))
     uscc = subjects.uscc.reindex(f.index)
     flags = subjects.flags.reindex(f.index)
-    return uscc, individuals.key.where(is_person), flags, subjects, individuals.persons
+    return uscc, individuals.key.where(is_person), flags, subjects, individuals.persons[is_person[individuals.persons.index]]
 
 
 def penalties(source: Source, ctx: Context) -> Batch:
@@ -107,7 +113,7 @@ def penalties(source: Source, ctx: Context) -> Batch:
         "rule_set_id": tiering["rule_set_id"],
     }, detail)
     return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
-                 persons=persons, aliases=subjects.aliases)
+                 persons=persons.loc[persons.index.intersection(keep)], aliases=subjects.aliases)
 
 
 @lru_cache(maxsize=65536)
@@ -164,4 +170,4 @@ def licenses(source: Source, ctx: Context) -> Batch:
         "rule_set_id": rule_set,
     }, detail)
     return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
-                 persons=persons, aliases=subjects.aliases)
+                 persons=persons.loc[persons.index.intersection(keep)], aliases=subjects.aliases)

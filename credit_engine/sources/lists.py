@@ -9,7 +9,7 @@ from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import text
 from credit_engine.sources.fields import add_flag, dated, entity_stubs, optional, required_text, rule_ids
-from credit_engine.sources.subjects import people
+from credit_engine.sources.subjects import is_personal_id, people
 
 #: The statutory listing grounds (企业信息公示暂行条例 Art.17; 经营异常名录管理办法 Art.4), by keyword.
 ABNORMAL_GROUNDS = (
@@ -90,9 +90,10 @@ def court(source: Source, ctx: Context) -> Batch:
     published_on = dated(source, "published_on", rejects, required=False)
     nature = optional(source, "party_nature")
     code = text(f["party_code"]).fillna("")
-    looks_like_entity = classify_codes(code)["kind"].isin(["uscc", "uscc_check_failed", "reg_no", "org_code"])
-    is_person = nature.str.contains("自然人", regex=False).fillna(~looks_like_entity & ~nature.str.contains("法人|组织|企业", regex=True).fillna(False))
-    is_person = is_person.astype(bool)
+    # Without 被执行人性质, an identity number (or a digits-only masked one) means a person.
+    looks_like_person = is_personal_id(code, masked=True) & (classify_codes(code)["kind"] != "uscc")
+    stated = nature.str.contains("自然人", regex=False).mask(nature.str.contains("法人|组织|企业", regex=True).fillna(False), False)
+    is_person = stated.fillna(looks_like_person).astype(bool)
 
     entity_rows = f.index[~is_person]
     subjects = ctx.resolver.resolve(f.loc[entity_rows], rejects, "party_code", source.label("party_code"), alt_columns=())
@@ -139,7 +140,7 @@ def court(source: Source, ctx: Context) -> Batch:
         "rule_set_id": rule_ids(filed),
     }, detail)
     return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
-                 persons=persons.persons, aliases=subjects.aliases)
+                 persons=persons.persons.loc[persons.persons.index.intersection(keep)], aliases=subjects.aliases)
 
 
 def _age(birth: pd.Series, on: pd.Series) -> pd.Series:

@@ -36,7 +36,8 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
     """Text and encoding: UTF-8 (with or without BOM) first, then GB18030."""
     for encoding in ENCODINGS:
         try:
-            return data.decode(encoding), encoding.replace("-sig", "")
+            body = data[3:] if encoding == "gb18030" and data.startswith(b"\xef\xbb\xbf") else data
+            return body.decode(encoding), encoding.replace("-sig", "")
         except UnicodeDecodeError as exc:
             last = exc
     raise UnreadableFile(
@@ -78,15 +79,23 @@ def _read_csv(text: str, encoding: str, path: Path) -> RawTable:
         bad.append((row.number - 1, row.text, f"expected {row.expected_columns} fields, found {row.actual_columns}"))
         return "skip"
 
+    encoded = text.encode("utf-8")
+    if not encoded.partition(b"\n")[2].strip():
+        return RawTable(header, pd.DataFrame(columns=header, dtype="str").rename_axis("row"), encoding, "csv", bad)
     types = {name: pa.string() for name in header}
-    table = pacsv.read_csv(
-        io.BytesIO(text.encode("utf-8")),
-        read_options=pacsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]
-        ),
-    )
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(encoded),
+            # one block for the whole file: a cell larger than a block would otherwise fail
+            read_options=pacsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1,
+                                           block_size=min(max(len(encoded) + 1, 1 << 20), (1 << 31) - 1)),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise UnreadableFile(f"{path.name}: not a readable CSV file: {exc}") from exc
     frame = table.to_pandas()
     frame.index = _good_row_numbers(len(frame), {n for n, _, _ in bad})
     return RawTable(header, frame, encoding, "csv", bad)
@@ -99,6 +108,15 @@ def _good_row_numbers(count: int, bad: set[int]) -> pd.Index:
         if n not in bad:
             numbers.append(n)
     return pd.Index(numbers, name="row")
+
+
+def _cell(value: object) -> str:
+    """A JSON value as the text a CSV cell would hold (nested values stay JSON)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _read_jsonl(text: str, encoding: str) -> RawTable:
@@ -121,7 +139,7 @@ def _read_jsonl(text: str, encoding: str) -> RawTable:
             if key not in seen:
                 seen.add(key)
                 header.append(key)
-        records.append({k: "" if v is None else str(v) for k, v in record.items()})
+        records.append({k: _cell(v) for k, v in record.items()})
         numbers.append(number)
     frame = pd.DataFrame.from_records(records, columns=header).fillna("").astype("str")
     frame.index = pd.Index(numbers, name="row")

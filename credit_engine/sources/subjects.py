@@ -62,7 +62,10 @@ class SubjectResolver:
     ) -> Subjects:
         index = frame.index
         primary = classify_codes(text(frame[code_column]).fillna(""))
-        usable = primary["kind"].isin([CodeKind.USCC, CodeKind.USCC_CHECK_FAILED])
+        personal = is_personal_id(text(frame[code_column]).fillna("")) & (primary["kind"] != CodeKind.USCC)
+        rejects.add(personal, "personal_id_as_code",
+                    f"{code_label}: holds a natural person's identity number, not an entity code")
+        usable = primary["kind"].isin([CodeKind.USCC, CodeKind.USCC_CHECK_FAILED]) & ~personal
         uscc = primary["value"].where(usable).astype("string")
         flags = pd.Series(pd.NA, index=index, dtype="string")
 
@@ -173,6 +176,19 @@ class SubjectResolver:
         rejects.add(todo, "unresolved_subject", f"{label}: no usable code")
 
 
+def is_personal_id(values: pd.Series, masked: bool = False) -> pd.Series:
+    """18-character resident IDs with a correct check digit (and, with ``masked``, masked values
+    with only digits visible, which a masked all-digit USCC also looks like). Narrow on purpose:
+    a 15-digit old registration number has the shape of a first-generation ID, and placeholders
+    the shape of IDs with a bad check digit."""
+    kinds = classify_ids(values)["kind"]
+    personal = kinds.isin(["valid", "unknown_region"])
+    if masked:
+        visible = values.str.replace("*", "", regex=False)
+        personal |= (kinds == "masked") & (values.str.len() == 18) & visible.str.fullmatch(r"\d*[Xx]?").fillna(False)
+    return personal.astype(bool)
+
+
 def _alias_index(aliases: pd.DataFrame) -> dict[tuple[str, str], set[str]]:
     """(alias kind, alias) -> the entities it names; built without a per-group Python call."""
     index: dict[tuple[str, str], set[str]] = {}
@@ -186,7 +202,7 @@ class People:
     key: pd.Series  # pseudonym or NA
     masked: pd.Series  # display form of the ID, or NA
     checks: pd.DataFrame  # identifiers.classify_ids output
-    persons: pd.DataFrame  # rows for the person table
+    persons: pd.DataFrame  # rows for the person table, one per source row (filter, then dedupe)
 
 
 def people(ids: pd.Series, names: pd.Series, pseudonymiser: Pseudonymiser, keep_encrypted: bool) -> People:
@@ -209,5 +225,5 @@ def people(ids: pd.Series, names: pd.Series, pseudonymiser: Pseudonymiser, keep_
         "encrypted_id": (
             checks.loc[usable, "value"].map(pseudonymiser.encrypt) if keep_encrypted else pd.Series(pd.NA, index=key[usable].index)
         ),
-    }).drop_duplicates("pseudonym", keep="last")
+    })
     return People(key, masked, checks, persons)

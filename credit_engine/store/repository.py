@@ -159,14 +159,20 @@ class Store:
             conflict = "ON CONFLICT (uscc) DO NOTHING"
         self.insert_frame("entity", frame[columns], conflict)
 
-    def add_aliases(self, aliases: pd.DataFrame) -> None:
-        self.insert_frame("entity_alias", aliases[["alias_kind", "alias", "uscc"]].drop_duplicates(),
+    def add_aliases(self, aliases: pd.DataFrame, known: set[str]) -> None:
+        """Aliases of entities this batch wrote or the store already has; a code seen only on a
+        refused row proves nothing and has no entity to point at."""
+        aliases = aliases[["alias_kind", "alias", "uscc"]].drop_duplicates()
+        missing = set(aliases["uscc"]) - known
+        if missing:
+            known = known | {u for (u,) in self.select_in("SELECT uscc FROM entity WHERE uscc {in}", sorted(missing))}
+        self.insert_frame("entity_alias", aliases[aliases["uscc"].isin(known)],
                           "ON CONFLICT (alias_kind, alias, uscc) DO NOTHING")
 
     def upsert_persons(self, persons: pd.DataFrame, moment: datetime) -> None:
         if persons.empty:
             return
-        frame = persons.assign(updated_at=stamp(moment))
+        frame = persons.drop_duplicates("pseudonym", keep="last").assign(updated_at=stamp(moment))
         sets = ", ".join(f"{c} = COALESCE(excluded.{c}, person.{c})" for c in frame.columns if c != "pseudonym")
         self.insert_frame("person", frame, f"ON CONFLICT (pseudonym) DO UPDATE SET {sets}")
 

@@ -312,8 +312,8 @@ def test_a_crash_in_the_middle_of_a_file_leaves_nothing_of_it(
         raise RuntimeError("power cut")
 
     monkeypatch.setattr(Store, "add_quarantine", explode)  # runs after the facts were written
-    with pytest.raises(RuntimeError, match="power cut"):
-        ingest(registered, settings, path)
+    report = ingest(registered, settings, path)[0]
+    assert report.status == "failed" and "power cut" in report.error
     with registered.connect() as conn:
         after = {t: conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() for t in counts}
     assert after == counts
@@ -365,3 +365,64 @@ def test_awkward_text_survives_the_bulk_write_paths(registered: Engine, settings
     assert json.loads(pen["detail_json"])["facts_text"] == awkward
     assert json.loads(pen["raw_json"])[4] == awkward
     assert (pen["document_no"], pen["authority"]) == ("T\\1", "局\t一")
+
+
+def test_a_refused_row_teaches_no_alias_and_breaks_nothing(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    # review finding: aliases learned from a quarantined row pointed at an entity never written
+    rows = [["甲", A, "", "", "R-1", "罚款", "", "1", "2023-02-01", "", "局"],
+            ["乙", B, "", "", "R-2", "罚款", "", "1", "2023-02-30", "", "局"]]
+    report = ingest(engine, settings, write_csv(tmp_path / "pen.csv", PEN_V2, rows))[0]
+    assert report.status == "ingested" and report.quarantined == {"bad_date": 1}
+    with engine.connect() as conn:
+        assert {u for (u,) in conn.exec_driver_sql("SELECT DISTINCT uscc FROM entity_alias").all()} == {A}
+
+
+def test_one_failing_file_does_not_stop_the_others(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text(",".join(PEN_V2), encoding="utf-8")  # no newline, no rows
+    huge = write_csv(tmp_path / "huge.csv", PEN_V2, [["甲", A, "", "", "H-1", "罚款", "长" * 700_000, "1", "2023-02-01", "", "局"]])
+    ok = write_csv(tmp_path / "ok.csv", PEN_V2, [["甲", A, "", "", "OK-9", "罚款", "", "1", "2023-02-01", "", "局"]])
+    reports = {r.path.name: r for r in ingest(engine, settings, header_only, huge, ok)}
+    assert reports["empty.csv"].status == "ingested" and reports["empty.csv"].rows_read == 0
+    assert reports["huge.csv"].status == "ingested" and reports["huge.csv"].facts_new == 1
+    assert reports["ok.csv"].facts_new == 1
+
+
+def test_a_resident_id_in_a_code_column_is_a_person_never_an_entity(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    # review finding: an all-digit ID failed the USCC check and was kept, in clear, as an entity key
+    court = ["被执行人姓名/名称", "身份证号码/组织机构代码", "案号", "立案时间"]
+    child = make_id(31, birth="20090101")
+    ingest(engine, settings, write_csv(tmp_path / "court.csv", court, [
+        ["张三", REP_A, "（2023）执7号", "2023-03-03"], ["小红", child, "（2023）执8号", "2023-03-03"]]))
+    pen = ["CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_JDRQ", "CF_CFJG"]
+    ingest(engine, settings, write_csv(tmp_path / "pen.csv", pen, [["李四", "自然人", REP_B, "P-1", "警告", "2023-03-03", "局"]]))
+    court_facts = facts(engine, "court")
+    assert len(court_facts) == 1 and court_facts.loc[0, "subject_uscc"] is None and len(court_facts.loc[0, "person_key"]) == 32
+    assert quarantine(engine).set_index("reason_code").index.tolist() == ["minor_listed"]
+    pen_fact = facts(engine, "penalty").loc[0]
+    assert pen_fact["subject_uscc"] is None and len(pen_fact["person_key"]) == 32
+    with engine.connect() as conn:
+        dump = "\n".join(str(r) for t in ("entity", "fact", "quarantine", "entity_alias")
+                         for r in conn.exec_driver_sql(f"SELECT * FROM {t}").all())
+    for full in (REP_A, REP_B, child):
+        assert full not in dump
+
+
+def test_malformed_identity_numbers_are_masked_in_stored_rows(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    header = ["统一社会信用代码", "姓名", "证件号码", "职务"]
+    odd = ["230102199513451234", "23010219950101123"]  # impossible month; 17 digits
+    ingest(registered, settings, write_csv(tmp_path / "staff.csv", header, [[A, "甲", odd[0], "监事"], [A, "乙", odd[1], "监事"]]))
+    stored = " ".join(quarantine(registered)["raw_json"])
+    assert all(value not in stored for value in odd)
+
+
+def test_every_kept_person_is_stored_even_when_another_of_their_rows_is_refused(
+    registered: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    header = ["统一社会信用代码", "姓名", "证件号码", "职务"]
+    person = make_id(40)
+    ingest(registered, settings, write_csv(tmp_path / "staff.csv", header, [[A, "赵", person, "董事"], [B, "赵", person, "打杂"]]))
+    role = facts(registered, "role").query("category == 'director'").iloc[0]
+    with registered.connect() as conn:
+        names = conn.exec_driver_sql(f"SELECT name FROM person WHERE pseudonym = '{role['person_key']}'").all()
+    assert names == [("赵",)]
