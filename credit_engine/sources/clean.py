@@ -57,16 +57,19 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     # Fast path: most files write one or two shapes; strptime in C handles them, and only the
     # rest go through the regular expressions below.
+    eight_digits = s.str.fullmatch(r"\d{8}").fillna(False)
     for shape in _COMMON_SHAPES:
-        todo = present & out.isna()
+        todo = present & out.isna() & (eight_digits if shape == "%Y%m%d" else ~eight_digits)
         if not todo.any():
-            break
+            continue
         out[todo] = pd.to_datetime(s[todo], format=shape, errors="coerce").astype("datetime64[s]")
     present_before = present
     present = present & out.isna()
     if not present.any():
         iso = out.dt.strftime("%Y-%m-%d")
-        return out.mask(iso.isin(DATE_SENTINELS)), problems
+        implausible = out.dt.year < 1900
+        problems[implausible & ~iso.isin(DATE_SENTINELS)] = "implausible year: '" + s[implausible].astype(str) + "'"
+        return out.mask(iso.isin(DATE_SENTINELS) | implausible), problems
     parts = s[present].str.extract(_YMD)
     compact = s[present].str.extract(_COMPACT)
     parts = parts.fillna(compact)
@@ -84,15 +87,19 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         out.loc[epoch.index] = stamps.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
 
     iso = out.dt.strftime("%Y-%m-%d")
-    out = out.mask(iso.isin(DATE_SENTINELS))
+    implausible = out.dt.year < 1900
+    out = out.mask(iso.isin(DATE_SENTINELS) | implausible)
     bad = present_before & out.isna() & ~iso.isin(DATE_SENTINELS)
     problems[bad] = "not a date: '" + s[bad].astype(str) + "'"
     calendar_bad = bad & s.index.isin(built[built.isna()].index)
     problems[calendar_bad] = "impossible calendar date: '" + s[calendar_bad].astype(str) + "'"
+    problems[implausible & ~iso.isin(DATE_SENTINELS)] = "implausible year: '" + s[implausible].astype(str) + "'"
     return out, problems
 
 
-_MONEY = re.compile(r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit>万元|万|元)?")
+_AMOUNT = r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit>万元|万|元)"
+_FINE = re.compile(r"罚款[^0-9，,。;；]{0,8}" + _AMOUNT.replace("(?P<unit>万元|万|元)", "(?P<unit>万元|万|元)?"))
+_MONEY_WITH_UNIT = re.compile(_AMOUNT)
 
 
 def parse_money_yuan(values: pd.Series, default_unit: str) -> pd.Series:
@@ -102,8 +109,11 @@ def parse_money_yuan(values: pd.Series, default_unit: str) -> pd.Series:
     ("万元" or "元"). Returns float64 with NaN where no amount is given.
     """
     s = fold_fullwidth(text(values))
-    found = s.str.extract(_MONEY)
-    number = pd.to_numeric(found["num"].str.replace(",", "", regex=False), errors="coerce")
+    found = s.str.extract(_FINE)  # "没收违法所得1000元，罚款2万元": the fine is what follows 罚款
+    anywhere = s.str.extract(_MONEY_WITH_UNIT)  # else any amount that states its unit
+    found = found.where(found["num"].notna(), anywhere)
+    plain = pd.to_numeric(s.str.replace(",", "", regex=False), errors="coerce").astype("float64")  # "0.5", "1e-05"
+    number = pd.to_numeric(found["num"].str.replace(",", "", regex=False), errors="coerce").astype("float64").fillna(plain)
     unit = found["unit"].fillna(default_unit)
     factor = np.where(unit.str.startswith("万").fillna(False), 10_000.0, 1.0)
     return (number * factor).astype("float64")

@@ -14,7 +14,7 @@ from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import map_codes, parse_money_yuan, normalise_categories, text
 from credit_engine.sources.fields import (
-    add_flag, dated, entity_stubs, lifecycle, optional, required_text, rule_ids, rules_for,
+    add_flag, dated, entity_stubs, key_part, lifecycle, optional, required_text, rule_ids, rules_for,
 )
 from credit_engine.identifiers import classify_codes
 from credit_engine.sources.subjects import is_personal_id, people
@@ -96,7 +96,7 @@ def penalties(source: Source, ctx: Context) -> Batch:
         "source_publicity_until": optional(source, "publicity_until"),
     })
     facts = assemble("penalty", source, keep, {
-        "fact_key": "penalty:" + document_no + ":" + subject,
+        "fact_key": "penalty:" + key_part(document_no) + ":" + subject,
         "subject_uscc": uscc,
         "person_key": person_key,
         "event_date": decided,
@@ -156,7 +156,7 @@ def licenses(source: Source, ctx: Context) -> Batch:
         "source_status": optional(source, "source_status"),
     })
     facts = assemble("license", source, keep, {
-        "fact_key": "license:" + document_no + ":" + uscc.fillna(person_key),
+        "fact_key": "license:" + key_part(document_no) + ":" + uscc.fillna(person_key),
         "subject_uscc": uscc,
         "person_key": person_key,
         "event_date": decided,

@@ -10,7 +10,7 @@ from credit_engine.identifiers import entity_types
 from credit_engine.rules import NoRuleSetInForce, RuleSet, load_rule_sets, rules_in_force
 from credit_engine.sources.assemble import Source
 from credit_engine.sources.batch import Rejects
-from credit_engine.sources.clean import parse_dates, text
+from credit_engine.sources.clean import fold_fullwidth, parse_dates, text
 from credit_engine.sources.subjects import Subjects
 
 
@@ -73,3 +73,8 @@ def lifecycle(source_status: pd.Series) -> pd.Series:
     """A decision the source marks as revoked (撤销) is withdrawn (RULES.md §3); else active."""
     return pd.Series("active", index=source_status.index, dtype="string").mask(
         source_status.str.contains("撤销", regex=False).fillna(False), "withdrawn")
+
+
+def key_part(values: pd.Series) -> pd.Series:
+    """A number as part of a fact key: width and spacing variants of one document are one key."""
+    return fold_fullwidth(values).str.replace(r"\s+", "", regex=True).str.upper()

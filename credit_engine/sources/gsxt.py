@@ -89,7 +89,7 @@ def personnel(source: Source, ctx: Context) -> Batch:
     end = dated(source, "end", rejects, required=False)
     rejects.add(end < start, "end_before_start", f"{source.label('end')} is earlier than {source.label('start')}")
 
-    roles = optional(source, "position").str.split(r"\s*[兼、,，/]\s*", regex=True).explode()
+    roles = optional(source, "position").str.split(r"\s*[兼、,，/;；]\s*|\s+", regex=True).explode()
     codes = roles.map(POSITIONS)
     unknown = codes.isna().groupby(level=0).any()
     rejects.add(unknown, "unknown_position",
@@ -109,7 +109,8 @@ def _roles(source: Source, rows: pd.Index, uscc: pd.Series, key: pd.Series, mask
     role = role.reindex(rows) if not role.index.equals(rows) else role
     uscc, key, start = uscc.reindex(rows), key.reindex(rows), start.reindex(rows)
     return assemble("role", source, rows, {
-        "fact_key": "role:" + uscc + ":" + key + ":" + role + ":" + start.dt.strftime("%Y-%m-%d").fillna(""),
+        # identity only: an export that adds or corrects the start date is a new version
+        "fact_key": "role:" + uscc + ":" + key + ":" + role,
         "subject_uscc": uscc,
         "person_key": key,
         "person_masked_id": masked.reindex(rows),

@@ -8,7 +8,7 @@ from credit_engine.identifiers import classify_codes
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import text
-from credit_engine.sources.fields import add_flag, dated, entity_stubs, optional, required_text, rule_ids
+from credit_engine.sources.fields import add_flag, dated, entity_stubs, key_part, optional, required_text, rule_ids
 from credit_engine.sources.subjects import is_personal_id, people
 
 #: The statutory listing grounds (企业信息公示暂行条例 Art.17; 经营异常名录管理办法 Art.4), by keyword.
@@ -126,7 +126,7 @@ def court(source: Source, ctx: Context) -> Batch:
         "age": optional(source, "age"),
     })
     facts = assemble("court", source, keep, {
-        "fact_key": "court:" + case_no + ":" + subject,
+        "fact_key": "court:" + key_part(case_no) + ":" + subject,
         "subject_uscc": uscc,
         "person_key": persons.key.where(is_person),
         "person_masked_id": masked_id,

@@ -7,7 +7,7 @@ import pandas as pd
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import fold_fullwidth
-from credit_engine.sources.fields import add_flag, dated, entity_stubs, optional, required_text, rule_ids
+from credit_engine.sources.fields import add_flag, dated, entity_stubs, key_part, optional, required_text, rule_ids
 
 TAX_GRADES = ("A", "B", "M", "C", "D")
 
@@ -70,7 +70,7 @@ def inspection(source: Source, ctx: Context) -> Batch:
     task = optional(source, "task_no")
     keep = rejects.keep(source.frame.index)
     facts = assemble("inspection", source, keep, {
-        "fact_key": "inspection:" + subjects.uscc + ":" + task.fillna("") + ":" + inspected.dt.strftime("%Y-%m-%d"),
+        "fact_key": "inspection:" + subjects.uscc + ":" + key_part(task.fillna("")) + ":" + inspected.dt.strftime("%Y-%m-%d"),
         "subject_uscc": subjects.uscc,
         "event_date": inspected,
         "published": True,
@@ -103,7 +103,8 @@ def commitment(source: Source, ctx: Context) -> Batch:
 
 
 def complaint(source: Source, ctx: Context) -> Batch:
-    """Complaints carry no number: identical ones on a day are told apart by their order in the file."""
+    """Complaints carry no number: the ones of an entity on a day, of one category, are told
+    apart by their order in the file (their verification status may change between exports)."""
     rejects = Rejects()
     subjects = _subjects(source, ctx, rejects)
     registered = dated(source, "registered_on", rejects, required=True)
@@ -111,10 +112,10 @@ def complaint(source: Source, ctx: Context) -> Batch:
     true = optional(source, "substantiated")
     keep = rejects.keep(source.frame.index)
     day = registered.dt.strftime("%Y-%m-%d")
-    parts = pd.DataFrame({"u": subjects.uscc, "d": day, "c": category.fillna(""), "t": true.fillna("")}).loc[keep]
-    occurrence = parts.groupby(["u", "d", "c", "t"], dropna=False).cumcount().astype("string")
+    parts = pd.DataFrame({"u": subjects.uscc, "d": day, "c": category.fillna("")}).loc[keep]
+    occurrence = parts.groupby(["u", "d", "c"], dropna=False).cumcount().astype("string")
     facts = assemble("complaint", source, keep, {
-        "fact_key": "complaint:" + subjects.uscc + ":" + day + ":" + category.fillna("") + ":" + true.fillna("") + ":" + occurrence,
+        "fact_key": "complaint:" + subjects.uscc + ":" + day + ":" + category.fillna("") + ":" + occurrence,
         "subject_uscc": subjects.uscc,
         "event_date": registered,
         "category": category,

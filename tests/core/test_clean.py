@@ -55,3 +55,19 @@ def test_categories_split_and_normalised() -> None:
 
 def test_codes_or_text() -> None:
     assert map_codes(pd.Series(["01", "1", "特许", "06"]), {"01": "普通", "02": "特许", "06": "其他"}).tolist() == ["普通", "普通", "特许", "其他"]
+
+
+@pytest.mark.parametrize(("raw", "yuan"), [
+    ("依据第34条规定，罚款5000元", 5000), ("没收违法所得1000元，罚款2万元", 20_000), ("1e-05", 0.1),
+])
+def test_the_fine_is_the_amount_after_fakuan_not_the_first_number(raw: str, yuan: float) -> None:
+    assert parse_money_yuan(pd.Series([raw]), "万元")[0] == pytest.approx(yuan)
+
+
+@pytest.mark.parametrize(("raw", "problem"), [
+    ("202311", "not a date: '202311'"), ("201979", "not a date: '201979'"),
+    ("0001-01-01", "implausible year: '0001-01-01'"), ("1899-12-31", "implausible year: '1899-12-31'"),
+])
+def test_short_digit_runs_and_ancient_years_are_not_dates(raw: str, problem: str) -> None:
+    dates, problems = parse_dates(pd.Series([raw]))
+    assert pd.isna(dates[0]) and problems[0] == problem

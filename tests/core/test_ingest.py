@@ -426,3 +426,20 @@ def test_every_kept_person_is_stored_even_when_another_of_their_rows_is_refused(
     with registered.connect() as conn:
         names = conn.exec_driver_sql(f"SELECT name FROM person WHERE pseudonym = '{role['person_key']}'").all()
     assert names == [("赵",)]
+
+
+def test_fact_keys_are_stable_across_exports(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    court = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "案号", "立案时间", "移除日期"]
+    cpl = ["统一社会信用代码", "登记日期", "类别", "是否属实"]
+    staff = ["统一社会信用代码", "姓名", "证件号码", "职务", "任职起始日期"]
+    person = make_id(50)
+    ingest(registered, settings,
+           write_csv(tmp_path / "c1.csv", court, [["乙", B, "法人", "(2023)黑0102执1号", "2023-03-03", ""]]),
+           write_csv(tmp_path / "p1.csv", cpl, [[A, "2024-01-01", "质量", "待核实"]]),
+           write_csv(tmp_path / "s1.csv", staff, [[A, "钱", person, "董事", ""]]))
+    reports = ingest(registered, settings,
+                     write_csv(tmp_path / "c2.csv", court, [["乙", B, "法人", "（2023） 黑0102执1号", "2023-03-03", "2024-01-01"]]),
+                     write_csv(tmp_path / "p2.csv", cpl, [[A, "2024-01-01", "质量", "是"]]),
+                     write_csv(tmp_path / "s2.csv", staff, [[A, "钱", person, "董事", "2019-01-01"]]))
+    assert [(r.facts_new, r.facts_versioned) for r in reports] == [(0, 1)] * 3
+    assert len(facts(registered, "court")) == len(facts(registered, "complaint")) == 1
