@@ -153,8 +153,10 @@ class Store:
         frame = entities.assign(updated_at=stamp(moment))
         columns = [c for c in frame.columns if frame[c].notna().any() or c in ("uscc", "code_status", "entity_type", "region_code", "registered")]
         if full:
+            # an older export arriving late must not overwrite a newer registration snapshot
             sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "uscc")
-            conflict = f"ON CONFLICT (uscc) DO UPDATE SET {sets}"
+            newer = "excluded.approved_on IS NULL OR entity.approved_on IS NULL OR excluded.approved_on >= entity.approved_on"
+            conflict = f"ON CONFLICT (uscc) DO UPDATE SET {sets} WHERE {newer}"
         else:
             conflict = "ON CONFLICT (uscc) DO NOTHING"
         self.insert_frame("entity", frame[columns], conflict)

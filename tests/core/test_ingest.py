@@ -443,3 +443,17 @@ def test_fact_keys_are_stable_across_exports(registered: Engine, settings: Setti
                      write_csv(tmp_path / "s2.csv", staff, [[A, "钱", person, "董事", "2019-01-01"]]))
     assert [(r.facts_new, r.facts_versioned) for r in reports] == [(0, 1)] * 3
     assert len(facts(registered, "court")) == len(facts(registered, "complaint")) == 1
+
+
+def test_a_late_older_registration_export_does_not_overwrite_the_snapshot(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    newer, older = reg_rows()[0][:], reg_rows()[0][:]
+    newer[10:12] = ["注销", "2024-05-06"]
+    older[10:12] = ["存续", "2020-01-02"]
+    ingest(engine, settings, write_csv(tmp_path / "new.csv", REG_HEADER, [newer]))
+    ingest(engine, settings, write_csv(tmp_path / "old.csv", REG_HEADER, [older]))
+    with engine.connect() as conn:
+        status, approved = conn.exec_driver_sql("SELECT reg_status, approved_on FROM entity").one()
+    assert (status, str(approved)) == ("注销", "2024-05-06")
+    assert len(facts(engine, "registration")) == 2  # both registrations stay in the history
