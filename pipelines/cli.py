@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -71,7 +72,7 @@ def ingest(
         def advance(report: FileReport) -> None:
             progress.update(task, advance=1, description=f"ingested {report.path.name}")
 
-        reports = ingest_paths(files, engine, settings, on_file=advance)
+        reports = ingest_paths(files, engine, settings, on_file=advance, actor=f"cli:{getpass.getuser()}")
     for table in report_tables(reports):
         console.print(table)
     rejected = [r for r in reports if r.status in ("rejected", "failed")]

@@ -61,8 +61,9 @@ class SubjectResolver:
         alt_columns: tuple[str, ...] = ("reg_no", "org_code"),
     ) -> Subjects:
         index = frame.index
-        primary = classify_codes(text(frame[code_column]).fillna(""))
-        personal = is_personal_id(text(frame[code_column]).fillna("")) & (primary["kind"] != CodeKind.USCC)
+        codes = text(frame[code_column]).fillna("")
+        primary = classify_codes(codes)
+        personal = is_personal_id(codes) & (primary["kind"] != CodeKind.USCC)
         rejects.add(personal, "personal_id_as_code",
                     f"{code_label}: holds a natural person's identity number, not an entity code")
         usable = primary["kind"].isin([CodeKind.USCC, CodeKind.USCC_CHECK_FAILED]) & ~personal
@@ -101,7 +102,7 @@ class SubjectResolver:
 
         self._reject_unresolved(uscc.isna(), primary, frame, code_label, rejects)
         status = classify_codes(uscc.fillna(""))["kind"].astype("string").where(uscc.notna())
-        failed = status == CodeKind.USCC_CHECK_FAILED
+        failed = (status == CodeKind.USCC_CHECK_FAILED).fillna(False)
         flags = flags.mask(failed & flags.isna(), "uscc_check_failed").mask(
             failed & flags.notna(), flags + ",uscc_check_failed")
         return Subjects(uscc, status, flags, learned)

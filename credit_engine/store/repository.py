@@ -6,6 +6,7 @@ PostgreSQL): building ORM objects or dicts per row would dominate the cost of an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -144,6 +145,13 @@ class Store:
     def update_counts(self, file_id: int, counts: dict[str, int]) -> None:
         sets = ", ".join(f"{c} = {self.mark}" for c in counts)
         self.conn.exec_driver_sql(f"UPDATE source_file SET {sets} WHERE id = {self.mark}", (*counts.values(), file_id))
+
+    def audit(self, moment: datetime, actor: str, action: str, target: str, detail: dict) -> None:
+        """Append to the audit log (the database refuses updates and deletes of it)."""
+        self.conn.exec_driver_sql(
+            f"INSERT INTO audit_log (at, actor, action, target, detail_json) VALUES ({', '.join([self.mark] * 5)})",
+            (stamp(moment), actor, action, target, json.dumps(detail, ensure_ascii=False, default=str)),
+        )
 
     # -- entities, aliases, persons ---------------------------------------------------------------
     def upsert_entities(self, entities: pd.DataFrame, moment: datetime, full: bool) -> None:

@@ -321,6 +321,16 @@ def test_a_crash_in_the_middle_of_a_file_leaves_nothing_of_it(
     assert ingest(registered, settings, path)[0].facts_new == 1  # and the file can be ingested again
 
 
+def test_every_ingested_or_rejected_file_is_audited(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    good = write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())
+    odd = write_csv(tmp_path / "odd.csv", ["列入日期"], [["2020-01-01"]])
+    ingest_paths([good, odd], engine, settings, actor="cli:analyst")
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT actor, action, detail_json FROM audit_log ORDER BY id").all()
+    assert [(a, b) for a, b, _ in rows] == [("cli:analyst", "ingest"), ("cli:analyst", "ingest_rejected")]
+    assert json.loads(rows[0][2])["facts_new"] == 5  # 3 registrations, 2 legal representatives with an ID
+
+
 def test_unrecognised_header_and_bad_encoding_are_clear_errors(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     odd = write_csv(tmp_path / "odd.csv", ["统一社会信用代码", "企业名称", "列入日期"], [[A, "甲", "2020-01-01"]])
     latin = tmp_path / "latin.csv"
