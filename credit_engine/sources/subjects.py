@@ -182,12 +182,17 @@ def is_personal_id(values: pd.Series, masked: bool = False) -> pd.Series:
     with only digits visible, which a masked all-digit USCC also looks like). Narrow on purpose:
     a 15-digit old registration number has the shape of a first-generation ID, and placeholders
     the shape of IDs with a bad check digit."""
-    kinds = classify_ids(values)["kind"]
-    personal = kinds.isin(["valid", "unknown_region"])
+    personal = pd.Series(False, index=values.index)
+    shaped = values.str.fullmatch(r"[\d*]{17}[\dXx*]").fillna(False)  # only these can be IDs
+    if not shaped.any():
+        return personal
+    candidates = values[shaped]
+    kinds = classify_ids(candidates)["kind"]
+    found = kinds.isin(["valid", "unknown_region"])
     if masked:
-        visible = values.str.replace("*", "", regex=False)
-        personal |= (kinds == "masked") & (values.str.len() == 18) & visible.str.fullmatch(r"\d*[Xx]?").fillna(False)
-    return personal.astype(bool)
+        found |= (kinds == "masked") & candidates.str.replace("*", "", regex=False).str.fullmatch(r"\d*[Xx]?").fillna(False)
+    personal[candidates.index] = found.to_numpy(dtype=bool)
+    return personal
 
 
 def _alias_index(aliases: pd.DataFrame) -> dict[tuple[str, str], set[str]]:
