@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -51,7 +52,7 @@ _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 @dataclass
 class FileReport:
     path: Path
-    status: str  # ingested | unchanged | rejected (bad file, recorded) | failed (rolled back)
+    status: str  # ingested | unchanged | rejected (bad file, recorded) | failed (rolled back) | requeued
     kind: str = ""
     encoding: str = ""
     rows_read: int = 0
@@ -144,15 +145,7 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
             "header_json": json.dumps(table.header, ensure_ascii=False),
         })
         source = _source(table.frame, match)
-        ctx = Context(SubjectResolver(store), Pseudonymiser(settings.pseudonym_secret), settings.keep_encrypted_ids)
-        batch = TRANSFORMS[match.kind](source, ctx)
-        facts, duplicates = _dedupe(batch)
-        FACT_SCHEMA.validate(facts)
-
-        store.upsert_entities(batch.entities, moment, full=match.kind is REGISTRATION)
-        store.add_aliases(batch.aliases, known=set(batch.entities["uscc"]))
-        store.upsert_persons(batch.persons, moment)
-        counts = store.write_facts(facts, file_id, moment)
+        batch, counts, duplicates = _apply(store, source, match, file_id, moment, settings)
         quarantine = _quarantine_rows(batch.quarantine, source, table.malformed)
         store.add_quarantine(quarantine, file_id, moment)
         accepted = len(table.frame) - len(batch.quarantine)
@@ -165,6 +158,47 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
         rows_read=len(table.frame) + len(table.malformed), rows_accepted=accepted, duplicates=duplicates,
         quarantined=Counter(quarantine["reason_code"]), seconds=time.perf_counter() - started, **counts,
     )
+
+
+def _apply(store: Store, source: Source, match: HeaderMatch, file_id: int, moment: datetime,
+           settings: Settings) -> tuple[Batch, dict[str, int], int]:
+    """Transform rows and write what they yield; shared by ingest and requeue."""
+    ctx = Context(SubjectResolver(store), Pseudonymiser(settings.pseudonym_secret), settings.keep_encrypted_ids)
+    batch = TRANSFORMS[match.kind](source, ctx)
+    facts, duplicates = _dedupe(batch)
+    FACT_SCHEMA.validate(facts)
+    store.upsert_entities(batch.entities, moment, full=match.kind is REGISTRATION)
+    store.add_aliases(batch.aliases, known=set(batch.entities["uscc"]))
+    store.upsert_persons(batch.persons, moment)
+    return batch, store.write_facts(facts, file_id, moment), duplicates
+
+
+#: Refusals that more registration data can cure; the others are final for that row.
+RETRYABLE = ("unknown_reg_no", "unknown_org_code", "masked_unresolved", "ambiguous_old_code")
+
+
+def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[FileReport]:
+    """Re-run quarantined rows that failed only for want of registration data, from the archived
+    file; rows that now resolve land as facts and their quarantine rows are marked resolved."""
+    with engine.connect() as conn:
+        files = Store(conn).files_with_open_quarantine(RETRYABLE)
+    reports = []
+    for file_id, archive_path, name in files:
+        started, moment = time.perf_counter(), now_utc()
+        archived = Path(archive_path)
+        with engine.begin() as conn:
+            store = Store(conn)
+            rows = store.open_quarantine(file_id, RETRYABLE)
+            table = read_table(archived, archived.read_bytes())
+            match = recognise(table.header)
+            source = _source(table.frame.loc[table.frame.index.intersection(rows)], match)
+            batch, counts, _ = _apply(store, source, match, file_id, moment, settings)
+            landed = source.frame.index.difference(batch.quarantine.index)
+            store.resolve_quarantine(file_id, landed.tolist(), moment)
+            store.audit(moment, actor, "requeue", str(file_id), {"file": name, "landed": len(landed), **counts})
+        reports.append(FileReport(Path(name), "requeued", kind=match.kind.label, rows_read=len(rows),
+                                  rows_accepted=len(landed), seconds=time.perf_counter() - started, **counts))
+    return reports
 
 
 def _archive(data: bytes, sha: str, suffix: str, root: Path) -> Path:

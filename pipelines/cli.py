@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from credit_engine.ingest import FileReport, ingest_paths, source_files
+from credit_engine.ingest import requeue as requeue_quarantine
 from credit_engine.settings import get_settings
 from credit_engine.store.db import current_revision, make_engine, upgrade
 
@@ -80,6 +81,19 @@ def ingest(
         console.print(f"[red]{report.status} {report.path}: {report.error}[/red]")
     if rejected:
         raise typer.Exit(1)
+
+
+@app.command()
+def requeue() -> None:
+    """Retry quarantined rows that failed only for want of registration data (old codes, masked codes)."""
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    reports = requeue_quarantine(engine, settings, actor=f"cli:{getpass.getuser()}")
+    table = Table("file", "kind", "retried", "landed", "new facts", title="requeue")
+    for r in reports:
+        table.add_row(r.path.name, r.kind, f"{r.rows_read:,}", f"{r.rows_accepted:,}", f"{r.facts_new:,}")
+    console.print(table if reports else "nothing to requeue")
 
 
 def report_tables(reports: list[FileReport]) -> list[Table]:

@@ -170,6 +170,8 @@ class Quarantine(Base):
     reason: Mapped[str] = mapped_column(Text)
     raw_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: Set when a later requeue (after more registration data arrived) let the row land.
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AuditLog(Base):

@@ -240,6 +240,26 @@ class Store:
         self.conn.exec_driver_sql("DROP TABLE stage_keys")
         return rows
 
+    def files_with_open_quarantine(self, reasons: Sequence[str]) -> list[tuple[int, str, str]]:
+        marks = ", ".join([self.mark] * len(reasons))
+        return [tuple(row) for row in self.conn.exec_driver_sql(
+            "SELECT DISTINCT f.id, f.archive_path, f.file_name FROM quarantine q JOIN source_file f "
+            f"ON f.id = q.source_file_id WHERE q.resolved_at IS NULL AND q.reason_code IN ({marks}) ORDER BY f.id",
+            tuple(reasons)).all()]
+
+    def open_quarantine(self, file_id: int, reasons: Sequence[str]) -> list[int]:
+        marks = ", ".join([self.mark] * len(reasons))
+        return [n for (n,) in self.conn.exec_driver_sql(
+            f"SELECT row_number FROM quarantine WHERE source_file_id = {self.mark} AND resolved_at IS NULL "
+            f"AND reason_code IN ({marks})", (file_id, *reasons)).all()]
+
+    def resolve_quarantine(self, file_id: int, rows: list[int], moment: datetime) -> None:
+        if rows:
+            self.conn.exec_driver_sql(
+                f"UPDATE quarantine SET resolved_at = {self.mark} WHERE source_file_id = {self.mark} AND row_number = {self.mark}",
+                [(stamp(moment), file_id, int(n)) for n in rows],
+            )
+
     def add_quarantine(self, rows: pd.DataFrame, file_id: int, moment: datetime) -> None:
         frame = rows.assign(source_file_id=file_id, created_at=stamp(moment))
         self.insert_frame("quarantine", frame[["source_file_id", "row_number", "reason_code", "reason", "raw_json", "created_at"]])

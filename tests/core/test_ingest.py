@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from credit_engine.ingest import FileReport, ingest_paths
+from credit_engine.ingest import FileReport, ingest_paths, requeue
 from credit_engine.settings import Settings
 from credit_engine.store.repository import Store
 from tests.helpers import A, B, C, REG_HEADER, REP_A, REP_B, make_id, reg_rows, write_csv
@@ -467,3 +467,20 @@ def test_a_late_older_registration_export_does_not_overwrite_the_snapshot(
         status, approved = conn.exec_driver_sql("SELECT reg_status, approved_on FROM entity").one()
     assert (status, str(approved)) == ("注销", "2024-05-06")
     assert len(facts(engine, "registration")) == 2  # both registrations stay in the history
+
+
+def test_requeue_lands_rows_that_registration_data_now_resolves(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    rows = [["乙", "230103000054321", "", "", "Q-1", "罚款", "", "1", "2024-03-01", "", "局"],   # old number, not yet known
+            ["甲", "00000000000000000X", "", "", "Q-2", "罚款", "", "1", "2024-03-01", "", "局"]]  # never resolvable
+    ingest(engine, settings, write_csv(tmp_path / "pen.csv", PEN_V2, rows))
+    assert [r.rows_accepted for r in requeue(engine, settings)] == [0]  # tried; no registration data yet
+    ingest(engine, settings, write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows()))
+    report = requeue(engine, settings, actor="cli:analyst")[0]
+    assert (report.rows_read, report.rows_accepted, report.facts_new) == (1, 1, 1)
+    pen = facts(engine, "penalty").iloc[0]
+    assert (pen["document_no"], pen["subject_uscc"], pen["flags"]) == ("Q-1", B, "resolved_from_reg_no")
+    q = quarantine(engine).set_index("reason_code")
+    assert q.loc["unknown_reg_no", "resolved_at"] is not None and pd.isna(q.loc["placeholder_code", "resolved_at"])
+    assert requeue(engine, settings) == []  # idempotent
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM audit_log WHERE action = 'requeue'").scalar() == 2  # one per attempt
