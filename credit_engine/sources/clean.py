@@ -27,8 +27,8 @@ _EPOCH_MS = re.compile(r"^\d{12,13}$")
 _COMMON_SHAPES = ("%Y-%m-%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
 
 _FULLWIDTH = str.maketrans(
-    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ（）：．－　",
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz():.- ",
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ（）：．－＿／　",
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz():.-_/ ",
 )
 
 
@@ -40,6 +40,10 @@ def text(values: pd.Series) -> pd.Series:
 
 def fold_fullwidth(values: pd.Series) -> pd.Series:
     return values.str.translate(_FULLWIDTH)
+
+
+def fold_fullwidth_text(value: str) -> str:
+    return value.translate(_FULLWIDTH)
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:

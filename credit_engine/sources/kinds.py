@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from credit_engine.sources.clean import fold_fullwidth_text
+
 
 @dataclass(frozen=True)
 class Column:
@@ -58,15 +60,8 @@ _QUALIFIER = re.compile(r"\(.*?\)$")
 
 def normalise_header(cell: str) -> str:
     """Fold case, width, spaces and a BOM so that spelling variants of one header compare equal."""
-    s = fold_fullwidth_str(cell.replace("\ufeff", "")).strip().lower()
+    s = fold_fullwidth_text(cell.replace("\ufeff", "")).strip().lower()
     return re.sub(r"\s+", "", s)
-
-
-def fold_fullwidth_str(value: str) -> str:
-    return value.translate(_WIDTH)
-
-
-_WIDTH = str.maketrans("（）：＿", "():_")
 
 
 def _spellings(col: Column) -> set[str]:
