@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, datetime, time
 from pathlib import Path
 
 from stdnum.cn import ric, uscc
@@ -21,6 +22,15 @@ def make_id(n: int, region: str = "230102", birth: str = "19950101") -> str:
     """A valid 18-digit resident ID (region and birth date known to python-stdnum)."""
     body = f"{region}{birth}{n % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
+
+
+def record_at(monkeypatch, day: str) -> datetime:
+    """Make ingest record what follows at noon (Beijing) on ``day``, which is 04:00 UTC."""
+    import credit_engine.ingest
+
+    moment = datetime.combine(date.fromisoformat(day), time(4))
+    monkeypatch.setattr(credit_engine.ingest, "now_utc", lambda: moment)
+    return moment
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:

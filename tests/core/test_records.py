@@ -3,35 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-import credit_engine.ingest as ingest_module
 from credit_engine.ingest import ingest_paths
 from credit_engine.records import OBJECTION_FLAG, Publicity, record_as_of
 from credit_engine.settings import Settings
 from credit_engine.store.repository import Store
-from tests.helpers import A, REG_HEADER, REP_A, reg_rows, write_csv
+from tests.helpers import A, REG_HEADER, REP_A, record_at, reg_rows, write_csv
 
 PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_CFJG"]
 AB = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
 
 
-def at(monkeypatch: pytest.MonkeyPatch, day: str) -> datetime:
-    """Make the store record what follows at noon (Beijing) on ``day``, which is 04:00 UTC."""
-    moment = datetime.combine(date.fromisoformat(day), time(4))
-    monkeypatch.setattr(ingest_module, "now_utc", lambda: moment)
-    return moment
-
-
 @pytest.fixture
 def entity(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    at(monkeypatch, "2024-01-01")
+    record_at(monkeypatch, "2024-01-01")
     ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
-    at(monkeypatch, "2024-03-05")
+    record_at(monkeypatch, "2024-03-05")
     ingest_paths([write_csv(tmp_path / "pen.csv", PEN, [
         ["甲", A, "G-1", "罚款", "20", "2024-03-01", "局"],   # general: 3 years, then 1 year from 2026-04-01
         ["甲", A, "W-1", "警告", "", "2024-03-01", "局"],     # warning only: never published
@@ -66,9 +58,9 @@ def test_publicity_expiry_under_the_old_and_new_rule_sets(entity: Engine) -> Non
 def test_repair_and_objection_change_the_present_not_the_past(entity: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     with entity.begin() as conn:
         store = Store(conn)
-        store.supersede("penalty:G-1:" + A, at(monkeypatch, "2024-07-01"), flags=OBJECTION_FLAG)
-        store.supersede("penalty:G-1:" + A, at(monkeypatch, "2024-07-05"), flags=None)
-        store.supersede("penalty:G-1:" + A, at(monkeypatch, "2024-09-10"), status="repaired")
+        store.supersede("penalty:G-1:" + A, record_at(monkeypatch, "2024-07-01"), flags=OBJECTION_FLAG)
+        store.supersede("penalty:G-1:" + A, record_at(monkeypatch, "2024-07-05"), flags=None)
+        store.supersede("penalty:G-1:" + A, record_at(monkeypatch, "2024-09-10"), status="repaired")
     with entity.connect() as conn:
         marked = {f.document_no: f for f in record_as_of(conn, A, date(2024, 7, 2)).facts}
         assert marked["G-1"].under_objection and marked["G-1"].publicity is Publicity.PUBLISHED
@@ -80,9 +72,9 @@ def test_repair_and_objection_change_the_present_not_the_past(entity: Engine, mo
 
 def test_a_corrected_export_is_seen_from_its_recording_on(entity: Engine, settings: Settings, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    at(monkeypatch, "2024-08-01")
+    record_at(monkeypatch, "2024-08-01")
     ingest_paths([write_csv(tmp_path / "ab1.csv", AB, [[A, "甲", "无法联系", "2024-07-20", ""]])], entity, settings)
-    at(monkeypatch, "2025-02-01")
+    record_at(monkeypatch, "2025-02-01")
     ingest_paths([write_csv(tmp_path / "ab2.csv", AB, [[A, "甲", "无法联系", "2024-07-20", "2025-01-10"]])], entity, settings)
 
     def listing(day: str):
@@ -95,7 +87,7 @@ def test_a_corrected_export_is_seen_from_its_recording_on(entity: Engine, settin
 
 def test_the_public_view_never_shows_internal_fields_or_identity_numbers(entity: Engine, settings: Settings,
                                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    at(monkeypatch, "2024-08-01")
+    record_at(monkeypatch, "2024-08-01")
     tax = ["统一社会信用代码", "纳税人名称", "评价年度", "纳税信用等级", "评定日期"]
     ingest_paths([write_csv(tmp_path / "tax.csv", tax, [[A, "甲", "2023", "D", "2024-04-01"]])], entity, settings)
     with entity.connect() as conn:
