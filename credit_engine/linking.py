@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, bindparam, text
 
+from credit_engine.calendar import add_months
 from credit_engine.records import end_of_day
 from credit_engine.sources.fields import rules_for
 from credit_engine.store.repository import Store, now_utc
@@ -22,21 +23,39 @@ from credit_engine.store.repository import Store, now_utc
 BARRED_ROLE_NAMES = {
     "legal_representative": "法定代表人", "director": "董事", "supervisor": "监事", "manager": "高级管理人员",
 }
+#: The rule sets' names of the two legal-representative bars that source facts can show.
+REVOKED_GROUND = "licence revoked, personally responsible"
+SERIOUS_GROUND = "abnormal list unresolved 3 years, moved to the serious list"
 #: Too few visible digits shared by two masked forms prove nothing.
 MIN_SHARED_DIGITS = 8
 
 
 def _as_of(conn: Connection, sql: str, as_of: date) -> pd.DataFrame:
     """Rows of ``sql`` (which uses ``:cut`` and ``:day``) as the store stood at the end of ``as_of``."""
-    query = text(sql).bindparams(bindparam("cut", type_=DateTime), bindparam("day", type_=Date))
-    return pd.read_sql_query(query, conn, params={"cut": end_of_day(as_of), "day": as_of})
+    values = {"cut": (end_of_day(as_of), DateTime), "day": (as_of, Date)}
+    used = {name: spec for name, spec in values.items() if f":{name}" in sql}
+    query = text(sql).bindparams(*(bindparam(name, type_=kind) for name, (_, kind) in used.items()))
+    return pd.read_sql_query(query, conn, params={name: value for name, (value, _) in used.items()})
 
 
 CURRENT = "recorded_at < :cut AND (superseded_at IS NULL OR superseded_at >= :cut)"
 
 
+def _latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
+    """An enterprise has one legal representative at a time: registration data often names a new
+    one without ending the old, so the latest appointment wins (an unknown start counts earliest)."""
+    reps = roles["role"] == "legal_representative"
+    ordered = roles[reps].assign(_start=pd.to_datetime(roles.loc[reps, "start"])).sort_values("_start", na_position="first")
+    latest = ordered.drop_duplicates("uscc", keep="last").drop(columns="_start")
+    return pd.concat([roles[~reps], latest]).sort_index()
+
+
 def roles_as_of(conn: Connection, as_of: date) -> pd.DataFrame:
     """Who held which role in which enterprise on ``as_of``: uscc, person_key, role, start, end."""
+    return _latest_legal_rep(_roles_on(conn, as_of))
+
+
+def _roles_on(conn: Connection, as_of: date) -> pd.DataFrame:
     return _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, category AS role, event_date AS start, end_date AS "end",
                fact_key
@@ -120,3 +139,104 @@ def resolve_masked_debtors(conn: Connection) -> dict[str, int]:
             store.supersede(row.fact_key, moment, flags=",".join([*flags, "person_ambiguous"]))
             ambiguous += 1
     return {"linked": linked, "ambiguous": ambiguous}
+
+
+def _entity_listings(conn: Connection, as_of: date) -> pd.DataFrame:
+    """Enterprises carrying active dishonesty on ``as_of``: serious list, or the court list."""
+    return _as_of(conn, f"""
+        SELECT subject_uscc AS uscc, kind, document_no, category, event_date, fact_key FROM fact
+        WHERE kind IN ('serious', 'court') AND subject_uscc IS NOT NULL AND status = 'active' AND {CURRENT}
+          AND event_date <= :day AND (end_date IS NULL OR end_date > :day)
+    """, as_of)
+
+
+def legal_rep_bars(conn: Connection, as_of: date) -> pd.DataFrame:
+    """Persons barred as legal representative on ``as_of`` (登记管理条例 Art.12; 企业信息公示暂行条例 Art.17):
+    legal representatives of an enterprise whose licence was revoked, or which went from the
+    abnormal list to the serious list, within the bar's years. Whether the person was personally
+    responsible is for the regulator to confirm: the flag says so.
+
+    Columns: person_key, ground, since, until, uscc (the enterprise that caused it), fact_key.
+    """
+    years = {b.ground: b.years for b in rules_for(as_of).court_list.legal_rep_bars}
+    bar_years = {"licence_revoked": years[REVOKED_GROUND], "serious_list_from_abnormal": years[SERIOUS_GROUND]}
+    causes = _as_of(conn, f"""
+        SELECT subject_uscc AS uscc, event_date AS since, fact_key,
+               CASE WHEN kind = 'serious' THEN 'serious_list_from_abnormal' ELSE 'licence_revoked' END AS ground
+        FROM fact WHERE subject_uscc IS NOT NULL AND status = 'active' AND {CURRENT} AND event_date <= :day
+          AND ((kind = 'penalty' AND category LIKE '%吊销营业执照%')
+               OR (kind = 'serious' AND category = 'abnormal_three_years'))
+    """, as_of)
+    if causes.empty:
+        return causes.assign(person_key=pd.Series(dtype=str), until=pd.Series(dtype=object))
+    causes["since"] = pd.to_datetime(causes["since"]).dt.date
+    causes["until"] = [add_months(day, 12 * bar_years[ground]) for day, ground in zip(causes["since"], causes["ground"])]
+    causes = causes[causes["until"] > as_of]
+    reps = _as_of(conn, f"""
+        SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
+        WHERE kind = 'role' AND category = 'legal_representative' AND {CURRENT}
+    """, as_of)
+    merged = causes.merge(reps, on="uscc")
+    held = pd.Series([  # legal representative when it happened
+        (pd.isna(start) or pd.Timestamp(start).date() <= since) and (pd.isna(end) or pd.Timestamp(end).date() >= since)
+        for start, end, since in zip(merged["start"], merged["end"], merged["since"])
+    ], index=merged.index, dtype=bool)
+    merged = merged[held].assign(_start=pd.to_datetime(merged.loc[held, "start"])).sort_values("_start", na_position="first")
+    merged = merged.drop_duplicates("fact_key", keep="last")  # the one legal representative at the time
+    return merged[["person_key", "ground", "since", "until", "uscc", "fact_key"]].reset_index(drop=True)
+
+
+def barred_legal_rep_flags(conn: Connection, as_of: date) -> list[Flag]:
+    """Enterprises whose current legal representative is under a legal-representative bar."""
+    bars = legal_rep_bars(conn, as_of)
+    roles = roles_as_of(conn, as_of)
+    reps = roles[roles["role"] == "legal_representative"]
+    hits = reps.merge(bars, on="person_key", suffixes=("", "_cause"))
+    return [
+        Flag(row.uscc, "barred_legal_representative",
+             f"legal representative barred until {row.until:%Y-%m-%d} ({row.ground} of {row.uscc_cause} on "
+             f"{row.since:%Y-%m-%d}); 市场主体登记管理条例 第十二条 — personal responsibility to be confirmed",
+             row.person_key, (row.fact_key, row.fact_key_cause))
+        for row in hits.itertuples(index=False)
+    ]
+
+
+def related_dishonesty_flags(conn: Connection, as_of: date) -> list[Flag]:
+    """Enterprises sharing a person (any role) with an enterprise on the serious or court list."""
+    roles = roles_as_of(conn, as_of)[["uscc", "person_key", "role", "fact_key"]]
+    listed = _entity_listings(conn, as_of)
+    sources = roles.merge(listed[["uscc", "kind", "fact_key"]], on="uscc", suffixes=("", "_listing"))
+    related = roles.merge(sources[["person_key", "uscc", "kind", "fact_key_listing"]], on="person_key",
+                          suffixes=("", "_listed"))
+    related = related[related["uscc"] != related["uscc_listed"]].drop_duplicates(["uscc", "uscc_listed", "person_key"])
+    return [
+        Flag(row.uscc, "related_enterprise_dishonest",
+             f"shares a person ({row.role}) with {row.uscc_listed}, which is on the {row.kind} list",
+             row.person_key, (row.fact_key, row.fact_key_listing))
+        for row in related.itertuples(index=False)
+    ]
+
+
+def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
+    """A person for regulators: masked ID only, linked enterprises and roles, active dishonesty."""
+    person = conn.execute(
+        text("SELECT pseudonym, masked_id, id_status, name FROM person WHERE pseudonym = :p"), {"p": pseudonym}
+    ).mappings().first()
+    if person is None:
+        raise LookupError(f"no person with pseudonym {pseudonym}")
+    roles = roles_as_of(conn, as_of)
+    debts = court_debtors_as_of(conn, as_of)
+    bars = legal_rep_bars(conn, as_of)
+    mine = roles[roles["person_key"] == pseudonym]
+    return {
+        **dict(person),
+        "as_of": as_of.isoformat(),
+        "roles": [{"uscc": r.uscc, "role": r.role, "start": _day(r.start), "end": _day(r.end)} for r in mine.itertuples()],
+        "court_listings": debts.loc[debts["person_key"] == pseudonym, "case_no"].tolist(),
+        "legal_rep_bars": [{"ground": b.ground, "until": b.until.isoformat(), "because_of": b.uscc}
+                           for b in bars[bars["person_key"] == pseudonym].itertuples()],
+    }
+
+
+def _day(value: object) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()

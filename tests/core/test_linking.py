@@ -9,7 +9,10 @@ import pytest
 from sqlalchemy import Engine
 
 from credit_engine.ingest import ingest_paths
-from credit_engine.linking import key_person_court_flags, masked_digits_agree, resolve_masked_debtors, roles_as_of
+from credit_engine.linking import (
+    key_person_court_flags, legal_rep_bars, masked_digits_agree, person_record, related_dishonesty_flags,
+    resolve_masked_debtors, roles_as_of,
+)
 from credit_engine.settings import Settings
 from tests.helpers import A, B, C, REG_HEADER, REP_A, make_id, record_at, reg_rows, write_csv
 
@@ -77,3 +80,47 @@ def test_a_court_listed_legal_representative_flags_the_enterprise_until_the_list
 ])
 def test_masked_forms_compare_only_where_both_show_a_digit(masked: str, other: str, shared: int) -> None:
     assert masked_digits_agree(masked, other) == shared
+
+
+def test_legal_rep_bars_and_related_enterprises(engine: Engine, settings: Settings, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    record_at(monkeypatch, "2018-06-01")
+    zhao = make_id(70)
+    pen = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_JDRQ", "CF_CFJG"]
+    se = ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "移出日期"]
+    registration = reg_rows()
+    registration[1][3:5] = ["赵", zhao]  # 赵 leads B (registered 2019-07-09) and is a director of C
+    ingest_paths([
+        write_csv(tmp_path / "reg.csv", REG_HEADER, registration),
+        write_csv(tmp_path / "staff.csv", STAFF, [[C, "赵", zhao, "董事", "2019-01-01", ""]]),
+        write_csv(tmp_path / "pen.csv", pen, [["乙", B, "R-1", "吊销营业执照", "2021-03-01", "局"]]),
+        write_csv(tmp_path / "se.csv", se, [[C, "丙", "被列入经营异常名录届满3年仍未履行相关义务的", "2022-01-10", "2023-06-01"]]),
+    ], engine, settings)
+    with engine.connect() as conn:
+        bars = legal_rep_bars(conn, date(2022, 1, 1))
+        expired = legal_rep_bars(conn, date(2024, 3, 1))
+        related = related_dishonesty_flags(conn, date(2022, 6, 1))
+        related_after = related_dishonesty_flags(conn, date(2023, 6, 1))
+        zhao_key = bars.loc[bars["uscc"] == B, "person_key"].iloc[0]
+        record = person_record(conn, zhao_key, date(2022, 6, 1))
+    assert list(zip(bars["uscc"], bars["ground"], bars["until"].astype(str))) == [(B, "licence_revoked", "2024-03-01")]
+    assert expired.empty
+    # C is on the serious list; B shares 赵 with it, so B is flagged as related — until C's removal
+    assert [(f.uscc, f.flag) for f in related] == [(B, "related_enterprise_dishonest")]
+    assert related_after == []
+    assert record["masked_id"] == zhao[:10] + "****" + zhao[-4:] and zhao not in str(record)
+    assert {(r["uscc"], r["role"]) for r in record["roles"]} == {(B, "legal_representative"), (C, "director")}
+    assert record["legal_rep_bars"] == [{"ground": "licence_revoked", "until": "2024-03-01", "because_of": B}]
+
+
+def test_a_later_appointment_replaces_the_legal_representative(engine: Engine, settings: Settings, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    record_at(monkeypatch, "2018-06-01")
+    zhao = make_id(71)
+    ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows()),  # B: 李四 since 2019-07-09
+                  write_csv(tmp_path / "staff.csv", STAFF, [[B, "赵", zhao, "法定代表人", "2021-01-01", ""]])], engine, settings)
+    with engine.connect() as conn:
+        before, after = (roles_as_of(conn, date(y, 6, 1)) for y in (2020, 2022))
+    rep = lambda roles: roles[(roles["uscc"] == B) & (roles["role"] == "legal_representative")]  # noqa: E731
+    assert len(rep(before)) == len(rep(after)) == 1
+    assert rep(before)["person_key"].iloc[0] != rep(after)["person_key"].iloc[0]
