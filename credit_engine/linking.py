@@ -8,6 +8,8 @@ Every flag names the rule and the facts behind it, and ends when those facts end
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,7 +19,7 @@ from sqlalchemy import Connection, Date, DateTime, bindparam, text
 from credit_engine.calendar import add_months
 from credit_engine.records import end_of_day
 from credit_engine.sources.fields import rules_for
-from credit_engine.store.repository import Store, now_utc
+from credit_engine.store.repository import Store, now_utc, stamp
 
 #: Role codes -> the role names the rule sets bar court-list debtors from (RULES.md §5).
 BARRED_ROLE_NAMES = {
@@ -240,3 +242,24 @@ def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
 
 def _day(value: object) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+FLAG_BUILDERS = (key_person_court_flags, barred_legal_rep_flags, related_dishonesty_flags)
+
+
+def build(conn: Connection, as_of: date) -> dict[str, int]:
+    """Compute every propagated flag as of ``as_of`` and store them, replacing that date's set."""
+    flags = [flag for builder in FLAG_BUILDERS for flag in builder(conn, as_of)]
+    store = Store(conn)
+    conn.execute(text("DELETE FROM link_flag WHERE as_of = :day").bindparams(bindparam("day", type_=Date)), {"day": as_of})
+    frame = pd.DataFrame({
+        "as_of": as_of.isoformat(),
+        "uscc": [f.uscc for f in flags],
+        "flag": [f.flag for f in flags],
+        "basis": [f.basis for f in flags],
+        "person_key": [f.person_key for f in flags],
+        "facts_json": [json.dumps(list(f.facts), ensure_ascii=False) for f in flags],
+        "built_at": stamp(now_utc()),
+    })
+    store.insert_frame("link_flag", frame)
+    return dict(Counter(f.flag for f in flags))

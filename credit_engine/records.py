@@ -134,8 +134,12 @@ def record_as_of(conn: Connection, uscc: str, as_of: date) -> EntityRecord:
     return EntityRecord(uscc, as_of, rules.id, _entity(conn, uscc, facts), facts)
 
 
+def today_in_beijing() -> date:
+    return (now_utc() + BEIJING).date()
+
+
 def current_record(conn: Connection, uscc: str) -> EntityRecord:
-    return record_as_of(conn, uscc, (now_utc() + BEIJING).date())
+    return record_as_of(conn, uscc, today_in_beijing())
 
 
 def _entity(conn: Connection, uscc: str, facts: list[FactView]) -> dict:

@@ -96,6 +96,41 @@ def requeue() -> None:
     console.print(table if reports else "nothing to requeue")
 
 
+@app.command()
+def link() -> None:
+    """Link court-list debtors whose IDs arrived masked to persons (exact single matches only)."""
+    from credit_engine import linking
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    with console.status("linking masked court-list IDs"), engine.begin() as conn:
+        counts = linking.resolve_masked_debtors(conn)
+    console.print(f"linked {counts['linked']:,}; ambiguous (flagged, not linked) {counts['ambiguous']:,}")
+
+
+@app.command()
+def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYYY-MM-DD); default today")] = None) -> None:
+    """Propagate dishonesty along the enterprise–person graph as of a date and store the flags.
+
+    As of a date means as known then: facts recorded later (e.g. backfilled today) do not count.
+    """
+    from credit_engine import linking
+    from credit_engine.records import today_in_beijing
+
+    as_of = as_of or today_in_beijing().isoformat()
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    with console.status(f"building flags as of {as_of}"), engine.begin() as conn:
+        counts = linking.build(conn, date.fromisoformat(as_of))
+    table = Table("flag", "enterprises", title=f"flags as of {as_of}")
+    for flag, n in sorted(counts.items()):
+        table.add_row(flag, f"{n:,}")
+    console.print(table if counts else f"no flags as of {as_of}")
+
+
 def report_tables(reports: list[FileReport]) -> list[Table]:
     """Per-file counts, then quarantined rows by reason (so nothing is dropped unseen)."""
     seconds = sum(r.seconds for r in reports)
@@ -130,6 +165,8 @@ def demo(
     synth(out=folder, entities=entities, seed=seed, as_of="2026-06-30")
     init()
     ingest([folder / "sources"])
+    link()
+    build()
 
 
 if __name__ == "__main__":

@@ -186,3 +186,19 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(Text, index=True)
     detail_json: Mapped[str | None] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(Text)
+
+
+class LinkFlag(Base):
+    """A flag propagated along the enterprise–person graph as of a date (``credit-engine build``)."""
+
+    __tablename__ = "link_flag"
+    __table_args__ = (Index("ix_link_flag_as_of_uscc", "as_of", "uscc"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    uscc: Mapped[str] = mapped_column(String(18))
+    flag: Mapped[str] = mapped_column(String(48))
+    basis: Mapped[str] = mapped_column(Text)
+    person_key: Mapped[str | None] = mapped_column(String(32))
+    facts_json: Mapped[str] = mapped_column(Text)  # the fact keys that cause it
+    built_at: Mapped[datetime] = mapped_column(DateTime)

@@ -75,3 +75,18 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings) -> None:
     assert "ingest report: 14 files" in output
     assert (settings.var_dir / "credit_engine.db").exists()
     assert any((settings.var_dir / "archive").rglob("*.csv"))
+
+
+def test_link_and_build_store_flags_for_the_date(province, settings: Settings) -> None:
+    run("ingest", str(province.out_dir / "sources"))
+    assert "linked" in run("link")
+    assert "no flags as of 2026-06-30" in run("build", "--as-of", "2026-06-30")  # not yet recorded then
+    output = run("build")
+    engine = make_engine(settings.db_url)
+    with engine.connect() as conn:
+        stored = dict(conn.exec_driver_sql("SELECT flag, COUNT(*) FROM link_flag GROUP BY flag").all())
+    assert stored and all(flag in output for flag in stored)
+    assert "court_listed_legal_representative" in stored  # the synthetic province keeps such cases on purpose
+    run("build")  # rebuilding a date replaces its flags
+    with engine.connect() as conn:
+        assert dict(conn.exec_driver_sql("SELECT flag, COUNT(*) FROM link_flag GROUP BY flag").all()) == stored
