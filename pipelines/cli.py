@@ -125,7 +125,7 @@ def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYY
     upgrade(engine)
     with console.status(f"building flags as of {as_of}"), engine.begin() as conn:
         counts = linking.build(conn, date.fromisoformat(as_of))
-    table = Table("flag", "enterprises", title=f"flags as of {as_of}")
+    table = Table("flag", "count", title=f"flags as of {as_of}")
     for flag, n in sorted(counts.items()):
         table.add_row(flag, f"{n:,}")
     console.print(table if counts else f"no flags as of {as_of}")

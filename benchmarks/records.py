@@ -1,0 +1,120 @@
+"""Linking, building flags, and reading one entity's as-of record, on a synthetic province.
+
+    python benchmarks/records.py [--entities 1000000] [--postgres URL] [--reads 2000]
+
+Synthesises and ingests a province (ingest time is benchmarks/ingest.py's business), then per
+backend, in a child process: ``link`` (masked court IDs) and ``build`` (all flags as of a date)
+with wall time and peak RSS, and the median and p99 latency of ``record_as_of`` for randomly
+chosen entities, beside a trivial primary-key read of the same entities in the same run.
+Targets (issue 3): build of the whole province within 10 minutes and 8 GiB; p99 < 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase(src: Path, url: str, var: Path, reads: int) -> dict:
+    os.environ["CREDIT_ENGINE_VAR_DIR"] = str(var)
+    import numpy as np
+
+    from credit_engine import linking
+    from credit_engine.ingest import ingest_paths
+    from credit_engine.records import record_as_of, today_in_beijing
+    from credit_engine.settings import get_settings
+    from credit_engine.store.db import make_engine, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    ingest_paths([src], engine, get_settings())
+    after_ingest = peak_mib()
+    out: dict = {}
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        out["linked"] = linking.resolve_masked_debtors(conn)
+    out["link_s"] = time.perf_counter() - started
+    as_of = today_in_beijing()
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        out["flags"] = linking.build(conn, as_of)
+    out["build_s"] = time.perf_counter() - started
+    out["peak_mib"], out["peak_after_ingest_mib"] = peak_mib(), after_ingest
+    with engine.connect() as conn:
+        usccs = [u for (u,) in conn.exec_driver_sql("SELECT uscc FROM entity").all()]
+        sample = random.Random(7).sample(usccs, min(reads, len(usccs)))
+        mark = "%s" if conn.dialect.name == "postgresql" else "?"
+        for name, read in (
+            ("trivial", lambda u: conn.exec_driver_sql(f"SELECT * FROM entity WHERE uscc = {mark}", (u,)).all()),
+            ("record", lambda u: record_as_of(conn, u, as_of)),
+        ):
+            timings = []
+            for uscc in sample:
+                t = time.perf_counter()
+                read(uscc)
+                timings.append((time.perf_counter() - t) * 1000)
+            out[name] = {"p50_ms": float(np.percentile(timings, 50)), "p99_ms": float(np.percentile(timings, 99))}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entities", type=int, default=1_000_000)
+    parser.add_argument("--postgres", default=os.environ.get("CREDIT_ENGINE_TEST_POSTGRES_URL"))
+    parser.add_argument("--reads", type=int, default=2000)
+    parser.add_argument("--phase", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        src, url, var = args.phase
+        print(json.dumps(phase(Path(src), url, Path(var), args.reads)))
+        return
+
+    from sqlalchemy import create_engine
+
+    from credit_engine.synth import synthesise
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        synthesise(root / "province", entities=args.entities, seed=1, as_of=date(2026, 6, 30))
+        targets = [("sqlite", f"sqlite:///{root / 'bench.db'}")]
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        if args.postgres:
+            with create_engine(args.postgres, isolation_level="AUTOCOMMIT").connect() as conn:
+                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+            sep = "&" if "?" in args.postgres else "?"
+            targets.append(("postgresql", f"{args.postgres}{sep}options=-csearch_path%3D{schema}"))
+        try:
+            for name, url in targets:
+                done = subprocess.run([sys.executable, __file__, "--reads", str(args.reads), "--phase",
+                                       str(root / "province" / "sources"), url, str(root / f"var-{name}")],
+                                      capture_output=True, text=True)
+                if done.returncode:
+                    raise SystemExit(done.stderr)
+                r = json.loads(done.stdout.strip().splitlines()[-1])
+                print(f"{name:<10} {args.entities:,} entities: link {r['link_s']:.1f} s, build {r['build_s']:.1f} s, "
+                      f"peak {r['peak_mib']:,.0f} MiB (after ingest {r['peak_after_ingest_mib']:,.0f} MiB); "
+                      f"as-of record p50 {r['record']['p50_ms']:.2f} ms p99 {r['record']['p99_ms']:.2f} ms "
+                      f"(trivial read p50 {r['trivial']['p50_ms']:.2f} ms p99 {r['trivial']['p99_ms']:.2f} ms); "
+                      f"flags {sum(r['flags'].values()):,}, masked IDs linked {r['linked']['linked']:,}")
+        finally:
+            if args.postgres:
+                with create_engine(args.postgres, isolation_level="AUTOCOMMIT").connect() as conn:
+                    conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+if __name__ == "__main__":
+    main()
