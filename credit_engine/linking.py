@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Date, DateTime, bindparam, text
 
 from credit_engine.calendar import add_months
 from credit_engine.records import end_of_day
-from credit_engine.sources.fields import rules_for
+from credit_engine.rules import rules_for
 from credit_engine.store.repository import Store, now_utc, stamp
 
 #: Role codes -> the role names the rule sets bar court-list debtors from (RULES.md §5).

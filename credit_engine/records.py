@@ -17,9 +17,8 @@ from enum import StrEnum
 from sqlalchemy import Connection, or_, select
 
 from credit_engine.calendar import add_months
-from credit_engine.rules import RuleSet
+from credit_engine.rules import RuleSet, rules_for
 from credit_engine.rules.penalty import tier_penalty
-from credit_engine.sources.fields import rules_for
 from credit_engine.store.models import Entity, Fact
 from credit_engine.store.repository import now_utc
 

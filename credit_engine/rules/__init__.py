@@ -20,6 +20,7 @@ from credit_engine.rules.model import RuleSet, SamplingPolicy
 from credit_engine.rules.penalty import PenaltyTiering, Tier, tier_penalty
 
 __all__ = [
+    "rules_for",
     "NoRuleSetInForce",
     "PenaltyTiering",
     "RuleSet",
@@ -85,6 +86,14 @@ def rules_in_force(on: date) -> RuleSet:
             f"takes effect on {first.effective_from.isoformat()}"
         )
     return sets[index]
+
+
+def rules_for(day: date) -> RuleSet:
+    """The set in force on ``day``; facts older than every set are judged by the earliest one."""
+    try:
+        return rules_in_force(day)
+    except NoRuleSetInForce:
+        return load_rule_sets()[0]
 
 
 def sampling_policy(policy_id: str | None = None, on: date | None = None) -> SamplingPolicy:

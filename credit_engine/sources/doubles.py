@@ -8,13 +8,13 @@ from functools import lru_cache
 
 import pandas as pd
 
-from credit_engine.rules import load_rule_sets
+from credit_engine.rules import load_rule_sets, rules_for
 from credit_engine.rules.penalty import tier_penalty
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import map_codes, parse_money_yuan, normalise_categories, text
 from credit_engine.sources.fields import (
-    add_flag, dated, entity_stubs, key_part, lifecycle, optional, required_text, rule_ids, rules_for,
+    add_flag, dated, entity_stubs, key_part, lifecycle, optional, required_text, rule_ids,
 )
 from credit_engine.identifiers import classify_codes
 from credit_engine.sources.subjects import is_personal_id, people

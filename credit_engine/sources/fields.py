@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 
 from credit_engine.identifiers import entity_types
-from credit_engine.rules import NoRuleSetInForce, RuleSet, load_rule_sets, rules_in_force
+from credit_engine.rules import rules_for
 from credit_engine.sources.assemble import Source
 from credit_engine.sources.batch import Rejects
 from credit_engine.sources.clean import fold_fullwidth, parse_dates, text
@@ -53,14 +51,6 @@ def entity_stubs(subjects: Subjects, rows: pd.Index, names: pd.Series | None = N
         "region_code": usccs.str.slice(2, 8),
         "name": names.reindex(usccs.index) if names is not None else pd.NA,
     })
-
-
-def rules_for(day: date) -> RuleSet:
-    """The set in force on ``day``; facts older than every set are judged by the earliest one."""
-    try:
-        return rules_in_force(day)
-    except NoRuleSetInForce:
-        return load_rule_sets()[0]
 
 
 def rule_ids(dates: pd.Series) -> pd.Series:
