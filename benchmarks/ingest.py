@@ -19,9 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
+
+from stores import benchmark_stores
 
 
 def peak_mib() -> float:
@@ -100,27 +101,13 @@ def main() -> None:
         src = root / "province" / "sources"
         base = child("--phase", "read", "--src", str(src))
         print(f"pandas read   : {base['rows']:>10,} rows {base['seconds']:7.2f} s {base['rows'] / base['seconds']:>10,.0f} rows/s  peak {base['peak_mib']:,.0f} MiB")
-        targets = [("sqlite", f"sqlite:///{root / 'bench.db'}")]
-        schema = None
-        if args.postgres:
-            from sqlalchemy import create_engine
-
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            with create_engine(args.postgres, isolation_level="AUTOCOMMIT").connect() as conn:
-                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-            sep = "&" if "?" in args.postgres else "?"
-            targets.append(("postgresql", f"{args.postgres}{sep}options=-csearch_path%3D{schema}"))
-        try:
+        with benchmark_stores(root, args.postgres) as targets:
             for name, url in targets:
                 res = child("--phase", "ingest", "--src", str(src), "--url", url, "--var", str(root / f"var-{name}"))
                 rate, base_rate = res["rows"] / res["seconds"], base["rows"] / base["seconds"]
                 print(f"ingest {name:<10}: {res['rows']:>10,} rows {res['seconds']:7.2f} s {rate:>10,.0f} rows/s  peak {res['peak_mib']:,.0f} MiB"
                       f"  facts {res['facts']:,}  quarantined {res['quarantined']:,}  ratio to pandas {rate / base_rate:.2f} (target >= 0.20)")
                 print(f"    slowest files: {res['slowest']}")
-        finally:
-            if schema:
-                with create_engine(args.postgres, isolation_level="AUTOCOMMIT").connect() as conn:
-                    conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
 if __name__ == "__main__":

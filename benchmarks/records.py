@@ -20,9 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
+
+from stores import benchmark_stores
 
 
 def peak_mib() -> float:
@@ -83,21 +84,12 @@ def main() -> None:
         print(json.dumps(phase(Path(src), url, Path(var), args.reads)))
         return
 
-    from sqlalchemy import create_engine
-
     from credit_engine.synth import synthesise
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         synthesise(root / "province", entities=args.entities, seed=1, as_of=date(2026, 6, 30))
-        targets = [("sqlite", f"sqlite:///{root / 'bench.db'}")]
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        if args.postgres:
-            with create_engine(args.postgres, isolation_level="AUTOCOMMIT").connect() as conn:
-                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-            sep = "&" if "?" in args.postgres else "?"
-            targets.append(("postgresql", f"{args.postgres}{sep}options=-csearch_path%3D{schema}"))
-        try:
+        with benchmark_stores(root, args.postgres) as targets:
             for name, url in targets:
                 done = subprocess.run([sys.executable, __file__, "--reads", str(args.reads), "--phase",
                                        str(root / "province" / "sources"), url, str(root / f"var-{name}")],
@@ -110,10 +102,6 @@ def main() -> None:
                       f"as-of record p50 {r['record']['p50_ms']:.2f} ms p99 {r['record']['p99_ms']:.2f} ms "
                       f"(trivial read p50 {r['trivial']['p50_ms']:.2f} ms p99 {r['trivial']['p99_ms']:.2f} ms); "
                       f"flags {sum(r['flags'].values()):,}, masked IDs linked {r['linked']['linked']:,}")
-        finally:
-            if args.postgres:
-                with create_engine(args.postgres, isolation_level="AUTOCOMMIT").connect() as conn:
-                    conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 if __name__ == "__main__":
