@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, bindparam, text
 
 from credit_engine.calendar import add_months
-from credit_engine.records import end_of_day
+from credit_engine.records import KNOWN_AT, end_of_day
 from credit_engine.rules import rules_for
 from credit_engine.store.repository import Store, now_utc, stamp
 
@@ -40,9 +40,6 @@ def _as_of(conn: Connection, sql: str, as_of: date) -> pd.DataFrame:
     return pd.read_sql_query(query, conn, params={name: value for name, (value, _) in used.items()})
 
 
-CURRENT = "recorded_at < :cut AND (superseded_at IS NULL OR superseded_at >= :cut)"
-
-
 def _latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
     """An enterprise has one legal representative at a time: registration data often names a new
     one without ending the old, so the latest appointment wins (an unknown start counts earliest)."""
@@ -61,7 +58,7 @@ def _roles_on(conn: Connection, as_of: date) -> pd.DataFrame:
     return _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, category AS role, event_date AS start, end_date AS "end",
                fact_key
-        FROM fact WHERE kind = 'role' AND status = 'active' AND {CURRENT}
+        FROM fact WHERE kind = 'role' AND status = 'active' AND {KNOWN_AT}
           AND (event_date IS NULL OR event_date <= :day) AND (end_date IS NULL OR end_date > :day)
     """, as_of)
 
@@ -70,7 +67,7 @@ def court_debtors_as_of(conn: Connection, as_of: date) -> pd.DataFrame:
     """Persons on the court list of dishonest debtors on ``as_of``: person_key, case, filed."""
     return _as_of(conn, f"""
         SELECT person_key, document_no AS case_no, event_date AS filed, fact_key
-        FROM fact WHERE kind = 'court' AND person_key IS NOT NULL AND status = 'active' AND {CURRENT}
+        FROM fact WHERE kind = 'court' AND person_key IS NOT NULL AND status = 'active' AND {KNOWN_AT}
           AND event_date <= :day AND (end_date IS NULL OR end_date > :day)
     """, as_of)
 
@@ -147,7 +144,7 @@ def _entity_listings(conn: Connection, as_of: date) -> pd.DataFrame:
     """Enterprises carrying active dishonesty on ``as_of``: serious list, or the court list."""
     return _as_of(conn, f"""
         SELECT subject_uscc AS uscc, kind, document_no, category, event_date, fact_key FROM fact
-        WHERE kind IN ('serious', 'court') AND subject_uscc IS NOT NULL AND status = 'active' AND {CURRENT}
+        WHERE kind IN ('serious', 'court') AND subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT}
           AND event_date <= :day AND (end_date IS NULL OR end_date > :day)
     """, as_of)
 
@@ -165,7 +162,7 @@ def legal_rep_bars(conn: Connection, as_of: date) -> pd.DataFrame:
     causes = _as_of(conn, f"""
         SELECT subject_uscc AS uscc, event_date AS since, fact_key,
                CASE WHEN kind = 'serious' THEN 'serious_list_from_abnormal' ELSE 'licence_revoked' END AS ground
-        FROM fact WHERE subject_uscc IS NOT NULL AND status = 'active' AND {CURRENT} AND event_date <= :day
+        FROM fact WHERE subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT} AND event_date <= :day
           AND ((kind = 'penalty' AND category LIKE '%吊销营业执照%')
                OR (kind = 'serious' AND category = 'abnormal_three_years'))
     """, as_of)
@@ -176,7 +173,7 @@ def legal_rep_bars(conn: Connection, as_of: date) -> pd.DataFrame:
     causes = causes[causes["until"] > as_of]
     reps = _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
-        WHERE kind = 'role' AND category = 'legal_representative' AND {CURRENT}
+        WHERE kind = 'role' AND category = 'legal_representative' AND {KNOWN_AT}
     """, as_of)
     merged = causes.merge(reps, on="uscc")
     held = pd.Series([  # legal representative when it happened

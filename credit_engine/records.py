@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, DateTime, TextClause, bindparam, or_, select, text
 
 from credit_engine.calendar import add_months
 from credit_engine.rules import RuleSet, rules_for
@@ -51,6 +51,14 @@ PUBLIC_DETAIL = {
                      "authority", "reg_status", "business_scope"),
     "role": (),
 }
+
+
+#: The one definition of "the version current at instant :cut" (naive UTC), for every as-of query.
+KNOWN_AT = "recorded_at < :cut AND (superseded_at IS NULL OR superseded_at >= :cut)"
+
+
+def known_at(cut: datetime) -> TextClause:
+    return text(KNOWN_AT).bindparams(bindparam("cut", value=cut, type_=DateTime))
 
 
 def end_of_day(day: date) -> datetime:
@@ -122,8 +130,7 @@ def record_as_of(conn: Connection, uscc: str, as_of: date) -> EntityRecord:
         select(Fact)
         .where(
             Fact.subject_uscc == uscc,
-            Fact.recorded_at < cut,
-            or_(Fact.superseded_at.is_(None), Fact.superseded_at >= cut),
+            known_at(cut),
             or_(Fact.event_date.is_(None), Fact.event_date <= as_of),
         )
         .order_by(Fact.kind, Fact.event_date, Fact.id)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from credit_engine.ingest import ingest_paths
-from credit_engine.records import OBJECTION_FLAG, Publicity, record_as_of
+from credit_engine.records import OBJECTION_FLAG, Publicity, current_record, record_as_of, today_in_beijing
 from credit_engine.settings import Settings
 from credit_engine.store.repository import Store
 from tests.helpers import A, REG_HEADER, REP_A, record_at, reg_rows, write_csv
@@ -99,3 +99,10 @@ def test_the_public_view_never_shows_internal_fields_or_identity_numbers(entity:
     assert {r["document_no"] for r in record.public_view()["records"] if r["kind"] == "penalty"} == {"G-1"}
     for secret in (REP_A, REP_A[:10] + "****" + REP_A[-4:], "person_key", "severity", "flags", "legal_rep_key", '"D"'):
         assert secret not in public
+
+
+def test_the_current_record_is_the_record_as_of_today(entity: Engine) -> None:
+    with entity.connect() as conn:
+        now, today = current_record(conn, A), record_as_of(conn, A, today_in_beijing())
+    assert now == today and now.rule_set_id == "cn-2026-04-01"
+    assert {f.document_no for f in now.facts if f.kind == "penalty"} == {"G-1", "W-1", "S-1"}
