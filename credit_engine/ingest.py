@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
+from credit_engine import backfill as backfill_time
 from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids
 from credit_engine.settings import Settings
 from credit_engine.sources import doubles, gsxt, lists, signals
@@ -90,14 +91,15 @@ def ingest_paths(
     settings: Settings,
     on_file: Callable[[FileReport], None] | None = None,
     actor: str = "ingest",
+    backfill: bool = False,
 ) -> list[FileReport]:
     """Ingest files in dependency order: registration and key persons before everything else,
-    so that old codes and persons in later files resolve."""
+    so that old codes and persons in later files resolve. ``backfill``: see ``ingest_file``."""
     files = source_files(paths)
     reports = []
     for path in sorted(files, key=_priority):
         try:
-            report = ingest_file(path, engine, settings, actor)
+            report = ingest_file(path, engine, settings, actor, backfill)
         except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the others
             report = FileReport(path, "failed", error=f"{type(exc).__name__}: {exc}")
         reports.append(report)
@@ -116,8 +118,12 @@ def _priority(path: Path) -> tuple[int, str]:
         return 9, str(path)
 
 
-def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "ingest") -> FileReport:
-    """One file in one transaction, with its audit row; see the module docstring."""
+def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "ingest",
+                backfill: bool = False) -> FileReport:
+    """One file in one transaction, with its audit row; see the module docstring.
+
+    ``backfill``: the file is history exported from another system; new facts are recorded at
+    their assumed publication time (``credit_engine.backfill``), not at the time of this ingest."""
     started = time.perf_counter()
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
@@ -145,14 +151,15 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
             "header_json": json.dumps(table.header, ensure_ascii=False),
         })
         source = _source(table.frame, match)
-        batch, counts, duplicates = _apply(store, source, match, file_id, moment, settings)
+        batch, counts, duplicates = _apply(store, source, match, file_id, moment, settings, backfill)
         quarantine = _quarantine_rows(batch.quarantine, source, table.malformed)
         store.add_quarantine(quarantine, file_id, moment)
         accepted = len(table.frame) - len(batch.quarantine)
         totals = {"rows_read": len(table.frame) + len(table.malformed), "rows_accepted": accepted,
                   "rows_quarantined": len(quarantine), **counts}
         store.update_counts(file_id, totals)
-        store.audit(moment, actor, "ingest", sha, {"file": path.name, "kind": match.kind.label, **totals})
+        lags = {"backfill_lag_days": backfill_time.PUBLICATION_LAG_DAYS} if backfill else {}
+        store.audit(moment, actor, "ingest", sha, {"file": path.name, "kind": match.kind.label, **totals, **lags})
     return FileReport(
         path, "ingested", kind=match.kind.label, encoding=table.encoding,
         rows_read=len(table.frame) + len(table.malformed), rows_accepted=accepted, duplicates=duplicates,
@@ -161,7 +168,7 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
 
 
 def _apply(store: Store, source: Source, match: HeaderMatch, file_id: int, moment: datetime,
-           settings: Settings) -> tuple[Batch, dict[str, int], int]:
+           settings: Settings, backfill: bool = False) -> tuple[Batch, dict[str, int], int]:
     """Transform rows and write what they yield; shared by ingest and requeue."""
     ctx = Context(SubjectResolver(store), Pseudonymiser(settings.pseudonym_secret), settings.keep_encrypted_ids)
     batch = TRANSFORMS[match.kind](source, ctx)
@@ -170,7 +177,12 @@ def _apply(store: Store, source: Source, match: HeaderMatch, file_id: int, momen
     store.upsert_entities(batch.entities, moment, full=match.kind is REGISTRATION)
     store.add_aliases(batch.aliases, known=set(batch.entities["uscc"]))
     store.upsert_persons(batch.persons, moment)
-    return batch, store.write_facts(facts, file_id, moment), duplicates
+    known = None
+    if backfill:  # flagged after hashing: the flag says how the store learned it, not what the source said
+        known = backfill_time.known_from(facts, moment)
+        facts = facts.assign(flags=facts["flags"].fillna("").str.cat(
+            pd.Series(backfill_time.FLAG, index=facts.index), sep=",").str.lstrip(","))
+    return batch, store.write_facts(facts, file_id, moment, known), duplicates
 
 
 #: Refusals that more registration data can cure; the others are final for that row.

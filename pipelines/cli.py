@@ -56,6 +56,8 @@ def synth(
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders of source files")],
+    backfill: Annotated[bool, typer.Option(help="history exported from another system: record new facts at "
+                                                "their assumed publication time, not now")] = False,
 ) -> None:
     """Ingest source files: recognise each by its header, clean, resolve, write facts; bad rows to quarantine."""
     settings = get_settings()
@@ -73,7 +75,8 @@ def ingest(
         def advance(report: FileReport) -> None:
             progress.update(task, advance=1, description=f"ingested {report.path.name}")
 
-        reports = ingest_paths(files, engine, settings, on_file=advance, actor=f"cli:{getpass.getuser()}")
+        reports = ingest_paths(files, engine, settings, on_file=advance, actor=f"cli:{getpass.getuser()}",
+                               backfill=backfill)
     for table in report_tables(reports):
         console.print(table)
     rejected = [r for r in reports if r.status in ("rejected", "failed")]

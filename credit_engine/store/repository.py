@@ -187,9 +187,13 @@ class Store:
         self.insert_frame("person", frame, f"ON CONFLICT (pseudonym) DO UPDATE SET {sets}")
 
     # -- facts ------------------------------------------------------------------------------------
-    def write_facts(self, facts: pd.DataFrame, file_id: int, moment: datetime) -> dict[str, int]:
+    def write_facts(self, facts: pd.DataFrame, file_id: int, moment: datetime,
+                    known_from: pd.Series | None = None) -> dict[str, int]:
         """New keys get version 1; a changed fact closes its current version and adds the next;
-        an unchanged one is left alone, which is what makes re-ingest idempotent."""
+        an unchanged one is left alone, which is what makes re-ingest idempotent.
+
+        ``known_from`` (a backfill, see ``credit_engine.backfill``) is the recorded time of new
+        keys; the other versions are recorded at ``moment``."""
         facts = facts.reset_index(drop=True)
         current = {key: (version, digest) for key, version, digest in self._current_versions(facts["fact_key"])}
         stored = [current.get(key) for key in facts["fact_key"].tolist()]
@@ -202,7 +206,11 @@ class Store:
                 f"UPDATE fact SET superseded_at = {self.mark} WHERE fact_key = {self.mark} AND version = {self.mark}",
                 [(stamp(moment), k, int(v)) for k, v in zip(facts.loc[changed, "fact_key"], version[changed])],
             )
-        self.insert_frame("fact", fresh.assign(source_file_id=file_id, recorded_at=stamp(moment)))
+        recorded = pd.Series(stamp(moment), index=facts.index, dtype="string")
+        if known_from is not None:
+            first = version == 0
+            recorded[first] = pd.Series(known_from.to_numpy(), index=facts.index)[first].dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        self.insert_frame("fact", fresh.assign(source_file_id=file_id, recorded_at=recorded[~same]))
         return {
             "facts_new": int((version == 0).sum()),
             "facts_versioned": int(changed.sum()),

@@ -484,3 +484,36 @@ def test_requeue_lands_rows_that_registration_data_now_resolves(engine: Engine, 
     assert requeue(engine, settings) == []  # idempotent
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM audit_log WHERE action = 'requeue'").scalar() == 2  # one per attempt
+
+
+def test_backfill_records_history_at_its_publication_time(registered: Engine, settings: Settings, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """History loaded late is recorded when it became public (event + lag), flagged as an
+    assumption; a later correction is versioned at its real time; a plain ingest records now."""
+    from credit_engine.records import record_as_of
+    from datetime import date
+    from tests.helpers import record_at
+
+    rows = [["甲", A, "", "", "BF1", "罚款", "", "0.5", "2024-03-01", "", "道里分局"]]
+    record_at(monkeypatch, "2026-06-01")
+    ingest_paths([write_csv(tmp_path / "pen.csv", PEN_V2, rows)], registered, settings, backfill=True)
+    pen = facts(registered, "penalty")
+    assert str(pen.loc[0, "recorded_at"]).startswith("2024-03-11")  # 10 days after the decision
+    assert "known_time_assumed" in pen.loc[0, "flags"]
+    with registered.connect() as conn:
+        assert [f.document_no for f in record_as_of(conn, A, date(2024, 3, 12)).facts if f.kind == "penalty"] == ["BF1"]
+        assert not [f for f in record_as_of(conn, A, date(2024, 3, 10)).facts if f.kind == "penalty"]
+    with registered.connect() as conn:
+        audit = conn.exec_driver_sql("SELECT detail_json FROM audit_log WHERE action = 'ingest' ORDER BY id DESC").first()
+    assert json.loads(audit[0])["backfill_lag_days"]["penalty"] == 10
+
+    record_at(monkeypatch, "2026-07-01")  # a corrected export: the new version is recorded now
+    corrected = [["甲", A, "", "", "BF1", "罚款", "", "0.6", "2024-03-01", "", "道里分局"]]
+    ingest_paths([write_csv(tmp_path / "pen2.csv", PEN_V2, corrected)], registered, settings, backfill=True)
+    versions = facts(registered, "penalty", current=False)
+    assert [str(v)[:10] for v in versions["recorded_at"]] == ["2024-03-11", "2026-07-01"]
+
+    ingest_paths([write_csv(tmp_path / "pen3.csv", PEN_V2, [["甲", A, "", "", "LIVE", "罚款", "", "0.5", "2024-05-01", "", "道里分局"]])],
+                 registered, settings)
+    live = facts(registered, "penalty").set_index("document_no").loc["LIVE"]
+    assert str(live["recorded_at"]).startswith("2026-07-01") and "known_time_assumed" not in str(live["flags"])
