@@ -40,7 +40,7 @@ def _as_of(conn: Connection, sql: str, as_of: date) -> pd.DataFrame:
     return pd.read_sql_query(query, conn, params={name: value for name, (value, _) in used.items()})
 
 
-def _latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
+def latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
     """An enterprise has one legal representative at a time: registration data often names a new
     one without ending the old, so the latest appointment wins (an unknown start counts earliest)."""
     reps = roles["role"] == "legal_representative"
@@ -51,7 +51,7 @@ def _latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
 
 def roles_as_of(conn: Connection, as_of: date) -> pd.DataFrame:
     """Who held which role in which enterprise on ``as_of``: uscc, person_key, role, start, end."""
-    return _latest_legal_rep(_roles_on(conn, as_of))
+    return latest_legal_rep(_roles_on(conn, as_of))
 
 
 def _roles_on(conn: Connection, as_of: date) -> pd.DataFrame:
@@ -81,12 +81,26 @@ class Flag:
     facts: tuple[str, ...]  # the fact keys that cause it
 
 
+def court_listed_roles(roles: pd.DataFrame, debtors: pd.DataFrame) -> pd.DataFrame:
+    """Roles (of ``roles_as_of``) in which a person may not act while on the court list
+    (``court_debtors_as_of``): one row per role and listing, with ``case_no`` and ``fact_key_court``."""
+    return roles[roles["role"].isin(list(BARRED_ROLE_NAMES))].merge(debtors, on="person_key", suffixes=("", "_court"))
+
+
+def related_listed(roles: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of distinct enterprises sharing a person, the second with an active listing
+    (``uscc_listed``, ``kind``, ``fact_key_listing``)."""
+    roles = roles[["uscc", "person_key", "role", "fact_key"]]
+    sources = roles.merge(listings[["uscc", "kind", "fact_key"]], on="uscc", suffixes=("", "_listing"))
+    related = roles.merge(sources[["person_key", "uscc", "kind", "fact_key_listing"]], on="person_key",
+                          suffixes=("", "_listed"))
+    return related[related["uscc"] != related["uscc_listed"]].drop_duplicates(["uscc", "uscc_listed", "person_key"])
+
+
 def key_person_court_flags(conn: Connection, as_of: date) -> list[Flag]:
     """Enterprises whose legal representative, director, supervisor or manager is an active
     court-list debtor: the person may not hold that role (Company Law Art.178; 登记管理条例 Art.12)."""
-    roles = roles_as_of(conn, as_of)
-    debtors = court_debtors_as_of(conn, as_of)
-    barred = roles[roles["role"].isin(list(BARRED_ROLE_NAMES))].merge(debtors, on="person_key", suffixes=("", "_court"))
+    barred = court_listed_roles(roles_as_of(conn, as_of), court_debtors_as_of(conn, as_of))
     bases = {b.role: b.source for b in rules_for(as_of).court_list.barred_roles}
     return [
         Flag(row.uscc, f"court_listed_{row.role}",
@@ -202,12 +216,7 @@ def barred_legal_rep_flags(conn: Connection, as_of: date) -> list[Flag]:
 
 def related_dishonesty_flags(conn: Connection, as_of: date) -> list[Flag]:
     """Enterprises sharing a person (any role) with an enterprise on the serious or court list."""
-    roles = roles_as_of(conn, as_of)[["uscc", "person_key", "role", "fact_key"]]
-    listed = _entity_listings(conn, as_of)
-    sources = roles.merge(listed[["uscc", "kind", "fact_key"]], on="uscc", suffixes=("", "_listing"))
-    related = roles.merge(sources[["person_key", "uscc", "kind", "fact_key_listing"]], on="person_key",
-                          suffixes=("", "_listed"))
-    related = related[related["uscc"] != related["uscc_listed"]].drop_duplicates(["uscc", "uscc_listed", "person_key"])
+    related = related_listed(roles_as_of(conn, as_of), _entity_listings(conn, as_of))
     return [
         Flag(row.uscc, "related_enterprise_dishonest",
              f"shares a person ({row.role}) with {row.uscc_listed}, which is on the {row.kind} list",

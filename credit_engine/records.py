@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, DateTime, TextClause, bindparam, or_, select, text
 
 from credit_engine.calendar import add_months
@@ -59,6 +61,14 @@ KNOWN_AT = "recorded_at < :cut AND (superseded_at IS NULL OR superseded_at >= :c
 
 def known_at(cut: datetime) -> TextClause:
     return text(KNOWN_AT).bindparams(bindparam("cut", value=cut, type_=DateTime))
+
+
+def known_at_mask(recorded_at: pd.Series, superseded_at: pd.Series, cut: datetime) -> np.ndarray:
+    """``KNOWN_AT`` for fact versions already in memory (the features of many dates at once)."""
+    stamp = np.datetime64(cut, "us")
+    recorded = recorded_at.to_numpy(dtype="datetime64[us]")
+    superseded = superseded_at.to_numpy(dtype="datetime64[us]")
+    return (recorded < stamp) & (np.isnat(superseded) | (superseded >= stamp))
 
 
 def end_of_day(day: date) -> datetime:

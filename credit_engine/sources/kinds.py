@@ -267,6 +267,8 @@ INSPECTION = Kind("inspection", "", (
     C("inspection_type", None, "类型", required=True),
     C("inspected_on", None, "检查日期", required=True),
     C("result", None, "检查结果", required=True),
+    # our results API and draw exports add it (DESIGN.md: record the probability with every draw)
+    C("inclusion_probability", None, "入选概率"),
 ))
 
 COMMITMENT = Kind("commitment", "", (

@@ -68,6 +68,11 @@ def inspection(source: Source, ctx: Context) -> Batch:
                 f"{source.label('result')}: '" + result.fillna("") + "' is not a known inspection result")
     kind = required_text(source, "inspection_type", rejects)
     task = optional(source, "task_no")
+    given = optional(source, "inclusion_probability")
+    pi = pd.to_numeric(fold_fullwidth(given).str.rstrip("%"), errors="coerce")
+    pi = pi.where(~given.str.endswith("%").fillna(False), pi / 100)
+    rejects.add(given.notna() & (pi.isna() | (pi <= 0) | (pi > 1)), "bad_probability",
+                f"{source.label('inclusion_probability')}: '" + given.fillna("") + "' is not a probability in (0, 1]")
     keep = rejects.keep(source.frame.index)
     facts = assemble("inspection", source, keep, {
         "fact_key": "inspection:" + subjects.uscc + ":" + key_part(task.fillna("")) + ":" + inspected.dt.strftime("%Y-%m-%d"),
@@ -79,7 +84,8 @@ def inspection(source: Source, ctx: Context) -> Batch:
         "category": outcome,
         "flags": add_flag(subjects.flags, ~kind.isin(INSPECTION_TYPES), "type_unrecognised"),
         "rule_set_id": rule_ids(inspected[keep]),
-    }, pd.DataFrame({"inspection_type": kind, "result": result, "name": optional(source, "name")}))
+    }, pd.DataFrame({"inspection_type": kind, "result": result, "name": optional(source, "name"),
+                     "inclusion_probability": pi}))
     return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "name")),
                  aliases=subjects.aliases)
 

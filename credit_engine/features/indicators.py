@@ -1,0 +1,287 @@
+"""The indicator system of RULES.md §1, computed for every entity as of one date.
+
+Each group function declares its indicators (``indicator_group``) and computes them from the
+facts known at the end of the date (``AsOf``): a fact recorded later, or a detail dated later
+(a removal, a verdict, a check), is not there yet. Windows are in days (a year is 365).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from credit_engine.features.catalogue import GROUP_FUNCTIONS, Feature, feature_names, indicator_group, schema
+from credit_engine.features.history import History
+from credit_engine.linking import court_listed_roles, latest_legal_rep, related_listed
+from credit_engine.records import end_of_day, known_at_mask
+
+DAY = np.timedelta64(1, "D")
+YEAR = 365 * DAY
+#: Months since the last event, for entities that never had one.
+NEVER_MONTHS = 120.0
+#: A complaint's verdict is taken as known this long after it was registered (the source has no
+#: verdict date; an assumption, so that no verdict reaches an earlier as-of date).
+VERDICT_LAG = 60 * DAY
+#: A legal representative appointed this soon after establishment is the first, not a change.
+FIRST_APPOINTMENT = 30 * DAY
+INACTIVE_STATUSES = ("吊销", "注销", "迁出")
+TAX_GRADES = {"A": 0.0, "B": 1.0, "M": 2.0, "C": 3.0, "D": 4.0}
+
+
+def eq(values: pd.Series, value: object) -> np.ndarray:
+    """``values == value`` as a plain boolean array, missing values false."""
+    return (values == value).fillna(False).to_numpy(dtype=bool)
+
+
+class AsOf:
+    """The facts of a ``History`` as the store knew them at the end of one date."""
+
+    def __init__(self, history: History, as_of: date) -> None:
+        if not history.first <= as_of <= history.last:
+            raise ValueError(f"{as_of} is outside the loaded history {history.first}..{history.last}")
+        self.history = history
+        self.as_of = as_of
+        self.day = np.datetime64(as_of, "us")
+        self.n = len(history.entities)
+        self._known: dict[str, pd.DataFrame] = {}
+
+    def facts(self, kind: str) -> pd.DataFrame:
+        """Versions known on the date whose event (if dated) has happened by then."""
+        if kind not in self._known:
+            f = self.history.kind(kind)
+            mask = known_at_mask(f["recorded_at"], f["superseded_at"], end_of_day(self.as_of))
+            event = f["event_date"].to_numpy(dtype="datetime64[us]")
+            self._known[kind] = f[mask & (np.isnat(event) | (event <= self.day))]
+        return self._known[kind]
+
+    def adverse(self, kind: str) -> pd.DataFrame:
+        """Facts still counting against the entity: repaired ones no longer do (RULES.md §3)."""
+        f = self.facts(kind)
+        return f[eq(f["status"], "active")]
+
+    def events(self, f: pd.DataFrame) -> np.ndarray:
+        return f["event_date"].to_numpy(dtype="datetime64[us]")
+
+    def within(self, f: pd.DataFrame, span: np.timedelta64) -> np.ndarray:
+        return self.events(f) > self.day - span
+
+    def active(self, f: pd.DataFrame) -> np.ndarray:
+        """Not ended on the date: an end dated later is not known to be an end yet."""
+        end = f["end_date"].to_numpy(dtype="datetime64[us]")
+        return np.isnat(end) | (end > self.day)
+
+    def count(self, f: pd.DataFrame, mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+        rows = f["e"].to_numpy()
+        keep = rows >= 0 if mask is None else (rows >= 0) & mask
+        w = None if weights is None else np.nan_to_num(np.asarray(weights, dtype=float))[keep]
+        return np.bincount(rows[keep], weights=w, minlength=self.n).astype(float)
+
+    def months_since_last(self, f: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray:
+        rows = f["e"].to_numpy()
+        keep = (rows >= 0) & ~np.isnat(self.events(f))
+        keep = keep if mask is None else keep & mask
+        last = np.full(self.n, np.datetime64("NaT"), dtype="datetime64[us]")
+        order = np.argsort(self.events(f)[keep], kind="stable")
+        last[rows[keep][order]] = self.events(f)[keep][order]  # later events overwrite earlier ones
+        months = (self.day - last) / (30.4375 * DAY)
+        return np.where(np.isnat(last), NEVER_MONTHS, np.minimum(months, NEVER_MONTHS))
+
+    def latest(self, f: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+        """The value of each entity's latest dated fact (NaN where none)."""
+        rows = f["e"].to_numpy()
+        keep = (rows >= 0) & ~np.isnat(self.events(f))
+        out = np.full(self.n, np.nan)
+        order = np.argsort(self.events(f)[keep], kind="stable")
+        out[rows[keep][order]] = np.asarray(values, dtype=float)[keep][order]
+        return out
+
+    def rows_of(self, usccs: pd.Series) -> np.ndarray:
+        return pd.Index(self.history.entities["uscc"]).get_indexer(usccs.astype(object))
+
+
+@indicator_group(
+    "basic",
+    Feature("age_years", "成立年限", "years since establishment on the as-of date", -1),
+    Feature("log_capital", "注册资本（对数）", "log(1 + registered capital in yuan)", 0),
+    Feature("individual_business", "个体工商户", "1 for an individual business (USCC prefix 92)", 0),
+    Feature("industry_section", "行业门类", "GB/T 4754 section of the industry code, A=1 … T=20", 0, categorical=True),
+    Feature("inactive_status", "登记状态异常", "1 when the latest registration known is 吊销/注销/迁出", 1),
+)
+def _basic(v: AsOf) -> dict[str, np.ndarray]:
+    ent = v.history.entities
+    established = ent["established_on"].to_numpy(dtype="datetime64[us]")
+    age = np.clip((v.day - established) / (365.25 * DAY), 0, None)
+    capital = pd.to_numeric(ent["registered_capital_yuan"], errors="coerce").to_numpy(dtype=float)
+    section = ent["industry_code"].astype("string").str.slice(0, 1).str.upper()
+    code = section.map(lambda s: float(ord(s) - ord("A") + 1) if isinstance(s, str) and "A" <= s <= "T" else np.nan)
+    reg = v.facts("registration")
+    inactive = v.latest(reg, reg["category"].isin(INACTIVE_STATUSES).fillna(False).to_numpy(dtype=float))
+    return {
+        "age_years": age,
+        "log_capital": np.log1p(np.clip(capital, 0, None)),
+        "individual_business": eq(ent["entity_type"], "individual_business").astype(float),
+        "industry_section": code.to_numpy(dtype=float),
+        "inactive_status": np.nan_to_num(inactive),
+    }
+
+
+@indicator_group(
+    "dynamic",
+    Feature("registration_changes_3y", "近3年登记变更次数", "registration records approved in the last 3 years", 0),
+    Feature("legal_rep_changes_3y", "近3年法定代表人变更次数",
+            "legal representatives appointed in the last 3 years, not counting the first", 1),
+    Feature("key_person_changes_3y", "近3年主要人员变动次数", "key-person appointments and departures in the last 3 years", 1),
+    Feature("annual_report_abnormal_3y", "近3年未按时年报列异次数",
+            "abnormal-list entries for a missing annual report in the last 3 years", 1),
+)
+def _dynamic(v: AsOf) -> dict[str, np.ndarray]:
+    roles = v.facts("role")
+    start = v.events(roles)
+    end = roles["end_date"].to_numpy(dtype="datetime64[us]")
+    established = v.history.entities["established_on"].to_numpy(dtype="datetime64[us]")
+    rows = roles["e"].to_numpy()
+    est = np.where(rows >= 0, established[np.clip(rows, 0, None)], np.datetime64("NaT"))
+    later = ~np.isnat(start) & (np.isnat(est) | (start > est + FIRST_APPOINTMENT))
+    recent_start = later & v.within(roles, 3 * YEAR)
+    recent_end = ~np.isnat(end) & (end <= v.day) & (end > v.day - 3 * YEAR)
+    is_rep = eq(roles["category"], "legal_representative")
+    abnormal = v.facts("abnormal")
+    return {
+        "registration_changes_3y": v.count(v.facts("registration"), v.within(v.facts("registration"), 3 * YEAR)),
+        "legal_rep_changes_3y": v.count(roles, recent_start & is_rep),
+        "key_person_changes_3y": v.count(roles, recent_start | recent_end),
+        "annual_report_abnormal_3y": v.count(abnormal, v.within(abnormal, 3 * YEAR)
+                                             & eq(abnormal["category"], "annual_report")),
+    }
+
+
+@indicator_group(
+    "supervision",
+    Feature("penalties_1y", "近1年行政处罚次数", "administrative penalties decided in the last 12 months", 1),
+    Feature("penalties_3y", "近3年行政处罚次数", "administrative penalties decided in the last 3 years", 1),
+    Feature("serious_penalties_3y", "近3年严重行政处罚次数", "penalties of the serious tier in the last 3 years", 1),
+    Feature("log_fines_3y", "近3年罚款总额（对数）", "log(1 + fines in yuan) over the last 3 years", 1),
+    Feature("months_since_penalty", "距最近处罚月数", "months since the latest penalty (120 if none)", -1),
+    Feature("licences_active", "有效行政许可数", "administrative licences in force", 0),
+    Feature("abnormal_active", "经营异常名录在列", "entries on the abnormal list not yet removed", 1),
+    Feature("abnormal_5y", "近5年列入经营异常名录次数", "abnormal-list entries in the last 5 years", 1),
+    Feature("serious_active", "严重违法失信名单在列", "entries on the serious-violation list not yet removed", 1),
+    Feature("court_active", "失信被执行人在列（企业）", "the enterprise's active listings as a dishonest judgement debtor", 1),
+    Feature("court_5y", "近5年失信被执行人次数（企业）", "court listings of the enterprise in the last 5 years", 1),
+    Feature("inspections_3y", "近3年抽查检查次数", "inspections with an outcome in the last 3 years", 0),
+    Feature("inspection_problems_3y", "近3年检查发现问题次数", "inspections that found a problem in the last 3 years", 1),
+    Feature("months_since_inspection", "距最近检查月数", "months since the latest inspection (120 if none)", 0),
+)
+def _supervision(v: AsOf) -> dict[str, np.ndarray]:
+    pen = v.adverse("penalty")
+    recent = v.within(pen, 3 * YEAR)
+    amount = pen["amount_yuan"].to_numpy(dtype=float)
+    lic = v.facts("license")
+    lists = {name: v.adverse(name) for name in ("abnormal", "serious", "court")}
+    court = lists["court"][lists["court"]["e"].to_numpy() >= 0]
+    ins = v.facts("inspection")
+    judged_any = eq(ins["category"], "ok") | eq(ins["category"], "problem")
+    judged = v.within(ins, 3 * YEAR) & judged_any
+    return {
+        "penalties_1y": v.count(pen, v.within(pen, YEAR)),
+        "penalties_3y": v.count(pen, recent),
+        "serious_penalties_3y": v.count(pen, recent & eq(pen["severity"], "serious")),
+        "log_fines_3y": np.log1p(v.count(pen, recent, weights=amount)),
+        "months_since_penalty": v.months_since_last(pen),
+        "licences_active": v.count(lic, v.active(lic)),
+        "abnormal_active": v.count(lists["abnormal"], v.active(lists["abnormal"])),
+        "abnormal_5y": v.count(lists["abnormal"], v.within(lists["abnormal"], 5 * YEAR)),
+        "serious_active": v.count(lists["serious"], v.active(lists["serious"])),
+        "court_active": v.count(court, v.active(court)),
+        "court_5y": v.count(court, v.within(court, 5 * YEAR)),
+        "inspections_3y": v.count(ins, judged),
+        "inspection_problems_3y": v.count(ins, judged & eq(ins["category"], "problem")),
+        "months_since_inspection": v.months_since_last(ins, judged_any),
+    }
+
+
+@indicator_group(
+    "related",
+    Feature("legal_rep_court_listed", "法定代表人失信被执行", "1 when the legal representative is an active court-list debtor", 1),
+    Feature("key_persons_court_listed", "其他主要人员失信被执行",
+            "directors, supervisors and managers who are active court-list debtors", 1),
+    Feature("related_dishonest_enterprises", "关联失信企业数",
+            "other enterprises sharing a person that are on the serious or court list", 1),
+    Feature("legal_rep_other_enterprises", "法定代表人关联企业数",
+            "other enterprises in which the legal representative holds a role", 1),
+)
+def _related(v: AsOf) -> dict[str, np.ndarray]:
+    r = v.facts("role")
+    r = r[eq(r["status"], "active") & v.active(r)]
+    roles = latest_legal_rep(pd.DataFrame({
+        "uscc": r["subject_uscc"], "person_key": r["person_key"], "role": r["category"],
+        "start": r["event_date"], "end": r["end_date"], "fact_key": r["fact_key"],
+    }).dropna(subset=["uscc", "person_key"]))
+    court = v.adverse("court")
+    court = court[v.active(court)]
+    debtors = court.dropna(subset=["person_key"]).rename(columns={"document_no": "case_no", "event_date": "filed"})
+    debtors = debtors[["person_key", "case_no", "filed", "fact_key"]]
+    serious = v.adverse("serious")
+    listings = pd.concat([serious[v.active(serious)], court]).dropna(subset=["subject_uscc"])
+    listings = listings.rename(columns={"subject_uscc": "uscc"})[["uscc", "kind", "fact_key"]]
+
+    barred = court_listed_roles(roles, debtors)
+    rep = barred["role"] == "legal_representative"
+    related = related_listed(roles, listings)
+    reps = roles[roles["role"] == "legal_representative"][["uscc", "person_key"]]
+    elsewhere = reps.merge(roles[["uscc", "person_key"]], on="person_key", suffixes=("", "_other"))
+    elsewhere = elsewhere[elsewhere["uscc"] != elsewhere["uscc_other"]].drop_duplicates(["uscc", "uscc_other"])
+    return {
+        "legal_rep_court_listed": _per_entity(v, barred.loc[rep, "uscc"].drop_duplicates()),
+        "key_persons_court_listed": _per_entity(v, barred.loc[~rep].drop_duplicates(["uscc", "person_key"])["uscc"]),
+        "related_dishonest_enterprises": _per_entity(v, related.drop_duplicates(["uscc", "uscc_listed"])["uscc"]),
+        "legal_rep_other_enterprises": _per_entity(v, elsewhere["uscc"]),
+    }
+
+
+def _per_entity(v: AsOf, usccs: pd.Series) -> np.ndarray:
+    rows = v.rows_of(usccs)
+    return np.bincount(rows[rows >= 0], minlength=v.n).astype(float)
+
+
+@indicator_group(
+    "social",
+    Feature("tax_grade", "纳税信用等级", "latest published tax-credit grade: A=0, B=1, M=2, C=3, D=4 (missing if none)", 1),
+    Feature("complaints_1y", "近1年投诉举报次数", "12315 complaints registered in the last 12 months", 1),
+    Feature("complaints_substantiated_3y", "近3年投诉属实次数",
+            "complaints found substantiated in the last 3 years (verdict assumed known 60 days after registration)", 1),
+    Feature("commitments_3y", "近3年信用承诺次数", "credit commitments made in the last 3 years", 0),
+    Feature("commitments_broken_3y", "近3年违反信用承诺次数", "commitments found broken by a check dated by the as-of date", 1),
+)
+def _social(v: AsOf) -> dict[str, np.ndarray]:
+    tax = v.facts("tax")
+    comp = v.facts("complaint")
+    heard = v.events(comp) + VERDICT_LAG <= v.day
+    com = v.facts("commitment")
+    checked = pd.to_datetime(com["extra2"], errors="coerce").to_numpy(dtype="datetime64[us]")
+    broken = eq(com["extra"], "未履约") & ~np.isnat(checked) & (checked <= v.day)
+    return {
+        "tax_grade": v.latest(tax, tax["category"].map(TAX_GRADES).astype(float).to_numpy()),
+        "complaints_1y": v.count(comp, v.within(comp, YEAR)),
+        "complaints_substantiated_3y": v.count(comp, v.within(comp, 3 * YEAR) & heard
+                                               & eq(comp["extra"], "是")),
+        "commitments_3y": v.count(com, v.within(com, 3 * YEAR)),
+        "commitments_broken_3y": v.count(com, v.within(com, 3 * YEAR) & broken),
+    }
+
+
+def features_as_of(history: History, as_of: date) -> pd.DataFrame:
+    """Every indicator for every entity of ``history`` as of ``as_of``, indexed by USCC."""
+    view = AsOf(history, as_of)
+    columns: dict[str, np.ndarray] = {}
+    for group, compute, names in GROUP_FUNCTIONS:
+        out = compute(view)
+        if set(out) != set(names):
+            raise RuntimeError(f"group {group} computed {sorted(out)}, declared {sorted(names)}")
+        columns.update(out)
+    frame = pd.DataFrame(columns, index=pd.Index(history.entities["uscc"], name="uscc"))[feature_names()]
+    return schema().validate(frame.astype(float))
+
+

@@ -1,0 +1,96 @@
+"""The indicator system: the catalogue is the code, and nothing known later reaches a date."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from credit_engine.features import FEATURES, GROUPS, catalogue, feature_names, features_as_of, load_history
+from credit_engine.ingest import ingest_paths
+from credit_engine.scoring.training import month_ends, spine_dates, training_set
+from credit_engine.settings import Settings
+from tests.core.test_ingest import PEN_V2
+from tests.core.test_linking import COURT
+from tests.helpers import A, B, C, REG_HEADER, REP_A, record_at, reg_rows, write_csv
+
+INSPECTION = ["统一社会信用代码", "企业名称", "抽查任务编号", "检查实施机关", "类型", "检查日期", "检查结果", "入选概率"]
+
+
+def penalty(doc: str, day: str, uscc: str = A) -> list[str]:
+    return ["甲", uscc, "", "", doc, "罚款", "", "0.5", day, "", "道里分局"]
+
+
+@pytest.fixture
+def province(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    record_at(monkeypatch, "2020-01-01")
+    ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
+    record_at(monkeypatch, "2024-03-05")
+    ingest_paths([write_csv(tmp_path / "p1.csv", PEN_V2, [penalty("P1", "2024-03-01")])], engine, settings)
+    record_at(monkeypatch, "2024-08-01")  # the planted future fact: it happened in April, learned in August
+    ingest_paths([
+        write_csv(tmp_path / "p2.csv", PEN_V2, [penalty("P2", "2024-04-01")]),
+        write_csv(tmp_path / "court.csv", COURT, [["张三", REP_A, "自然人", "（2024）执1号", "2024-07-01", "2025-01-01"]]),
+        write_csv(tmp_path / "ins.csv", INSPECTION, [
+            [A, "甲", "T1", "道里分局", "双随机抽查", "2024-09-01", "未按规定公示应当公示的信息", "5%"],
+            [B, "乙", "T1", "南岗分局", "双随机抽查", "2024-09-02", "未发现问题", "0.05"],
+            [C, "丙", "T2", "香坊分局", "定向抽查", "2024-09-03", "未发现问题", ""],
+        ]),
+    ], engine, settings)
+    return engine
+
+
+def test_the_catalogue_is_generated_from_the_code() -> None:
+    table = catalogue()
+    assert list(table["name"]) == feature_names() and table["name"].is_unique
+    assert set(table["group"]) == set(GROUPS)  # all five groups of RULES.md §1
+    assert table["label_zh"].str.len().gt(0).all() and table["meaning"].str.len().gt(0).all()
+    assert set(table["direction"]) <= {-1, 0, 1}
+
+
+def test_no_feature_uses_anything_recorded_after_its_date(province: Engine) -> None:
+    with province.connect() as conn:
+        history = load_history(conn, date(2024, 6, 30), date(2024, 8, 31))
+    before, after = features_as_of(history, date(2024, 6, 30)), features_as_of(history, date(2024, 8, 1))
+    assert list(before.columns) == feature_names()
+    assert before.loc[A, "penalties_3y"] == 1  # P2 (April) was recorded in August: invisible in June
+    assert after.loc[A, "penalties_3y"] == 2
+    assert before.loc[A, "legal_rep_court_listed"] == 0 and after.loc[A, "legal_rep_court_listed"] == 1
+    assert before.loc[A, "months_since_penalty"] == pytest.approx(4.0, abs=0.1)  # from P1, not P2
+
+
+def test_listings_end_and_counts_stay_in_their_windows(province: Engine) -> None:
+    with province.connect() as conn:
+        history = load_history(conn, date(2024, 8, 1), date(2027, 3, 15))
+    listed, removed = features_as_of(history, date(2024, 12, 31)), features_as_of(history, date(2025, 1, 1))
+    assert listed.loc[A, "legal_rep_court_listed"] == 1 and removed.loc[A, "legal_rep_court_listed"] == 0
+    later = features_as_of(history, date(2027, 3, 15))
+    assert later.loc[A, "penalties_3y"] == 1 and later.loc[A, "penalties_1y"] == 0  # P1 left the 3-year window
+    assert removed.loc[A, "age_years"] == pytest.approx(9.48, abs=0.01)  # established 2015-07-10
+    with pytest.raises(ValueError, match="outside the loaded history"):
+        features_as_of(history, date(2024, 1, 1))
+
+
+def test_training_rows_label_the_next_12_months_and_weight_by_inclusion(province: Engine) -> None:
+    with province.connect() as conn:
+        history = load_history(conn, date(2024, 1, 31), date(2025, 8, 31))
+    rows = training_set(history, month_ends(date(2024, 1, 1), date(2024, 8, 31)))
+    june = rows.where(rows.as_of == np.datetime64("2024-06-30"))
+    labels = dict(zip(june.X.index, june.y))
+    assert labels == {A: 1, B: 0, C: 0}  # each inspected in September, within the window
+    assert dict(zip(june.X.index, june.weight)) == {A: pytest.approx(20.0), B: pytest.approx(20.0), C: 1.0}
+    assert june.X.loc[A, "penalties_3y"] == 1  # still what was known in June
+    september = rows.where(rows.as_of == np.datetime64("2024-08-31"))
+    assert len(september) == 3
+    with pytest.raises(ValueError, match="need history until"):
+        training_set(history, [date(2024, 12, 31)])
+
+
+def test_spine_dates_leave_room_for_the_label_window() -> None:
+    dates = spine_dates(date(2026, 6, 30), 6)
+    assert dates == [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 31), date(2025, 4, 30), date(2025, 5, 31),
+                     date(2025, 6, 30)]
+    assert len(FEATURES) >= 30
