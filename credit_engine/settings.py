@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     var_dir: Path = Field(Path("var"), description="working folder: archive, exports, default DB")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in var_dir")
     mlflow_tracking_uri: str | None = Field(None, description="default sqlite:///<var_dir>/mlflow.db")
+    model_dir: Path = Field(Path("models"), description="MLflow artefact store for new experiments")
     pseudonym_secret: str = Field(
         DEFAULT_PSEUDONYM_SECRET, description="HMAC key for person pseudonyms and ID encryption"
     )

@@ -134,6 +134,169 @@ def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYY
     console.print(table if counts else f"no flags as of {as_of}")
 
 
+def _day(value: str | None) -> date:
+    from credit_engine.records import today_in_beijing
+
+    try:
+        return date.fromisoformat(value) if value else today_in_beijing()
+    except ValueError as exc:
+        console.print(f"[red]not a date (YYYY-MM-DD): {value}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _numbers(value: str | None, count: int, what: str) -> tuple[float, ...] | None:
+    if not value:
+        return None
+    try:
+        numbers = tuple(float(x) for x in value.split(","))
+    except ValueError:
+        numbers = ()
+    if len(numbers) != count:
+        console.print(f"[red]--{what} takes {count} comma-separated numbers, got '{value}'[/red]")
+        raise typer.Exit(2)
+    return numbers
+
+
+@app.command()
+def train(
+    as_of: Annotated[str | None, typer.Option(help="inspection results are known until this date; default today")] = None,
+    months: Annotated[int, typer.Option(min=14, help="month-end as-of dates in the training spine")] = 36,
+    shares: Annotated[str | None, typer.Option(help="target class shares A,B,C,D, e.g. 0.3,0.45,0.17,0.08")] = None,
+    thresholds: Annotated[str | None, typer.Option(help="probability cut-offs A|B, B|C, C|D instead of shares")] = None,
+    promote_: Annotated[bool, typer.Option("--promote", help="promote the new version if the gate passes")] = False,
+    table: Annotated[Path | None, typer.Option(help="an analyst's labelled CSV or Parquet table instead of the store")] = None,
+    label: Annotated[str | None, typer.Option(help="label column of --table (0/1)")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="identifier column of --table, not a feature")] = None,
+) -> None:
+    """Train LightGBM and a scorecard, validate, log to MLflow and register a `credit-risk` challenger."""
+    from credit_engine.scoring import lifecycle
+
+    settings = get_settings()
+    if table is not None:
+        if not label:
+            console.print("[red]--table needs --label COLUMN[/red]")
+            raise typer.Exit(2)
+        try:
+            with console.status(f"training on {table.name} (stratified k-fold)"):
+                report, _ = lifecycle.train_on_table(settings, table, label, id_column)
+        except (ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        _print_training(report, "credit-risk-analyst")
+        return
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    labels_until = _day(as_of)
+    with console.status(f"training on the spine of {months} months to {labels_until}"), engine.connect() as conn:
+        report = lifecycle.train_on_store(conn, settings, labels_until, months, shares=_numbers(shares, 4, "shares"),
+                                          thresholds=_numbers(thresholds, 3, "thresholds"))
+    _print_training(report, "credit-risk")
+    if promote_:
+        _promote(report.version, None)
+
+
+def _print_training(report, name: str) -> None:
+    shown = {k: v for k, v in report.metrics.items() if not k.startswith("n_")}
+    table = Table("metric", "value", title=f"{name} version {report.version} (alias challenger)")
+    for key, value in shown.items():
+        table.add_row(key, f"{value:.4f}")
+    table.add_row("cut-offs (A|B, B|C, C|D)", ", ".join(f"{t:.4f}" for t in report.cutoffs.thresholds))
+    console.print(table)
+
+
+def _promote(version: str, justification: str | None) -> None:
+    from credit_engine.scoring import registry
+    from credit_engine.store.repository import Store, now_utc
+
+    settings = get_settings()
+    try:
+        outcome = registry.promote(settings, version, justification)
+    except registry.PromotionRefused as exc:
+        console.print(f"[red]{exc}[/red]\nforce it with --force-reason 'why' (audited)")
+        raise typer.Exit(1) from exc
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        action = "model_promote_forced" if outcome["forced"] else "model_promote"
+        Store(conn).audit(now_utc(), f"cli:{getpass.getuser()}", action, f"credit-risk/{version}", outcome)
+    note = " [yellow](forced past the gate)[/yellow]" if outcome["forced"] else ""
+    console.print(f"credit-risk version {version} is now the champion (was {outcome['previous'] or 'none'}){note}")
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="registered version of credit-risk")],
+    force_reason: Annotated[str | None, typer.Option(help="promote past a failed gate, with this justification")] = None,
+) -> None:
+    """Make a version the champion if the gate passes (AUC drop, class PSI), or forced with a reason."""
+    _promote(version, force_reason)
+
+
+@app.command()
+def models() -> None:
+    """Registered versions of credit-risk with their aliases and validation metrics."""
+    from credit_engine.scoring import registry
+
+    table = Table("version", "aliases", "valid AUC", "valid KS", "Brier", "class PSI", title="credit-risk")
+    for v in registry.versions(get_settings()):
+        m = v["metrics"]
+        fmt = lambda key: f"{m[key]:.4f}" if key in m else "-"  # noqa: E731
+        table.add_row(v["version"], ", ".join(v["aliases"]), fmt("valid_auc"), fmt("valid_ks"), fmt("valid_brier"),
+                      fmt("class_psi_vs_champion"))
+    console.print(table)
+
+
+@app.command()
+def grade(as_of: Annotated[str | None, typer.Option(help="date to grade as of (YYYY-MM-DD); default today")] = None) -> None:
+    """Grade every entity with the champion model: class, score, reasons; appended to the grade history."""
+    from credit_engine.scoring import batch, registry
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    day = _day(as_of)
+    try:
+        champion = registry.load_champion(settings)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    with console.status(f"grading every entity as of {day} with credit-risk version {champion.version}"):
+        report = batch.grade_all(engine, settings, day, champion, actor=f"cli:{getpass.getuser()}")
+    total = sum(report.counts.values())
+    table = Table("class", "entities", "share", title=f"grades as of {day}: model {report.model_version}, "
+                                                      f"rules {report.rule_set_id}")
+    for g, n in report.counts.items():
+        table.add_row(g, f"{n:,}", f"{n / total:.1%}")
+    console.print(table)
+    console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
+
+
+export_app = typer.Typer(help="Export results.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("grades")
+def export_grades(
+    out: Annotated[Path, typer.Option(help="CSV file to write")],
+    as_of: Annotated[str | None, typer.Option(help="the latest batch for this date; default the latest batch")] = None,
+) -> None:
+    """Write the grades of a batch: uscc, grade, score (higher = riskier), as_of, model_version, reasons."""
+    from credit_engine.scoring import batch
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    try:
+        with engine.connect() as conn:
+            frame = batch.export_grades(conn, _day(as_of) if as_of else None)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False, encoding="utf-8")
+    console.print(f"wrote {len(frame):,} grades to {out}")
+
+
 def report_tables(reports: list[FileReport]) -> list[Table]:
     """Per-file counts, then quarantined rows by reason (so nothing is dropped unseen)."""
     seconds = sum(r.seconds for r in reports)
@@ -157,6 +320,10 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
     return [files, reasons] if reasons.row_count else [files]
 
 
+#: The synthetic province's last day: inspection results are known until then.
+DEMO_AS_OF = "2026-06-30"
+
+
 @app.command()
 def demo(
     entities: Annotated[int, typer.Option(min=10)] = 3000,
@@ -165,11 +332,14 @@ def demo(
     """The whole flow on a synthetic province in the working folder."""
     settings = get_settings()
     folder = settings.var_dir / "demo-province"
-    synth(out=folder, entities=entities, seed=seed, as_of="2026-06-30")
+    synth(out=folder, entities=entities, seed=seed, as_of=DEMO_AS_OF)
     init()
-    ingest([folder / "sources"])
+    ingest([folder / "sources"], backfill=True)  # history: recorded when it was published
     link()
-    build()
+    build(as_of=DEMO_AS_OF)
+    train(as_of=DEMO_AS_OF, months=36, shares=None, thresholds=None, promote_=True, table=None, label=None,
+          id_column=None)
+    grade(as_of=DEMO_AS_OF)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,21 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from credit_engine.features import FEATURES, feature_names
+from credit_engine.features import FEATURES
 from credit_engine.scoring.training import TrainingSet
 
 _TREND = {1: "ascending", -1: "descending", 0: "auto"}
+_CATALOGUE = {f.name: f for f in FEATURES}
+
+
+def _direction(column: str) -> int:
+    """The catalogue's expected direction; columns it does not know get none."""
+    known = _CATALOGUE.get(column)
+    return known.direction if known and not known.categorical else 0
+
+
+def _categorical(columns: list[str], extra: tuple[str, ...]) -> list[str]:
+    return [c for c in columns if c in extra or (c in _CATALOGUE and _CATALOGUE[c].categorical)]
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -25,7 +36,8 @@ class RiskModel:
     probabilities calibrated (Platt scaling, which keeps the ranking) on a later period."""
 
     def __init__(self, n_estimators: int = 150, num_leaves: int = 15, learning_rate: float = 0.03,
-                 min_child_samples: int = 100, monotone: bool = True, seed: int = 7, threads: int = 2) -> None:
+                 min_child_samples: int = 100, monotone: bool = True, seed: int = 7, threads: int = 2,
+                 categorical: tuple[str, ...] = ()) -> None:
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
         self.learning_rate = learning_rate
@@ -33,26 +45,32 @@ class RiskModel:
         self.monotone = monotone
         self.seed = seed
         self.threads = threads
+        self.categorical = categorical
 
     def params(self) -> dict:
         return {
             "objective": "binary", "num_leaves": self.num_leaves, "learning_rate": self.learning_rate,
             "min_child_samples": self.min_child_samples, "seed": self.seed, "deterministic": True,
-            "num_threads": self.threads, "verbose": -1,
-            "monotone_constraints": [f.direction if self.monotone and not f.categorical else 0 for f in FEATURES],
+            "num_threads": self.threads, "verbose": -1, "n_estimators": self.n_estimators,
         }
 
     def fit(self, train: TrainingSet, calibration: TrainingSet) -> "RiskModel":
-        data = lgb.Dataset(self._matrix(train.X), train.y, weight=train.weight, feature_name=feature_names(),
-                           categorical_feature=[f.name for f in FEATURES if f.categorical])
-        self.booster_ = lgb.train(self.params(), data, num_boost_round=self.n_estimators)
+        """Columns are numeric (categorical ones as integer codes); the catalogue's indicators
+        get its directions as monotone constraints, other columns none."""
+        self.columns_ = list(train.X.columns)
+        self.categorical_ = _categorical(self.columns_, self.categorical)
+        self.monotone_ = [0 if c in self.categorical_ or not self.monotone else _direction(c) for c in self.columns_]
+        params = {k: v for k, v in self.params().items() if k != "n_estimators"}
+        data = lgb.Dataset(self._matrix(train.X), train.y, weight=train.weight, feature_name=self.columns_,
+                           categorical_feature=self.categorical_)
+        self.booster_ = lgb.train({**params, "monotone_constraints": self.monotone_}, data,
+                                  num_boost_round=self.n_estimators)
         raw = _logit(self.booster_.predict(self._matrix(calibration.X))).reshape(-1, 1)
         self.calibrator_ = LogisticRegression().fit(raw, calibration.y, sample_weight=calibration.weight)
         return self
 
-    @staticmethod
-    def _matrix(X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        return X[feature_names()].to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else X
+    def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        return X[self.columns_].to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else X
 
     def raw_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         return self.booster_.predict(self._matrix(X))
@@ -73,31 +91,34 @@ class ScorecardModel:
     """optbinning: monotone binning per indicator (the catalogue's direction), logistic regression
     on the weights of evidence, points scaled so that ``pdo`` points double the odds of no problem."""
 
-    def __init__(self, pdo: float = 20.0, odds: float = 50.0, base_points: float = 600.0, max_n_bins: int = 5) -> None:
+    def __init__(self, pdo: float = 20.0, odds: float = 50.0, base_points: float = 600.0, max_n_bins: int = 5,
+                 categorical: tuple[str, ...] = ()) -> None:
         self.pdo = pdo
         self.odds = odds
         self.base_points = base_points
         self.max_n_bins = max_n_bins
+        self.categorical = categorical
 
     def fit(self, train: TrainingSet) -> "ScorecardModel":
         from optbinning import BinningProcess, Scorecard
 
-        names = feature_names()
-        fit_params = {f.name: {"monotonic_trend": _TREND[f.direction]} for f in FEATURES if not f.categorical}
-        process = BinningProcess(names, categorical_variables=[f.name for f in FEATURES if f.categorical],
+        self.columns_ = names = list(train.X.columns)
+        categorical = _categorical(names, self.categorical)
+        fit_params = {c: {"monotonic_trend": _TREND[_direction(c)]} for c in names if c not in categorical}
+        process = BinningProcess(names, categorical_variables=categorical,
                                  max_n_bins=self.max_n_bins, binning_fit_params=fit_params)
         self.scorecard_ = Scorecard(
             process, LogisticRegression(max_iter=1000), scaling_method="pdo_odds",
             scaling_method_params={"pdo": self.pdo, "odds": self.odds, "scorecard_points": self.base_points},
-        ).fit(train.X[names], train.y, sample_weight=train.weight)
+        ).fit(train.X, train.y, sample_weight=train.weight)
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.scorecard_.predict_proba(X[feature_names()])[:, 1]
+        return self.scorecard_.predict_proba(X[self.columns_])[:, 1]
 
     def points(self, X: pd.DataFrame) -> np.ndarray:
         """Total points: higher means lower risk, as on a credit scorecard."""
-        return self.scorecard_.score(X[feature_names()])
+        return self.scorecard_.score(X[self.columns_])
 
     def table(self) -> pd.DataFrame:
         return self.scorecard_.table(style="detailed")

@@ -202,3 +202,31 @@ class LinkFlag(Base):
     person_key: Mapped[str | None] = mapped_column(String(32))
     facts_json: Mapped[str] = mapped_column(Text)  # the fact keys that cause it
     built_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Grade(Base):
+    """One entity's class on an as-of date: append-only (triggers refuse UPDATE and DELETE).
+
+    ``features_json`` is the exact vector the model saw, so reason codes can be computed on read
+    with the exact model version, and a grade can always be explained as it was given."""
+
+    __tablename__ = "grade"
+    __table_args__ = (
+        Index("ix_grade_uscc_as_of", "uscc", "as_of"),
+        Index("ix_grade_as_of_grade", "as_of", "grade"),
+        Index("ix_grade_batch_id", "batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(String(32))
+    uscc: Mapped[str] = mapped_column(String(18))
+    as_of: Mapped[date] = mapped_column(Date)
+    grade: Mapped[str] = mapped_column(String(1))
+    model_grade: Mapped[str] = mapped_column(String(1))  # the class before direct judgements
+    score: Mapped[float] = mapped_column(Float)  # calibrated probability of a problem: higher = riskier
+    reasons_json: Mapped[str] = mapped_column(Text)
+    features_json: Mapped[str] = mapped_column(Text)
+    model_name: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(16))
+    rule_set_id: Mapped[str] = mapped_column(String(32))
+    graded_at: Mapped[datetime] = mapped_column(DateTime)

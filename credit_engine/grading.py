@@ -1,0 +1,111 @@
+"""Score → class A–D (RULES.md §1): cut-offs, then the rule set's direct judgements, with reasons.
+
+The pattern of the tax-credit regime: a model probability falls in a band (the cut-offs, set as
+probability thresholds or as target class shares); direct judgements then force a class or raise
+its floor, each recorded with its legal basis; model reason codes say which indicators moved the
+score. Classes are internal: never published, never a basis for punishment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from credit_engine.features import FEATURES, GROUPS
+from credit_engine.rules import RuleSet
+from credit_engine.rules.model import Condition
+
+GRADES = ("A", "B", "C", "D")
+LABELS = {"A": "信用风险低", "B": "信用风险一般", "C": "信用风险较高", "D": "信用风险高"}
+#: Default target shares of A, B, C, D (our assumption: no national shares are published).
+DEFAULT_SHARES = (0.30, 0.45, 0.17, 0.08)
+
+
+@dataclass(frozen=True)
+class CutOffs:
+    """Upper probability bounds of classes A, B and C; D lies above the last."""
+
+    thresholds: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.thresholds[0] <= self.thresholds[1] <= self.thresholds[2] <= 1):
+            raise ValueError(f"cut-offs must rise within [0, 1]: {self.thresholds}")
+
+    @classmethod
+    def from_shares(cls, probabilities: np.ndarray, shares: tuple[float, ...] = DEFAULT_SHARES) -> "CutOffs":
+        """Thresholds that give each class its share of ``probabilities`` (the population graded)."""
+        if len(shares) != 4 or abs(sum(shares) - 1) > 1e-6 or min(shares) < 0:
+            raise ValueError(f"class shares must be four non-negative numbers adding up to 1: {shares}")
+        points = np.cumsum(shares)[:3]
+        return cls(tuple(float(q) for q in np.quantile(probabilities, points)))
+
+    def classes(self, probabilities: np.ndarray) -> np.ndarray:
+        return np.array(GRADES)[np.searchsorted(np.asarray(self.thresholds), probabilities, side="right")]
+
+    def band(self, grade: str) -> str:
+        bounds = (0.0, *self.thresholds, 1.0)
+        i = GRADES.index(grade)
+        return f"[{bounds[i]:.4f}, {bounds[i + 1]:.4f})"
+
+
+#: How each direct-judgement condition of the rule sets reads the indicators.
+CONDITIONS: dict[Condition, Callable[[pd.DataFrame, RuleSet], np.ndarray]] = {
+    "serious_list_active": lambda f, r: f["serious_active"].to_numpy() > 0,
+    "abnormal_list_active": lambda f, r: f["abnormal_active"].to_numpy() > 0,
+    "enterprise_court_listed": lambda f, r: f["court_active"].to_numpy() > 0,
+    "legal_rep_court_listed": lambda f, r: f["legal_rep_court_listed"].to_numpy() > 0,
+    "too_new": lambda f, r: f["age_years"].to_numpy() * 12 < r.grading.too_new_months.value,
+}
+
+
+def grade(features: pd.DataFrame, probabilities: np.ndarray, cutoffs: CutOffs, rules: RuleSet) -> pd.DataFrame:
+    """Classes for every row of ``features``: columns grade, model_grade, score, reasons (lists)."""
+    model_grade = cutoffs.classes(probabilities)
+    rank = {g: i for i, g in enumerate(GRADES)}
+    floor = np.zeros(len(features), dtype=int)
+    forced = np.full(len(features), -1)
+    reasons: list[list[dict]] = [[_class_reason(g, p, cutoffs)] for g, p in zip(model_grade, probabilities)]
+    for judgement in rules.grading.direct_judgements:
+        hit = CONDITIONS[judgement.condition](features, rules)
+        level = rank[judgement.grade]
+        if judgement.effect == "force":
+            hit = hit & (forced < 0)
+            forced[hit] = level
+        else:
+            floor[hit] = np.maximum(floor[hit], level)
+        for i in np.flatnonzero(hit):
+            reasons[i].append({
+                "kind": "judgement", "code": judgement.id, "effect": f"{judgement.effect} {judgement.grade}",
+                "basis": judgement.basis, "tag": judgement.tag, "rule_set": rules.id,
+            })
+    model_level = np.array([rank[g] for g in model_grade])
+    final = np.where(forced >= 0, np.maximum(forced, floor), np.maximum(model_level, floor))
+    return pd.DataFrame({
+        "grade": np.array(GRADES)[final], "model_grade": model_grade, "score": probabilities, "reasons": reasons,
+    }, index=features.index)
+
+
+def _class_reason(grade: str, p: float, cutoffs: CutOffs) -> dict:
+    return {"kind": "score", "code": f"band_{grade}", "effect": f"class {grade}",
+            "basis": f"probability {p:.4f} in {cutoffs.band(grade)}: {LABELS[grade]}"}
+
+
+def reason_codes(contributions: np.ndarray, values: np.ndarray, top: int = 5) -> list[dict]:
+    """The indicators that raised the risk most for one entity (``pred_contrib`` row without its
+    bias column, in catalogue order), in Chinese and English."""
+    order = np.argsort(-contributions)[:top]
+    out = []
+    for i in order:
+        if contributions[i] <= 0:
+            break
+        feature = FEATURES[i]
+        value = "缺失" if np.isnan(values[i]) else f"{values[i]:g}"
+        out.append({
+            "kind": "model", "code": feature.name, "contribution": round(float(contributions[i]), 4),
+            "zh": f"{feature.label_zh}（{GROUPS[feature.group]}）= {value}，提高风险",
+            "en": f"{feature.meaning} = {'missing' if np.isnan(values[i]) else f'{values[i]:g}'} raises the risk",
+        })
+    return out

@@ -1,0 +1,156 @@
+"""Train, validate and log a challenger: from the store's history, or from an analyst's table.
+
+From the store the validation is by time: the model learns on earlier as-of dates and is
+judged on the last ``valid_months``, with a year between them so that no inspection labels a
+row on both sides. From a table (no dates) it is stratified k-fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+from credit_engine.calendar import add_months
+from credit_engine.features import features_as_of, load_history
+from credit_engine.grading import DEFAULT_SHARES, CutOffs
+from credit_engine.scoring import metrics, plots, registry
+from credit_engine.scoring.models import RiskModel, ScorecardModel
+from credit_engine.scoring.training import HORIZON_MONTHS, TrainingSet, spine_dates, training_set
+from credit_engine.settings import Settings
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    version: str
+    metrics: dict[str, float]
+    cutoffs: CutOffs
+    class_shares: dict[str, float]
+
+
+def cutoffs_for(probabilities: np.ndarray, shares: tuple[float, ...] | None,
+                thresholds: tuple[float, float, float] | None) -> CutOffs:
+    """Explicit thresholds win; otherwise the thresholds that give the population these shares."""
+    return CutOffs(thresholds) if thresholds else CutOffs.from_shares(probabilities, shares or DEFAULT_SHARES)
+
+
+def train_on_store(conn: Connection, settings: Settings, labels_until: date, months: int = 36,
+                   valid_months: int = 12, shares: tuple[float, ...] | None = None,
+                   thresholds: tuple[float, float, float] | None = None) -> TrainReport:
+    """Spine of ``months`` month ends whose label windows close by ``labels_until``."""
+    dates = spine_dates(labels_until, months)
+    valid_from = dates[-valid_months]
+    train_until = add_months(valid_from, -HORIZON_MONTHS)
+    if train_until < dates[0]:
+        raise ValueError(f"{months} months leave no training dates before {valid_from} minus the label year")
+    history = load_history(conn, dates[0], labels_until)
+    rows = training_set(history, dates)
+    train = rows.where(rows.as_of <= np.datetime64(train_until, "D"))
+    valid = rows.where(rows.as_of >= np.datetime64(valid_from, "D"))
+    population = features_as_of(history, labels_until)
+    params = {"source": "store", "spine_first": dates[0], "spine_last": dates[-1], "train_until": train_until,
+              "valid_from": valid_from, "labels_until": labels_until}
+    return fit_and_log(settings, train, valid, population, params, shares, thresholds)
+
+
+def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, population: pd.DataFrame,
+                params: dict, shares: tuple[float, ...] | None = None,
+                thresholds: tuple[float, float, float] | None = None, categorical: tuple[str, ...] = (),
+                measured: dict[str, float] | None = None, model_name: str = registry.MODEL_NAME) -> TrainReport:
+    """Fit both models, measure them, set the cut-offs, compare with the champion, log and register.
+
+    ``measured`` replaces validation figures measured elsewhere (the folds of a table)."""
+    if len(np.unique(train.y)) < 2 or len(np.unique(valid.y)) < 2:
+        raise ValueError("training and validation rows must each hold both outcomes")
+    model = RiskModel(categorical=categorical).fit(train, valid)
+    card = ScorecardModel(categorical=categorical).fit(train)
+    p_valid, p_card = model.predict_proba(valid.X), card.predict_proba(valid.X)
+    p_pop = model.predict_proba(population)
+    cutoffs = cutoffs_for(p_pop, shares, thresholds)
+    shares_now = registry.class_shares(cutoffs.classes(p_pop))
+    found = {
+        "valid_auc": metrics.auc(valid.y, p_valid, valid.weight),
+        "valid_ks": metrics.ks(valid.y, p_valid, valid.weight),
+        "valid_brier": metrics.brier(valid.y, p_valid, valid.weight),
+        "train_auc": metrics.auc(train.y, model.predict_proba(train.X), train.weight),
+        "scorecard_valid_auc": metrics.auc(valid.y, p_card, valid.weight),
+        "scorecard_valid_ks": metrics.ks(valid.y, p_card, valid.weight),
+        "n_train": float(len(train)), "n_valid": float(len(valid)), "n_population": float(len(population)),
+        "valid_problem_rate": float(np.average(valid.y, weights=valid.weight)),
+        **{f"class_share_{g}": float(v) for g, v in shares_now.items()},
+        **(measured or {}),
+    }
+    champion = _champion_or_none(settings) if model_name == registry.MODEL_NAME else None
+    if champion is not None and list(population.columns) == champion.model.columns_:
+        p_champ = champion.model.predict_proba(population)
+        found["score_psi_vs_champion"] = metrics.psi_scores(p_champ, p_pop)
+        found["class_psi_vs_champion"] = metrics.psi_shares(
+            registry.class_shares(champion.cutoffs.classes(p_champ)), shares_now)
+    artefacts = {
+        "calibration": metrics.calibration_table(valid.y, p_valid, valid.weight).reset_index(),
+        "importance": plots.importance_table(model),
+        "scorecard": card.table().reset_index(drop=True).astype(str),
+    }
+    figures = {"roc": plots.roc(valid.y, {"LightGBM": p_valid, "scorecard": p_card}, valid.weight),
+               "calibration": plots.calibration(artefacts["calibration"]),
+               "importance": plots.importance(artefacts["importance"])}
+    version = registry.log_training(settings, model, cutoffs, params, found, artefacts, figures,
+                                    population.head(5), champion, model_name)
+    plots.close(figures)
+    return TrainReport(version, found, cutoffs, {g: float(v) for g, v in shares_now.items()})
+
+
+def _champion_or_none(settings: Settings) -> registry.Champion | None:
+    try:
+        return registry.load_champion(settings)
+    except LookupError:
+        return None
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix.lower() in (".csv", ".txt"):
+        return pd.read_csv(path)
+    raise ValueError(f"{path.name}: a table must be .csv or .parquet")
+
+
+def train_on_table(settings: Settings, path: Path, label: str, id_column: str | None = None, folds: int = 5,
+                   seed: int = 7) -> tuple[TrainReport, dict[str, float]]:
+    """An analyst's labelled table: stratified k-fold validation, then one model on all rows
+    (calibrated on the out-of-fold predictions' ranks) logged like the pipeline's."""
+    from sklearn.model_selection import StratifiedKFold
+
+    table = read_table(path)
+    missing = [c for c in (label, id_column) if c and c not in table.columns]
+    if missing:
+        raise ValueError(f"{path.name}: no column {', '.join(missing)} (columns: {', '.join(map(str, table.columns))})")
+    y = pd.to_numeric(table[label], errors="coerce")
+    if y.isna().any() or not set(y.unique()) <= {0, 1}:
+        raise ValueError(f"{path.name}: the label column {label} must hold only 0 and 1")
+    X = table.drop(columns=[c for c in (label, id_column) if c])
+    categorical = tuple(c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]))
+    for column in categorical:
+        X[column] = X[column].astype("category").cat.codes.replace(-1, np.nan).astype(float)
+    X = X.astype(float)
+    y = y.to_numpy(dtype=int)
+    weight = np.ones(len(y))
+    aucs, kss = [], []
+    for fit_idx, held_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+        fold_fit = TrainingSet(X.iloc[fit_idx], y[fit_idx], weight[fit_idx], np.zeros(len(fit_idx)))
+        fold_held = TrainingSet(X.iloc[held_idx], y[held_idx], weight[held_idx], np.zeros(len(held_idx)))
+        p = RiskModel(categorical=categorical).fit(fold_fit, fold_held).predict_proba(fold_held.X)
+        aucs.append(metrics.auc(fold_held.y, p))
+        kss.append(metrics.ks(fold_held.y, p))
+    cv = {"cv_auc_mean": float(np.mean(aucs)), "cv_auc_std": float(np.std(aucs)), "cv_ks_mean": float(np.mean(kss))}
+    everything = TrainingSet(X, y, weight, np.zeros(len(y)))
+    params = {"source": "table", "table": path.name, "label": label, "folds": folds}
+    # Another population and other columns: registered apart, so it can never become the champion.
+    report = fit_and_log(settings, everything, everything, X, params, categorical=categorical,
+                         measured={**cv, "valid_auc": cv["cv_auc_mean"], "valid_ks": cv["cv_ks_mean"]},
+                         model_name=registry.ANALYST_MODEL_NAME)
+    return report, cv

@@ -1,0 +1,55 @@
+"""The plots logged with every training run (matplotlib without a screen)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+from credit_engine.scoring import metrics  # noqa: E402
+
+
+def roc(y: np.ndarray, scores: dict[str, np.ndarray], weight: np.ndarray | None = None) -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for name, p in scores.items():
+        fpr, tpr, _ = roc_curve(y, p, sample_weight=weight)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {metrics.auc(y, p, weight):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, validation")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def calibration(table: pd.DataFrame) -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(table["predicted"], table["observed"], marker="o")
+    top = float(max(table["predicted"].max(), table["observed"].max()))
+    ax.plot([0, top], [0, top], color="grey", linestyle=":")
+    ax.set(xlabel="mean predicted probability", ylabel="observed problem rate", title="Calibration by decile")
+    return fig
+
+
+def importance_table(model) -> pd.DataFrame:
+    gain = model.booster_.feature_importance(importance_type="gain")
+    return (pd.DataFrame({"feature": model.columns_, "gain": gain})
+            .sort_values("gain", ascending=False).reset_index(drop=True))
+
+
+def importance(table: pd.DataFrame, top: int = 20) -> Figure:
+    shown = table.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.3 * len(shown) + 1))
+    ax.barh(shown["feature"], shown["gain"])
+    ax.set(xlabel="total gain", title="Feature importance (LightGBM)")
+    fig.tight_layout()
+    return fig
+
+
+def close(figures: dict[str, Figure]) -> None:
+    for figure in figures.values():
+        plt.close(figure)
