@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,18 +26,20 @@ def pytest_report_header() -> str:
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     monkeypatch.setenv("CREDIT_ENGINE_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("CREDIT_ENGINE_PSEUDONYM_SECRET", "test-secret")
+    monkeypatch.setenv("CREDIT_ENGINE_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.delenv("CREDIT_ENGINE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("CREDIT_ENGINE_ENV", raising=False)
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
 
 
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@contextmanager
+def scratch_store(backend: str, folder: Path) -> Iterator[Engine]:
     """A freshly migrated store: a SQLite file, or a PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / 'store.db'}")
         upgrade(engine)
         yield engine
         engine.dispose()
@@ -55,3 +58,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with scratch_store(request.param, tmp_path) as engine:
+        yield engine

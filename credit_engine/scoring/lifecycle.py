@@ -88,8 +88,11 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
     if champion is not None and list(population.columns) == champion.model.columns_:
         p_champ = champion.model.predict_proba(population)
         found["score_psi_vs_champion"] = metrics.psi_scores(p_champ, p_pop)
-        found["class_psi_vs_champion"] = metrics.psi_shares(
-            registry.class_shares(champion.cutoffs.classes(p_champ)), shares_now)
+        champion_classes = champion.cutoffs.classes(p_champ)
+        found["class_psi_vs_champion"] = metrics.psi_shares(registry.class_shares(champion_classes), shares_now)
+        # With cut-offs set by shares the class PSI is near 0 by construction: how many entities
+        # would change class says more.
+        found["class_migration_vs_champion"] = float(np.mean(champion_classes != cutoffs.classes(p_pop)))
     artefacts = {
         "calibration": metrics.calibration_table(valid.y, p_valid, valid.weight).reset_index(),
         "importance": plots.importance_table(model),
@@ -100,7 +103,6 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
                "importance": plots.importance(artefacts["importance"])}
     version = registry.log_training(settings, model, cutoffs, params, found, artefacts, figures,
                                     population.head(5), champion, model_name)
-    plots.close(figures)
     return TrainReport(version, found, cutoffs, {g: float(v) for g, v in shares_now.items()})
 
 

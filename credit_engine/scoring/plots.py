@@ -1,22 +1,23 @@
-"""The plots logged with every training run (matplotlib without a screen)."""
+"""The plots logged with every training run. Figures are built without pyplot, so no backend
+is chosen here: a notebook keeps its inline plots and a server needs no screen."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import roc_curve
 
-matplotlib.use("Agg")
+from credit_engine.scoring import metrics
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
 
-from credit_engine.scoring import metrics  # noqa: E402
+def _axes(width: float, height: float):
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
 
 
 def roc(y: np.ndarray, scores: dict[str, np.ndarray], weight: np.ndarray | None = None) -> Figure:
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = _axes(5, 5)
     for name, p in scores.items():
         fpr, tpr, _ = roc_curve(y, p, sample_weight=weight)
         ax.plot(fpr, tpr, label=f"{name} (AUC {metrics.auc(y, p, weight):.3f})")
@@ -27,7 +28,7 @@ def roc(y: np.ndarray, scores: dict[str, np.ndarray], weight: np.ndarray | None 
 
 
 def calibration(table: pd.DataFrame) -> Figure:
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = _axes(5, 5)
     ax.plot(table["predicted"], table["observed"], marker="o")
     top = float(max(table["predicted"].max(), table["observed"].max()))
     ax.plot([0, top], [0, top], color="grey", linestyle=":")
@@ -43,13 +44,8 @@ def importance_table(model) -> pd.DataFrame:
 
 def importance(table: pd.DataFrame, top: int = 20) -> Figure:
     shown = table.head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.3 * len(shown) + 1))
+    fig, ax = _axes(6, 0.3 * len(shown) + 1)
     ax.barh(shown["feature"], shown["gain"])
     ax.set(xlabel="total gain", title="Feature importance (LightGBM)")
     fig.tight_layout()
     return fig
-
-
-def close(figures: dict[str, Figure]) -> None:
-    for figure in figures.values():
-        plt.close(figure)

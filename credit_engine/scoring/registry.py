@@ -30,8 +30,11 @@ ANALYST_MODEL_NAME = "credit-risk-analyst"
 EXPERIMENT = "credit-risk"
 #: The promotion gate: the challenger may lose at most this much validation AUC…
 MAX_AUC_DROP = 0.01
-#: …and its classes of the population may move at most this far from the champion's.
+#: …and its classes of the population may move at most this far from the champion's…
 MAX_CLASS_PSI = 0.25
+#: …nor may more than this share of entities change class (our assumption, configurable: with
+#: cut-offs set as class shares the class PSI alone barely moves).
+MAX_CLASS_MIGRATION = 0.40
 
 
 class PromotionRefused(RuntimeError):
@@ -181,6 +184,9 @@ def gate(settings: Settings, version: str) -> list[str]:
     if psi is None or psi >= MAX_CLASS_PSI:
         reasons.append(f"class PSI against the champion {psi if psi is not None else 'unknown'} "
                        f"is not under {MAX_CLASS_PSI}")
+    migration = mine.get("class_migration_vs_champion")
+    if migration is not None and migration > MAX_CLASS_MIGRATION:
+        reasons.append(f"{migration:.1%} of entities would change class (allowed {MAX_CLASS_MIGRATION:.0%})")
     return reasons
 
 

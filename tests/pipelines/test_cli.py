@@ -70,11 +70,31 @@ def test_missing_path_is_a_clear_error(settings: Settings, tmp_path: Path) -> No
     assert result.exit_code == 2 and "no such file or folder" in result.output
 
 
-def test_demo_runs_the_flow_in_the_working_folder(settings: Settings) -> None:
-    output = run("demo", "--entities", "300")
+def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: Path) -> None:
+    output = run("demo", "--entities", "1200")
     assert "ingest report: 14 files" in output
+    assert "credit-risk version 1 is now the champion" in output and "grades as of 2026-06-30" in output
     assert (settings.var_dir / "credit_engine.db").exists()
     assert any((settings.var_dir / "archive").rglob("*.csv"))
+    assert "champion" in run("models")
+    out = tmp_path / "grades.csv"
+    assert "wrote 1,2" in run("export", "grades", "--out", str(out))
+    grades = pd.read_csv(out)
+    assert list(grades.columns) == ["uscc", "grade", "score", "as_of", "model_version", "reasons"]
+    assert set(grades["grade"]) == {"A", "B", "C", "D"} and (grades["as_of"] == "2026-06-30").all()
+
+
+def test_train_and_export_refuse_bad_input_with_a_clear_message(settings: Settings, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["export", "grades", "--out", str(tmp_path / "g.csv")])
+    assert result.exit_code == 1 and "no grades yet" in result.output
+    result = runner.invoke(app, ["grade", "--as-of", "2026-06-30"])
+    assert result.exit_code == 1 and "no model version has the alias 'champion'" in result.output
+    table = tmp_path / "t.csv"
+    table.write_text("id,x,bad\n1,2,0\n2,3,1\n")
+    result = runner.invoke(app, ["train", "--table", str(table), "--label", "nope"])
+    assert result.exit_code == 2 and "no column nope" in result.output
+    result = runner.invoke(app, ["train", "--shares", "0.5,0.5"])
+    assert result.exit_code == 2 and "--shares takes 4" in result.output
 
 
 def test_link_and_build_store_flags_for_the_date(province, settings: Settings) -> None:

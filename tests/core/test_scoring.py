@@ -1,0 +1,139 @@
+"""The model lifecycle on a small synthetic province: train, register, gate, promote, grade,
+re-grade, explain, export — with real MLflow (SQLite tracking) on every store backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
+
+from credit_engine.ingest import ingest_paths
+from credit_engine.scoring import batch, lifecycle, registry
+from credit_engine.settings import Settings, get_settings
+from credit_engine.synth import synthesise
+from tests.conftest import BACKENDS, scratch_store
+
+AS_OF = date(2026, 6, 30)
+pytestmark = pytest.mark.xdist_group("scoring")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def province(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Settings]]:
+    folder = tmp_path_factory.mktemp(f"province-{request.param}")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CREDIT_ENGINE_VAR_DIR", str(folder / "var"))
+    patch.setenv("CREDIT_ENGINE_MODEL_DIR", str(folder / "models"))
+    patch.setenv("CREDIT_ENGINE_PSEUDONYM_SECRET", "test-secret")
+    patch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
+    get_settings.cache_clear()
+    settings = get_settings()
+    synthesise(folder / "prov", 2500, seed=11, as_of=AS_OF)
+    with scratch_store(request.param, folder) as engine:
+        ingest_paths([folder / "prov" / "sources"], engine, settings, backfill=True)
+        yield engine, settings
+    patch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def champion(province: tuple[Engine, Settings]) -> registry.Champion:
+    engine, settings = province
+    with engine.connect() as conn:
+        report = lifecycle.train_on_store(conn, settings, AS_OF)
+    assert registry.alias_version(settings, "challenger") == report.version
+    registry.promote(settings, report.version)
+    return registry.load_champion(settings)
+
+
+def test_a_training_run_logs_metrics_cutoffs_catalogue_and_plots(province, champion) -> None:
+    _, settings = province
+    client = registry.client(settings)
+    run = client.get_run(champion.run_id)
+    assert {"valid_auc", "valid_ks", "valid_brier", "scorecard_valid_auc", "class_share_D"} <= set(run.data.metrics)
+    assert 0.5 < run.data.metrics["valid_auc"] <= 1
+    assert float(run.data.params["cutoff_a"]) == pytest.approx(champion.cutoffs.thresholds[0])
+    files = {a.path for folder in ("reports", "plots") for a in client.list_artifacts(champion.run_id, folder)}
+    assert {"reports/feature_catalogue.csv", "reports/scorecard.csv", "plots/roc.png", "plots/calibration.png"} <= files
+    version = client.get_model_version(registry.MODEL_NAME, champion.version)
+    assert "champion" in version.aliases
+
+
+def test_the_gate_refuses_a_worse_challenger_unless_justified(province, champion, monkeypatch) -> None:
+    engine, settings = province
+    with engine.connect() as conn:
+        second = lifecycle.train_on_store(conn, settings, AS_OF)
+    assert second.metrics["class_psi_vs_champion"] < 0.01  # same data, same seed: same classes
+    assert registry.gate(settings, second.version) == []
+    monkeypatch.setattr(registry, "MAX_AUC_DROP", -1.0)  # demand an impossible gain
+    with pytest.raises(registry.PromotionRefused, match="validation AUC"):
+        registry.promote(settings, second.version)
+    with pytest.raises(registry.PromotionRefused):
+        registry.promote(settings, second.version, justification="  ")
+    outcome = registry.promote(settings, second.version, justification="regulator asked for the rule change")
+    assert outcome["forced"] and outcome["previous"] == champion.version
+    assert registry.alias_version(settings, "champion") == second.version
+    registry.promote(settings, champion.version, justification="restore the champion for the next tests")
+
+
+def test_grading_every_entity_is_append_only_and_carries_its_versions(province, champion) -> None:
+    engine, settings = province
+    report = batch.grade_all(engine, settings, AS_OF, champion)
+    with engine.connect() as conn:
+        grades = pd.read_sql_query(f"SELECT * FROM grade WHERE batch_id = '{report.batch_id}'", conn)
+        entities = conn.exec_driver_sql("SELECT COUNT(*) FROM entity").scalar()
+    assert len(grades) == entities == sum(report.counts.values())
+    assert set(grades["model_version"]) == {champion.version} and set(grades["rule_set_id"]) == {"cn-2026-04-01"}
+    features = pd.DataFrame([json.loads(v) for v in grades["features_json"]], columns=champion.model.columns_)
+    serious = features["serious_active"].to_numpy() > 0
+    assert serious.any() and set(grades.loc[serious, "grade"]) == {"D"}  # direct judgement
+    listed = (features["abnormal_active"].to_numpy() > 0) & ~serious
+    assert set(grades.loc[listed, "grade"]) <= {"C", "D"}
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE grade SET grade = 'A'")
+    with engine.connect() as conn:
+        export = batch.export_grades(conn, AS_OF)
+    assert list(export.columns) == ["uscc", "grade", "score", "as_of", "model_version", "reasons"]
+    assert len(export) == entities and export["score"].between(0, 1).all()
+
+
+def test_one_entity_is_regraded_at_once_and_explained_from_its_stored_vector(province, champion) -> None:
+    engine, settings = province
+    with engine.connect() as conn:
+        uscc = conn.exec_driver_sql(
+            "SELECT subject_uscc FROM fact WHERE kind = 'penalty' AND subject_uscc IS NOT NULL ORDER BY id LIMIT 1").scalar()
+    with engine.begin() as conn:
+        row = batch.regrade(conn, champion, uscc, AS_OF, actor="test", why="repair approved")
+    with engine.connect() as conn:
+        stored = batch.latest_grade(conn, uscc, AS_OF)
+        audit = conn.exec_driver_sql("SELECT actor, detail_json FROM audit_log WHERE action = 'regrade'").all()
+    assert stored["batch_id"] == row["batch_id"] and stored["grade"] == row["grade"]
+    assert audit[-1][0] == "test" and json.loads(audit[-1][1])["why"] == "repair approved"
+    codes = batch.explain(settings, stored)
+    assert codes and codes[0]["kind"] == "model" and codes[0]["contribution"] > 0
+    assert {c["code"] for c in codes} <= set(champion.model.columns_)
+    with pytest.raises(LookupError), engine.begin() as conn:
+        batch.regrade(conn, champion, "91230102MA0000000X", AS_OF, actor="test", why="unknown")
+
+
+def test_an_analyst_table_trains_with_folds_and_never_becomes_the_champion(province, tmp_path: Path) -> None:
+    _, settings = province
+    rng = pd.Series(range(600))
+    table = pd.DataFrame({"id": rng, "x": rng % 7, "sector": (rng % 3).map({0: "食品", 1: "药品", 2: "其他"}),
+                          "bad": ((rng % 7 > 3) ^ (rng % 11 == 0)).astype(int)})
+    path = tmp_path / "mine.csv"
+    table.to_csv(path, index=False)
+    champion_before = registry.alias_version(settings, "champion")
+    report, cv = lifecycle.train_on_table(settings, path, "bad", "id", folds=3)
+    assert cv["cv_auc_mean"] > 0.8 and report.metrics["valid_auc"] == cv["cv_auc_mean"]
+    registered = registry.client(settings).get_model_version(registry.ANALYST_MODEL_NAME, report.version)
+    assert "challenger" in registered.aliases and registry.alias_version(settings, "champion") == champion_before
+    with pytest.raises(ValueError, match="no column nope"):
+        lifecycle.train_on_table(settings, path, "nope")
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        lifecycle.train_on_table(settings, path, "x")
