@@ -187,9 +187,13 @@ def train(
     engine = make_engine(settings.db_url)
     upgrade(engine)
     labels_until = _day(as_of)
-    with console.status(f"training on the spine of {months} months to {labels_until}"), engine.connect() as conn:
-        report = lifecycle.train_on_store(conn, settings, labels_until, months, shares=_numbers(shares, 4, "shares"),
-                                          thresholds=_numbers(thresholds, 3, "thresholds"))
+    chosen = {"shares": _numbers(shares, 4, "shares"), "thresholds": _numbers(thresholds, 3, "thresholds")}
+    try:
+        with console.status(f"training on the spine of {months} months to {labels_until}"), engine.connect() as conn:
+            report = lifecycle.train_on_store(conn, settings, labels_until, months, **chosen)
+    except ValueError as exc:  # too little history, one outcome only, bad cut-offs
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     _print_training(report, "credit-risk")
     if promote_:
         _promote(report.version, None)

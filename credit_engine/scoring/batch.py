@@ -68,16 +68,15 @@ def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registr
     seconds["features"] = time.perf_counter() - started - sum(seconds.values())
     rows = grade_frame(features, champion, as_of)
     seconds["score_and_grade"] = time.perf_counter() - started - sum(seconds.values())
-    batch_id, moment = uuid.uuid4().hex, now_utc()
+    batch_id, moment, rule_set = uuid.uuid4().hex, now_utc(), rules_for(as_of).id
+    counts = {g: int(n) for g, n in rows["grade"].value_counts().sort_index().items()}
     with engine.begin() as conn:
         store = Store(conn)
         store.insert_frame("grade", rows.assign(batch_id=batch_id, graded_at=stamp(moment)))
-        counts = {g: int(n) for g, n in rows["grade"].value_counts().sort_index().items()}
         store.audit(moment, actor, "grade_batch", batch_id, {
-            "as_of": as_of.isoformat(), "model_version": champion.version, "rule_set": rows["rule_set_id"].iloc[0]
-            if len(rows) else rules_for(as_of).id, "counts": counts})
+            "as_of": as_of.isoformat(), "model_version": champion.version, "rule_set": rule_set, "counts": counts})
     seconds["write"] = time.perf_counter() - started - sum(seconds.values())
-    return GradeReport(batch_id, as_of, champion.version, rules_for(as_of).id, counts, seconds)
+    return GradeReport(batch_id, as_of, champion.version, rule_set, counts, seconds)
 
 
 def regrade(conn: Connection, champion: registry.Champion, uscc: str, as_of: date, actor: str, why: str) -> dict:

@@ -71,7 +71,8 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
     p_valid, p_card = model.predict_proba(valid.X), card.predict_proba(valid.X)
     p_pop = model.predict_proba(population)
     cutoffs = cutoffs_for(p_pop, shares, thresholds)
-    shares_now = registry.class_shares(cutoffs.classes(p_pop))
+    classes = cutoffs.classes(p_pop)
+    shares_now = registry.class_shares(classes)
     found = {
         "valid_auc": metrics.auc(valid.y, p_valid, valid.weight),
         "valid_ks": metrics.ks(valid.y, p_valid, valid.weight),
@@ -92,7 +93,7 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
         found["class_psi_vs_champion"] = metrics.psi_shares(registry.class_shares(champion_classes), shares_now)
         # With cut-offs set by shares the class PSI is near 0 by construction: how many entities
         # would change class says more.
-        found["class_migration_vs_champion"] = float(np.mean(champion_classes != cutoffs.classes(p_pop)))
+        found["class_migration_vs_champion"] = float(np.mean(champion_classes != classes))
     artefacts = {
         "calibration": metrics.calibration_table(valid.y, p_valid, valid.weight).reset_index(),
         "importance": plots.importance_table(model),
@@ -123,8 +124,8 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def train_on_table(settings: Settings, path: Path, label: str, id_column: str | None = None, folds: int = 5,
                    seed: int = 7) -> tuple[TrainReport, dict[str, float]]:
-    """An analyst's labelled table: stratified k-fold validation, then one model on all rows
-    (calibrated on the out-of-fold predictions' ranks) logged like the pipeline's."""
+    """An analyst's labelled table: stratified k-fold validation (the logged AUC and KS), then one
+    model fitted and calibrated on all rows, logged like the pipeline's."""
     from sklearn.model_selection import StratifiedKFold
 
     table = read_table(path)

@@ -95,6 +95,8 @@ def test_train_and_export_refuse_bad_input_with_a_clear_message(settings: Settin
     assert result.exit_code == 2 and "no column nope" in result.output
     result = runner.invoke(app, ["train", "--shares", "0.5,0.5"])
     assert result.exit_code == 2 and "--shares takes 4" in result.output
+    result = runner.invoke(app, ["train", "--as-of", "2026-06-30"])  # an empty store: no labelled rows
+    assert result.exit_code == 2 and "must each hold both outcomes" in result.output
 
 
 def test_link_and_build_store_flags_for_the_date(province, settings: Settings) -> None:
