@@ -1,1 +1,5 @@
-"""The online face of the service (FastAPI); built on the core, never imported by it."""
+"""The HTTP service: ``create_app`` builds it; ``credit-engine serve`` runs it."""
+
+from api.app import create_app
+
+__all__ = ["create_app"]

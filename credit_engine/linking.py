@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Connection, Date, DateTime, bindparam, text
+from sqlalchemy import Connection, Date, DateTime, String, bindparam, text
 
 from credit_engine.calendar import add_months
 from credit_engine.records import KNOWN_AT, end_of_day
@@ -32,9 +32,9 @@ SERIOUS_GROUND = "abnormal list unresolved 3 years, moved to the serious list"
 MIN_SHARED_DIGITS = 8
 
 
-def _as_of(conn: Connection, sql: str, as_of: date) -> pd.DataFrame:
-    """Rows of ``sql`` (which uses ``:cut`` and ``:day``) as the store stood at the end of ``as_of``."""
-    values = {"cut": (end_of_day(as_of), DateTime), "day": (as_of, Date)}
+def _as_of(conn: Connection, sql: str, as_of: date, person: str | None = None) -> pd.DataFrame:
+    """Rows of ``sql`` (which uses ``:cut``, ``:day``, ``:person``) as the store stood at the end of ``as_of``."""
+    values = {"cut": (end_of_day(as_of), DateTime), "day": (as_of, Date), "person": (person, String)}
     used = {name: spec for name, spec in values.items() if f":{name}" in sql}
     query = text(sql).bindparams(*(bindparam(name, type_=kind) for name, (_, kind) in used.items()))
     return pd.read_sql_query(query, conn, params={name: value for name, (value, _) in used.items()})
@@ -49,27 +49,35 @@ def latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([roles[~reps], latest]).sort_index()
 
 
-def roles_as_of(conn: Connection, as_of: date) -> pd.DataFrame:
-    """Who held which role in which enterprise on ``as_of``: uscc, person_key, role, start, end."""
-    return latest_legal_rep(_roles_on(conn, as_of))
+def _near(person: str | None) -> str:
+    """With a person: only the enterprises in which that person ever held a role."""
+    return "" if person is None else (" AND subject_uscc IN "
+                                      "(SELECT subject_uscc FROM fact WHERE kind = 'role' AND person_key = :person)")
 
 
-def _roles_on(conn: Connection, as_of: date) -> pd.DataFrame:
+def roles_as_of(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
+    """Who held which role in which enterprise on ``as_of``: uscc, person_key, role, start, end
+    (with ``person``: the roles in that person's enterprises)."""
+    return latest_legal_rep(_roles_on(conn, as_of, person))
+
+
+def _roles_on(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
     return _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, category AS role, event_date AS start, end_date AS "end",
                fact_key
         FROM fact WHERE kind = 'role' AND status = 'active' AND {KNOWN_AT}
-          AND (event_date IS NULL OR event_date <= :day) AND (end_date IS NULL OR end_date > :day)
-    """, as_of)
+          AND (event_date IS NULL OR event_date <= :day) AND (end_date IS NULL OR end_date > :day){_near(person)}
+    """, as_of, person)
 
 
-def court_debtors_as_of(conn: Connection, as_of: date) -> pd.DataFrame:
+def court_debtors_as_of(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
     """Persons on the court list of dishonest debtors on ``as_of``: person_key, case, filed."""
+    only = "" if person is None else " AND person_key = :person"
     return _as_of(conn, f"""
         SELECT person_key, document_no AS case_no, event_date AS filed, fact_key
         FROM fact WHERE kind = 'court' AND person_key IS NOT NULL AND status = 'active' AND {KNOWN_AT}
-          AND event_date <= :day AND (end_date IS NULL OR end_date > :day)
-    """, as_of)
+          AND event_date <= :day AND (end_date IS NULL OR end_date > :day){only}
+    """, as_of, person)
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,7 @@ def _entity_listings(conn: Connection, as_of: date) -> pd.DataFrame:
     """, as_of)
 
 
-def legal_rep_bars(conn: Connection, as_of: date) -> pd.DataFrame:
+def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
     """Persons barred as legal representative on ``as_of`` (登记管理条例 Art.12; 企业信息公示暂行条例 Art.17):
     legal representatives of an enterprise whose licence was revoked, or which went from the
     abnormal list to the serious list, within the bar's years. Whether the person was personally
@@ -178,8 +186,8 @@ def legal_rep_bars(conn: Connection, as_of: date) -> pd.DataFrame:
                CASE WHEN kind = 'serious' THEN 'serious_list_from_abnormal' ELSE 'licence_revoked' END AS ground
         FROM fact WHERE subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT} AND event_date <= :day
           AND ((kind = 'penalty' AND category LIKE '%吊销营业执照%')
-               OR (kind = 'serious' AND category = 'abnormal_three_years'))
-    """, as_of)
+               OR (kind = 'serious' AND category = 'abnormal_three_years')){_near(person)}
+    """, as_of, person)
     if causes.empty:
         return causes.assign(person_key=pd.Series(dtype=str), until=pd.Series(dtype=object))
     causes["since"] = pd.to_datetime(causes["since"]).dt.date
@@ -187,8 +195,8 @@ def legal_rep_bars(conn: Connection, as_of: date) -> pd.DataFrame:
     causes = causes[causes["until"] > as_of]
     reps = _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
-        WHERE kind = 'role' AND category = 'legal_representative' AND {KNOWN_AT}
-    """, as_of)
+        WHERE kind = 'role' AND category = 'legal_representative' AND {KNOWN_AT}{_near(person)}
+    """, as_of, person)
     merged = causes.merge(reps, on="uscc")
     held = pd.Series([  # legal representative when it happened
         (pd.isna(start) or pd.Timestamp(start).date() <= since) and (pd.isna(end) or pd.Timestamp(end).date() >= since)
@@ -232,9 +240,9 @@ def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
     ).mappings().first()
     if person is None:
         raise LookupError(f"no person with pseudonym {pseudonym}")
-    roles = roles_as_of(conn, as_of)
-    debts = court_debtors_as_of(conn, as_of)
-    bars = legal_rep_bars(conn, as_of)
+    roles = roles_as_of(conn, as_of, pseudonym)
+    debts = court_debtors_as_of(conn, as_of, pseudonym)
+    bars = legal_rep_bars(conn, as_of, pseudonym)
     mine = roles[roles["person_key"] == pseudonym]
     return {
         **dict(person),
@@ -269,3 +277,13 @@ def build(conn: Connection, as_of: date) -> dict[str, int]:
     })
     store.insert_frame("link_flag", frame)
     return dict(Counter(f.flag for f in flags))
+
+
+def flags_of(conn: Connection, uscc: str, as_of: date) -> list[dict]:
+    """The propagated flags of one entity from the latest build on or before ``as_of``."""
+    rows = conn.execute(text(
+        "SELECT as_of, flag, basis, person_key, facts_json FROM link_flag WHERE uscc = :u AND as_of = "
+        "(SELECT MAX(as_of) FROM link_flag WHERE as_of <= :d)"
+    ).bindparams(bindparam("d", type_=Date)), {"u": uscc, "d": as_of}).mappings()
+    return [{"built_for": _day(r["as_of"]), "flag": r["flag"], "basis": r["basis"], "person_key": r["person_key"],
+             "facts": json.loads(r["facts_json"])} for r in rows]

@@ -96,6 +96,7 @@ class FactView:
     detail: dict
     person_name: str | None
     person_masked_id: str | None
+    person_key: str | None
     recorded_at: datetime
 
 
@@ -126,11 +127,23 @@ class EntityRecord:
                     "publicity_end": _iso(f.publicity_end),
                     "under_objection": f.under_objection,
                     "person_name": f.person_name if f.kind == "role" else None,
-                    **{k: f.detail.get(k) for k in PUBLIC_DETAIL.get(f.kind, ())},
+                    "detail": {k: f.detail.get(k) for k in PUBLIC_DETAIL.get(f.kind, ())},
                 }
                 for f in shown
             ],
         }
+
+    def persons(self) -> list[dict]:
+        """Who held a role on the as-of date (masked IDs only); of several legal representatives
+        named without the old one ending, the latest appointment (as ``linking.latest_legal_rep``)."""
+        held = [f for f in self.facts if f.kind == "role" and f.publicity is Publicity.PUBLISHED
+                and (f.end_date is None or f.end_date > self.as_of)]
+        reps = sorted((f for f in held if f.category == "legal_representative"), key=lambda f: f.event_date or date.min)
+        return [
+            {"pseudonym": f.person_key, "name": f.person_name, "masked_id": f.person_masked_id, "role": f.category,
+             "start": _iso(f.event_date), "end": _iso(f.end_date)}
+            for f in held if f.category != "legal_representative" or f is reps[-1]
+        ]
 
 
 def record_as_of(conn: Connection, uscc: str, as_of: date) -> EntityRecord:
@@ -178,7 +191,7 @@ def _view(row, as_of: date, rules: RuleSet) -> FactView:
         document_no=row["document_no"], authority=row["authority"], publicity=publicity, basis=basis,
         publicity_end=publicity_end, under_objection=OBJECTION_FLAG in flags,
         flags=tuple(f for f in flags if f != OBJECTION_FLAG), detail=detail, person_name=row["person_name"],
-        person_masked_id=row["person_masked_id"], recorded_at=row["recorded_at"],
+        person_masked_id=row["person_masked_id"], person_key=row["person_key"], recorded_at=row["recorded_at"],
     )
 
 

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     keep_encrypted_ids: bool = Field(
         False, description="also store full identity numbers, encrypted with a key derived from the secret"
     )
+    public_rate_limit: str = Field("60/minute", description="per-client limit of the public API and page")
+    rate_limit_storage: str = Field(
+        "memory://", description="where rate-limit counters live: memory:// (one process) or redis://host:6379"
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> "Settings":

@@ -209,20 +209,17 @@ def _print_training(report, name: str) -> None:
 
 
 def _promote(version: str, justification: str | None) -> None:
-    from credit_engine.scoring import registry
-    from credit_engine.store.repository import Store, now_utc
+    from credit_engine.scoring import lifecycle, registry
 
     settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
     try:
-        outcome = registry.promote(settings, version, justification)
+        with engine.begin() as conn:
+            outcome = lifecycle.promote_audited(conn, settings, version, justification, f"cli:{getpass.getuser()}")
     except registry.PromotionRefused as exc:
         console.print(f"[red]{exc}[/red]\nforce it with --force-reason 'why' (audited)")
         raise typer.Exit(1) from exc
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
-    with engine.begin() as conn:
-        action = "model_promote_forced" if outcome["forced"] else "model_promote"
-        Store(conn).audit(now_utc(), f"cli:{getpass.getuser()}", action, f"credit-risk/{version}", outcome)
     note = " [yellow](forced past the gate)[/yellow]" if outcome["forced"] else ""
     console.print(f"credit-risk version {version} is now the champion (was {outcome['previous'] or 'none'}){note}")
 
@@ -282,9 +279,9 @@ app.add_typer(export_app, name="export")
 @export_app.command("grades")
 def export_grades(
     out: Annotated[Path, typer.Option(help="CSV file to write")],
-    as_of: Annotated[str | None, typer.Option(help="the latest batch for this date; default the latest batch")] = None,
+    as_of: Annotated[str | None, typer.Option(help="the grades held on this date; default the latest graded date")] = None,
 ) -> None:
-    """Write the grades of a batch: uscc, grade, score (higher = riskier), as_of, model_version, reasons."""
+    """Write every entity's grade held on a date: uscc, grade, score (higher = riskier), as_of, model_version, reasons."""
     from credit_engine.scoring import batch
 
     settings = get_settings()
@@ -324,6 +321,84 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
     return [files, reasons] if reasons.row_count else [files]
 
 
+keys_app = typer.Typer(help="API keys of the service (only their hashes are stored).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _store():
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    return engine
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="regulator, inspection, analyst or admin")],
+    scope: Annotated[str | None, typer.Option(help="regulator only: region-code prefixes, e.g. 2301,2306")] = None,
+    name: Annotated[str | None, typer.Option(help="who holds the key")] = None,
+) -> str:
+    """Create a key and print it once: it cannot be shown again."""
+    from credit_engine.keys import Role, create_key, parse_scopes
+    from credit_engine.store.repository import Store, now_utc
+
+    try:
+        chosen, scopes = Role(role), parse_scopes(scope)
+        with _store().begin() as conn:
+            key_id, key = create_key(conn, chosen, name or f"{role}-key", scopes)
+            Store(conn).audit(now_utc(), f"cli:{getpass.getuser()}", "key_create", f"key:{key_id}",
+                              {"role": role, "scopes": list(scopes), "name": name})
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red] (roles: {', '.join(r.value for r in Role)})")
+        raise typer.Exit(2) from exc
+    console.print(f"key {key_id} ({role}{' ' + ','.join(scopes) if scopes else ''}): {key}")
+    return key
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's number, from `keys list`")]) -> None:
+    """Revoke a key at once."""
+    from credit_engine.keys import revoke_key
+    from credit_engine.store.repository import Store, now_utc
+
+    with _store().begin() as conn:
+        if not revoke_key(conn, key_id):
+            console.print(f"[red]no active key {key_id}[/red]")
+            raise typer.Exit(1)
+        Store(conn).audit(now_utc(), f"cli:{getpass.getuser()}", "key_revoke", f"key:{key_id}", {})
+    console.print(f"key {key_id} revoked")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key with its role, scopes and state (never the key)."""
+    from credit_engine.keys import list_keys
+
+    table = Table("id", "name", "role", "scopes", "prefix", "created", "revoked")
+    with _store().connect() as conn:
+        for k in list_keys(conn):
+            table.add_row(str(k["id"]), k["name"], k["role"], k["scopes"] or "all", k["prefix"] + "…",
+                          f"{k['created_at']:%Y-%m-%d %H:%M}", f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "")
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="processes; with more than one, set "
+                                                     "CREDIT_ENGINE_RATE_LIMIT_STORAGE=redis://… to share the limits")] = 1,
+) -> None:
+    """Serve the API and the public query page with uvicorn."""
+    import uvicorn
+
+    from api.logs import configure
+
+    configure()
+    _store()  # migrate before the workers start
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
 #: The synthetic province's last day: inspection results are known until then.
 DEMO_AS_OF = "2026-06-30"
 
@@ -332,8 +407,9 @@ DEMO_AS_OF = "2026-06-30"
 def demo(
     entities: Annotated[int, typer.Option(min=10)] = 3000,
     seed: Annotated[int, typer.Option()] = 7,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to serve on; 0: do not serve")] = 8000,
 ) -> None:
-    """The whole flow on a synthetic province in the working folder."""
+    """The whole flow on a synthetic province in the working folder, then the service."""
     settings = get_settings()
     folder = settings.var_dir / "demo-province"
     synth(out=folder, entities=entities, seed=seed, as_of=DEMO_AS_OF)
@@ -344,6 +420,14 @@ def demo(
     train(as_of=DEMO_AS_OF, months=36, shares=None, thresholds=None, promote_=True, table=None, label=None,
           id_column=None)
     grade(as_of=DEMO_AS_OF)
+    keys = {role: keys_create(role=role, scope=None, name=f"demo-{role}") for role in ("regulator", "analyst", "admin")}
+    if port:
+        base = f"http://127.0.0.1:{port}"
+        console.print(f"\npublic page  {base}/\nAPI docs     {base}/docs\nmetrics      {base}/metrics")
+        for role, key in keys.items():
+            console.print(f"{role:<12} curl -H 'X-API-Key: {key}' {base}/v1/" +
+                          ("entities?grade=D" if role != "analyst" else "models"))
+        serve(host="127.0.0.1", port=port, workers=1)
 
 
 if __name__ == "__main__":

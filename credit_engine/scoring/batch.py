@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Date, Engine, bindparam, text
 
 from credit_engine.features import features_as_of, load_history
 from credit_engine.grading import grade, reason_codes
@@ -96,6 +96,13 @@ def regrade(conn: Connection, champion: registry.Champion, uscc: str, as_of: dat
     return {**row.iloc[0].to_dict(), "batch_id": batch_id}
 
 
+def grade_history(conn: Connection, uscc: str) -> list[dict]:
+    """Every grade of one entity, newest first."""
+    rows = conn.execute(text("SELECT as_of, grade, model_grade, score, model_version, rule_set_id, batch_id, graded_at "
+                             "FROM grade WHERE uscc = :u ORDER BY as_of DESC, id DESC"), {"u": uscc}).mappings()
+    return [dict(r) for r in rows]
+
+
 def latest_grade(conn: Connection, uscc: str, as_of: date | None = None) -> dict | None:
     """The grade an entity held on ``as_of`` (its latest grade for that date or earlier)."""
     sql = "SELECT * FROM grade WHERE uscc = :u" + (" AND as_of <= :d" if as_of else "") + " ORDER BY as_of DESC, id DESC"
@@ -109,22 +116,66 @@ def _version(tracking_uri: str, model_dir: str, version: str) -> registry.Champi
     return registry.load_version(Settings(mlflow_tracking_uri=tracking_uri, model_dir=model_dir), version)
 
 
-def explain(settings: Settings, grade_row: dict, top: int = 5) -> list[dict]:
-    """Model reason codes of a stored grade, from its feature vector and its exact model version."""
-    model = _version(settings.tracking_uri, str(settings.model_dir), grade_row["model_version"]).model
+def explain(settings: Settings, grade_row: dict, top: int = 5, champion: registry.Champion | None = None) -> list[dict]:
+    """Model reason codes of a stored grade, from its feature vector and its exact model version
+    (``champion``, when it is that version, saves loading it again)."""
+    if champion is not None and champion.version == grade_row["model_version"]:
+        model = champion.model
+    else:
+        model = _version(settings.tracking_uri, str(settings.model_dir), grade_row["model_version"]).model
     values = np.array([np.nan if v is None else v for v in json.loads(grade_row["features_json"])], dtype=float)
     contributions = model.contributions(values.reshape(1, -1))[0, :-1]
     return reason_codes(contributions, values, top)
 
 
+#: Each entity's grade held on :d — its latest grade for that date or earlier. A re-grade of one
+#: entity is a batch of one, so "the latest batch" would not be the province's grades.
+_HELD_ON = """
+    SELECT uscc, grade, score, as_of, model_version, reasons_json FROM (
+        SELECT uscc, grade, score, as_of, model_version, reasons_json,
+               ROW_NUMBER() OVER (PARTITION BY uscc ORDER BY as_of DESC, id DESC) AS rank_in_entity
+        FROM grade WHERE as_of <= :d) ranked
+    WHERE rank_in_entity = 1
+"""
+
+
+def _held_on(conn: Connection, as_of: date | None) -> date:
+    day = as_of or conn.execute(text("SELECT MAX(as_of) FROM grade")).scalar()
+    if day is None:
+        raise LookupError("no grades yet: run `credit-engine grade` first")
+    return day if isinstance(day, date) else date.fromisoformat(str(day))
+
+
 def export_grades(conn: Connection, as_of: date | None = None) -> pd.DataFrame:
-    """The latest batch (or the latest batch for ``as_of``): uscc, grade, score, as_of,
-    model_version, reasons (the stored class band and direct judgements, JSON)."""
-    where = "WHERE as_of = :d" if as_of else ""
-    batch = conn.execute(text(f"SELECT batch_id FROM grade {where} ORDER BY graded_at DESC, id DESC LIMIT 1"),
-                         {"d": as_of} if as_of else {}).scalar()
-    if batch is None:
-        raise LookupError("no grades yet" + (f" for {as_of}" if as_of else "") + ": run `credit-engine grade` first")
-    return pd.read_sql_query(
-        text("SELECT uscc, grade, score, as_of, model_version, reasons_json AS reasons FROM grade "
-             "WHERE batch_id = :b ORDER BY uscc"), conn, params={"b": batch})
+    """Every entity's grade held on ``as_of`` (default: the latest graded date): uscc, grade,
+    score, as_of, model_version, reasons (the stored class band and direct judgements, JSON)."""
+    day = _held_on(conn, as_of)
+    frame = pd.read_sql_query(text(f"SELECT * FROM ({_HELD_ON}) t ORDER BY uscc").bindparams(bindparam("d", type_=Date)),
+                              conn, params={"d": day})
+    if frame.empty:
+        raise LookupError(f"no grades on or before {day}")
+    return frame.rename(columns={"reasons_json": "reasons"})
+
+
+def list_grades(conn: Connection, as_of: date | None, grade: str | None = None, regions: tuple[str, ...] = (),
+                industry: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+    """A page of entities with the grade each held on ``as_of``, filtered by class, region-code
+    prefixes and industry-code prefix; returns the total and the page, ordered by USCC."""
+    day = _held_on(conn, as_of)
+    where, params = ["1 = 1"], {"d": day, "n": limit, "o": offset}
+    if grade:
+        where.append("t.grade = :g")
+        params["g"] = grade
+    if regions:
+        where.append("(" + " OR ".join(f"e.region_code LIKE :r{i}" for i in range(len(regions))) + ")")
+        params |= {f"r{i}": f"{r}%" for i, r in enumerate(regions)}
+    if industry:
+        where.append("e.industry_code LIKE :i")
+        params["i"] = f"{industry}%"
+    base = f"FROM ({_HELD_ON}) t JOIN entity e ON e.uscc = t.uscc WHERE {' AND '.join(where)}"
+    typed = lambda sql: text(sql).bindparams(bindparam("d", type_=Date))  # noqa: E731
+    total = conn.execute(typed(f"SELECT COUNT(*) {base}"), params).scalar_one()
+    rows = conn.execute(typed(
+        f"SELECT t.uscc, e.name, e.region_code, e.industry_code, t.grade, t.score, t.as_of, t.model_version {base} "
+        "ORDER BY t.uscc LIMIT :n OFFSET :o"), params).mappings()
+    return total, [dict(r) for r in rows]

@@ -22,6 +22,7 @@ from credit_engine.scoring import metrics, plots, registry
 from credit_engine.scoring.models import RiskModel, ScorecardModel
 from credit_engine.scoring.training import HORIZON_MONTHS, TrainingSet, spine_dates, training_set
 from credit_engine.settings import Settings
+from credit_engine.store.repository import Store, now_utc
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,12 @@ def train_on_table(settings: Settings, path: Path, label: str, id_column: str | 
                          measured={**cv, "valid_auc": cv["cv_auc_mean"], "valid_ks": cv["cv_ks_mean"]},
                          model_name=registry.ANALYST_MODEL_NAME)
     return report, cv
+
+
+def promote_audited(conn: Connection, settings: Settings, version: str, justification: str | None, actor: str,
+                    client: str | None = None) -> dict:
+    """Promote through the gate (``registry.promote``) and write the audit row in the caller's transaction."""
+    outcome = registry.promote(settings, version, justification)
+    action = "model_promote_forced" if outcome["forced"] else "model_promote"
+    Store(conn).audit(now_utc(), actor, action, f"{registry.MODEL_NAME}/{version}", outcome, client=client)
+    return outcome

@@ -207,3 +207,19 @@ def promote(settings: Settings, version: str, justification: str | None = None) 
 
 def class_shares(grades: np.ndarray) -> pd.Series:
     return pd.Series(grades).value_counts(normalize=True).reindex(list(GRADES), fill_value=0.0)
+
+
+def report(settings: Settings, version: str) -> dict:
+    """One version for an analyst: aliases, metrics, parameters, logged artefacts, and the gate now."""
+    from mlflow.exceptions import MlflowException
+
+    c = client(settings)
+    try:
+        found = c.get_model_version(MODEL_NAME, version)
+    except MlflowException as exc:
+        raise LookupError(f"no version {version} of {MODEL_NAME}") from exc
+    run = c.get_run(found.run_id)
+    files = [a.path for folder in ("reports", "plots") for a in c.list_artifacts(found.run_id, folder)]
+    return {"version": str(found.version), "aliases": list(found.aliases), "run_id": found.run_id,
+            "metrics": dict(run.data.metrics), "params": dict(run.data.params), "artifacts": files,
+            "gate": gate(settings, version)}

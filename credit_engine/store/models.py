@@ -230,3 +230,18 @@ class Grade(Base):
     model_version: Mapped[str] = mapped_column(String(16))
     rule_set_id: Mapped[str] = mapped_column(String(32))
     graded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ApiKey(Base):
+    """An API key of the service: only its SHA-256 is kept, never the key itself."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[str | None] = mapped_column(Text)  # comma-separated region-code prefixes; NULL: all
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in listings to tell keys apart
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -146,11 +146,12 @@ class Store:
         sets = ", ".join(f"{c} = {self.mark}" for c in counts)
         self.conn.exec_driver_sql(f"UPDATE source_file SET {sets} WHERE id = {self.mark}", (*counts.values(), file_id))
 
-    def audit(self, moment: datetime, actor: str, action: str, target: str, detail: dict) -> None:
+    def audit(self, moment: datetime, actor: str, action: str, target: str, detail: dict,
+              client: str | None = None) -> None:
         """Append to the audit log (the database refuses updates and deletes of it)."""
         self.conn.exec_driver_sql(
-            f"INSERT INTO audit_log (at, actor, action, target, detail_json) VALUES ({', '.join([self.mark] * 5)})",
-            (stamp(moment), actor, action, target, json.dumps(detail, ensure_ascii=False, default=str)),
+            f"INSERT INTO audit_log (at, actor, action, target, detail_json, client) VALUES ({', '.join([self.mark] * 6)})",
+            (stamp(moment), actor, action, target, json.dumps(detail, ensure_ascii=False, default=str), client),
         )
 
     # -- entities, aliases, persons ---------------------------------------------------------------

@@ -25,7 +25,7 @@ def demo_store(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CREDIT_ENGINE_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
     get_settings.cache_clear()
-    result = CliRunner().invoke(app, ["demo", "--entities", "1500"], catch_exceptions=False)
+    result = CliRunner().invoke(app, ["demo", "--entities", "1500", "--port", "0"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return get_settings()
 

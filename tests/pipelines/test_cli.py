@@ -71,7 +71,9 @@ def test_missing_path_is_a_clear_error(settings: Settings, tmp_path: Path) -> No
 
 
 def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: Path) -> None:
-    output = run("demo", "--entities", "1200")
+    output = run("demo", "--entities", "1200", "--port", "0")
+    assert all(f"({role}): ce_" in output for role in ("regulator", "analyst", "admin"))  # demo keys, one per role
+    assert "X-API-Key" not in output  # --port 0: not served, so no URLs to try
     assert "ingest report: 14 files" in output
     assert "credit-risk version 1 is now the champion" in output and "grades as of 2026-06-30" in output
     assert (settings.var_dir / "credit_engine.db").exists()
@@ -112,3 +114,30 @@ def test_link_and_build_store_flags_for_the_date(province, settings: Settings) -
     run("build")  # rebuilding a date replaces its flags
     with engine.connect() as conn:
         assert dict(conn.exec_driver_sql("SELECT flag, COUNT(*) FROM link_flag GROUP BY flag").all()) == stored
+
+
+def test_keys_are_created_listed_and_revoked_and_only_their_hashes_stored(settings: Settings) -> None:
+    import re
+
+    from credit_engine.keys import principal_for
+
+    output = run("keys", "create", "--role", "regulator", "--scope", "2301,2306", "--name", "哈尔滨局")
+    key_id, key = re.search(r"key (\d+) \(regulator 2301,2306\): (ce_[\w-]+)", output).groups()
+    engine = make_engine(settings.db_url)
+    with engine.connect() as conn:
+        holder = principal_for(conn, key)
+        stored = conn.exec_driver_sql("SELECT key_hash, prefix FROM api_key").all()
+    assert holder.scopes == ("2301", "2306") and holder.name == "哈尔滨局" and holder.covers("230103")
+    assert not holder.covers("230203") and key not in {v for row in stored for v in row}
+    listing = run("keys", "list")
+    assert "哈尔滨局" in listing and "2301,2306" in listing and key not in listing
+    assert f"key {key_id} revoked" in run("keys", "revoke", key_id)
+    with engine.connect() as conn:
+        assert principal_for(conn, key) is None
+        actions = [r[0] for r in conn.exec_driver_sql("SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["key_create", "key_revoke"]
+    again = runner.invoke(app, ["keys", "revoke", key_id])
+    assert again.exit_code == 1 and "no active key" in again.output
+    for bad in (["--role", "auditor"], ["--role", "analyst", "--scope", "2301"], ["--role", "regulator", "--scope", "23a"]):
+        refused = runner.invoke(app, ["keys", "create", *bad])
+        assert refused.exit_code == 2 and ("roles:" in refused.output)

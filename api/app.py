@@ -1,0 +1,45 @@
+"""The FastAPI app factory: one router per audience under ``/v1``, the public page at ``/``,
+operations endpoints, and a lifespan that loads the champion and the rule sets once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from api import logs
+from api.routers import entities, models, ops, page, persons, public
+from api.service import Service
+from credit_engine.settings import Settings, get_settings
+
+DESCRIPTION = """
+Credit-based tiered supervision (信用分级分类监管): entity credit records, risk classes A–D with
+their reasons, linked persons, and the public credit query.
+
+* **regulators** (`X-API-Key` of role `regulator`, optionally scoped to region codes): records,
+  classes and reasons, as of any past date; every read is audited.
+* **analysts**: model versions, reports, promotion through the gate.
+* **the public**: published information only, rate-limited; never a class, a score or an
+  identity number.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.service = Service.start(settings)
+        yield
+        app.state.service.stop()
+
+    app = FastAPI(title="credit-engine", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
+                                {"name": "operations"}])
+    for module in (entities, persons, public, models, ops, page):
+        app.include_router(module.router)
+    app.middleware("http")(logs.access_log)
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
+    return app

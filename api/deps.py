@@ -1,0 +1,130 @@
+"""Every typed dependency of the routers, in one place: the service, a connection, the caller
+and its role, the public rate limit, the audit of regulator reads, a validated USCC."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, Security, status
+from fastapi.security import APIKeyHeader
+from sqlalchemy import Connection, select
+
+from api.service import Service
+from credit_engine.identifiers import CodeKind, classify_code
+from credit_engine.keys import Principal, Role, principal_for
+from credit_engine.store.models import Entity
+from credit_engine.store.repository import Store, now_utc
+
+PUBLIC = Principal(None, "public", None)
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key from `credit-engine keys create`")
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def get_conn(service: ServiceDep) -> Iterator[Connection]:
+    with service.engine.connect() as conn:
+        yield conn
+
+
+ConnDep = Annotated[Connection, Depends(get_conn)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn has already applied X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
+def get_principal(service: ServiceDep, key: Annotated[str | None, Security(_key_header)]) -> Principal:
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this endpoint needs an API key in the X-API-Key header",
+                            headers={"WWW-Authenticate": "APIKey"})
+    with service.engine.connect() as conn:
+        found = principal_for(conn, key)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", headers={"WWW-Authenticate": "APIKey"})
+    return found
+
+
+def require(role: Role):
+    """A dependency admitting ``role`` and ``admin``; every other key gets 403."""
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in (role, Role.ADMIN):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {principal.role} key may not use this endpoint "
+                                                           f"(needs the {role} role)")
+        return principal
+
+    return check
+
+
+RegulatorDep = Annotated[Principal, Depends(require(Role.REGULATOR))]
+AnalystDep = Annotated[Principal, Depends(require(Role.ANALYST))]
+
+
+def public_client(request: Request, service: ServiceDep) -> str:
+    """Rate limit of anonymous access, per client address: 429 with Retry-After when exceeded."""
+    client = client_address(request)
+    if not service.limiter.hit(service.public_limit, "public", client):
+        reset = service.limiter.get_window_stats(service.public_limit, "public", client).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"more than {service.public_limit} public queries; retry in {wait} s",
+                            headers={"Retry-After": str(wait)})
+    return client
+
+
+PublicDep = Annotated[str, Depends(public_client)]
+
+
+class Audit:
+    """Writes one audit row per regulator read, in its own transaction, before the data leaves."""
+
+    def __init__(self, request: Request, service: ServiceDep, principal: RegulatorDep) -> None:
+        self.service, self.principal, self.client = service, principal, client_address(request)
+        self.path = request.url.path
+
+    def __call__(self, action: str, target: str, **detail: object) -> None:
+        with self.service.engine.begin() as conn:
+            Store(conn).audit(now_utc(), self.principal.actor, action, target,
+                              {"path": self.path, "role": str(self.principal.role), **detail}, client=self.client)
+
+
+AuditDep = Annotated[Audit, Depends()]
+
+UsccPath = Annotated[str, Path(description="unified social credit code (18 characters)",
+                               examples=["91230103MA1BXXXX0Y"])]
+
+
+def checked_uscc(conn: Connection, raw: str) -> str:
+    """The normalised code, or 422 naming the check that failed. A code failing only the check
+    digit is accepted when the store knows it (legal pilot codes are kept under their code)."""
+    check = classify_code(raw)
+    if check.kind is CodeKind.USCC:
+        return check.value
+    if check.kind is CodeKind.USCC_CHECK_FAILED and conn.execute(
+            select(Entity.uscc).where(Entity.uscc == check.value)).first():
+        return check.value
+    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                        f"{raw!r} is not a valid unified social credit code: {check.reason}")
+
+
+def scoped_entity(conn: Connection, uscc: str, principal: Principal, audit: Audit) -> str:
+    """The validated code of an entity the regulator may see: 404 unknown, 403 outside its regions
+    (the refusal is audited too)."""
+    code = checked_uscc(conn, uscc)
+    region = conn.execute(select(Entity.region_code).where(Entity.uscc == code)).scalar()
+    if region is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entity {code}")
+    if not principal.covers(region):
+        audit("read_denied", code, region=region)
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"entity {code} is in region {region}, outside this key's scope {','.join(principal.scopes)}")
+    return code

@@ -1,0 +1,92 @@
+"""Regulators: an entity's record, grade and reasons, now or as of a past date; its grade
+history; a paged list by class, region and industry. Every read is audited."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api.deps import AuditDep, ConnDep, RegulatorDep, ServiceDep, UsccPath, scoped_entity
+from api.metrics import GRADES_SERVED
+from api.schemas import EntityOut, EntityPage, GradeHistoryItem, GradeOut
+from api.service import Service
+from credit_engine.keys import Principal
+from credit_engine.linking import flags_of
+from credit_engine.records import record_as_of, today_in_beijing
+from credit_engine.scoring import batch
+
+router = APIRouter(prefix="/v1/entities", tags=["regulators"])
+
+AsOf = Annotated[date | None, Query(description="as the store stood at the end of this day (Beijing time); "
+                                                "default today", examples=["2026-06-30"])]
+
+
+def _grade(service: Service, row: dict | None) -> GradeOut | None:
+    if row is None:
+        return None
+    GRADES_SERVED.labels(model_version=row["model_version"]).inc()
+    return GradeOut(**row, judgements=json.loads(row["reasons_json"]),
+                    reasons=batch.explain(service.settings, row, champion=service.champion))
+
+
+@router.get("/{uscc}", response_model=EntityOut, summary="An entity's record, class, score and reasons")
+def get_entity(uscc: UsccPath, principal: RegulatorDep, conn: ConnDep, audit: AuditDep, service: ServiceDep,
+               as_of: AsOf = None) -> EntityOut:
+    """The record as the store knew it at the end of ``as_of`` (default today) with each fact's
+    publicity under the rule set then in force, the class held on that date with its reasons,
+    the persons holding a role (masked IDs) and the propagated flags of the latest build."""
+    code = scoped_entity(conn, uscc, principal, audit)
+    day = as_of or today_in_beijing()
+    record = record_as_of(conn, code, day)
+    body = EntityOut(
+        uscc=code, as_of=day, rule_set_id=record.rule_set_id, entity=record.entity,
+        grade=_grade(service, batch.latest_grade(conn, code, day)),
+        facts=[{**fact.__dict__, "flags": list(fact.flags)} for fact in record.facts],
+        persons=record.persons(), flags=flags_of(conn, code, day),
+    )
+    audit("read_entity", code, as_of=day.isoformat())
+    return body
+
+
+@router.get("/{uscc}/grades", response_model=list[GradeHistoryItem], summary="An entity's grade history")
+def get_grades(uscc: UsccPath, principal: RegulatorDep, conn: ConnDep, audit: AuditDep) -> list[dict]:
+    code = scoped_entity(conn, uscc, principal, audit)
+    history = batch.grade_history(conn, code)
+    audit("read_grades", code)
+    return history
+
+
+def _regions(principal: Principal, region: str | None) -> tuple[str, ...]:
+    """The region filter within the key's scope: 403 when the asked region lies outside it."""
+    if region is None:
+        return principal.scopes
+    if principal.covers(region):
+        return (region,)
+    narrower = tuple(s for s in principal.scopes if s.startswith(region))
+    if not narrower:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"region {region} is outside this key's scope "
+                                                       f"{','.join(principal.scopes)}")
+    return narrower
+
+
+@router.get("", response_model=EntityPage, summary="Entities by class, region and industry")
+def list_entities(
+    principal: RegulatorDep, conn: ConnDep, audit: AuditDep,
+    grade: Annotated[Literal["A", "B", "C", "D"] | None, Query(description="class held on the date")] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{2,6}$", description="region-code prefix", examples=["2301"])] = None,
+    industry: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{1,5}$", description="industry-code prefix")] = None,
+    as_of: AsOf = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> EntityPage:
+    regions = _regions(principal, region)
+    try:
+        total, items = batch.list_grades(conn, as_of, grade, regions, industry, limit=size, offset=(page - 1) * size)
+    except LookupError:
+        total, items = 0, []
+    audit("list_entities", "entities", grade=grade, regions=list(regions), industry=industry,
+          as_of=as_of.isoformat() if as_of else None, page=page, returned=len(items))
+    return EntityPage(total=total, page=page, size=size, items=items)

@@ -1,0 +1,34 @@
+"""Liveness and readiness for the orchestrator (metrics are mounted by the app)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import ServiceDep
+from api.schemas import Ready
+from credit_engine.store.db import current_revision
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=Ready, summary="Database reachable and champion model loaded",
+            responses={503: {"model": Ready, "description": "not ready: see which part"}})
+def readyz(service: ServiceDep) -> JSONResponse:
+    try:
+        with service.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        database, revision = True, current_revision(service.engine)
+    except Exception:  # any failure to reach the store means not ready
+        database, revision = False, None
+    champion = service.champion.version if service.champion else None
+    body = Ready(database=database, schema_revision=revision, champion=champion,
+                 champion_problem=service.champion_problem, rule_sets=[r.id for r in service.rule_sets])
+    ready = database and revision is not None and champion is not None
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)

@@ -1,0 +1,50 @@
+"""The public credit query: only what the rules publish (RULES.md §7), rate-limited per client.
+No class, score, internal flag or full identity number can appear: the bodies have no field for them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import Connection, select
+
+from api.deps import ConnDep, PublicDep, UsccPath, checked_uscc
+from api.schemas import PublicEntity, PublicHit
+from credit_engine import search
+from credit_engine.identifiers import classify_code
+from credit_engine.records import current_record
+from credit_engine.store.models import Entity
+
+router = APIRouter(prefix="/v1/public", tags=["public"])
+
+
+def public_entity(conn: Connection, uscc: str) -> dict:
+    code = checked_uscc(conn, uscc)
+    if conn.execute(select(Entity.uscc).where(Entity.uscc == code)).first() is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entity {code}")
+    return current_record(conn, code).public_view()
+
+
+@router.get("/entities/{uscc}", response_model=PublicEntity, summary="Published credit information of an entity")
+def get_public_entity(uscc: UsccPath, conn: ConnDep, client: PublicDep) -> dict:
+    """Basic registration data, published penalties, list entries and objection marks. A code
+    that fails validation gets 422 naming the failed check."""
+    return public_entity(conn, uscc)
+
+
+def find(conn: Connection, q: str, limit: int) -> list[search.Hit]:
+    """By code when the query is code-shaped (422 when it fails validation), else by name."""
+    code = classify_code(q).value
+    if len(code) == 18 and code.isascii() and code.isalnum():
+        return search.by_code(conn, checked_uscc(conn, q))
+    return search.by_name(conn, q.strip(), limit)
+
+
+@router.get("/search", response_model=list[PublicHit], summary="Find entities by code or name")
+def public_search(
+    conn: ConnDep, client: PublicDep,
+    q: Annotated[str, Query(min_length=2, max_length=60, description="a USCC, or the start or part of a Chinese name",
+                            examples=["哈尔滨"])],
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> list[dict]:
+    return [hit.__dict__ for hit in find(conn, q, limit)]

@@ -1,0 +1,206 @@
+"""Response bodies, documented in the OpenAPI with examples. Public bodies have no field for a
+class, a score, a flag or an identity number: what is not in the model cannot leak."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+USCC_EXAMPLE = "91230103MA1BXXXX0Y"
+
+
+class Reason(BaseModel):
+    """A reason for a class: the score band, a direct judgement of the rule set, or a model indicator."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str = Field(examples=["model"])
+    code: str = Field(examples=["penalties_24m"])
+    effect: str | None = None
+    basis: str | None = None
+    contribution: float | None = None
+    zh: str | None = None
+    en: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """A reason carries only the fields of its kind."""
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class GradeOut(BaseModel):
+    grade: str = Field(description="A–D, internal: never public", examples=["C"])
+    model_grade: str = Field(description="the class from the score, before direct judgements")
+    score: float = Field(description="calibrated probability of a problem at the next inspection")
+    as_of: date
+    model_name: str
+    model_version: str
+    rule_set_id: str
+    graded_at: datetime
+    judgements: list[Reason] = Field(description="score band and direct judgements, as stored with the grade")
+    reasons: list[Reason] = Field(description="model reason codes (pred_contrib of the grade's model version)")
+
+
+class FactOut(BaseModel):
+    fact_key: str
+    version: int
+    kind: str
+    event_date: date | None
+    end_date: date | None
+    category: str | None
+    severity: str | None
+    amount_yuan: float | None
+    document_no: str | None
+    authority: str | None
+    publicity: str = Field(examples=["published"])
+    basis: str = Field(description="the rule behind the publicity status")
+    publicity_end: date | None
+    under_objection: bool
+    flags: list[str]
+    detail: dict[str, Any]
+    person_name: str | None
+    person_masked_id: str | None = Field(examples=["3423011964****3224"])
+    recorded_at: datetime
+
+
+class PersonLink(BaseModel):
+    pseudonym: str | None = Field(description="keyed pseudonym: the key for /v1/persons")
+    name: str | None
+    masked_id: str | None = Field(examples=["3423011964****3224"])
+    role: str | None
+    start: date | None
+    end: date | None
+
+
+class LinkFlagOut(BaseModel):
+    built_for: date | None
+    flag: str = Field(examples=["court_listed_legal_representative"])
+    basis: str
+    person_key: str | None
+    facts: list[str]
+
+
+class EntityOut(BaseModel):
+    uscc: str = Field(examples=[USCC_EXAMPLE])
+    as_of: date
+    rule_set_id: str
+    entity: dict[str, Any]
+    grade: GradeOut | None
+    facts: list[FactOut]
+    persons: list[PersonLink]
+    flags: list[LinkFlagOut]
+
+
+class GradeHistoryItem(BaseModel):
+    as_of: date
+    grade: str
+    model_grade: str
+    score: float
+    model_version: str
+    rule_set_id: str
+    batch_id: str
+    graded_at: datetime
+
+
+class EntityListItem(BaseModel):
+    uscc: str
+    name: str | None
+    region_code: str | None
+    industry_code: str | None
+    grade: str
+    score: float
+    as_of: date
+    model_version: str
+
+
+class EntityPage(BaseModel):
+    total: int
+    page: int
+    size: int
+    items: list[EntityListItem]
+
+
+class PersonRole(BaseModel):
+    uscc: str
+    role: str | None
+    start: date | None
+    end: date | None
+
+
+class PersonBar(BaseModel):
+    ground: str
+    until: date
+    because_of: str
+
+
+class PersonOut(BaseModel):
+    pseudonym: str
+    masked_id: str
+    id_status: str
+    name: str | None
+    as_of: date
+    roles: list[PersonRole]
+    court_listings: list[str]
+    legal_rep_bars: list[PersonBar]
+
+
+class PublicRecord(BaseModel):
+    kind: str = Field(examples=["penalty"])
+    event_date: date | None
+    end_date: date | None
+    category: str | None
+    document_no: str | None
+    authority: str | None
+    amount_yuan: float | None
+    publicity_end: date | None
+    under_objection: bool = Field(description="异议处理中: the entity has objected and the review is open")
+    person_name: str | None
+    detail: dict[str, Any]
+
+
+class PublicEntity(BaseModel):
+    uscc: str = Field(examples=[USCC_EXAMPLE])
+    as_of: date
+    entity: dict[str, Any] = Field(description="basic registration data")
+    records: list[PublicRecord] = Field(description="only what a rule publishes (RULES.md §7)")
+
+
+class PublicHit(BaseModel):
+    uscc: str
+    name: str | None
+    reg_status: str | None
+    address: str | None
+    match: str = Field(description="code, prefix, contains or fuzzy", examples=["prefix"])
+
+
+class ModelVersionOut(BaseModel):
+    version: str
+    aliases: list[str]
+    run_id: str | None = None
+    metrics: dict[str, float]
+
+
+class ModelReport(ModelVersionOut):
+    params: dict[str, str]
+    artifacts: list[str]
+    gate: list[str] = Field(description="why the gate would refuse promotion now (empty: it passes)")
+
+
+class PromoteIn(BaseModel):
+    reason: str | None = Field(None, description="promote past a failed gate with this justification (audited)")
+
+
+class PromoteOut(BaseModel):
+    version: str
+    previous: str | None
+    forced: bool
+    serving: str | None = Field(description="the version this service now grades with")
+
+
+class Ready(BaseModel):
+    database: bool
+    schema_revision: str | None
+    champion: str | None
+    champion_problem: str | None
+    rule_sets: list[str]

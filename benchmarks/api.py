@@ -1,0 +1,139 @@
+"""The API under load: requests/s and latency of the regulator entity lookup and the public
+query, beside a trivial endpoint of the same app measured in the same run.
+
+    python benchmarks/api.py [--entities 3000] [--seconds 15] [--concurrency 32] [--workers 1]
+                             [--database-url URL]
+
+Builds a synthetic province with ``credit-engine demo --port 0`` in a scratch working folder
+(or uses ``--database-url`` for the store), creates a regulator key, starts ``credit-engine serve``
+on loopback in its own process, and drives each endpoint with ``--concurrency`` connections from
+one asyncio client for ``--seconds``. Lookups rotate over every graded entity, so the store is
+read, not a cache. Every regulator lookup also writes its audit row, as in production.
+
+Targets (acceptance): entity lookup ≥ 50 % of the trivial endpoint's requests/s, and its p99
+< 50 ms at 32 connections on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import cycle
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+CLI = [sys.executable, "-m", "pipelines.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(CLI + args, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+async def _drive(base: str, paths: list[str], headers: dict[str, str], seconds: float, concurrency: int) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    order = cycle(paths)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                response = await client.get(next(order))
+                latencies.append(time.perf_counter() - started)
+                errors += response.status_code != 200
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    ms = np.array(latencies) * 1000
+    return {"requests": len(ms), "rps": len(ms) / elapsed, "p50": float(np.percentile(ms, 50)),
+            "p99": float(np.percentile(ms, 99)), "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entities", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    env = {**os.environ, "CREDIT_ENGINE_VAR_DIR": str(folder / "var"), "CREDIT_ENGINE_MODEL_DIR": str(folder / "models"),
+           "CREDIT_ENGINE_PUBLIC_RATE_LIMIT": "1000000000/minute"}
+    env.pop("CREDIT_ENGINE_MLFLOW_TRACKING_URI", None)
+    if args.database_url:
+        env["CREDIT_ENGINE_DATABASE_URL"] = args.database_url
+    started = time.perf_counter()
+    _run(["demo", "--entities", str(args.entities), "--port", "0"], env)
+    key = re.search(r"(ce_[\w-]+)", _run(["keys", "create", "--role", "regulator", "--name", "bench"], env)).group(1)
+    print(f"province of {args.entities:,} entities built in {time.perf_counter() - started:.0f} s ({folder})")
+
+    port = _free_port()
+    server = subprocess.Popen(CLI + ["serve", "--port", str(port), "--workers", str(args.workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            sys.exit("the server did not become ready")
+        regulator = {"X-API-Key": key}
+        listed = httpx.get(f"{base}/v1/entities", params={"size": 500}, headers=regulator).json()["items"]
+        usccs = [item["uscc"] for item in listed]
+        runs = {
+            "trivial /healthz": (["/healthz"], {}),
+            "regulator GET /v1/entities/{uscc}": ([f"/v1/entities/{u}" for u in usccs], regulator),
+            "public GET /v1/public/entities/{uscc}": ([f"/v1/public/entities/{u}" for u in usccs], {}),
+        }
+        results = {}
+        for name, (paths, headers) in runs.items():
+            asyncio.run(_drive(base, paths[:20], headers, 2.0, args.concurrency))  # warm-up
+            results[name] = asyncio.run(_drive(base, paths, headers, args.seconds, args.concurrency))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    print(f"\n{args.concurrency} connections, {args.seconds:.0f} s each, {args.workers} worker(s), "
+          f"{os.cpu_count()} cores, store {args.database_url or 'SQLite'}")
+    print(f"{'endpoint':<40} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, r in results.items():
+        print(f"{name:<40} {r['requests']:>9,} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['errors']:>7}")
+    trivial = results["trivial /healthz"]["rps"]
+    lookup = results["regulator GET /v1/entities/{uscc}"]
+    ratio = lookup["rps"] / trivial
+    print(f"\nentity lookup / trivial requests/s: {ratio:.2f} (target >= 0.50: {'PASS' if ratio >= 0.5 else 'FAIL'})")
+    print(f"entity lookup p99: {lookup['p99']:.1f} ms (target < 50 ms: {'PASS' if lookup['p99'] < 50 else 'FAIL'})")
+    public = results["public GET /v1/public/entities/{uscc}"]
+    print(f"public query / trivial requests/s: {public['rps'] / trivial:.2f}; p99 {public['p99']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

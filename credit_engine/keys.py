@@ -1,0 +1,98 @@
+"""API keys with a role, and regulator scopes by region (DESIGN.md "Interfaces").
+
+A key is 32 random bytes shown once at creation; the store keeps its SHA-256 only. A slow
+password hash buys nothing here: the key has 256 bits of entropy, so a fast hash is not
+guessable, and the lookup on every request stays a single indexed equality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, insert, select, update
+
+from credit_engine.store.models import ApiKey
+from credit_engine.store.repository import now_utc
+
+KEY_PREFIX = "ce_"
+_SCOPE = re.compile(r"^\d{2,6}$")
+
+
+class Role(StrEnum):
+    REGULATOR = "regulator"
+    INSPECTION = "inspection"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's holder, or the anonymous public (``key_id`` None)."""
+
+    key_id: int | None
+    name: str
+    role: Role | None
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}:{self.name}" if self.key_id is not None else "public"
+
+    def covers(self, region_code: str | None) -> bool:
+        """A key without scopes covers every region; a scoped key only codes starting with a scope."""
+        return not self.scopes or any((region_code or "").startswith(s) for s in self.scopes)
+
+
+def parse_scopes(value: str | None) -> tuple[str, ...]:
+    """``"2301,2306"`` → ``("2301", "2306")``: region-code prefixes of 2 to 6 digits."""
+    scopes = tuple(s.strip() for s in (value or "").split(",") if s.strip())
+    bad = [s for s in scopes if not _SCOPE.match(s)]
+    if bad:
+        raise ValueError(f"scope {bad[0]!r} is not a region-code prefix (2 to 6 digits, e.g. 2301)")
+    return scopes
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(conn: Connection, role: Role, name: str, scopes: tuple[str, ...] = ()) -> tuple[int, str]:
+    """A new key; returns its id and the key itself, which is never stored."""
+    if scopes and role is not Role.REGULATOR:
+        raise ValueError("only regulator keys are scoped to regions")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = conn.execute(
+        insert(ApiKey).values(name=name, role=role.value, scopes=",".join(scopes) or None, prefix=key[:10],
+                              key_hash=digest(key), created_at=now_utc()).returning(ApiKey.id)
+    ).scalar_one()
+    return key_id, key
+
+
+def revoke_key(conn: Connection, key_id: int, moment: datetime | None = None) -> bool:
+    """Revoke a key at once; False when there is no such key or it was already revoked."""
+    done = conn.execute(
+        update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=moment or now_utc())
+    )
+    return done.rowcount == 1
+
+
+def principal_for(conn: Connection, key: str) -> Principal | None:
+    """The holder of a valid, unrevoked key; None otherwise."""
+    row = conn.execute(
+        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.scopes)
+        .where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(row.id, row.name, Role(row.role), parse_scopes(row.scopes))
+
+
+def list_keys(conn: Connection) -> list[dict]:
+    rows = conn.execute(select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.scopes, ApiKey.prefix,
+                               ApiKey.created_at, ApiKey.revoked_at).order_by(ApiKey.id)).mappings()
+    return [dict(r) for r in rows]

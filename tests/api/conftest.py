@@ -1,0 +1,127 @@
+"""A served province for the API tests: synthesised, ingested, linked, trained, graded, with a
+key for every role — built once per store backend and shared by the API test modules."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from stdnum.cn import ric
+
+from api import create_app
+from credit_engine import linking
+from credit_engine.ingest import ingest_paths
+from credit_engine.keys import Role, create_key
+from credit_engine.scoring import batch, lifecycle, registry
+from credit_engine.settings import Settings, get_settings
+from credit_engine.synth import synthesise
+from tests.conftest import BACKENDS, scratch_store
+
+AS_OF = date(2026, 6, 30)
+
+
+@dataclass
+class Province:
+    engine: Engine
+    settings: Settings
+    keys: dict[str, str]  # role (and "scoped", "revoked") -> key
+    scope: str  # the scoped regulator's region prefix
+    identity_numbers: set[str]  # every full ID number found in the source files
+
+
+def planted_ids(sources: Path) -> set[str]:
+    """Every valid resident ID number (18- or 15-digit) in the raw source files."""
+    found = set()
+    for path in sources.iterdir():
+        text = path.read_bytes().decode("gb18030", errors="ignore") + path.read_bytes().decode("utf-8", errors="ignore")
+        for value in re.findall(r"(?<![0-9A-Z])(\d{17}[\dX]|\d{15})(?![0-9A-Z])", text):
+            if len(value) == 15 or ric.is_valid(value):
+                found.add(value)
+    return found
+
+
+def _keys(engine: Engine, scope: str) -> dict[str, str]:
+    with engine.begin() as conn:
+        keys = {role.value: create_key(conn, role, f"test-{role.value}")[1] for role in Role}
+        keys["scoped"] = create_key(conn, Role.REGULATOR, "test-scoped", (scope,))[1]
+        revoked_id, keys["revoked"] = create_key(conn, Role.REGULATOR, "test-revoked")
+        from credit_engine.keys import revoke_key
+
+        revoke_key(conn, revoked_id)
+    return keys
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def province(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
+    folder = tmp_path_factory.mktemp(f"api-{request.param}")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CREDIT_ENGINE_VAR_DIR", str(folder / "var"))
+    patch.setenv("CREDIT_ENGINE_MODEL_DIR", str(folder / "models"))
+    patch.setenv("CREDIT_ENGINE_PSEUDONYM_SECRET", "test-secret")
+    patch.setenv("CREDIT_ENGINE_PUBLIC_RATE_LIMIT", "100000/minute")
+    patch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
+    patch.delenv("CREDIT_ENGINE_DATABASE_URL", raising=False)
+    synthesise(folder / "prov", 1200, seed=5, as_of=AS_OF)
+    with scratch_store(request.param, folder) as engine:
+        patch.setenv("CREDIT_ENGINE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+        get_settings.cache_clear()
+        settings = get_settings()
+        ingest_paths([folder / "prov" / "sources"], engine, settings, backfill=True)
+        with engine.begin() as conn:
+            linking.resolve_masked_debtors(conn)
+            linking.build(conn, AS_OF)
+        with engine.connect() as conn:
+            report = lifecycle.train_on_store(conn, settings, AS_OF)
+            scope = conn.exec_driver_sql("SELECT region_code FROM entity GROUP BY region_code "
+                                         "ORDER BY COUNT(*) DESC LIMIT 1").scalar()[:4]
+        registry.promote(settings, report.version)
+        batch.grade_all(engine, settings, AS_OF)
+        yield Province(engine, settings, _keys(engine, scope), scope, planted_ids(folder / "prov" / "sources"))
+    patch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def app(province: Province) -> FastAPI:
+    return create_app(province.settings)
+
+
+@pytest.fixture(scope="session")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def auth(province: Province, role: str) -> dict[str, str]:
+    return {"X-API-Key": province.keys[role]}
+
+
+class LiveServer:
+    """The app under uvicorn on a free loopback port, in a thread of the test process."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                break
+            time.sleep(0.05)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

@@ -1,0 +1,86 @@
+"""Every endpoint against every caller: allowed, 401 (no key, wrong key, revoked key), 403 (wrong
+role, outside the regulator's regions)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.api.conftest import Province, auth
+
+pytestmark = pytest.mark.xdist_group("api")
+
+ROLES = ("regulator", "inspection", "analyst", "admin")
+
+
+def _any_uscc(province: Province, inside: bool) -> str:
+    sign = "" if inside else "NOT "
+    with province.engine.connect() as conn:
+        return conn.execute(text(f"SELECT uscc FROM entity WHERE name IS NOT NULL AND region_code {sign}LIKE :p "
+                                 "ORDER BY uscc LIMIT 1"), {"p": f"{province.scope}%"}).scalar()
+
+
+def _pseudonym(province: Province) -> str:
+    with province.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT person_key FROM fact WHERE kind = 'role' AND person_key IS NOT NULL "
+                                    "ORDER BY id LIMIT 1").scalar()
+
+
+def _endpoints(province: Province) -> dict[str, tuple[str, str, dict | None, set[str]]]:
+    """name -> (method, path, json body, roles allowed)."""
+    uscc, person = _any_uscc(province, True), _pseudonym(province)
+    regulators, analysts = {"regulator", "admin"}, {"analyst", "admin"}
+    return {
+        "entity": ("GET", f"/v1/entities/{uscc}", None, regulators),
+        "entity_as_of": ("GET", f"/v1/entities/{uscc}?as_of=2025-01-31", None, regulators),
+        "grades": ("GET", f"/v1/entities/{uscc}/grades", None, regulators),
+        "list": ("GET", "/v1/entities?grade=D", None, regulators),
+        "person": ("GET", f"/v1/persons/{person}", None, regulators),
+        "lookup": ("POST", "/v1/persons/lookup", {"id_number": "11010519491231002X"}, regulators),
+        "models": ("GET", "/v1/models", None, analysts),
+        "model": ("GET", "/v1/models/1", None, analysts),
+        "reload": ("POST", "/v1/models/reload", None, analysts),
+    }
+
+
+@pytest.mark.parametrize("endpoint", ["entity", "entity_as_of", "grades", "list", "person", "lookup", "models",
+                                      "model", "reload"])
+def test_each_role_is_allowed_or_refused(client: TestClient, province: Province, endpoint: str) -> None:
+    method, path, body, allowed = _endpoints(province)[endpoint]
+    for role in ROLES:
+        response = client.request(method, path, json=body, headers=auth(province, role))
+        if role in allowed:
+            assert response.status_code in (200, 404), (role, response.text)  # 404: the lookup's unknown person
+        else:
+            assert response.status_code == 403, (role, response.text)
+            assert "role" in response.json()["detail"]
+    for headers in ({}, {"X-API-Key": "ce_not-a-key"}, auth(province, "revoked")):
+        response = client.request(method, path, json=body, headers=headers)
+        assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "APIKey"
+
+
+def test_a_scoped_regulator_sees_only_its_regions(client: TestClient, province: Province) -> None:
+    inside, outside = _any_uscc(province, True), _any_uscc(province, False)
+    scoped = auth(province, "scoped")
+    assert client.get(f"/v1/entities/{inside}", headers=scoped).status_code == 200
+    refused = client.get(f"/v1/entities/{outside}", headers=scoped)
+    assert refused.status_code == 403 and province.scope in refused.json()["detail"]
+    assert client.get(f"/v1/entities/{outside}/grades", headers=scoped).status_code == 403
+    listed = client.get("/v1/entities?size=500", headers=scoped).json()
+    assert listed["total"] > 0 and all(i["region_code"].startswith(province.scope) for i in listed["items"])
+    everything = client.get("/v1/entities?size=1", headers=auth(province, "regulator")).json()
+    assert everything["total"] > listed["total"]
+    other = outside[2:6]
+    assert client.get(f"/v1/entities?region={other}", headers=scoped).status_code == 403
+    with province.engine.connect() as conn:
+        denied = conn.exec_driver_sql("SELECT actor, client FROM audit_log WHERE action = 'read_denied' "
+                                      f"AND target = '{outside}'").all()
+    assert denied and denied[0][0].endswith("test-scoped") and denied[0][1] == "testclient"
+
+
+def test_public_endpoints_need_no_key(client: TestClient, province: Province) -> None:
+    uscc = _any_uscc(province, True)
+    assert client.get(f"/v1/public/entities/{uscc}").status_code == 200
+    assert client.get("/v1/public/search", params={"q": "有限公司"}).status_code == 200
+    assert client.get("/healthz").status_code == 200

@@ -1,0 +1,42 @@
+"""Health, readiness (database and champion), Prometheus metrics with grades served by version."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import create_app
+from tests.api.conftest import Province, auth
+
+pytestmark = pytest.mark.xdist_group("api")
+
+
+def test_ready_with_a_champion_and_metrics_count_grades_by_version(client: TestClient, province: Province) -> None:
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["database"] and ready.json()["schema_revision"] == "0005"
+    version = ready.json()["champion"]
+    with province.engine.connect() as conn:
+        uscc = conn.exec_driver_sql("SELECT uscc FROM grade ORDER BY id LIMIT 1").scalar()
+
+    def served() -> float:
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith(f'credit_engine_grades_served_total{{model_version="{version}"}}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = served()
+    assert client.get(f"/v1/entities/{uscc}", headers=auth(province, "regulator")).status_code == 200
+    assert served() == before + 1
+    assert 'http_requests_total{handler="/v1/entities/{uscc}"' in client.get("/metrics").text
+
+
+def test_not_ready_without_a_champion(province: Province, tmp_path) -> None:
+    empty = province.settings.model_copy(update={"mlflow_tracking_uri": f"sqlite:///{tmp_path / 'none.db'}"})
+    with TestClient(create_app(empty)) as bare:
+        ready = bare.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["champion"] is None
+        assert "champion" in ready.json()["champion_problem"]
+        assert bare.get("/healthz").status_code == 200
+        with province.engine.connect() as conn:
+            uscc = conn.exec_driver_sql("SELECT uscc FROM entity ORDER BY uscc LIMIT 1").scalar()
+        assert bare.get(f"/v1/public/entities/{uscc}").status_code == 200  # records are still served

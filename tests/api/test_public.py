@@ -1,0 +1,102 @@
+"""The public query: published information only, never a class, a score or a full identity
+number (checked on every public endpoint against the IDs planted in the source files); precise
+422s; search by code and by name; the rate limit over a real HTTP server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api import create_app
+from credit_engine.records import Publicity, current_record
+from tests.api.conftest import LiveServer, Province
+
+pytestmark = pytest.mark.xdist_group("api")
+
+FORBIDDEN_WORDS = ('"grade"', '"score"', '"model_', '"flags"', '"pseudonym"', '"person_key"', '"legal_rep_key"',
+                   '"masked_id"', '"reasons"', "信用风险低", "信用风险一般", "信用风险较高", "信用风险高")
+
+
+def _people_entities(province: Province, limit: int = 40) -> list[str]:
+    """Entities with persons, court or penalty records: where identity numbers could leak."""
+    with province.engine.connect() as conn:
+        return [r[0] for r in conn.exec_driver_sql(
+            "SELECT DISTINCT subject_uscc FROM fact WHERE subject_uscc IS NOT NULL AND kind IN "
+            f"('role', 'court', 'penalty', 'serious') ORDER BY subject_uscc LIMIT {limit}")]
+
+
+def _clean(province: Province, body: str) -> None:
+    leaked = [n for n in province.identity_numbers if n in body]
+    assert not leaked, f"full identity numbers in a public response: {leaked[:3]}"
+    assert not [w for w in FORBIDDEN_WORDS if w in body]
+
+
+def test_public_responses_never_carry_identity_numbers_classes_or_scores(client: TestClient,
+                                                                         province: Province) -> None:
+    assert len(province.identity_numbers) > 100  # the province really has planted numbers
+    names = []
+    for uscc in _people_entities(province):
+        for path in (f"/v1/public/entities/{uscc}", f"/entity/{uscc}", f"/?q={uscc}"):
+            response = client.get(path)
+            assert response.status_code == 200
+            _clean(province, response.text)
+        names.append(client.get(f"/v1/public/entities/{uscc}").json()["entity"].get("name"))
+    for name in filter(None, names[:10]):
+        for path in (f"/v1/public/search?q={name[:4]}", f"/?q={name[:4]}"):
+            _clean(province, client.get(path).text)
+    for number in sorted(province.identity_numbers)[:5]:  # searching by a person's number finds nothing
+        response = client.get("/v1/public/search", params={"q": number})
+        assert response.status_code in (200, 422) and number not in response.text.replace(f"'{number}'", "")
+
+
+def test_the_public_view_shows_exactly_the_published_records(client: TestClient, province: Province) -> None:
+    with province.engine.connect() as conn:
+        uscc = conn.exec_driver_sql("SELECT subject_uscc FROM fact WHERE kind IN ('tax', 'complaint') "
+                                    "AND subject_uscc IS NOT NULL ORDER BY id LIMIT 1").scalar()
+        record = current_record(conn, uscc)
+    body = client.get(f"/v1/public/entities/{uscc}").json()
+    published = [f for f in record.facts if f.publicity is Publicity.PUBLISHED and f.kind != "registration"]
+    assert [(r["kind"], r["document_no"]) for r in body["records"]] == [(f.kind, f.document_no) for f in published]
+    assert {"tax", "complaint", "commitment"}.isdisjoint({r["kind"] for r in body["records"]})
+    assert set(body["entity"]) <= {"name", "market_type", "legal_rep_name", "established_on", "industry_code",
+                                   "address", "authority", "reg_status", "business_scope"}
+
+
+def test_invalid_codes_get_a_422_naming_the_failed_check(client: TestClient) -> None:
+    bad_check = client.get("/v1/public/entities/91230103MA1BXXXX0Y")
+    assert bad_check.status_code == 422 and "check" in bad_check.json()["detail"]
+    bad_char = client.get("/v1/public/entities/91230103MA1BXXXXOY")
+    assert bad_char.status_code == 422 and "position 17" in bad_char.json()["detail"]
+    short = client.get("/v1/public/entities/912301")
+    assert short.status_code == 422 and "length 6" in short.json()["detail"]
+    assert client.get("/v1/public/search", params={"q": "91230103MA1BXXXX0Y"}).status_code == 422
+
+
+def test_search_by_code_prefix_part_and_typo(client: TestClient, province: Province) -> None:
+    with province.engine.connect() as conn:
+        uscc, name = conn.exec_driver_sql("SELECT uscc, name FROM entity WHERE LENGTH(name) >= 8 "
+                                          "ORDER BY uscc LIMIT 1").first()
+    search = lambda q: client.get("/v1/public/search", params={"q": q}).json()  # noqa: E731
+    assert search(uscc.lower()) == [{"uscc": uscc, "name": name, "match": "code",
+                                     **{k: v for k, v in search(uscc)[0].items() if k in ("reg_status", "address")}}]
+    prefix = search(name[:5])
+    assert prefix and all(h["name"].startswith(name[:5]) for h in prefix if h["match"] == "prefix")
+    assert uscc in {h["uscc"] for h in search(name[2:8])}
+    typo = name[:3] + "某" + name[4:]  # one character wrong: neither prefix nor part matches
+    fuzzy = search(typo)
+    assert uscc in {h["uscc"] for h in fuzzy if h["match"] == "fuzzy"}
+    assert search("％_%") == [] or all(h["match"] == "fuzzy" for h in search("％_%"))
+
+
+def test_the_public_rate_limit_answers_429_with_retry_after(province: Province, monkeypatch) -> None:
+    settings = province.settings.model_copy(update={"public_rate_limit": "5/minute"})
+    with LiveServer(create_app(settings)) as base:
+        with httpx.Client(base_url=base) as http:
+            codes = [http.get("/v1/public/search", params={"q": "有限公司"}).status_code for _ in range(7)]
+            assert codes == [200] * 5 + [429] * 2
+            refused = http.get("/v1/public/search", params={"q": "有限公司"})
+            assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+            assert http.get("/healthz").status_code == 200  # operations are not limited
+            regulator = http.get("/v1/entities?size=1", headers={"X-API-Key": province.keys["regulator"]})
+            assert regulator.status_code == 200  # nor are keyed callers
