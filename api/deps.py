@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyHeader
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RootTransaction, select
 
 from api.service import Service
 from credit_engine.identifiers import CodeKind, classify_code
@@ -42,12 +42,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_principal(service: ServiceDep, key: Annotated[str | None, Security(_key_header)]) -> Principal:
+def get_principal(conn: ConnDep, key: Annotated[str | None, Security(_key_header)]) -> Principal:
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this endpoint needs an API key in the X-API-Key header",
                             headers={"WWW-Authenticate": "APIKey"})
-    with service.engine.connect() as conn:
-        found = principal_for(conn, key)
+    found = principal_for(conn, key)
     if found is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", headers={"WWW-Authenticate": "APIKey"})
     return found
@@ -84,17 +83,25 @@ def public_client(request: Request, service: ServiceDep) -> str:
 PublicDep = Annotated[str, Depends(public_client)]
 
 
-class Audit:
-    """Writes one audit row per regulator read, in its own transaction, before the data leaves."""
+def write_transaction(conn: Connection) -> RootTransaction:
+    """A write transaction on the request's connection, after ending the snapshot of its reads."""
+    if conn.in_transaction():
+        conn.commit()
+    return conn.begin()
 
-    def __init__(self, request: Request, service: ServiceDep, principal: RegulatorDep) -> None:
-        self.service, self.principal, self.client = service, principal, client_address(request)
+
+class Audit:
+    """Writes one audit row per regulator read before the data leaves, on the request's own
+    connection: a request holds one pooled connection at a time, so a busy pool cannot deadlock."""
+
+    def __init__(self, request: Request, conn: ConnDep, principal: RegulatorDep) -> None:
+        self.conn, self.principal, self.client = conn, principal, client_address(request)
         self.path = request.url.path
 
     def __call__(self, action: str, target: str, **detail: object) -> None:
-        with self.service.engine.begin() as conn:
-            Store(conn).audit(now_utc(), self.principal.actor, action, target,
-                              {"path": self.path, "role": str(self.principal.role), **detail}, client=self.client)
+        with write_transaction(self.conn):
+            Store(self.conn).audit(now_utc(), self.principal.actor, action, target,
+                                   {"path": self.path, "role": str(self.principal.role), **detail}, client=self.client)
 
 
 AuditDep = Annotated[Audit, Depends()]

@@ -150,7 +150,7 @@ def record_as_of(conn: Connection, uscc: str, as_of: date) -> EntityRecord:
     """The record of ``uscc`` exactly as the store knew it at the end of ``as_of``."""
     cut = end_of_day(as_of)
     rows = conn.execute(
-        select(Fact)
+        select(*(c for c in Fact.__table__.columns if c.name != "raw_json"))  # the source row is not needed here
         .where(
             Fact.subject_uscc == uscc,
             known_at(cut),

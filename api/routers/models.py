@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
 
-from api.deps import AnalystDep, ServiceDep, client_address
+from api.deps import AnalystDep, ConnDep, ServiceDep, client_address, write_transaction
 from api.schemas import ModelReport, ModelVersionOut, PromoteIn, PromoteOut
 from credit_engine.scoring import lifecycle, registry
 
@@ -30,13 +30,14 @@ def get_version(version: Version, principal: AnalystDep, service: ServiceDep) ->
 
 @router.post("/{version}/promote", response_model=PromoteOut, summary="Make a version the champion",
              responses={409: {"description": "the gate refused; send a reason to force it"}})
-def promote(version: Version, body: PromoteIn, principal: AnalystDep, service: ServiceDep, request: Request) -> PromoteOut:
+def promote(version: Version, body: PromoteIn, principal: AnalystDep, service: ServiceDep, conn: ConnDep,
+            request: Request) -> PromoteOut:
     try:
         registry.report(service.settings, version)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     try:
-        with service.engine.begin() as conn:
+        with write_transaction(conn):
             outcome = lifecycle.promote_audited(conn, service.settings, version, body.reason, principal.actor,
                                                 client=client_address(request))
     except registry.PromotionRefused as exc:
