@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from credit_engine.records import FactView
+
 USCC_EXAMPLE = "91230103MA1BXXXX0Y"
 
 
@@ -42,28 +44,6 @@ class GradeOut(BaseModel):
     reasons: list[Reason] = Field(description="model reason codes (pred_contrib of the grade's model version)")
 
 
-class FactOut(BaseModel):
-    fact_key: str
-    version: int
-    kind: str
-    event_date: date | None
-    end_date: date | None
-    category: str | None
-    severity: str | None
-    amount_yuan: float | None
-    document_no: str | None
-    authority: str | None
-    publicity: str = Field(examples=["published"])
-    basis: str = Field(description="the rule behind the publicity status")
-    publicity_end: date | None
-    under_objection: bool
-    flags: list[str]
-    detail: dict[str, Any]
-    person_name: str | None
-    person_masked_id: str | None = Field(examples=["3423011964****3224"])
-    recorded_at: datetime
-
-
 class PersonLink(BaseModel):
     pseudonym: str | None = Field(description="keyed pseudonym: the key for /v1/persons")
     name: str | None
@@ -87,7 +67,7 @@ class EntityOut(BaseModel):
     rule_set_id: str
     entity: dict[str, Any]
     grade: GradeOut | None
-    facts: list[FactOut]
+    facts: list[FactView] = Field(description="every fact version known on the date, with its publicity and basis")
     persons: list[PersonLink]
     flags: list[LinkFlagOut]
 

@@ -44,7 +44,7 @@ def get_entity(uscc: UsccPath, principal: RegulatorDep, conn: ConnDep, audit: Au
     body = EntityOut(
         uscc=code, as_of=day, rule_set_id=record.rule_set_id, entity=record.entity,
         grade=_grade(service, batch.latest_grade(conn, code, day)),
-        facts=[{**fact.__dict__, "flags": list(fact.flags)} for fact in record.facts],
+        facts=record.facts,
         persons=record.persons(), flags=flags_of(conn, code, day),
     )
     audit("read_entity", code, as_of=day.isoformat())
