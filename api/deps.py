@@ -18,7 +18,6 @@ from credit_engine.keys import Principal, Role, principal_for
 from credit_engine.store.models import Entity
 from credit_engine.store.repository import Store, now_utc
 
-PUBLIC = Principal(None, "public", None)
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key from `credit-engine keys create`")
 
 

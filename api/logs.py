@@ -14,7 +14,7 @@ from fastapi import Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
 
 log = logging.getLogger("credit_engine.api.access")
-_FIELDS = ("method", "path", "status", "ms", "client", "actor")
+_FIELDS = ("method", "path", "status", "ms", "client")
 
 
 class JsonFormatter(logging.Formatter):

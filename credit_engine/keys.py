@@ -32,16 +32,16 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a key's holder, or the anonymous public (``key_id`` None)."""
+    """The holder of an API key (the anonymous public needs none)."""
 
-    key_id: int | None
+    key_id: int
     name: str
-    role: Role | None
+    role: Role
     scopes: tuple[str, ...] = ()
 
     @property
     def actor(self) -> str:
-        return f"key:{self.key_id}:{self.name}" if self.key_id is not None else "public"
+        return f"key:{self.key_id}:{self.name}"
 
     def covers(self, region_code: str | None) -> bool:
         """A key without scopes covers every region; a scoped key only codes starting with a scope."""

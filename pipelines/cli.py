@@ -220,6 +220,9 @@ def _promote(version: str, justification: str | None) -> None:
     except registry.PromotionRefused as exc:
         console.print(f"[red]{exc}[/red]\nforce it with --force-reason 'why' (audited)")
         raise typer.Exit(1) from exc
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]: see `credit-engine models`")
+        raise typer.Exit(1) from exc
     note = " [yellow](forced past the gate)[/yellow]" if outcome["forced"] else ""
     console.print(f"credit-risk version {version} is now the champion (was {outcome['previous'] or 'none'}){note}")
 

@@ -33,15 +33,13 @@ def get_version(version: Version, principal: AnalystDep, service: ServiceDep) ->
 def promote(version: Version, body: PromoteIn, principal: AnalystDep, service: ServiceDep, conn: ConnDep,
             request: Request) -> PromoteOut:
     try:
-        registry.report(service.settings, version)
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    try:
         with write_transaction(conn):
             outcome = lifecycle.promote_audited(conn, service.settings, version, body.reason, principal.actor,
                                                 client=client_address(request))
     except registry.PromotionRefused as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, {"message": str(exc), "gate": exc.reasons}) from exc
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     serving = service.reload()
     return PromoteOut(version=version, previous=outcome["previous"], forced=outcome["forced"], serving=serving)
 

@@ -192,7 +192,13 @@ def gate(settings: Settings, version: str) -> list[str]:
 
 def promote(settings: Settings, version: str, justification: str | None = None) -> dict:
     """Move ``champion`` to ``version`` if the gate passes, or if forced with a written
-    justification. Returns what happened, for the caller to audit."""
+    justification. Returns what happened, for the caller to audit; LookupError for an unknown version."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client(settings).get_model_version(MODEL_NAME, version)
+    except MlflowException as exc:
+        raise LookupError(f"no version {version} of {MODEL_NAME}") from exc
     reasons = gate(settings, version)
     if reasons and not (justification and justification.strip()):
         raise PromotionRefused(version, reasons)

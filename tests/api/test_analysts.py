@@ -25,6 +25,7 @@ def test_versions_reports_promotion_and_reload(client: TestClient, province: Pro
     assert report["gate"] == [] and "challenger" in report["aliases"]
     assert "reports/feature_catalogue.csv" in report["artifacts"] and report["params"]["compared_with_champion"] == first
     assert client.get("/v1/models/999", headers=headers).status_code == 404
+    assert client.post("/v1/models/999/promote", json={}, headers=headers).status_code == 404
 
     monkeypatch.setattr(registry, "MAX_AUC_DROP", -1.0)  # demand an impossible gain: the gate refuses
     refused = client.post(f"/v1/models/{second}/promote", json={}, headers=headers)

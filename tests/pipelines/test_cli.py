@@ -99,6 +99,8 @@ def test_train_and_export_refuse_bad_input_with_a_clear_message(settings: Settin
     assert result.exit_code == 2 and "--shares takes 4" in result.output
     result = runner.invoke(app, ["train", "--as-of", "2026-06-30"])  # an empty store: no labelled rows
     assert result.exit_code == 2 and "must each hold both outcomes" in result.output
+    result = runner.invoke(app, ["promote", "999"])
+    assert result.exit_code == 1 and "no version 999 of credit-risk" in result.output
 
 
 def test_link_and_build_store_flags_for_the_date(province, settings: Settings) -> None:
