@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import logs
-from api.routers import entities, models, ops, page, persons, public
+from api.routers import disclosure, entities, inspections, models, ops, page, persons, public
 from api.service import Service
 from credit_engine.settings import Settings, get_settings
 
@@ -21,8 +21,10 @@ their reasons, linked persons, and the public credit query.
 * **regulators** (`X-API-Key` of role `regulator`, optionally scoped to region codes): records,
   classes and reasons, as of any past date; every read is audited.
 * **analysts**: model versions, reports, promotion through the gate.
+* **inspection systems** (role `inspection`): the sampling policy, plans and their weights, draws
+  committed (frame hash, seed commitment) then revealed, verification, inspectors, results back.
 * **the public**: published information only, rate-limited; never a class, a score or an
-  identity number.
+  identity number; 双随机、一公开 plans and draws, verifiable from the blinded frame.
 """
 
 
@@ -37,9 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="credit-engine", version="1", description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
+                                {"name": "inspection systems"},
                                 {"name": "operations"}])
-    for module in (entities, persons, public, models, ops, page):
+    for module in (entities, persons, public, models, ops, page, inspections, disclosure):
         app.include_router(module.router)
+    app.include_router(disclosure.pages)
     app.middleware("http")(logs.access_log)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
     return app

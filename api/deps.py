@@ -65,6 +65,7 @@ def require(role: Role):
 
 RegulatorDep = Annotated[Principal, Depends(require(Role.REGULATOR))]
 AnalystDep = Annotated[Principal, Depends(require(Role.ANALYST))]
+InspectionDep = Annotated[Principal, Depends(require(Role.INSPECTION))]
 
 
 def public_client(request: Request, service: ServiceDep) -> str:
