@@ -16,6 +16,7 @@ from credit_engine.ingest import FileReport, ingest_paths, source_files
 from credit_engine.ingest import requeue as requeue_quarantine
 from credit_engine.settings import get_settings
 from credit_engine.store.db import current_revision, make_engine, upgrade
+from pipelines.sample import sample_app
 
 app = typer.Typer(help="Credit-based tiered supervision scoring (信用分级分类监管).", no_args_is_help=True)
 console = Console()
@@ -323,6 +324,8 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
             reasons.add_row(r.path.name, code, f"{n:,}")
     return [files, reasons] if reasons.row_count else [files]
 
+
+app.add_typer(sample_app, name="sample")
 
 keys_app = typer.Typer(help="API keys of the service (only their hashes are stored).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
