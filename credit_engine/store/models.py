@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -245,3 +246,130 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CreditCase(Base):
+    """A credit repair application or an objection (``credit_engine.workflows``).
+
+    ``status`` is refused (ineligible at filing), pending or decided; ``revision`` rises with every
+    transition, and a transition only lands on the revision it read, so of two regulators deciding
+    at once exactly one succeeds."""
+
+    __tablename__ = "credit_case"
+    __table_args__ = (Index("ix_credit_case_status_deadline", "status", "deadline"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # repair | objection
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    fact_key: Mapped[str] = mapped_column(String(200), index=True)
+    fact_version: Mapped[int] = mapped_column(Integer)  # the version the case was filed against
+    ground: Mapped[str | None] = mapped_column(String(24))  # objection ground
+    applicant: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)  # internal: never returned to the public
+    request_json: Mapped[str] = mapped_column(Text)  # evidence, commitment, statement
+    filed_on: Mapped[date] = mapped_column(Date)  # Beijing date: the rules in force on it apply
+    filed_at: Mapped[datetime] = mapped_column(DateTime)
+    rule_set_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    assessment_json: Mapped[str] = mapped_column(Text)  # eligibility checks at filing
+    earliest_on: Mapped[date | None] = mapped_column(Date)  # a refused repair: earliest date it could succeed
+    limit_working_days: Mapped[int | None] = mapped_column(Integer)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    extensions_json: Mapped[str] = mapped_column(Text, server_default="[]")
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_json: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+class Inspector(Base):
+    """An inspector of the pool the 双随机 draws assign from (``credit_engine.sampling``)."""
+
+    __tablename__ = "inspector"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)  # personal data: never public
+    department: Mapped[str] = mapped_column(Text)
+    authority: Mapped[str | None] = mapped_column(Text)  # registration authority the inspector belongs to
+    conflicts_json: Mapped[str] = mapped_column(Text, server_default="[]")  # USCCs of declared conflicts
+    active: Mapped[bool] = mapped_column(server_default=true())
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class InspectionPlan(Base):
+    """An inspection plan: item, departments, scope, size, grades date, policy (``sampling.plan``)."""
+
+    __tablename__ = "inspection_plan"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    item: Mapped[str] = mapped_column(Text)
+    key_area: Mapped[str | None] = mapped_column(String(32))
+    as_of: Mapped[date] = mapped_column(Date)
+    policy_id: Mapped[str] = mapped_column(String(64))
+    rule_set_id: Mapped[str] = mapped_column(String(32))
+    plan_json: Mapped[str] = mapped_column(Text)  # the plan as given, validated
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class InspectionDraw(Base):
+    """One draw of a plan: committed (frame hash and seed commitment published), then drawn
+    (seed revealed, sample stored). ``seed``/``salt`` of a service-held seed are secret until
+    drawn; ``blinding_key`` never leaves the service (``sampling.blinding``)."""
+
+    __tablename__ = "inspection_draw"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("inspection_plan.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))  # committed | drawn
+    algorithm: Mapped[str] = mapped_column(String(40))
+    numpy_version: Mapped[str] = mapped_column(String(16))
+    frame_hash: Mapped[str] = mapped_column(String(64))
+    frame_size: Mapped[int] = mapped_column(Integer)
+    sample_size: Mapped[int] = mapped_column(Integer)
+    commitment: Mapped[str] = mapped_column(String(64))
+    seed_holder: Mapped[str] = mapped_column(String(8))  # service | client
+    seed: Mapped[str | None] = mapped_column(Text)
+    salt: Mapped[str | None] = mapped_column(String(64))
+    blinding_key: Mapped[str] = mapped_column(String(64))
+    summary_json: Mapped[str] = mapped_column(Text)  # per-class weights summary at commit
+    committed_by: Mapped[str] = mapped_column(Text)
+    committed_at: Mapped[datetime] = mapped_column(DateTime)
+    drawn_by: Mapped[str | None] = mapped_column(Text)
+    drawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class InspectionFrame(Base):
+    """The frame a draw was committed on: every entity in scope with its class, π and reason."""
+
+    __tablename__ = "inspection_frame"
+    __table_args__ = (UniqueConstraint("draw_id", "uscc"), Index("ix_inspection_frame_draw_token", "draw_id", "token"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("inspection_draw.id"))
+    uscc: Mapped[str] = mapped_column(String(18))
+    token: Mapped[str] = mapped_column(String(32))
+    grade: Mapped[str | None] = mapped_column(String(1))
+    sampled_as: Mapped[str] = mapped_column(String(1))
+    reason: Mapped[str] = mapped_column(String(16))
+    pi_units: Mapped[int] = mapped_column(BigInteger)  # π in units of 10⁻⁹
+    last_inspected: Mapped[date | None] = mapped_column(Date)
+
+
+class InspectionSample(Base):
+    """A drawn entity: its π (the training weight is 1/π), draw order, opening and inspectors."""
+
+    __tablename__ = "inspection_sample"
+    __table_args__ = (UniqueConstraint("draw_id", "uscc"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("inspection_draw.id"))
+    draw_order: Mapped[int] = mapped_column(Integer)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    opening: Mapped[str] = mapped_column(String(32))
+    pi_units: Mapped[int] = mapped_column(BigInteger)
+    inspectors_json: Mapped[str] = mapped_column(Text)
