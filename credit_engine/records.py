@@ -9,6 +9,7 @@ exactly what a regulator would have seen on T.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -27,6 +28,12 @@ from credit_engine.store.repository import now_utc
 #: Beijing is UTC+8; recorded times are naive UTC.
 BEIJING = timedelta(hours=8)
 OBJECTION_FLAG = "under_objection"
+#: An objection that could not be determined: the fact is kept and the objection shown beside it.
+OBJECTION_KEPT_FLAG = "objection_undetermined"
+#: Set by ``credit-engine publicity-sweep`` once the maximum publicity period has passed.
+PUBLICITY_ENDED_FLAG = "publicity_ended"
+#: Flags that describe the publication state rather than the source data (not review flags).
+STATE_FLAGS = frozenset({OBJECTION_FLAG, OBJECTION_KEPT_FLAG, PUBLICITY_ENDED_FLAG})
 
 
 class Publicity(StrEnum):
@@ -71,6 +78,11 @@ def known_at_mask(recorded_at: pd.Series, superseded_at: pd.Series, cut: datetim
     return (recorded < stamp) & (np.isnat(superseded) | (superseded >= stamp))
 
 
+def fact_ref(fact_key: str) -> str:
+    """The public name of a fact: fact keys may carry a person's pseudonym, which stays internal."""
+    return hashlib.sha256(fact_key.encode()).hexdigest()[:16]
+
+
 def end_of_day(day: date) -> datetime:
     """The last instant of a Beijing calendar day, as naive UTC: the as-of cut for recorded times."""
     return datetime.combine(day + timedelta(days=1), time()) - BEIJING
@@ -79,6 +91,7 @@ def end_of_day(day: date) -> datetime:
 @dataclass(frozen=True)
 class FactView:
     fact_key: str
+    ref: str
     version: int
     kind: str
     event_date: date | None
@@ -92,6 +105,7 @@ class FactView:
     basis: str
     publicity_end: date | None
     under_objection: bool
+    objection_recorded: bool
     flags: tuple[str, ...]
     detail: dict
     person_name: str | None
@@ -117,6 +131,7 @@ class EntityRecord:
             "entity": {k: self.entity.get(k) for k in PUBLIC_DETAIL["registration"] if k in self.entity},
             "records": [
                 {
+                    "ref": f.ref,
                     "kind": f.kind,
                     "event_date": _iso(f.event_date),
                     "end_date": _iso(f.end_date),
@@ -126,6 +141,7 @@ class EntityRecord:
                     "amount_yuan": f.amount_yuan if f.kind == "penalty" else None,
                     "publicity_end": _iso(f.publicity_end),
                     "under_objection": f.under_objection,
+                    "objection_recorded": f.objection_recorded,
                     "person_name": f.person_name if f.kind == "role" else None,
                     "detail": {k: f.detail.get(k) for k in PUBLIC_DETAIL.get(f.kind, ())},
                 }
@@ -186,11 +202,12 @@ def _view(row, as_of: date, rules: RuleSet) -> FactView:
     flags = tuple(f for f in (row["flags"] or "").split(",") if f)
     publicity, basis, publicity_end = publicity_on(row, detail, as_of, rules)
     return FactView(
-        fact_key=row["fact_key"], version=row["version"], kind=row["kind"], event_date=row["event_date"],
+        fact_key=row["fact_key"], ref=fact_ref(row["fact_key"]), version=row["version"], kind=row["kind"], event_date=row["event_date"],
         end_date=row["end_date"], category=row["category"], severity=row["severity"], amount_yuan=row["amount_yuan"],
         document_no=row["document_no"], authority=row["authority"], publicity=publicity, basis=basis,
         publicity_end=publicity_end, under_objection=OBJECTION_FLAG in flags,
-        flags=tuple(f for f in flags if f != OBJECTION_FLAG), detail=detail, person_name=row["person_name"],
+        objection_recorded=OBJECTION_KEPT_FLAG in flags,
+        flags=tuple(f for f in flags if f not in STATE_FLAGS), detail=detail, person_name=row["person_name"],
         person_masked_id=row["person_masked_id"], person_key=row["person_key"], recorded_at=row["recorded_at"],
     )
 
@@ -201,8 +218,13 @@ def publicity_on(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Public
         return Publicity.WITHDRAWN, "decision revoked or changed: withdrawn from publicity (RULES.md §3)", None
     if row["status"] == "repaired":
         return Publicity.REPAIRED, "credit repair approved: publicity and sharing stopped, record kept internally", None
+    if row["status"] == "removed":
+        return Publicity.REMOVED, "removed after an objection (RULES.md §4): record kept internally", None
     if row["kind"] in INTERNAL_KINDS:
         return Publicity.INTERNAL, f"{row['kind']} records are kept for supervision only (RULES.md §7)", None
+    if PUBLICITY_ENDED_FLAG in (row["flags"] or "") and row["publicity_end"] and row["publicity_end"] <= as_of:
+        return (Publicity.ENDED, f"maximum publicity period ended {row['publicity_end']:%Y-%m-%d} "
+                f"(publicity sweep, {rules.id})", row["publicity_end"])
     if row["kind"] == "penalty":
         return _penalty(row, detail, as_of, rules)
     if row["kind"] in ("abnormal", "serious", "court") and row["end_date"] and row["end_date"] <= as_of:
