@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from api import logs
-from api.routers import disclosure, entities, inspections, models, ops, page, persons, public
+from api import logs, metrics
+from api.routers import cases, disclosure, entities, inspections, models, ops, page, persons, public
 from api.service import Service
 from credit_engine.settings import Settings, get_settings
 
@@ -20,11 +20,13 @@ their reasons, linked persons, and the public credit query.
 
 * **regulators** (`X-API-Key` of role `regulator`, optionally scoped to region codes): records,
   classes and reasons, as of any past date; every read is audited.
+* **regulators** also decide credit repair applications and objections (`/v1/cases`), within
+  working-day limits; the overdue list is `/v1/cases?overdue=true`.
 * **analysts**: model versions, reports, promotion through the gate.
 * **inspection systems** (role `inspection`): the sampling policy, plans and their weights, draws
   committed (frame hash, seed commitment) then revealed, verification, inspectors, results back.
 * **the public**: published information only, rate-limited; never a class, a score or an
-  identity number; 双随机、一公开 plans and draws, verifiable from the blinded frame.
+  identity number; repair applications and objections filed and followed by ticket; 双随机、一公开 plans and draws, verifiable from the blinded frame.
 """
 
 
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.service = Service.start(settings)
+        metrics.OVERDUE.engine = app.state.service.engine
         yield
         app.state.service.stop()
 
@@ -41,8 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
                                 {"name": "inspection systems"},
                                 {"name": "operations"}])
-    for module in (entities, persons, public, models, ops, page, inspections, disclosure):
+    for module in (entities, persons, public, cases, models, ops, page, inspections, disclosure):
         app.include_router(module.router)
+    app.include_router(cases.public)
     app.include_router(disclosure.pages)
     app.middleware("http")(logs.access_log)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)

@@ -40,6 +40,7 @@ class GradeOut(BaseModel):
     model_version: str
     rule_set_id: str
     graded_at: datetime
+    batch_id: str = Field(description="the grading run: a province batch, or the re-grade after a decision")
     judgements: list[Reason] = Field(description="score band and direct judgements, as stored with the grade")
     reasons: list[Reason] = Field(description="model reason codes (pred_contrib of the grade's model version)")
 
@@ -126,6 +127,7 @@ class PersonOut(BaseModel):
 
 
 class PublicRecord(BaseModel):
+    ref: str = Field(description="names the record in a repair application or an objection")
     kind: str = Field(examples=["penalty"])
     event_date: date | None
     end_date: date | None
@@ -134,7 +136,8 @@ class PublicRecord(BaseModel):
     authority: str | None
     amount_yuan: float | None
     publicity_end: date | None
-    under_objection: bool = Field(description="异议处理中: the entity has objected and the review is open")
+    under_objection: bool = Field(description="异议处理中: an objection to the record is being reviewed")
+    objection_recorded: bool = Field(description="an objection could not be determined: kept beside the record")
     person_name: str | None
     detail: dict[str, Any]
 

@@ -276,6 +276,36 @@ def grade(as_of: Annotated[str | None, typer.Option(help="date to grade as of (Y
     console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
 
 
+@app.command("publicity-sweep")
+def publicity_sweep(as_of: Annotated[str | None, typer.Option(help="end publicity due by this date (YYYY-MM-DD); "
+                                                                   "default today")] = None) -> None:
+    """Stop publishing every fact whose maximum publicity period has passed (idempotent, audited)."""
+    from credit_engine.workflows import sweep
+
+    engine = _store()
+    day = _day(as_of)
+    with console.status(f"ending publicity due by {day}"):
+        report = sweep.sweep(engine, day, actor=f"cli:{getpass.getuser()}")
+    ended = ", ".join(f"{kind} {n:,}" for kind, n in report.ended.items())
+    console.print(f"{report.examined:,} published facts examined under {report.rule_set_id}; "
+                  f"publicity ended: {ended} ({report.seconds:.1f} s)")
+
+
+@app.command()
+def overdue() -> None:
+    """Repair applications and objections past their decision deadline."""
+    from credit_engine.records import today_in_beijing
+    from credit_engine.workflows import list_cases
+
+    today = today_in_beijing()
+    with _store().connect() as conn:
+        total, found = list_cases(conn, overdue_on=today, limit=1000)
+    table = Table("ticket", "kind", "uscc", "filed", "deadline", title=f"{total} case(s) overdue on {today}")
+    for case in found:
+        table.add_row(case.ticket, case.kind, case.uscc, str(case.filed_on), str(case.deadline))
+    console.print(table)
+
+
 export_app = typer.Typer(help="Export results.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
 
+from api.case_schemas import EvidenceIn, ObjectionIn
 from api.deps import ConnDep, PublicDep, UsccPath
+from api.routers.cases import file_objection
 from api.routers.public import find, public_entity
+from credit_engine.workflows import CaseNotFound, get_case
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates = Jinja2Templates(directory=FilePath(__file__).parent.parent / "templates")
 
 REGISTRATION = (("market_type", "市场主体类型"), ("legal_rep_name", "法定代表人"), ("established_on", "成立日期"),
                 ("reg_status", "登记状态"), ("authority", "登记机关"), ("address", "住所"),
@@ -29,6 +33,21 @@ DETAIL_LABELS = {
     "published_on": "发布日期", "conduct": "失信行为情形", "performance": "履行情况", "inspection_type": "检查类型",
     "result": "检查结果",
 }
+
+GROUND_LABELS = {"error": "信息有误", "past_period": "超过公示期限仍在公示", "no_grounds": "无依据列入",
+                 "duplicate": "重复公示", "inconsistent": "与决定机关的决定不一致"}
+
+
+class ObjectionForm(BaseModel):
+    """The page's form fields; validated again as an ``ObjectionIn``."""
+
+    uscc: str = ""
+    ref: str = ""
+    ground: str = ""
+    statement: str = ""
+    objector: str = ""
+    contact: str = ""
+    evidence: str = ""
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -55,7 +74,57 @@ def entity(request: Request, uscc: UsccPath, conn: ConnDep, client: PublicDep) -
         "entity": shown, "registration": REGISTRATION, "kinds": KINDS, "detail_labels": DETAIL_LABELS})
 
 
+def _record(conn: ConnDep, uscc: str | None, ref: str | None) -> tuple[dict | None, dict | None]:
+    """The entity's public view and the published record named by ``ref`` (None when not found)."""
+    if not uscc:
+        return None, None
+    try:
+        shown = public_entity(conn, uscc)
+    except HTTPException:
+        return None, None
+    return shown, next((r for r in shown["records"] if r["ref"] == ref), None)
+
+
 @router.get("/objection", response_class=HTMLResponse)
-def objection(request: Request, client: PublicDep,
-              uscc: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9A-Za-z]*$")] = None) -> HTMLResponse:
-    return templates.TemplateResponse(request, "objection.html", {"uscc": uscc})
+def objection_form(request: Request, conn: ConnDep, client: PublicDep,
+                   uscc: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9A-Za-z]*$")] = None,
+                   ref: Annotated[str | None, Query(max_length=32, pattern=r"^[0-9a-f]*$")] = None) -> HTMLResponse:
+    shown, record = _record(conn, uscc, ref)
+    return templates.TemplateResponse(request, "objection.html", {
+        "uscc": uscc, "entity": shown, "record": record, "grounds": GROUND_LABELS, "form": {}, "error": None})
+
+
+@router.post("/objection", response_class=HTMLResponse)
+def objection_submit(request: Request, conn: ConnDep, client: PublicDep,
+                     form: Annotated[ObjectionForm, Form()]) -> HTMLResponse:
+    """The form posts here (no script needed); the answer is the ticket page, or the form again
+    with the precise reason it was refused."""
+    evidence = [EvidenceIn(kind="document", description=form.evidence)] if form.evidence.strip() else []
+    try:
+        body = ObjectionIn(uscc=form.uscc, ref=form.ref, ground=form.ground, statement=form.statement,
+                           objector=form.objector, contact=form.contact or None, evidence=evidence)
+        ticket = file_objection(body, conn, client)
+    except (HTTPException, ValidationError) as exc:
+        shown, record = _record(conn, form.uscc, form.ref)
+        error = exc.detail if isinstance(exc, HTTPException) else "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return templates.TemplateResponse(request, "objection.html", {
+            "uscc": form.uscc, "entity": shown, "record": record, "grounds": GROUND_LABELS,
+            "form": form.model_dump(), "error": error}, status_code=422)
+    return RedirectResponse(f"/case/{ticket['ticket']}?filed=1", status_code=303)
+
+
+@router.get("/case/{ticket}", response_class=HTMLResponse)
+def ticket_page(request: Request, ticket: Annotated[str, Path(max_length=32)], conn: ConnDep, client: PublicDep,
+                filed: bool = False) -> HTMLResponse:
+    try:
+        case = get_case(conn, ticket).public()
+    except CaseNotFound as exc:
+        return templates.TemplateResponse(request, "case.html", {"case": None, "error": str(exc)}, status_code=404)
+    return templates.TemplateResponse(request, "case.html", {
+        "case": case, "filed": filed, "grounds": GROUND_LABELS, "error": None})
+
+
+@router.get("/case", response_class=HTMLResponse)
+def ticket_lookup(ticket: Annotated[str, Query(max_length=32, pattern=r"^[A-Za-z0-9-]+$")]) -> RedirectResponse:
+    return RedirectResponse(f"/case/{ticket.strip()}", status_code=303)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from stdnum.cn import ric
 
 from api import create_app
+from credit_engine.records import Publicity, current_record
 from credit_engine import linking
 from credit_engine.ingest import ingest_paths
 from credit_engine.keys import Role, create_key
@@ -104,6 +105,18 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 def auth(province: Province, role: str) -> dict[str, str]:
     return {"X-API-Key": province.keys[role]}
+
+
+def published_penalties(province: Province) -> Iterator[tuple[str, object]]:
+    """(uscc, fact) of published penalties today, from entities the other modules do not single out."""
+    with province.engine.connect() as conn:
+        usccs = [u for (u,) in conn.exec_driver_sql(
+            "SELECT DISTINCT subject_uscc FROM fact WHERE kind = 'penalty' AND subject_uscc IS NOT NULL "
+            "ORDER BY subject_uscc DESC").all()]
+        for uscc in usccs:
+            for fact in current_record(conn, uscc).facts:
+                if fact.kind == "penalty" and fact.publicity is Publicity.PUBLISHED and not fact.under_objection:
+                    yield uscc, fact
 
 
 class LiveServer:
