@@ -73,6 +73,38 @@ def _drive(base: str, paths: list[str], headers: dict[str, str], seconds: float,
             "p99": float(p99), "errors": int(errors)}
 
 
+def served_province(prefix: str, entities: int, database_url: str | None) -> tuple[Path, dict[str, str], str]:
+    """A demo province in a scratch working folder: (folder, environment, a regulator key)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "CREDIT_ENGINE_VAR_DIR": str(folder / "var"), "CREDIT_ENGINE_MODEL_DIR": str(folder / "models"),
+           "CREDIT_ENGINE_PUBLIC_RATE_LIMIT": "1000000000/minute"}
+    env.pop("CREDIT_ENGINE_MLFLOW_TRACKING_URI", None)
+    if database_url:
+        env["CREDIT_ENGINE_DATABASE_URL"] = database_url
+    started = time.perf_counter()
+    _run(["demo", "--entities", str(entities), "--port", "0"], env)
+    key = re.search(r"(ce_[\w-]+)", _run(["keys", "create", "--role", "regulator", "--name", "bench"], env)).group(1)
+    print(f"province of {entities:,} entities built in {time.perf_counter() - started:.0f} s ({folder})")
+    return folder, env, key
+
+
+def start_server(env: dict[str, str], workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """``credit-engine serve`` on a free loopback port, once /readyz answers: (process, base URL)."""
+    port = _free_port()
+    server = subprocess.Popen(CLI + ["serve", "--port", str(port), "--workers", str(workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.terminate()
+    sys.exit("the server did not become ready")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entities", type=int, default=3000)
@@ -82,31 +114,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    env = {**os.environ, "CREDIT_ENGINE_VAR_DIR": str(folder / "var"), "CREDIT_ENGINE_MODEL_DIR": str(folder / "models"),
-           "CREDIT_ENGINE_PUBLIC_RATE_LIMIT": "1000000000/minute"}
-    env.pop("CREDIT_ENGINE_MLFLOW_TRACKING_URI", None)
-    if args.database_url:
-        env["CREDIT_ENGINE_DATABASE_URL"] = args.database_url
-    started = time.perf_counter()
-    _run(["demo", "--entities", str(args.entities), "--port", "0"], env)
-    key = re.search(r"(ce_[\w-]+)", _run(["keys", "create", "--role", "regulator", "--name", "bench"], env)).group(1)
-    print(f"province of {args.entities:,} entities built in {time.perf_counter() - started:.0f} s ({folder})")
-
-    port = _free_port()
-    server = subprocess.Popen(CLI + ["serve", "--port", str(port), "--workers", str(args.workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    folder, env, key = served_province("bench-api-", args.entities, args.database_url)
+    server, base = start_server(env, args.workers)
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            sys.exit("the server did not become ready")
         regulator = {"X-API-Key": key}
         listed = httpx.get(f"{base}/v1/entities", params={"size": 500}, headers=regulator).json()["items"]
         usccs = [item["uscc"] for item in listed]

@@ -22,7 +22,7 @@ from credit_engine.sampling import blinding, draw, inspectors
 from credit_engine.sampling.plan import Inspector, Plan
 from credit_engine.sampling.policy import Terms, resolve
 from credit_engine.sampling.weights import UNIT, Weights, compute_weights
-from credit_engine.scoring.batch import _HELD_ON  # each entity's grade held on a date
+from credit_engine.scoring.batch import HELD_ON  # each entity's grade held on a date
 from credit_engine.store.repository import Store, now_utc, stamp
 
 #: Registration states of entities that no longer operate: never in scope.
@@ -137,7 +137,7 @@ def population(conn: Connection, plan: Plan) -> pd.DataFrame:
         typed.append(bindparam("types", expanding=True))
     entities = pd.read_sql_query(text(
         f"SELECT e.uscc, e.name, e.region_code, e.industry_code, e.entity_type, e.authority, g.grade "
-        f"FROM entity e LEFT JOIN ({_HELD_ON}) g ON g.uscc = e.uscc WHERE {' AND '.join(where)}").bindparams(*typed),
+        f"FROM entity e LEFT JOIN ({HELD_ON}) g ON g.uscc = e.uscc WHERE {' AND '.join(where)}").bindparams(*typed),
         conn, params={k: v for k, v in params.items() if k != "cut"})
     inspected = pd.read_sql_query(text(
         f"SELECT subject_uscc AS uscc, MAX(event_date) AS last FROM fact WHERE kind = 'inspection' "

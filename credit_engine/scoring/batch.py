@@ -49,11 +49,20 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
         "model_grade": graded["model_grade"].to_numpy(),
         "score": graded["score"].to_numpy(dtype=float),
         "reasons_json": [json.dumps(r, ensure_ascii=False) for r in graded["reasons"]],
-        "features_json": jsontext.arrays(features).to_numpy(),
+        "features_json": _feature_json(features),
         "model_name": registry.MODEL_NAME,
         "model_version": champion.version,
         "rule_set_id": rules.id,
     })
+
+
+def _feature_json(features: pd.DataFrame) -> np.ndarray:
+    """The feature vectors as JSON arrays: column-wise for a batch; for the one row of a re-grade,
+    ``json.dumps`` (the column-wise build has a fixed cost of tens of milliseconds)."""
+    if len(features) > 64:
+        return jsontext.arrays(features).to_numpy()
+    return np.array([json.dumps([None if np.isnan(v) else v for v in row]) for row in features.to_numpy(dtype=float)],
+                    dtype=object)
 
 
 def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registry.Champion | None = None,
@@ -130,7 +139,7 @@ def explain(settings: Settings, grade_row: dict, top: int = 5, champion: registr
 
 #: Each entity's grade held on :d — its latest grade for that date or earlier. A re-grade of one
 #: entity is a batch of one, so "the latest batch" would not be the province's grades.
-_HELD_ON = """
+HELD_ON = """
     SELECT uscc, grade, score, as_of, model_version, reasons_json FROM (
         SELECT uscc, grade, score, as_of, model_version, reasons_json,
                ROW_NUMBER() OVER (PARTITION BY uscc ORDER BY as_of DESC, id DESC) AS rank_in_entity
@@ -150,7 +159,7 @@ def export_grades(conn: Connection, as_of: date | None = None) -> pd.DataFrame:
     """Every entity's grade held on ``as_of`` (default: the latest graded date): uscc, grade,
     score, as_of, model_version, reasons (the stored class band and direct judgements, JSON)."""
     day = _held_on(conn, as_of)
-    frame = pd.read_sql_query(text(f"SELECT * FROM ({_HELD_ON}) t ORDER BY uscc").bindparams(bindparam("d", type_=Date)),
+    frame = pd.read_sql_query(text(f"SELECT * FROM ({HELD_ON}) t ORDER BY uscc").bindparams(bindparam("d", type_=Date)),
                               conn, params={"d": day})
     if frame.empty:
         raise LookupError(f"no grades on or before {day}")
@@ -172,7 +181,7 @@ def list_grades(conn: Connection, as_of: date | None, grade: str | None = None, 
     if industry:
         where.append("e.industry_code LIKE :i")
         params["i"] = f"{industry}%"
-    base = f"FROM ({_HELD_ON}) t JOIN entity e ON e.uscc = t.uscc WHERE {' AND '.join(where)}"
+    base = f"FROM ({HELD_ON}) t JOIN entity e ON e.uscc = t.uscc WHERE {' AND '.join(where)}"
     typed = lambda sql: text(sql).bindparams(bindparam("d", type_=Date))  # noqa: E731
     total = conn.execute(typed(f"SELECT COUNT(*) {base}"), params).scalar_one()
     rows = conn.execute(typed(
