@@ -66,11 +66,13 @@ def publicity_months(candidates: pd.DataFrame, rules: RuleSet) -> np.ndarray:
 
 
 def _candidates(conn: Connection, as_of: date) -> pd.DataFrame:
+    """Current, active, not yet swept facts; a list entry already removed stays removed (its
+    legal basis is the removal, not the end of a period)."""
     kinds = ", ".join(f"'{k}'" for k in SWEPT_KINDS)
     return pd.read_sql_query(text(f"""
         SELECT id, kind, category, amount_yuan, event_date FROM fact
         WHERE superseded_at IS NULL AND status = 'active' AND kind IN ({kinds}) AND event_date <= :d
-          AND (flags IS NULL OR flags NOT LIKE :swept)
+          AND (flags IS NULL OR flags NOT LIKE :swept) AND (end_date IS NULL OR end_date > :d)
     """), conn, params={"d": as_of, "swept": f"%{PUBLICITY_ENDED_FLAG}%"})
 
 

@@ -274,6 +274,21 @@ def test_publicity_ends_by_itself_at_three_months_one_year_three_years(store: En
         assert conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE action = 'publicity_sweep'")).scalar() == 2
 
 
+def test_the_sweep_leaves_a_removed_listing_removed(engine: Engine, settings: Settings, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    record_at(monkeypatch, "2021-01-01")
+    ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
+    record_at(monkeypatch, "2022-06-01")
+    header = ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "移出日期"]
+    ingest_paths([write_csv(tmp_path / "se.csv", header, [[A, "甲", "提交虚假材料", "2019-03-01", "2020-05-06"]])],
+                 engine, settings)
+    # three years of publicity ended on 2022-03-01, but the entry had been removed on 2020-05-06 already
+    assert publicity.sweep(engine, date(2026, 4, 10)).ended == {"penalty": 0, "serious": 0}
+    with engine.connect() as conn:
+        [listing] = [f for f in record_as_of(conn, A, today_in_beijing()).facts if f.kind == "serious"]
+    assert listing.publicity is Publicity.REMOVED and "2020-05-06" in listing.basis
+
+
 def test_a_correction_retiers_the_penalty(store: Engine) -> None:
     ticket = file_objection(store)
     with store.begin() as conn:
