@@ -23,13 +23,10 @@ from credit_engine.calendar import add_months
 from credit_engine.rules import RuleSet, rules_for
 from credit_engine.rules.penalty import tier_penalty
 from credit_engine.store.models import Entity, Fact
-from credit_engine.store.repository import now_utc
+from credit_engine.store.repository import OBJECTION_FLAG, OBJECTION_KEPT_FLAG, now_utc
 
 #: Beijing is UTC+8; recorded times are naive UTC.
 BEIJING = timedelta(hours=8)
-OBJECTION_FLAG = "under_objection"
-#: An objection that could not be determined: the fact is kept and the objection shown beside it.
-OBJECTION_KEPT_FLAG = "objection_undetermined"
 #: Set by ``credit-engine publicity-sweep`` once the maximum publicity period has passed.
 PUBLICITY_ENDED_FLAG = "publicity_ended"
 #: Flags that describe the publication state rather than the source data (not review flags).

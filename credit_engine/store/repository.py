@@ -15,6 +15,15 @@ import pandas as pd
 from sqlalchemy import Connection
 
 CHUNK = 5000
+#: Set on a fact while an objection to it is open.
+OBJECTION_FLAG = "under_objection"
+#: An objection that could not be determined: the fact is kept and the objection shown beside it.
+OBJECTION_KEPT_FLAG = "objection_undetermined"
+#: What the credit authority decided about a fact (a repair, an objection's removal, the marks
+#: and the decision history in ``detail_json``), which a later version from the source keeps.
+DECIDED_STATUSES = ("repaired", "removed")
+DECIDED_FLAGS = (OBJECTION_FLAG, OBJECTION_KEPT_FLAG)
+DECIDED_DETAIL = ("repair", "objection")
 
 
 def now_utc() -> datetime:
@@ -43,6 +52,11 @@ def _copy_text(frame: pd.DataFrame) -> str:
         text = text.astype("string").fillna("\\N")
         line = text if line is None else line + "\t" + text
     return "\n".join(line.tolist()) + "\n"
+
+
+def _text(value: object) -> str:
+    """A frame cell as text ('' for NA/None)."""
+    return value if isinstance(value, str) else ""
 
 
 def _cells(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple]:
@@ -201,6 +215,8 @@ class Store:
         version = np.array([v[0] if v else 0 for v in stored], dtype=np.int64)
         same = np.array([v is not None and v[1] == h for v, h in zip(stored, facts["content_hash"].tolist())], dtype=bool)
         changed = (version > 0) & ~same
+        if changed.any():
+            facts = self._keep_decisions(facts, changed)
         fresh = facts[~same].assign(version=version[~same] + 1)
         if changed.any():
             self.conn.exec_driver_sql(
@@ -217,6 +233,31 @@ class Store:
             "facts_versioned": int(changed.sum()),
             "facts_unchanged": int(same.sum()),
         }
+
+    def _keep_decisions(self, facts: pd.DataFrame, changed: np.ndarray) -> pd.DataFrame:
+        """Carry a repair, a removal, objection marks and their history into the source's new
+        version, so that a corrected or re-formatted export does not publish a repaired fact
+        again. A withdrawal from the source (decision revoked) still wins over them."""
+        marked = " OR ".join(f"flags LIKE '%{flag}%'" for flag in DECIDED_FLAGS)
+        statuses = ", ".join(f"'{s}'" for s in DECIDED_STATUSES)
+        decided = {key: (status, flags, detail) for key, status, flags, detail in self.select_in(
+            f"SELECT fact_key, status, flags, detail_json FROM fact WHERE superseded_at IS NULL "
+            f"AND (status IN ({statuses}) OR {marked}) AND fact_key {{in}}", facts.loc[changed, "fact_key"].tolist())}
+        if not decided:
+            return facts
+        facts = facts.copy()
+        for i in np.flatnonzero(changed & facts["fact_key"].isin(decided).to_numpy()):
+            status, flags, detail = decided[facts.at[i, "fact_key"]]
+            if status in DECIDED_STATUSES and facts.at[i, "status"] == "active":
+                facts.at[i, "status"] = status
+            kept = [f for f in (flags or "").split(",") if f in DECIDED_FLAGS]
+            own = [f for f in _text(facts.at[i, "flags"]).split(",") if f and f not in kept]
+            facts.at[i, "flags"] = ",".join(own + kept) or None
+            history = {k: v for k, v in json.loads(detail or "{}").items() if k in DECIDED_DETAIL}
+            if history:
+                source = json.loads(_text(facts.at[i, "detail_json"]) or "{}")
+                facts.at[i, "detail_json"] = json.dumps(source | history, ensure_ascii=False)
+        return facts
 
     def supersede(self, fact_key: str, moment: datetime, **changes: object) -> int:
         """Close the current version of a fact and add the next with ``changes`` (status, flags …).

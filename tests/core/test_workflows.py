@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+import credit_engine.ingest
 from credit_engine import linking
 from credit_engine.ingest import ingest_paths
 from credit_engine.records import Publicity, fact_ref, record_as_of, today_in_beijing
 from credit_engine.settings import Settings
+from credit_engine.store.repository import now_utc
 from credit_engine.workflows import CaseConflict, InvalidRequest, get_case, list_cases, objection, overdue_counts, repair
 from credit_engine.workflows import sweep as publicity
 from credit_engine.workflows.cases import deadline
@@ -138,6 +140,24 @@ def test_approval_stops_publicity_keeps_the_record_and_ends_flags(store: Engine)
         audit = conn.execute(text("SELECT action, actor FROM audit_log WHERE target = :t ORDER BY id"),
                              {"t": case.ticket}).all()
     assert [tuple(a) for a in audit] == [("repair_filed", "public"), ("repair_decided", "key:1:officer")]
+
+
+def test_a_changed_source_row_keeps_the_repair_and_the_objection_mark(
+        store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    case = apply(store, application("G-2026"), "2026-09-01")
+    with store.begin() as conn:
+        repair.decide(conn, case.ticket, True, ["罚款已缴纳，已整改"], "key:1:officer", champion=None)
+    file_objection(store, "E-2025")
+    monkeypatch.setattr(credit_engine.ingest, "now_utc", now_utc)  # the export arrives after the decisions
+    ingest_paths([write_csv(tmp_path / "pen2.csv", PEN, [
+        ["甲", A, "G-2026", "罚款", "21", "2026-05-01", "局", "价格违法"],   # amount corrected at the source
+        ["甲", A, "E-2025", "罚款", "21", "2025-10-01", "局", "价格违法"],
+    ])], store, settings)
+    with store.connect() as conn:
+        facts = {f.document_no: f for f in record_as_of(conn, A, today_in_beijing()).facts}
+    assert facts["G-2026"].version == 3 and facts["G-2026"].amount_yuan == 210_000
+    assert facts["G-2026"].publicity is Publicity.REPAIRED and facts["G-2026"].detail["repair"]["ticket"] == case.ticket
+    assert facts["E-2025"].version == 3 and facts["E-2025"].under_objection  # still marked until decided
 
 
 def test_a_closed_case_refuses_another_decision(store: Engine) -> None:
