@@ -238,11 +238,12 @@ class Store:
         """Carry a repair, a removal, objection marks and their history into the source's new
         version, so that a corrected or re-formatted export does not publish a repaired fact
         again. A withdrawal from the source (decision revoked) still wins over them."""
-        marked = " OR ".join(f"flags LIKE '%{flag}%'" for flag in DECIDED_FLAGS)
-        statuses = ", ".join(f"'{s}'" for s in DECIDED_STATUSES)
+        marked = " OR ".join([f"flags LIKE {self.mark}"] * len(DECIDED_FLAGS))
+        statuses = ", ".join([self.mark] * len(DECIDED_STATUSES))
         decided = {key: (status, flags, detail) for key, status, flags, detail in self.select_in(
             f"SELECT fact_key, status, flags, detail_json FROM fact WHERE superseded_at IS NULL "
-            f"AND (status IN ({statuses}) OR {marked}) AND fact_key {{in}}", facts.loc[changed, "fact_key"].tolist())}
+            f"AND (status IN ({statuses}) OR {marked}) AND fact_key {{in}}", facts.loc[changed, "fact_key"].tolist(),
+            (*DECIDED_STATUSES, *(f"%{flag}%" for flag in DECIDED_FLAGS)))}
         if not decided:
             return facts
         facts = facts.copy()
