@@ -16,7 +16,7 @@ from credit_engine.ingest import FileReport, ingest_paths, source_files
 from credit_engine.ingest import requeue as requeue_quarantine
 from credit_engine.settings import get_settings
 from credit_engine.store.db import current_revision, make_engine, upgrade
-from pipelines.sample import sample_app
+from pipelines.sample import run_plan, sample_app
 
 app = typer.Typer(help="Credit-based tiered supervision scoring (信用分级分类监管).", no_args_is_help=True)
 console = Console()
@@ -446,6 +446,8 @@ def demo(
     port: Annotated[int, typer.Option(min=0, max=65535, help="port to serve on; 0: do not serve")] = 8000,
 ) -> None:
     """The whole flow on a synthetic province in the working folder, then the service."""
+    from credit_engine.synth.plans import PLAN_FILE
+
     settings = get_settings()
     folder = settings.var_dir / "demo-province"
     synth(out=folder, entities=entities, seed=seed, as_of=DEMO_AS_OF)
@@ -456,13 +458,18 @@ def demo(
     train(as_of=DEMO_AS_OF, months=36, shares=None, thresholds=None, promote_=True, table=None, label=None,
           id_column=None)
     grade(as_of=DEMO_AS_OF)
-    keys = {role: keys_create(role=role, scope=None, name=f"demo-{role}") for role in ("regulator", "analyst", "admin")}
+    publicity_sweep(as_of=DEMO_AS_OF)
+    draw_id = run_plan(folder / PLAN_FILE, show=5)
+    keys = {role: keys_create(role=role, scope=None, name=f"demo-{role}")
+            for role in ("regulator", "inspection", "analyst", "admin")}
     if port:
         base = f"http://127.0.0.1:{port}"
-        console.print(f"\npublic page  {base}/\nAPI docs     {base}/docs\nmetrics      {base}/metrics")
+        console.print(f"\npublic page  {base}/\n双随机公示    {base}/inspections?draw={draw_id}\n"
+                      f"API docs     {base}/docs\nmetrics      {base}/metrics")
+        paths = {"regulator": "entities?grade=D", "inspection": "inspections/plans", "analyst": "models",
+                 "admin": "entities?grade=D"}
         for role, key in keys.items():
-            console.print(f"{role:<12} curl -H 'X-API-Key: {key}' {base}/v1/" +
-                          ("entities?grade=D" if role != "analyst" else "models"))
+            console.print(f"{role:<12} curl -H 'X-API-Key: {key}' {base}/v1/{paths[role]}")
         serve(host="127.0.0.1", port=port, workers=1)
 
 

@@ -93,6 +93,12 @@ def sample(
     if plan is None:
         console.print(ctx.get_help())
         raise typer.Exit(2)
+    run_plan(plan, seed, commit_only, show)
+
+
+def run_plan(plan: Path, seed: str | None = None, commit_only: bool = False, show: int = 20) -> int:
+    """Store the plan and its inspectors, commit a draw and (unless ``commit_only``) reveal it;
+    returns the draw's number."""
     from credit_engine.sampling import draw, ledger
     from credit_engine.sampling.plan import load_plan
 
@@ -116,8 +122,9 @@ def sample(
     if commit_only:
         again = f" --seed {seed} --salt {salt}" if seed is not None else ""
         console.print(f"publish both, then: credit-engine sample reveal {row['id']}{again}", soft_wrap=True)
-        return
+        return row["id"]
     _reveal(engine, row["id"], seed, salt, show)
+    return row["id"]
 
 
 @sample_app.command("reveal")

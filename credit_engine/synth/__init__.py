@@ -3,7 +3,7 @@
 ``synthesise`` draws a latent world (entities, persons, roles, hidden risk), the events that
 risk drives, damages the files with the defects of DATA_CONTRACT.md at low rates, and writes
 ``sources/`` for the ingest plus ``truth/`` (latent risk, inspection-problem probability),
-which nothing in ``sources/`` reveals. Same arguments, byte-identical output.
+which nothing in ``sources/`` reveals, and ``plans/`` (a 双随机 plan with its inspector pool). Same arguments, byte-identical output.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 from . import defects, tables
 from .events import Events, build_events
 from .ids import stream
+from .plans import write_plan
 from .vocab import LICENCE_CLASS_TEXT
 from .world import World, build_world
 from .writers import write_table
@@ -54,6 +55,7 @@ def synthesise(out_dir: Path, entities: int, seed: int, as_of: date) -> SynthRep
         _damage(t, world, events, lk, stream(seed, "defects:" + t.path), log)
         files[t.path] = write_table(t, out_dir)
     files.update(_write_truth(world, out_dir))
+    files.update(write_plan(out_dir, seed, as_of))
     return SynthReport(out_dir=out_dir, entities=len(world.entities), persons=len(world.persons),
                        files=files, defects=dict(sorted(log.items())))
 

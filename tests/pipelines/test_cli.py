@@ -84,6 +84,10 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: 
     grades = pd.read_csv(out)
     assert list(grades.columns) == ["uscc", "grade", "score", "as_of", "model_version", "reasons"]
     assert set(grades["grade"]) == {"A", "B", "C", "D"} and (grades["as_of"] == "2026-06-30").all()
+    assert "publicity ended: penalty" in output
+    # the synthetic plan is drawn with inspectors from other authorities, and anyone can verify it
+    assert "plan 1, draw 1:" in output and "inspection): ce_" in output
+    assert "draw 1 verified" in run("sample", "verify", "1")
 
 
 def test_train_and_export_refuse_bad_input_with_a_clear_message(settings: Settings, tmp_path: Path) -> None:
