@@ -4,7 +4,8 @@ For each drawn entity, in draw order, an inspector is eligible unless they belon
 entity's registration authority (when the plan asks for cross-assignment), inspected the entity
 last time, or declared a conflict with it. Among the eligible, the least loaded are taken, ties
 broken at random: loads stay balanced (within one of each other when nothing is recused), and the
-same seed gives the same assignment.
+same seed gives the same assignment. In a joint inspection (部门联合抽查: a pool of several
+departments) each entity gets at least one inspector of every department taking part.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def assign(drawn: pd.DataFrame, pool: pd.DataFrame, per_entity: int, cross_assig
     for i, usccs in enumerate(pool["conflicts"]):
         for uscc in usccs:
             conflicted.setdefault(uscc, []).append(i)
+    department = pool["department"].to_numpy(dtype=object) if "department" in pool else np.full(len(pool), "")
+    joint = sorted(set(department)) if len(set(department)) > 1 else []
+    if len(joint) > per_entity:
+        raise NoEligibleInspector(f"a joint inspection of {len(joint)} departments needs at least {len(joint)} "
+                                  f"inspectors per entity, one of each; the plan asks for {per_entity}")
     load = np.zeros(len(pool), dtype=np.int64)
     out = []
     for uscc, home in zip(drawn["uscc"], drawn["authority"], strict=True):
@@ -45,7 +51,15 @@ def assign(drawn: pd.DataFrame, pool: pd.DataFrame, per_entity: int, cross_assig
             raise NoEligibleInspector(
                 f"entity {uscc}: {len(candidates)} of {len(pool)} inspectors remain after recusal "
                 f"(own authority {home!r}, last inspectors, declared conflicts); the plan needs {per_entity}")
-        chosen = candidates[np.lexsort((tie_break[candidates], load[candidates]))[:per_entity]]
+        ranked = candidates[np.lexsort((tie_break[candidates], load[candidates]))]
+        chosen = []
+        for name in joint:  # the least loaded eligible inspector of each department first
+            own = ranked[department[ranked] == name]
+            if not len(own):
+                raise NoEligibleInspector(f"entity {uscc}: no inspector of {name} remains after recusal "
+                                          f"(own authority {home!r}, last inspectors, declared conflicts)")
+            chosen.append(own[0])
+        chosen = np.array(chosen + [i for i in ranked if i not in chosen][:per_entity - len(chosen)], dtype=np.int64)
         load[chosen] += 1
         out.append(sorted(codes[chosen].tolist()))
     return out

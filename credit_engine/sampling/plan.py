@@ -80,6 +80,9 @@ class Plan(BaseModel):
     def _one_size(self) -> Plan:
         if self.sample_size is not None and self.base_ratio is not None:
             raise ValueError("give sample_size or base_ratio, not both")
+        if len(set(self.departments)) > self.inspectors_per_entity:
+            raise ValueError(f"a joint inspection of {len(set(self.departments))} departments sends one inspector of "
+                             f"each: inspectors_per_entity must be at least {len(set(self.departments))}")
         return self
 
 

@@ -254,6 +254,23 @@ def test_recusal_own_authority_last_inspectors_and_declared_conflicts() -> None:
                           {make_uscc(0): ["I003", "I005", "I007", "I009"]})
 
 
+def test_a_joint_inspection_sends_an_inspector_of_every_department() -> None:
+    drawn = pd.DataFrame({"uscc": [make_uscc(i) for i in range(30)], "authority": "道里分局"})
+    pool = _pool(12).assign(department=["市场监管局"] * 8 + ["卫生健康委", "卫生健康委", "应急管理局", "应急管理局"])
+    assigned = inspectors.assign(drawn, pool, 3, False, np.random.default_rng(4))
+    of = dict(zip(pool["code"], pool["department"]))
+    assert all({of[c] for c in trio} == {"市场监管局", "卫生健康委", "应急管理局"} for trio in assigned)
+    loads = pd.Series([c for trio in assigned for c in trio if of[c] == "卫生健康委"]).value_counts()
+    assert loads.max() - loads.min() <= 1  # balanced within each department too
+    with pytest.raises(inspectors.NoEligibleInspector, match="no inspector of 应急管理局 remains"):
+        inspectors.assign(drawn.head(1), pool, 3, False, np.random.default_rng(4), {make_uscc(0): ["I010", "I011"]})
+    with pytest.raises(inspectors.NoEligibleInspector, match="needs at least 3 inspectors per entity"):
+        inspectors.assign(drawn, pool, 2, False, np.random.default_rng(4))
+    with pytest.raises(ValueError, match="inspectors_per_entity must be at least 3"):
+        Plan(title="联合抽查", item="食品安全检查", departments=("市场监管局", "卫生健康委", "应急管理局"),
+             as_of=date(2026, 6, 30), sample_size=5)
+
+
 def test_a_plan_reads_from_toml_with_its_inspectors(tmp_path: Path) -> None:
     path = tmp_path / "plan.toml"
     path.write_text('title = "食品抽查"\nitem = "食品经营检查"\nkey_area = "食品"\ndepartments = ["市场监管局"]\n'
