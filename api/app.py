@@ -48,6 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(cases.public)
     app.include_router(disclosure.pages)
-    app.middleware("http")(logs.access_log)
+    app.add_middleware(logs.AccessLog)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
     return app

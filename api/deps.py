@@ -21,7 +21,10 @@ from credit_engine.store.repository import Store, now_utc
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key from `credit-engine keys create`")
 
 
-def get_service(request: Request) -> Service:
+# Dependencies that do no I/O are ``async``: FastAPI runs a sync one in the thread pool, a hop
+# that costs more than the function itself on every request.
+
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
@@ -54,7 +57,7 @@ def get_principal(conn: ConnDep, key: Annotated[str | None, Security(_key_header
 def require(role: Role):
     """A dependency admitting ``role`` and ``admin``; every other key gets 403."""
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in (role, Role.ADMIN):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {principal.role} key may not use this endpoint "
                                                            f"(needs the {role} role)")
@@ -94,9 +97,8 @@ class Audit:
     """Writes one audit row per regulator read before the data leaves, on the request's own
     connection: a request holds one pooled connection at a time, so a busy pool cannot deadlock."""
 
-    def __init__(self, request: Request, conn: ConnDep, principal: RegulatorDep) -> None:
-        self.conn, self.principal, self.client = conn, principal, client_address(request)
-        self.path = request.url.path
+    def __init__(self, conn: Connection, principal: Principal, client: str, path: str) -> None:
+        self.conn, self.principal, self.client, self.path = conn, principal, client, path
 
     def __call__(self, action: str, target: str, **detail: object) -> None:
         with write_transaction(self.conn):
@@ -104,7 +106,11 @@ class Audit:
                                    {"path": self.path, "role": str(self.principal.role), **detail}, client=self.client)
 
 
-AuditDep = Annotated[Audit, Depends()]
+async def get_audit(request: Request, conn: ConnDep, principal: RegulatorDep) -> Audit:
+    return Audit(conn, principal, client_address(request), request.url.path)
+
+
+AuditDep = Annotated[Audit, Depends(get_audit)]
 
 UsccPath = Annotated[str, Path(description="unified social credit code (18 characters)",
                                examples=["91230103MA1BXXXX0Y"])]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse
@@ -16,11 +17,14 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Engine
 
 from credit_engine.rules import RuleSet, load_rule_sets
-from credit_engine.scoring import registry
+from credit_engine.scoring import batch, registry
 from credit_engine.settings import Settings
 from credit_engine.store.db import make_engine
 
 log = logging.getLogger("credit_engine.api")
+#: Reason codes kept in memory (a few hundred bytes each): ``pred_contrib`` costs about a
+#: millisecond a row, the largest part of a regulator's entity lookup.
+REASONS_KEPT = 50_000
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Service:
     champion: registry.Champion | None = None
     champion_problem: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _reasons: OrderedDict[tuple[str, str], list[dict]] = field(default_factory=OrderedDict, repr=False)
 
     @classmethod
     def start(cls, settings: Settings) -> "Service":
@@ -59,6 +64,21 @@ class Service:
             self.champion, self.champion_problem = champion, None
         log.info("champion credit-risk/%s loaded", champion.version)
         return champion.version
+
+    def reasons(self, grade_row: dict) -> list[dict]:
+        """The model reason codes of a stored grade. Grades are append-only and the codes follow
+        from the exact model version and the stored feature vector, so they are computed once."""
+        key = (grade_row["model_version"], grade_row["features_json"])
+        with self._lock:
+            if key in self._reasons:
+                self._reasons.move_to_end(key)
+                return self._reasons[key]
+        found = batch.explain(self.settings, grade_row, champion=self.champion)
+        with self._lock:
+            self._reasons[key] = found
+            if len(self._reasons) > REASONS_KEPT:
+                self._reasons.popitem(last=False)
+        return found
 
     def stop(self) -> None:
         self.engine.dispose()

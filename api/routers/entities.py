@@ -29,7 +29,7 @@ def _grade(service: Service, row: dict | None) -> GradeOut | None:
         return None
     GRADES_SERVED.labels(model_version=row["model_version"]).inc()
     return GradeOut(**row, judgements=json.loads(row["reasons_json"]),
-                    reasons=batch.explain(service.settings, row, champion=service.champion))
+                    reasons=service.reasons(row))
 
 
 @router.get("/{uscc}", response_model=EntityOut, summary="An entity's record, class, score and reasons")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 
 from api import create_app
+from api.logs import JsonFormatter
 from credit_engine.store.db import MIGRATIONS
 from tests.api.conftest import Province, auth
 
@@ -45,3 +49,24 @@ def test_not_ready_without_a_champion(province: Province, tmp_path) -> None:
         with province.engine.connect() as conn:
             uscc = conn.exec_driver_sql("SELECT uscc FROM entity ORDER BY uscc LIMIT 1").scalar()
         assert bare.get(f"/v1/public/entities/{uscc}").status_code == 200  # records are still served
+
+
+def test_every_request_is_logged_as_json_without_its_query(client: TestClient) -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    access = logging.getLogger("credit_engine.api.access")
+    access.addHandler(handler)
+    level = access.level
+    access.setLevel(logging.INFO)  # setLevel, not the attribute: it clears the logger's level cache
+    try:
+        client.get("/v1/public/search", params={"q": "哈尔滨市张三"})
+        client.get("/v1/public/entities/91230103MA1BXXXX0Z")
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+    lines = [json.loads(JsonFormatter().format(r)) for r in records]
+    assert [(line["method"], line["path"], line["status"]) for line in lines] == [
+        ("GET", "/v1/public/search", 200), ("GET", "/v1/public/entities/91230103MA1BXXXX0Z", 422)]
+    assert all(line["ms"] >= 0 and line["message"] == "request" for line in lines)
+    assert not any("张三" in json.dumps(line, ensure_ascii=False) for line in lines)  # the searched name stays out

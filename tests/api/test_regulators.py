@@ -130,3 +130,17 @@ def test_bad_codes_and_unknown_entities(client: TestClient, province: Province) 
     assert client.get("/v1/entities/9123", headers=headers).status_code == 422
     unknown = "91230103MA1BXXXX0" + uscc_check_digit("91230103MA1BXXXX0")
     assert client.get(f"/v1/entities/{unknown}", headers=headers).status_code == 404
+
+
+def test_reason_codes_are_computed_once_per_stored_grade(app, client: TestClient, province: Province,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    service, calls = app.state.service, []
+    real = batch.explain
+    monkeypatch.setattr("api.service.batch.explain", lambda *a, **k: calls.append(a[1]["model_version"]) or real(*a, **k))
+    service._reasons.clear()
+    uscc = _penalised(province)
+    served = [client.get(f"/v1/entities/{uscc}", headers=auth(province, "regulator")).json()["grade"] for _ in range(3)]
+    assert len(calls) == 1 and served[0]["reasons"] == served[1]["reasons"] == served[2]["reasons"]
+    with province.engine.connect() as conn:
+        row = batch.latest_grade(conn, uscc)
+    assert served[0]["reasons"] == real(province.settings, row) and served[0]["reasons"]
