@@ -34,6 +34,19 @@ DETAIL_LABELS = {
     "result": "检查结果",
 }
 
+#: The stored category codes of some kinds, as the page shows them (the JSON API keeps the codes).
+CATEGORY_LABELS = {
+    "abnormal": {"annual_report": "未按照规定期限公示年度报告", "info_not_published": "未在责令的期限内公示有关企业信息",
+                 "false_info": "公示企业信息隐瞒真实情况、弄虚作假", "unreachable": "通过登记的住所或者经营场所无法联系"},
+    "serious": {"abnormal_three_years": "被列入经营异常名录届满3年仍未履行相关义务",
+                "life_and_health": "危害人民群众生命健康安全的严重违法行为", "fair_competition": "破坏公平竞争秩序的严重违法行为",
+                "intellectual_property": "侵犯知识产权的严重违法行为", "refuses_decision": "拒不履行法定义务",
+                "false_registration": "提交虚假材料、采取其他欺诈手段隐瞒重要事实取得市场主体登记", "other": "其他严重违法失信行为"},
+    "inspection": {"ok": "未发现问题", "problem": "发现问题", "not_applicable": "未发现开展本次抽查涉及的经营活动"},
+    "role": {"legal_representative": "法定代表人", "director": "董事", "supervisor": "监事", "manager": "经理",
+             "cfo": "财务负责人", "shareholder": "股东", "controller": "实际控制人"},
+}
+
 GROUND_LABELS = {"error": "信息有误", "past_period": "超过公示期限仍在公示", "no_grounds": "无依据列入",
                  "duplicate": "重复公示", "inconsistent": "与决定机关的决定不一致"}
 
@@ -71,7 +84,8 @@ def entity(request: Request, uscc: UsccPath, conn: ConnDep, client: PublicDep) -
         return templates.TemplateResponse(request, "index.html", {"q": uscc, "hits": None, "error": exc.detail},
                                           status_code=exc.status_code)
     return templates.TemplateResponse(request, "entity.html", {
-        "entity": shown, "registration": REGISTRATION, "kinds": KINDS, "detail_labels": DETAIL_LABELS})
+        "entity": shown, "registration": REGISTRATION, "kinds": KINDS, "detail_labels": DETAIL_LABELS,
+        "category_labels": CATEGORY_LABELS})
 
 
 def _record(conn: ConnDep, uscc: str | None, ref: str | None) -> tuple[dict | None, dict | None]:

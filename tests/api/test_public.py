@@ -100,3 +100,15 @@ def test_the_public_rate_limit_answers_429_with_retry_after(province: Province, 
             assert http.get("/healthz").status_code == 200  # operations are not limited
             regulator = http.get("/v1/entities?size=1", headers={"X-API-Key": province.keys["regulator"]})
             assert regulator.status_code == 200  # nor are keyed callers
+
+
+def test_the_card_shows_listing_grounds_in_chinese_not_as_codes(client: TestClient, province: Province) -> None:
+    with province.engine.connect() as conn:
+        listed = [r[0] for r in conn.exec_driver_sql(
+            "SELECT DISTINCT subject_uscc FROM fact WHERE kind = 'abnormal' AND category = 'annual_report' "
+            "AND superseded_at IS NULL ORDER BY subject_uscc LIMIT 40")]
+        shown = [u for u in listed if any(f.kind == "abnormal" and f.category == "annual_report"
+                                          and f.publicity is Publicity.PUBLISHED for f in current_record(conn, u).facts)]
+    assert shown, "the province has entities on the abnormal list for a missing annual report"
+    page = client.get(f"/entity/{shown[0]}").text
+    assert "未按照规定期限公示年度报告" in page and "annual_report" not in page
