@@ -3,7 +3,8 @@
 ``synthesise`` draws a latent world (entities, persons, roles, hidden risk), the events that
 risk drives, damages the files with the defects of DATA_CONTRACT.md at low rates, and writes
 ``sources/`` for the ingest plus ``truth/`` (latent risk, inspection-problem probability),
-which nothing in ``sources/`` reveals, and ``plans/`` (a 双随机 plan with its inspector pool). Same arguments, byte-identical output.
+which nothing in ``sources/`` reveals, and ``plans/`` (a 双随机 plan with its inspector pool).
+Same arguments, byte-identical output.
 """
 
 from __future__ import annotations

@@ -16,11 +16,19 @@ from credit_engine.ingest import ingest_paths
 from credit_engine.records import Publicity, fact_ref, record_as_of, today_in_beijing
 from credit_engine.settings import Settings
 from credit_engine.store.repository import now_utc
-from credit_engine.workflows import CaseConflict, InvalidRequest, get_case, list_cases, objection, overdue_counts, repair
+from credit_engine.workflows import (
+    CaseConflict,
+    InvalidRequest,
+    get_case,
+    list_cases,
+    objection,
+    overdue_counts,
+    repair,
+)
 from credit_engine.workflows import sweep as publicity
 from credit_engine.workflows.cases import deadline
 from credit_engine.workflows.repair import Evidence, RepairApplication
-from tests.helpers import A, REG_HEADER, record_at, reg_rows, write_csv
+from tests.helpers import REG_HEADER, A, record_at, reg_rows, write_csv
 
 PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_CFJG", "CF_WFXW"]
 AB = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
