@@ -252,21 +252,44 @@ def models() -> None:
 
 
 @app.command()
-def grade(as_of: Annotated[str | None, typer.Option(help="date to grade as of (YYYY-MM-DD); default today")] = None) -> None:
+def grade(
+    as_of: Annotated[str | None, typer.Option(help="date to grade as of (YYYY-MM-DD); default today")] = None,
+    engine_name: Annotated[str, typer.Option("--engine", help="pandas (this process) or spark")] = "pandas",
+    partition_size: Annotated[int, typer.Option(help="entities per partition (a USCC span)", min=1)] = 250_000,
+    spark_master: Annotated[str, typer.Option(help="Spark master with --engine spark, e.g. spark://host:7077")] = "local[2]",
+    exchange: Annotated[Path | None, typer.Option(
+        help="Parquet exchange folder with --engine spark (shared storage on a cluster); default a temporary folder")] = None,
+) -> None:
     """Grade every entity with the champion model: class, score, reasons; appended to the grade history."""
     from credit_engine.scoring import batch, registry
 
+    if engine_name not in ("pandas", "spark"):
+        console.print(f"[red]unknown engine {engine_name!r}: pandas or spark[/red]")
+        raise typer.Exit(2)
     settings = get_settings()
+    try:
+        if engine_name == "spark":
+            from credit_engine.scoring import spark
+
+            spark.require()
+        champion = registry.load_champion(settings)
+    except (LookupError, RuntimeError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     engine = make_engine(settings.db_url)
     upgrade(engine)
     day = _day(as_of)
-    try:
-        champion = registry.load_champion(settings)
-    except LookupError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    with console.status(f"grading every entity as of {day} with credit-risk version {champion.version}"):
-        report = batch.grade_all(engine, settings, day, champion, actor=f"cli:{getpass.getuser()}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task(f"grading as of {day} with credit-risk version {champion.version}", total=None)
+
+        def advance(step: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=f"{step}: as of {day}, "
+                                                                           f"credit-risk version {champion.version}")
+
+        report = batch.grade_all(engine, settings, day, champion, actor=f"cli:{getpass.getuser()}",
+                                 compute=engine_name, partition_size=partition_size, progress=advance,
+                                 spark_master=spark_master, exchange=exchange)
     total = sum(report.counts.values())
     table = Table("class", "entities", "share", title=f"grades as of {day}: model {report.model_version}, "
                                                       f"rules {report.rule_set_id}")

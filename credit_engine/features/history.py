@@ -52,12 +52,15 @@ def _detail(dialect: str, field: str) -> str:
     return f"json_extract(detail_json, '$.{field}')"
 
 
-def load_history(conn: Connection, first: date, last: date, usccs: list[str] | None = None) -> History:
+def load_history(conn: Connection, first: date, last: date, usccs: list[str] | None = None,
+                 span: tuple[str, str | None] | None = None) -> History:
     """Entities and fact versions known at any time between the ends of ``first`` and ``last``.
 
-    ``usccs`` limits the entities (one partition, or one entity to re-grade); the roles and court
-    listings of the persons linked to them are always read in full, since the related-enterprise
-    indicators cross partitions.
+    ``usccs`` (one entity to re-grade) or ``span`` (the entities with ``lo <= uscc < hi``, ``hi``
+    None for no upper end: one partition of a batch) limits the entities; the facts are then
+    theirs and their neighbourhood (``_neighbourhood``), since the related-enterprise indicators
+    cross partitions. Facts come in ``id`` order, so that ties between equal event dates break the
+    same way whichever entities were loaded with them.
     """
     dialect = conn.dialect.name
     extra = {0: [], 1: []}
@@ -65,42 +68,60 @@ def load_history(conn: Connection, first: date, last: date, usccs: list[str] | N
         for i, field in enumerate(fields):
             if field:
                 extra[i].append(f"WHEN '{kind}' THEN {_detail(dialect, field)}")
-    where_entity = "" if usccs is None else "AND uscc IN :usccs"
+    chosen = _chosen(usccs, span)
+    params = {"usccs": usccs, "lo": span[0] if span else None, "hi": span[1] if span else None}
     entities = _read(conn, f"""
         SELECT uscc, entity_type, industry_code, established_on, registered_capital_yuan FROM entity
-        WHERE 1 = 1 {where_entity} ORDER BY uscc""", {"usccs": usccs}, dates=("established_on",))
+        WHERE {chosen('uscc')} ORDER BY uscc""", params, dates=("established_on",))
     entities["uscc"] = entities["uscc"].astype(str)
     facts = _read(conn, f"""
-        SELECT fact_key, kind, subject_uscc, person_key, event_date, end_date, category, severity, amount_yuan,
+        SELECT id, fact_key, kind, subject_uscc, person_key, event_date, end_date, category, severity, amount_yuan,
                status, document_no, recorded_at, superseded_at,
                CASE kind {' '.join(extra[0])} END AS extra, CASE kind {' '.join(extra[1])} END AS extra2
         FROM fact
         WHERE recorded_at < :last_cut AND (superseded_at IS NULL OR superseded_at >= :first_cut)
           AND status <> 'withdrawn'
-          AND {'1 = 1' if usccs is None else _NEIGHBOURHOOD}
-    """, {"last_cut": end_of_day(last), "first_cut": end_of_day(first), "usccs": usccs}, dates=DATES)
-    rows = pd.Index(entities["uscc"])
-    facts["e"] = rows.get_indexer(facts["subject_uscc"].astype(object)).astype(np.int64)
+          AND {'1 = 1' if usccs is None and span is None else _neighbourhood(chosen)}
+        ORDER BY id
+    """, {**params, "last_cut": end_of_day(last), "first_cut": end_of_day(first)}, dates=DATES)
+    return history_of(entities, facts, first, last)
+
+
+def history_of(entities: pd.DataFrame, facts: pd.DataFrame, first: date, last: date) -> History:
+    """A ``History`` from entities sorted by USCC and fact versions of every kind in ``id`` order."""
+    facts = facts.assign(e=pd.Index(entities["uscc"]).get_indexer(facts["subject_uscc"].astype(object)).astype(np.int64))
     by_kind = {kind: part.reset_index(drop=True) for kind, part in facts.groupby("kind", sort=False)}
     empty = facts.iloc[:0]
     return History(entities, {kind: by_kind.get(kind, empty) for kind in KINDS}, first, last)
 
 
-#: The facts of some entities and what their related-enterprise indicators need: the roles and
-#: court listings of their persons, and the listings of the other enterprises of those persons.
-_PERSONS = "SELECT person_key FROM fact WHERE kind = 'role' AND subject_uscc IN :usccs"
-_NEIGHBOURHOOD = f"""(subject_uscc IN :usccs
-    OR (kind IN ('role', 'court') AND person_key IN ({_PERSONS}))
-    OR (kind IN ('serious', 'court') AND subject_uscc IN
-        (SELECT subject_uscc FROM fact WHERE kind = 'role' AND person_key IN ({_PERSONS}))))"""
+def _chosen(usccs: list[str] | None, span: tuple[str, str | None] | None):
+    """The SQL condition "``column`` is one of the chosen entities"."""
+    if usccs is not None:
+        return lambda column: f"{column} IN :usccs"
+    if span is not None:
+        return lambda column: f"{column} >= :lo" + ("" if span[1] is None else f" AND {column} < :hi")
+    return lambda column: "1 = 1"
+
+
+def _neighbourhood(chosen) -> str:
+    """The facts of the chosen entities and what their related-enterprise indicators need: the
+    roles and court listings of their persons, and the listings and roles of the other enterprises
+    of those persons — their roles too, because only the latest legal representative of an
+    enterprise counts (``linking.latest_legal_rep``): without the newer one, an old
+    representative would still seem to be there."""
+    persons = f"SELECT person_key FROM fact WHERE kind = 'role' AND {chosen('subject_uscc')}"
+    return f"""({chosen('subject_uscc')}
+    OR (kind IN ('role', 'court') AND person_key IN ({persons}))
+    OR (kind IN ('serious', 'court', 'role') AND subject_uscc IN
+        (SELECT subject_uscc FROM fact WHERE kind = 'role' AND person_key IN ({persons}))))"""
 
 
 def _read(conn: Connection, sql: str, params: dict, dates: tuple[str, ...]) -> pd.DataFrame:
     statement = text(sql)
     if params.get("usccs") is not None:
         statement = statement.bindparams(bindparam("usccs", expanding=True))
-    else:
-        params = {k: v for k, v in params.items() if k != "usccs"}
+    params = {k: v for k, v in params.items() if v is not None and f":{k}" in sql}
     frame = pd.read_sql_query(statement, conn, params=params)
     for column in dates:
         if column in frame:

@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Date, Engine, bindparam, text
 
-from credit_engine.features import features_as_of, load_history
+from credit_engine.features import History, features_as_of, load_history
 from credit_engine.grading import grade, reason_codes
 from credit_engine.rules import rules_for
 from credit_engine.scoring import registry
@@ -65,27 +69,89 @@ def _feature_json(features: pd.DataFrame) -> np.ndarray:
                     dtype=object)
 
 
-def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registry.Champion | None = None,
-              actor: str = "grade") -> GradeReport:
-    """Every entity as of ``as_of``, in one transaction with its audit row."""
-    champion = champion or registry.load_champion(settings)
-    seconds, started = {}, time.perf_counter()
-    with engine.connect() as conn:
-        history = load_history(conn, as_of, as_of)
-    seconds["load"] = time.perf_counter() - started
+#: Entities graded together: a partition's history and features fit comfortably in memory.
+PARTITION_SIZE = 250_000
+#: Told the step ("load" or "grade", "export", "write"), entities done so far, and their total.
+Progress = Callable[[str, int, int], None]
+
+
+def grade_partition(history: History, champion: registry.Champion, as_of: date,
+                    seconds: dict[str, float] | None = None) -> pd.DataFrame:
+    """Grade rows of the entities of one partition's history: the per-partition function both
+    engines run (``seconds``, when given, adds the time of the features and of the scoring)."""
+    started = time.perf_counter()
     features = features_as_of(history, as_of)
-    seconds["features"] = time.perf_counter() - started - sum(seconds.values())
+    middle = time.perf_counter()
     rows = grade_frame(features, champion, as_of)
-    seconds["score_and_grade"] = time.perf_counter() - started - sum(seconds.values())
+    if seconds is not None:
+        seconds["features"] += middle - started
+        seconds["score_and_grade"] += time.perf_counter() - middle
+    return rows
+
+
+def uscc_spans(conn: Connection, size: int) -> tuple[list[tuple[str, str | None]], int]:
+    """Consecutive USCC ranges ``[lo, hi)`` of ``size`` entities each (the last one open), and the
+    number of entities; only the bounds leave the database."""
+    total = conn.execute(text("SELECT COUNT(*) FROM entity")).scalar_one()
+    bounds = [str(u) for u in conn.execute(text(
+        "SELECT uscc FROM (SELECT uscc, ROW_NUMBER() OVER (ORDER BY uscc) AS r FROM entity) t "
+        "WHERE (r - 1) % :n = 0 ORDER BY uscc"), {"n": size}).scalars()]
+    return list(zip(bounds, [*bounds[1:], None])), total
+
+
+def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registry.Champion | None = None,
+              actor: str = "grade", compute: Literal["pandas", "spark"] = "pandas",
+              partition_size: int = PARTITION_SIZE, progress: Progress | None = None,
+              spark_master: str | None = None, exchange: Path | None = None) -> GradeReport:
+    """Every entity as of ``as_of``, a partition (USCC span) at a time so that memory stays bounded,
+    computed by pandas here or by Spark (``compute``, see ``scoring.spark``; ``spark_master`` and
+    the Parquet ``exchange`` folder are its own); all rows are written in one transaction with the
+    audit row."""
+    if compute == "spark":
+        from credit_engine.scoring import spark
+
+        spark.require()
+    champion = champion or registry.load_champion(settings)
+    seconds: dict[str, float] = defaultdict(float)
+    tell = progress or (lambda step, done, total: None)
+    with engine.connect() as conn:
+        spans, total = uscc_spans(conn, partition_size)
+
+    def pandas_parts(conn: Connection) -> Iterator[pd.DataFrame]:
+        done = 0
+        for span in spans:
+            started = time.perf_counter()
+            history = load_history(conn, as_of, as_of, span=span)
+            seconds["load"] += time.perf_counter() - started
+            rows = grade_partition(history, champion, as_of, seconds)
+            done += len(rows)
+            tell("grade", done, total)
+            yield rows
+
+    if compute == "spark":
+        parts = spark.grade_spans(engine, champion, as_of, spans, total, seconds, tell, spark_master, exchange)
+    else:
+        parts = pandas_parts
+    return _write(engine, parts, champion, as_of, actor, seconds, tell, total)
+
+
+def _write(engine: Engine, parts: Callable[[Connection], Iterator[pd.DataFrame]], champion: registry.Champion,
+           as_of: date, actor: str, seconds: dict[str, float], tell: Progress, total: int) -> GradeReport:
+    """Insert the grade rows of every partition and the audit row, in one transaction."""
     batch_id, moment, rule_set = uuid.uuid4().hex, now_utc(), rules_for(as_of).id
-    counts = {g: int(n) for g, n in rows["grade"].value_counts().sort_index().items()}
+    tally: Counter[str] = Counter()
     with engine.begin() as conn:
         store = Store(conn)
-        store.insert_frame("grade", rows.assign(batch_id=batch_id, graded_at=stamp(moment)))
+        for rows in parts(conn):
+            started = time.perf_counter()
+            store.insert_frame("grade", rows.assign(batch_id=batch_id, graded_at=stamp(moment)))
+            tally.update(rows["grade"].value_counts().to_dict())
+            seconds["write"] += time.perf_counter() - started
+            tell("write", tally.total(), total)
+        counts = {g: int(tally[g]) for g in sorted(tally)}
         store.audit(moment, actor, "grade_batch", batch_id, {
             "as_of": as_of.isoformat(), "model_version": champion.version, "rule_set": rule_set, "counts": counts})
-    seconds["write"] = time.perf_counter() - started - sum(seconds.values())
-    return GradeReport(batch_id, as_of, champion.version, rule_set, counts, seconds)
+    return GradeReport(batch_id, as_of, champion.version, rule_set, counts, dict(seconds))
 
 
 def regrade(conn: Connection, champion: registry.Champion, uscc: str, as_of: date, actor: str, why: str) -> dict:

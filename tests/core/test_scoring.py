@@ -102,6 +102,30 @@ def test_grading_every_entity_is_append_only_and_carries_its_versions(province, 
     assert len(export) == entities and export["score"].between(0, 1).all()
 
 
+def batch_rows(engine: Engine, batch_id: str) -> pd.DataFrame:
+    """A batch's grade rows without what differs between batches (ids, batch id, timestamp)."""
+    with engine.connect() as conn:
+        rows = pd.read_sql_query(f"SELECT * FROM grade WHERE batch_id = '{batch_id}'", conn)
+    return rows.drop(columns=["id", "batch_id", "graded_at"]).sort_values("uscc").reset_index(drop=True)
+
+
+def test_grading_by_small_partitions_gives_the_grades_of_one_partition(province, champion) -> None:
+    engine, settings = province
+    steps = []
+    whole = batch.grade_all(engine, settings, AS_OF, champion, partition_size=10**9)
+    parts = batch.grade_all(engine, settings, AS_OF, champion, partition_size=97,
+                            progress=lambda step, done, total: steps.append((step, done, total)))
+    expected, got = batch_rows(engine, whole.batch_id), batch_rows(engine, parts.batch_id)
+    pd.testing.assert_frame_equal(got, expected)
+    assert parts.counts == whole.counts and len(got) == sum(whole.counts.values())
+    total = len(got)
+    assert [s for s in steps if s[0] == "grade"][-1] == ("grade", total, total)
+    assert len([s for s in steps if s[0] == "grade"]) == -(-total // 97)
+    features = pd.DataFrame([json.loads(v) for v in got["features_json"]], columns=champion.model.columns_)
+    related = ["related_dishonest_enterprises", "legal_rep_other_enterprises", "key_persons_court_listed"]
+    assert (features[related].sum() > 0).all()  # indicators that read other partitions' facts
+
+
 def test_one_entity_is_regraded_at_once_and_explained_from_its_stored_vector(province, champion) -> None:
     engine, settings = province
     with engine.connect() as conn:
