@@ -17,7 +17,12 @@ _NEEDS_ESCAPE = '[\\\\"\n\r\t]'
 
 
 def values(column: pd.Series) -> pd.Series:
-    """Each cell as a JSON value: strings quoted and escaped, dates as ISO strings, NA as null."""
+    """Each cell as a JSON value: strings quoted and escaped, dates as ISO strings, NA as null.
+
+    Booleans in an object column (a bool column reindexed with gaps) stay JSON booleans: as
+    strings they would change a fact's content hash whenever another row of its file was refused."""
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "boolean":
+        column = column.astype("boolean")
     if pd.api.types.is_datetime64_any_dtype(column):
         out = '"' + column.dt.strftime("%Y-%m-%d") + '"'
     elif pd.api.types.is_bool_dtype(column):

@@ -300,6 +300,16 @@ def test_reingest_is_idempotent_and_changes_make_versions(registered: Engine, se
     assert sorted(facts(registered, "abnormal")["subject_uscc"]) == sorted([A, B, C])
 
 
+def test_the_same_rows_in_another_file_make_no_new_versions(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    """A refused row beside them must not change how the kept rows are hashed."""
+    good = [["甲", A, "", "", f"R{n}", "罚款", "", "20", "2024-03-01", "", "道里分局"] for n in range(3)]
+    bad = ["甲", A, "", "", "R9", "罚款", "", "20", "2019-02-30", "", "道里分局"]
+    first = ingest(registered, settings, write_csv(tmp_path / "pen.csv", PEN_V2, [*good, bad]))[0]
+    assert (first.facts_new, first.rows_quarantined) == (3, 1)
+    again = ingest(registered, settings, write_csv(tmp_path / "pen-renamed.csv", PEN_V2, good))[0]
+    assert (again.status, again.facts_new, again.facts_versioned, again.facts_unchanged) == ("ingested", 0, 0, 3)
+
+
 def test_a_crash_in_the_middle_of_a_file_leaves_nothing_of_it(
     registered: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

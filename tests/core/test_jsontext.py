@@ -32,3 +32,12 @@ def test_typed_columns() -> None:
         {"day": "2024-03-01", "yuan": 2000.5, "n": 3, "flag": True},
         {"day": None, "yuan": None, "n": None, "flag": None},
     ]
+
+
+def test_booleans_reindexed_with_gaps_stay_booleans() -> None:
+    """A bool column aligned on more rows turns object; its text must not change with that."""
+    flags = pd.Series([True, False], index=[1, 2])
+    whole = objects(pd.DataFrame({"flag": flags}))
+    gapped = objects(pd.DataFrame({"flag": flags, "other": pd.Series(["x"], index=[3])}).drop(columns="other"))
+    assert gapped.loc[[1, 2]].tolist() == whole.tolist() == ['{"flag":true}', '{"flag":false}']
+    assert json.loads(gapped.loc[3]) == {"flag": None}
