@@ -7,10 +7,10 @@ with a precise reason; the rest of the file lands.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -33,7 +34,7 @@ from credit_engine.sources.kinds import (
     ABNORMAL, COMMITMENT, COMPLAINT, COURT, INSPECTION, LICENSE_V1, LICENSE_V2, PENALTY_V1, PENALTY_V2,
     PERSONNEL, REGISTRATION, SERIOUS, TAX, Kind,
 )
-from credit_engine.sources.reader import UnreadableFile, read_header, read_table
+from credit_engine.sources.reader import Chunk, UnreadableFile, open_table, read_header, read_table, scan
 from credit_engine.sources.subjects import SubjectResolver, is_personal_id
 from credit_engine.store.repository import Store, now_utc, stamp
 
@@ -92,14 +93,16 @@ def ingest_paths(
     on_file: Callable[[FileReport], None] | None = None,
     actor: str = "ingest",
     backfill: bool = False,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> list[FileReport]:
     """Ingest files in dependency order: registration and key persons before everything else,
-    so that old codes and persons in later files resolve. ``backfill``: see ``ingest_file``."""
+    so that old codes and persons in later files resolve. ``backfill`` and ``on_bytes``: see
+    ``ingest_file``."""
     files = source_files(paths)
     reports = []
     for path in sorted(files, key=_priority):
         try:
-            report = ingest_file(path, engine, settings, actor, backfill)
+            report = ingest_file(path, engine, settings, actor, backfill, on_bytes)
         except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the others
             report = FileReport(path, "failed", error=f"{type(exc).__name__}: {exc}")
         reports.append(report)
@@ -119,15 +122,19 @@ def _priority(path: Path) -> tuple[int, str]:
 
 
 def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "ingest",
-                backfill: bool = False) -> FileReport:
+                backfill: bool = False, on_bytes: Callable[[int], None] | None = None) -> FileReport:
     """One file in one transaction, with its audit row; see the module docstring.
 
+    The rows are read ``settings.ingest_chunk_rows`` at a time, so memory stays bounded
+    whatever the file's size; a key repeated in a later chunk is a duplicate as in the same one.
+
     ``backfill``: the file is history exported from another system; new facts are recorded at
-    their assumed publication time (``credit_engine.backfill``), not at the time of this ingest."""
+    their assumed publication time (``credit_engine.backfill``), not at the time of this ingest.
+    ``on_bytes``: called with the number of bytes of the file read since its last call."""
     started = time.perf_counter()
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    archived = _archive(data, sha, path.suffix.lower(), settings.archive_dir)
+    found = scan(path)
+    sha = found.sha256
+    archived = _archive(path, sha, path.suffix.lower(), settings.archive_dir)
     moment = now_utc()
     meta = {"sha256": sha, "file_name": path.name, "archive_path": str(archived), "ingested_at": stamp(moment)}
 
@@ -135,9 +142,11 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
         store = Store(conn)
         known = store.source_file(sha)
         if known and known[1] == "ingested":
+            if on_bytes:
+                on_bytes(found.size)
             return FileReport(path, "unchanged", seconds=time.perf_counter() - started)
         try:
-            table = read_table(path, data)
+            table = open_table(path, found)
             match = recognise(table.header)
         except (UnreadableFile, UnknownHeader) as exc:
             store.add_source_file({**meta, "status": "rejected", "error": str(exc)})
@@ -150,29 +159,50 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
             "unknown_columns": json.dumps(list(match.unknown), ensure_ascii=False),
             "header_json": json.dumps(table.header, ensure_ascii=False),
         })
-        source = _source(table.frame, match)
-        batch, counts, duplicates = _apply(store, source, match, file_id, moment, settings, backfill)
-        quarantine = _quarantine_rows(batch.quarantine, source, table.malformed)
-        store.add_quarantine(quarantine, file_id, moment)
-        accepted = len(table.frame) - len(batch.quarantine)
-        totals = {"rows_read": len(table.frame) + len(table.malformed), "rows_accepted": accepted,
-                  "rows_quarantined": len(quarantine), **counts}
+        report = FileReport(path, "ingested", kind=match.kind.label, encoding=table.encoding)
+        seen: dict[str, tuple[int, str]] = {}
+        done = 0
+        for chunk in table.chunks(settings.ingest_chunk_rows):
+            _ingest_chunk(store, chunk, match, file_id, moment, settings, backfill, seen, report)
+            if on_bytes:
+                on_bytes(chunk.position - done)
+            done = chunk.position
+        if on_bytes and found.size > done:
+            on_bytes(found.size - done)
+        totals = {"rows_read": report.rows_read, "rows_accepted": report.rows_accepted,
+                  "rows_quarantined": report.rows_quarantined, "facts_new": report.facts_new,
+                  "facts_versioned": report.facts_versioned, "facts_unchanged": report.facts_unchanged}
         store.update_counts(file_id, totals)
         lags = {"backfill_lag_days": backfill_time.PUBLICATION_LAG_DAYS} if backfill else {}
         store.audit(moment, actor, "ingest", sha, {"file": path.name, "kind": match.kind.label, **totals, **lags})
-    return FileReport(
-        path, "ingested", kind=match.kind.label, encoding=table.encoding,
-        rows_read=len(table.frame) + len(table.malformed), rows_accepted=accepted, duplicates=duplicates,
-        quarantined=Counter(quarantine["reason_code"]), seconds=time.perf_counter() - started, **counts,
-    )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest_chunk(store: Store, chunk: Chunk, match: HeaderMatch, file_id: int, moment: datetime,
+                  settings: Settings, backfill: bool, seen: dict[str, tuple[int, str]], report: FileReport) -> None:
+    """Write one chunk of a file's rows and add what happened to ``report``."""
+    source = _source(chunk.frame, match)
+    batch, counts, duplicates = _apply(store, source, match, file_id, moment, settings, backfill, seen)
+    quarantine = _quarantine_rows(batch.quarantine, source, chunk.malformed)
+    store.add_quarantine(quarantine, file_id, moment)
+    report.rows_read += len(chunk.frame) + len(chunk.malformed)
+    report.rows_accepted += len(chunk.frame) - len(batch.quarantine)
+    report.duplicates += duplicates
+    report.quarantined.update(quarantine["reason_code"])
+    report.facts_new += counts["facts_new"]
+    report.facts_versioned += counts["facts_versioned"]
+    report.facts_unchanged += counts["facts_unchanged"]
 
 
 def _apply(store: Store, source: Source, match: HeaderMatch, file_id: int, moment: datetime,
-           settings: Settings, backfill: bool = False) -> tuple[Batch, dict[str, int], int]:
-    """Transform rows and write what they yield; shared by ingest and requeue."""
+           settings: Settings, backfill: bool = False,
+           seen: dict[str, tuple[int, str]] | None = None) -> tuple[Batch, dict[str, int], int]:
+    """Transform rows and write what they yield; shared by ingest and requeue. ``seen``: the
+    file's keys in earlier chunks (see ``_dedupe``)."""
     ctx = Context(SubjectResolver(store), Pseudonymiser(settings.pseudonym_secret), settings.keep_encrypted_ids)
     batch = TRANSFORMS[match.kind](source, ctx)
-    facts, duplicates = _dedupe(batch)
+    facts, duplicates = _dedupe(batch, {} if seen is None else seen)
     FACT_SCHEMA.validate(facts)
     store.upsert_entities(batch.entities, moment, full=match.kind is REGISTRATION)
     store.add_aliases(batch.aliases, known=set(batch.entities["uscc"]))
@@ -200,10 +230,11 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
         archived = Path(archive_path)
         with engine.begin() as conn:
             store = Store(conn)
-            rows = store.open_quarantine(file_id, RETRYABLE)
-            table = read_table(archived, archived.read_bytes())
+            rows = pd.Index(store.open_quarantine(file_id, RETRYABLE))
+            table = read_table(archived)
             match = recognise(table.header)
-            source = _source(table.frame.loc[table.frame.index.intersection(rows)], match)
+            retried = [c.frame.loc[c.frame.index.intersection(rows)] for c in table.chunks(settings.ingest_chunk_rows)]
+            source = _source(pd.concat(retried), match)
             batch, counts, _ = _apply(store, source, match, file_id, moment, settings)
             landed = source.frame.index.difference(batch.quarantine.index)
             store.resolve_quarantine(file_id, landed.tolist(), moment)
@@ -213,13 +244,14 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
     return reports
 
 
-def _archive(data: bytes, sha: str, suffix: str, root: Path) -> Path:
-    """Content-addressed and write-once: the raw input is never modified after it arrives."""
+def _archive(path: Path, sha: str, suffix: str, root: Path) -> Path:
+    """Content-addressed and write-once: the raw input is never modified after it arrives.
+    Copied file to file, never held in memory."""
     target = root / sha[:2] / f"{sha}{suffix}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(target.suffix + ".part")
-        partial.write_bytes(data)
+        shutil.copyfile(path, partial)
         os.replace(partial, target)
     return target
 
@@ -255,21 +287,29 @@ def _mask_in_text(line: str) -> str:
     return _ID_LIKE.sub(lambda m: mask_ids(pd.Series([m.group(0)]))[0], line)
 
 
-def _dedupe(batch: Batch) -> tuple[pd.DataFrame, int]:
-    """A key twice in one file: identical copies count once; conflicting ones go to quarantine."""
+def _dedupe(batch: Batch, seen: dict[str, tuple[int, str]]) -> tuple[pd.DataFrame, int]:
+    """A key twice in one file: identical copies count once; conflicting ones go to quarantine.
+
+    ``seen`` maps each key of the file met so far (in this chunk or earlier ones) to the row and
+    content hash of its first occurrence; this chunk's new keys are added to it."""
     facts = batch.facts
-    repeated = facts["fact_key"].duplicated(keep="first")
-    if not repeated.any():
-        return facts, 0
-    first_hash = facts.drop_duplicates("fact_key").set_index("fact_key")["content_hash"]
-    identical = repeated & (facts["fact_key"].map(first_hash) == facts["content_hash"])
+    repeated = np.zeros(len(facts), dtype=bool)
+    identical = np.zeros(len(facts), dtype=bool)
+    first_row = np.zeros(len(facts), dtype=np.int64)
+    for i, (key, row, digest) in enumerate(zip(facts["fact_key"].tolist(), facts["source_row"].tolist(),
+                                               facts["content_hash"].tolist(), strict=True)):
+        first = seen.get(key)
+        if first is None:
+            seen[key] = (row, digest)
+        else:
+            repeated[i], identical[i], first_row[i] = True, first[1] == digest, first[0]
     conflicting = repeated & ~identical
     if conflicting.any():
-        first_row = facts.reset_index().drop_duplicates("fact_key").set_index("fact_key")["source_row"]
         rows = facts[conflicting]
         extra = pd.DataFrame({
             "reason_code": "duplicate_key",
-            "reason": "same fact as row " + rows["fact_key"].map(first_row).astype(str) + " with different content",
+            "reason": "same fact as row " + pd.Series(first_row[conflicting], index=rows.index).astype(str)
+                      + " with different content",
         }, index=rows.index)
         batch.quarantine = pd.concat([batch.quarantine, extra[~extra.index.isin(batch.quarantine.index)]])
     return facts[~repeated], int(identical.sum())

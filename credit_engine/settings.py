@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     keep_encrypted_ids: bool = Field(
         False, description="also store full identity numbers, encrypted with a key derived from the secret"
     )
+    ingest_chunk_rows: int = Field(
+        200_000, ge=1, description="rows of a source file read and written at a time (bounds the memory of an ingest)"
+    )
     public_rate_limit: str = Field("60/minute", description="per-client limit of the public API and page")
     rate_limit_storage: str = Field(
         "memory://", description="where rate-limit counters live: memory:// (one process) or redis://host:6379"

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn,
+)
 from rich.table import Table
 
 from credit_engine.ingest import FileReport, ingest_paths, source_files
@@ -69,15 +71,15 @@ def ingest(
     except FileNotFoundError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("ingesting", total=len(files))
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(f"ingesting {len(files):,} files", total=sum(path.stat().st_size for path in files))
 
-        def advance(report: FileReport) -> None:
-            progress.update(task, advance=1, description=f"ingested {report.path.name}")
+        def done(report: FileReport) -> None:
+            progress.update(task, description=f"ingested {report.path.name}")
 
-        reports = ingest_paths(files, engine, settings, on_file=advance, actor=f"cli:{getpass.getuser()}",
-                               backfill=backfill)
+        reports = ingest_paths(files, engine, settings, on_file=done, actor=f"cli:{getpass.getuser()}",
+                               backfill=backfill, on_bytes=lambda n: progress.update(task, advance=n))
     for table in report_tables(reports):
         console.print(table)
     rejected = [r for r in reports if r.status in ("rejected", "failed")]

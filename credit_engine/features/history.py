@@ -74,14 +74,14 @@ def load_history(conn: Connection, first: date, last: date, usccs: list[str] | N
         SELECT uscc, entity_type, industry_code, established_on, registered_capital_yuan FROM entity
         WHERE {chosen('uscc')} ORDER BY uscc""", params, dates=("established_on",))
     entities["uscc"] = entities["uscc"].astype(str)
+    chosen_facts = "" if usccs is None and span is None else f"{_neighbourhood(chosen)} "
     facts = _read(conn, f"""
-        SELECT id, fact_key, kind, subject_uscc, person_key, event_date, end_date, category, severity, amount_yuan,
-               status, document_no, recorded_at, superseded_at,
+        {chosen_facts}SELECT id, fact_key, kind, subject_uscc, person_key, event_date, end_date, category, severity,
+               amount_yuan, status, document_no, recorded_at, superseded_at,
                CASE kind {' '.join(extra[0])} END AS extra, CASE kind {' '.join(extra[1])} END AS extra2
         FROM fact
         WHERE recorded_at < :last_cut AND (superseded_at IS NULL OR superseded_at >= :first_cut)
-          AND status <> 'withdrawn'
-          AND {'1 = 1' if usccs is None and span is None else _neighbourhood(chosen)}
+          AND status <> 'withdrawn' {'' if not chosen_facts else 'AND id IN (SELECT id FROM picked)'}
         ORDER BY id
     """, {**params, "last_cut": end_of_day(last), "first_cut": end_of_day(first)}, dates=DATES)
     return history_of(entities, facts, first, last)
@@ -105,16 +105,25 @@ def _chosen(usccs: list[str] | None, span: tuple[str, str | None] | None):
 
 
 def _neighbourhood(chosen) -> str:
-    """The facts of the chosen entities and what their related-enterprise indicators need: the
-    roles and court listings of their persons, and the listings and roles of the other enterprises
-    of those persons — their roles too, because only the latest legal representative of an
-    enterprise counts (``linking.latest_legal_rep``): without the newer one, an old
-    representative would still seem to be there."""
-    persons = f"SELECT person_key FROM fact WHERE kind = 'role' AND {chosen('subject_uscc')}"
-    return f"""({chosen('subject_uscc')}
-    OR (kind IN ('role', 'court') AND person_key IN ({persons}))
-    OR (kind IN ('serious', 'court', 'role') AND subject_uscc IN
-        (SELECT subject_uscc FROM fact WHERE kind = 'role' AND person_key IN ({persons}))))"""
+    """``picked``: the ids of the facts of the chosen entities and of what their related-enterprise
+    indicators need — the roles and court listings of their persons, and the listings and roles of
+    the other enterprises of those persons (their roles too, because only the latest legal
+    representative of an enterprise counts, ``linking.latest_legal_rep``: without the newer one,
+    an old representative would still seem to be there). Joins on staged keys, not ``IN`` lists
+    or ``OR``s, so that the database can hash them."""
+    return f"""WITH persons AS (
+            SELECT DISTINCT person_key FROM fact WHERE kind = 'role' AND person_key IS NOT NULL
+              AND {chosen('subject_uscc')}),
+        others AS (
+            SELECT DISTINCT f.subject_uscc FROM fact f JOIN persons p ON f.person_key = p.person_key
+            WHERE f.kind = 'role' AND f.subject_uscc IS NOT NULL),
+        picked AS (
+            SELECT id FROM fact WHERE {chosen('subject_uscc')}
+            UNION SELECT f.id FROM fact f JOIN persons p ON f.person_key = p.person_key
+                  WHERE f.kind IN ('role', 'court')
+            UNION SELECT f.id FROM fact f JOIN others o ON f.subject_uscc = o.subject_uscc
+                  WHERE f.kind IN ('serious', 'court', 'role'))
+        """
 
 
 def _read(conn: Connection, sql: str, params: dict, dates: tuple[str, ...]) -> pd.DataFrame:

@@ -126,8 +126,10 @@ def history_from(entities: pd.DataFrame, facts: pd.DataFrame, as_of: date) -> Hi
 
 
 def grade_group(entities: pd.DataFrame, facts: pd.DataFrame, champion: registry.Champion, as_of: date) -> pd.DataFrame:
-    """What each Spark task runs: one span's grade rows."""
-    return batch.grade_partition(history_from(entities, facts, as_of), champion, as_of)[GRADES.names]
+    """What each Spark task runs: one span's grade rows; text as Python objects, because PySpark
+    cannot send a pandas column backed by a chunked Arrow array (a large span's JSON text)."""
+    rows = batch.grade_partition(history_from(entities, facts, as_of), champion, as_of)[GRADES.names]
+    return rows.astype({f.name: object for f in GRADES if f.type == pa.string()})
 
 
 def grade_spans(engine: Engine, champion: registry.Champion, as_of: date, spans: list[tuple[str, str | None]],

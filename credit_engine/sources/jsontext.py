@@ -19,8 +19,10 @@ _NEEDS_ESCAPE = '[\\\\"\n\r\t]'
 def values(column: pd.Series) -> pd.Series:
     """Each cell as a JSON value: strings quoted and escaped, dates as ISO strings, NA as null.
 
-    Booleans in an object column (a bool column reindexed with gaps) stay JSON booleans: as
-    strings they would change a fact's content hash whenever another row of its file was refused."""
+    The text of a value must not depend on its neighbours, or a fact's content hash would change
+    with the other rows of its file (or chunk): booleans in an object column (a bool column
+    reindexed with gaps) stay JSON booleans, and whole floats print as integers, as the same
+    numbers in an integer column do."""
     if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "boolean":
         column = column.astype("boolean")
     if pd.api.types.is_datetime64_any_dtype(column):
@@ -28,7 +30,7 @@ def values(column: pd.Series) -> pd.Series:
     elif pd.api.types.is_bool_dtype(column):
         out = column.map({True: "true", False: "false"}).astype("string")
     elif pd.api.types.is_numeric_dtype(column):
-        out = column.astype("Float64").astype("string") if pd.api.types.is_float_dtype(column) else column.astype("string")
+        out = _numbers(column) if pd.api.types.is_float_dtype(column) else column.astype("string")
     else:
         text = column.astype("string")
         if text.str.contains(_NEEDS_ESCAPE, regex=True).fillna(False).any():
@@ -39,6 +41,13 @@ def values(column: pd.Series) -> pd.Series:
                 text = text.str.replace(chr(code), f"\\u{code:04x}", regex=False)
         out = '"' + text + '"'
     return out.astype("string").fillna("null")
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """Floats as JSON numbers: whole ones (exactly representable) without a fraction."""
+    floats = column.astype("Float64")
+    whole = ((floats.abs() < 2**53) & (floats % 1 == 0)).fillna(False)
+    return floats.astype("string").mask(whole, floats.where(whole).astype("Int64").astype("string"))
 
 
 def objects(frame: pd.DataFrame) -> pd.Series:

@@ -1,22 +1,33 @@
-"""Read a source file into a frame of strings, whatever its encoding and format.
+"""Read a source file as frames of strings, whatever its encoding and format, a chunk at a time.
 
-Malformed rows (wrong number of fields, undecodable JSON) are returned apart with their row
-numbers, so they reach quarantine instead of vanishing or stopping the file.
+A file is never held whole: one streaming pass hashes it and settles its encoding, then its rows
+are read in chunks of bounded size. Malformed rows (wrong number of fields, undecodable JSON) are
+returned apart with their row numbers, so they reach quarantine instead of vanishing or stopping
+the file.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 ENCODINGS = ("utf-8-sig", "gb18030")
+BOM = b"\xef\xbb\xbf"
+#: Bytes read at a time: hashing, checking the encoding, and the CSV parser's blocks (a row
+#: longer than this cannot be parsed; no source row comes near).
+BLOCK = 16 << 20
+HEAD = 1 << 16
 
 
 class UnreadableFile(ValueError):
@@ -24,19 +35,43 @@ class UnreadableFile(ValueError):
 
 
 @dataclass
-class RawTable:
-    header: list[str]
+class Scan:
+    """What one streaming pass over the bytes learns: content hash and encoding."""
+
+    sha256: str
+    size: int
+    bom: bool
+    encoding: str | None  # None: neither encoding decodes it; ``error`` says where
+    error: str = ""
+
+
+@dataclass
+class Chunk:
     frame: pd.DataFrame  # all values str; index = 1-based data row number
+    malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, text, reason)
+    position: int = 0  # bytes of the file consumed so far (for progress)
+
+
+@dataclass
+class RawTable:
+    """An opened source file; ``chunks`` reads its rows a bounded number at a time."""
+
+    path: Path
+    header: list[str]
     encoding: str
     file_format: str  # csv | jsonl
-    malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, text, reason)
+    bom: bool
+
+    def chunks(self, rows: int) -> Iterator[Chunk]:
+        read = _jsonl_chunks if self.file_format == "jsonl" else _csv_chunks
+        return read(self, rows)
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str]:
     """Text and encoding: UTF-8 (with or without BOM) first, then GB18030."""
     for encoding in ENCODINGS:
         try:
-            body = data[3:] if encoding == "gb18030" and data.startswith(b"\xef\xbb\xbf") else data
+            body = data[3:] if encoding == "gb18030" and data.startswith(BOM) else data
             return body.decode(encoding), encoding.replace("-sig", "")
         except UnicodeDecodeError as exc:
             last = exc
@@ -45,11 +80,65 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
     )
 
 
-def read_table(path: Path, data: bytes) -> RawTable:
-    text, encoding = decode(data, path)
+def scan(path: Path) -> Scan:
+    """Hash the file and settle its encoding in one pass of bounded memory (a second pass, only
+    for files that are not UTF-8, checks GB18030)."""
+    digest, utf8, size, bom = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")(), 0, False
+    is_utf8 = True
+    with path.open("rb") as fh:
+        while block := fh.read(BLOCK):
+            bom = bom or (size == 0 and block.startswith(BOM))
+            digest.update(block)
+            size += len(block)
+            if is_utf8:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            is_utf8 = False
+    if is_utf8:
+        return Scan(digest.hexdigest(), size, bom, "utf-8")
+    error = _undecodable(path, "gb18030", 3 if bom else 0)
+    return Scan(digest.hexdigest(), size, bom, None if error else "gb18030", error)
+
+
+def _undecodable(path: Path, encoding: str, skip: int) -> str:
+    """Why ``path`` (after ``skip`` bytes) is not ``encoding``; empty if it is."""
+    decoder, offset = codecs.getincrementaldecoder(encoding)(), 0
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        while True:
+            block = fh.read(BLOCK)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                return f"{path.name}: neither UTF-8 nor GB18030 (byte {offset + exc.start}: {exc.object[exc.start:exc.start + 4]!r})"
+            if not block:
+                return ""
+            offset += len(block)
+
+
+def open_table(path: Path, found: Scan) -> RawTable:
+    """The header and format of a scanned file; rows are read later, in chunks."""
+    if found.encoding is None:
+        raise UnreadableFile(found.error)
+    with path.open("rb") as fh:
+        head = fh.read(HEAD)[3 if found.bom else 0:]
+    text = head.decode(found.encoding, errors="ignore")
     if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} or text.lstrip().startswith("{"):
-        return _read_jsonl(text, encoding)
-    return _read_csv(text, encoding, path)
+        return RawTable(path, _jsonl_header(path, found), found.encoding, "jsonl", found.bom)
+    header = _csv_header(text.partition("\n")[0])
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise UnreadableFile(f"{path.name}: duplicate header column(s): {', '.join(dupes)}")
+    return RawTable(path, header, found.encoding, "csv", found.bom)
+
+
+def read_table(path: Path) -> RawTable:
+    return open_table(path, scan(path))
 
 
 def read_header(path: Path, data: bytes) -> list[str]:
@@ -68,46 +157,69 @@ def _csv_header(text: str) -> list[str]:
     return [cell.strip() for cell in line]
 
 
-def _read_csv(text: str, encoding: str, path: Path) -> RawTable:
-    header = _csv_header(text)
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise UnreadableFile(f"{path.name}: duplicate header column(s): {', '.join(dupes)}")
-    bad: list[tuple[int, str, str]] = []
+def _open(table: RawTable) -> io.BufferedReader:
+    fh = table.path.open("rb")
+    fh.seek(3 if table.bom else 0)
+    return fh
+
+
+def _csv_chunks(table: RawTable, rows: int) -> Iterator[Chunk]:
+    """Arrow's streaming CSV reader (quoted newlines and GB18030 handled by it), regrouped into
+    chunks of ``rows`` rows; rows with the wrong number of fields come apart as malformed."""
+    header, bad = table.header, []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         bad.append((row.number - 1, row.text, f"expected {row.expected_columns} fields, found {row.actual_columns}"))
         return "skip"
 
-    encoded = text.encode("utf-8")
-    if not encoded.partition(b"\n")[2].strip():
-        return RawTable(header, pd.DataFrame(columns=header, dtype="str").rename_axis("row"), encoding, "csv", bad)
-    types = {name: pa.string() for name in header}
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(encoded),
-            # one block for the whole file: a cell larger than a block would otherwise fail
-            read_options=pacsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1,
-                                           block_size=min(max(len(encoded) + 1, 1 << 20), (1 << 31) - 1)),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise UnreadableFile(f"{path.name}: not a readable CSV file: {exc}") from exc
-    frame = table.to_pandas()
-    frame.index = _good_row_numbers(len(frame), {n for n, _, _ in bad})
-    return RawTable(header, frame, encoding, "csv", bad)
+    with _open(table) as fh:
+        if not fh.read(HEAD).partition(b"\n")[2].strip() and fh.tell() >= table.path.stat().st_size:
+            return  # a header and nothing else
+        fh.seek(3 if table.bom else 0)
+        try:
+            reader = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1, block_size=BLOCK,
+                                               encoding="utf8" if table.encoding == "utf-8" else table.encoding),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                                     null_values=[]),
+            )
+            pending, count, number = [], 0, 1
+            for batch in reader:
+                pending.append(batch)
+                count += batch.num_rows
+                while count >= rows:
+                    frame, pending, count, number = _take(pending, rows, number, bad, header)
+                    yield Chunk(frame, _drain(bad, number), fh.tell())
+            if count or bad:
+                frame, _, _, number = _take(pending, count, number, bad, header)
+                yield Chunk(frame, _drain(bad, None), fh.tell())
+        except pa.ArrowInvalid as exc:
+            raise UnreadableFile(f"{table.path.name}: not a readable CSV file: {exc}") from exc
 
 
-def _good_row_numbers(count: int, bad: set[int]) -> pd.Index:
-    numbers, n = [], 0
-    while len(numbers) < count:
-        n += 1
-        if n not in bad:
-            numbers.append(n)
-    return pd.Index(numbers, name="row")
+def _take(pending: list[pa.RecordBatch], rows: int, number: int, bad: list[tuple[int, str, str]],
+          header: list[str]) -> tuple[pd.DataFrame, list[pa.RecordBatch], int, int]:
+    """The first ``rows`` rows of ``pending`` as a frame numbered from ``number`` (skipping the
+    numbers of malformed rows); returns the rest and the next number."""
+    schema = pa.schema([(name, pa.string()) for name in header])
+    whole = pa.Table.from_batches(pending, schema=schema)
+    frame = whole.slice(0, rows).to_pandas()
+    skipped = sorted(n for n, _, _ in bad if n >= number)
+    candidates = np.arange(number, number + rows + len(skipped))
+    numbers = candidates[~np.isin(candidates, skipped)][:rows]
+    frame.index = pd.Index(numbers, name="row")
+    rest = whole.slice(rows).to_batches()
+    return frame, rest, whole.num_rows - rows, int(numbers[-1]) + 1 if rows else number
+
+
+def _drain(bad: list[tuple[int, str, str]], before: int | None) -> list[tuple[int, str, str]]:
+    """Malformed rows numbered below ``before`` (all if None), removed from ``bad``."""
+    out = [b for b in bad if before is None or b[0] < before]
+    bad[:] = [b for b in bad if b not in out]
+    return out
 
 
 def _cell(value: object) -> str:
@@ -119,13 +231,33 @@ def _cell(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _read_jsonl(text: str, encoding: str) -> RawTable:
+def _lines(table: RawTable) -> Iterator[tuple[int, str, int]]:
+    """Numbered lines of text (1-based, blank lines counted) with the bytes consumed so far."""
+    with _open(table) as raw, io.TextIOWrapper(raw, encoding=table.encoding, newline=None) as text:
+        for number, line in enumerate(text, start=1):
+            yield number, line.rstrip("\n"), raw.tell()
+
+
+def _jsonl_header(path: Path, found: Scan) -> list[str]:
+    """Every key of the file in order of first appearance: a key may first show up in any chunk."""
+    table = RawTable(path, [], found.encoding or "", "jsonl", found.bom)
+    header: dict[str, None] = {}
+    for _, line, _ in _lines(table):
+        try:
+            record = json.loads(line) if line.strip() else None
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            header.update(dict.fromkeys(record))
+    return list(header)
+
+
+def _jsonl_chunks(table: RawTable, rows: int) -> Iterator[Chunk]:
     records: list[dict] = []
     numbers: list[int] = []
     bad: list[tuple[int, str, str]] = []
-    header: list[str] = []
-    seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
+    position = 0
+    for number, line, position in _lines(table):
         if not line.strip():
             continue
         try:
@@ -135,12 +267,16 @@ def _read_jsonl(text: str, encoding: str) -> RawTable:
         except ValueError as exc:
             bad.append((number, line, f"not a JSON object: {exc}"))
             continue
-        for key in record:
-            if key not in seen:
-                seen.add(key)
-                header.append(key)
         records.append({k: _cell(v) for k, v in record.items()})
         numbers.append(number)
+        if len(records) >= rows:
+            yield Chunk(_jsonl_frame(records, numbers, table.header), bad, position)
+            records, numbers, bad = [], [], []
+    if records or bad:
+        yield Chunk(_jsonl_frame(records, numbers, table.header), bad, position)
+
+
+def _jsonl_frame(records: list[dict], numbers: list[int], header: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=header).fillna("").astype("str")
     frame.index = pd.Index(numbers, name="row")
-    return RawTable(header, frame, encoding, "jsonl", bad)
+    return frame

@@ -16,7 +16,7 @@ from credit_engine.scoring import batch, spark
 from pipelines.cli import app
 from tests.core.test_scoring import AS_OF, batch_rows, champion, province  # noqa: F401 - shared fixtures
 
-pytestmark = pytest.mark.xdist_group("scoring")
+pytestmark = pytest.mark.xdist_group("spark")  # its own province and Spark JVM: beside the scoring tests
 
 
 def test_a_span_history_round_trips_through_the_parquet_exchange(province, tmp_path: Path) -> None:  # noqa: F811

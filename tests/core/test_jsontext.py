@@ -41,3 +41,11 @@ def test_booleans_reindexed_with_gaps_stay_booleans() -> None:
     gapped = objects(pd.DataFrame({"flag": flags, "other": pd.Series(["x"], index=[3])}).drop(columns="other"))
     assert gapped.loc[[1, 2]].tolist() == whole.tolist() == ['{"flag":true}', '{"flag":false}']
     assert json.loads(gapped.loc[3]) == {"flag": None}
+
+
+def test_whole_floats_print_as_the_same_integers_do() -> None:
+    """One chunk of a file may hold a share as int64 and another as float64 beside a blank."""
+    ints = objects(pd.DataFrame({"share": [100, 30]}))
+    floats = objects(pd.DataFrame({"share": [100.0, 30.0, None, 2.5, 1e300]}))
+    assert floats.tolist()[:2] == ints.tolist() == ['{"share":100}', '{"share":30}']
+    assert [json.loads(v)["share"] for v in floats[2:]] == [None, 2.5, 1e300]
