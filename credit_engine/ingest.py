@@ -279,8 +279,12 @@ def _mask_personal(values: pd.Series, only_ids: bool = False) -> pd.Series:
         codes = classify_codes(cleaned)["kind"]
         personal = (cleaned != "") & ~codes.isin(["uscc", "reg_no", "org_code"]).to_numpy()
         personal = pd.Series(personal, index=values.index) | is_personal_id(cleaned)
-    masked = mask_ids(classify_ids(cleaned)["value"])
-    return values.where(~personal.astype(bool), masked)
+    personal = personal.astype(bool)
+    if not personal.any():
+        return values
+    out = values.copy()  # only the cells masked are classified: most code cells are entity codes
+    out[personal] = mask_ids(classify_ids(cleaned[personal])["value"])
+    return out
 
 
 def _mask_in_text(line: str) -> str:

@@ -30,11 +30,25 @@ REVOKED_GROUND = "licence revoked, personally responsible"
 SERIOUS_GROUND = "abnormal list unresolved 3 years, moved to the serious list"
 #: Too few visible digits shared by two masked forms prove nothing.
 MIN_SHARED_DIGITS = 8
+#: Enterprises per span of ``build``: only one span's roles are in memory at a time.
+SPAN = 250_000
+#: USCCs from the first (inclusive) to the second (exclusive; None: to the last).
+Span = tuple[str, str | None]
+#: Facts putting an enterprise on a dishonesty list on ``:day`` (serious list or court list).
+LISTED = f"""kind IN ('serious', 'court') AND subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT}
+          AND event_date <= :day AND (end_date IS NULL OR end_date > :day)"""
+#: Facts that can bar an enterprise's legal representative (licence revoked, serious list).
+BAR_CAUSES = f"""subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT} AND event_date <= :day
+          AND ((kind = 'penalty' AND category LIKE '%吊销营业执照%')
+               OR (kind = 'serious' AND category = 'abnormal_three_years'))"""
 
 
-def _as_of(conn: Connection, sql: str, as_of: date, person: str | None = None) -> pd.DataFrame:
-    """Rows of ``sql`` (which uses ``:cut``, ``:day``, ``:person``) as the store stood at the end of ``as_of``."""
-    values = {"cut": (end_of_day(as_of), DateTime), "day": (as_of, Date), "person": (person, String)}
+def _as_of(conn: Connection, sql: str, as_of: date, person: str | None = None, span: Span | None = None) -> pd.DataFrame:
+    """Rows of ``sql`` (which uses ``:cut``, ``:day``, ``:person``, ``:lo``, ``:hi``) as the store
+    stood at the end of ``as_of``."""
+    lo, hi = span or (None, None)
+    values = {"cut": (end_of_day(as_of), DateTime), "day": (as_of, Date), "person": (person, String),
+              "lo": (lo, String), "hi": (hi, String)}
     used = {name: spec for name, spec in values.items() if f":{name}" in sql}
     query = text(sql).bindparams(*(bindparam(name, type_=kind) for name, (_, kind) in used.items()))
     return pd.read_sql_query(query, conn, params={name: value for name, (value, _) in used.items()})
@@ -55,19 +69,27 @@ def _near(person: str | None) -> str:
                                       "(SELECT subject_uscc FROM fact WHERE kind = 'role' AND person_key = :person)")
 
 
-def roles_as_of(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
+def _within(span: Span | None) -> str:
+    """With a span: only the enterprises whose USCC falls in it."""
+    if span is None:
+        return ""
+    return " AND subject_uscc >= :lo" + ("" if span[1] is None else " AND subject_uscc < :hi")
+
+
+def roles_as_of(conn: Connection, as_of: date, person: str | None = None, span: Span | None = None) -> pd.DataFrame:
     """Who held which role in which enterprise on ``as_of``: uscc, person_key, role, start, end
-    (with ``person``: the roles in that person's enterprises)."""
-    return latest_legal_rep(_roles_on(conn, as_of, person))
+    (with ``person``: the roles in that person's enterprises; with ``span``: in its enterprises)."""
+    return latest_legal_rep(_roles_on(conn, as_of, person, _within(span), span))
 
 
-def _roles_on(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
+def _roles_on(conn: Connection, as_of: date, person: str | None = None, where: str = "",
+              span: Span | None = None) -> pd.DataFrame:
     return _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, category AS role, event_date AS start, end_date AS "end",
                fact_key
         FROM fact WHERE kind = 'role' AND status = 'active' AND {KNOWN_AT}
-          AND (event_date IS NULL OR event_date <= :day) AND (end_date IS NULL OR end_date > :day){_near(person)}
-    """, as_of, person)
+          AND (event_date IS NULL OR event_date <= :day) AND (end_date IS NULL OR end_date > :day){_near(person)}{where}
+    """, as_of, person, span)
 
 
 def court_debtors_as_of(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
@@ -95,20 +117,22 @@ def court_listed_roles(roles: pd.DataFrame, debtors: pd.DataFrame) -> pd.DataFra
     return roles[roles["role"].isin(list(BARRED_ROLE_NAMES))].merge(debtors, on="person_key", suffixes=("", "_court"))
 
 
-def related_listed(roles: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
+def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pairs of distinct enterprises sharing a person, the second with an active listing
-    (``uscc_listed``, ``kind``, ``fact_key_listing``)."""
+    (``uscc_listed``, ``kind``, ``fact_key_listing``). ``listed_roles``: the roles of the listed
+    enterprises, when ``roles`` holds only some enterprises (default: ``roles``)."""
     roles = roles[["uscc", "person_key", "role", "fact_key"]]
-    sources = roles.merge(listings[["uscc", "kind", "fact_key"]], on="uscc", suffixes=("", "_listing"))
+    listed_roles = roles if listed_roles is None else listed_roles[["uscc", "person_key", "role", "fact_key"]]
+    sources = listed_roles.merge(listings[["uscc", "kind", "fact_key"]], on="uscc", suffixes=("", "_listing"))
     related = roles.merge(sources[["person_key", "uscc", "kind", "fact_key_listing"]], on="person_key",
                           suffixes=("", "_listed"))
     return related[related["uscc"] != related["uscc_listed"]].drop_duplicates(["uscc", "uscc_listed", "person_key"])
 
 
-def key_person_court_flags(conn: Connection, as_of: date) -> list[Flag]:
+def key_person_court_flags(conn: Connection, as_of: date, span: Span | None = None) -> list[Flag]:
     """Enterprises whose legal representative, director, supervisor or manager is an active
     court-list debtor: the person may not hold that role (Company Law Art.178; 登记管理条例 Art.12)."""
-    barred = court_listed_roles(roles_as_of(conn, as_of), court_debtors_as_of(conn, as_of))
+    barred = court_listed_roles(roles_as_of(conn, as_of, span=span), court_debtors_as_of(conn, as_of))
     bases = {b.role: b.source for b in rules_for(as_of).court_list.barred_roles}
     return [
         Flag(row.uscc, f"court_listed_{row.role}",
@@ -164,11 +188,8 @@ def resolve_masked_debtors(conn: Connection) -> dict[str, int]:
 
 def _entity_listings(conn: Connection, as_of: date) -> pd.DataFrame:
     """Enterprises carrying active dishonesty on ``as_of``: serious list, or the court list."""
-    return _as_of(conn, f"""
-        SELECT subject_uscc AS uscc, kind, document_no, category, event_date, fact_key FROM fact
-        WHERE kind IN ('serious', 'court') AND subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT}
-          AND event_date <= :day AND (end_date IS NULL OR end_date > :day)
-    """, as_of)
+    return _as_of(conn, f"SELECT subject_uscc AS uscc, kind, document_no, category, event_date, fact_key FROM fact "
+                        f"WHERE {LISTED}", as_of)
 
 
 def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
@@ -184,9 +205,7 @@ def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> 
     causes = _as_of(conn, f"""
         SELECT subject_uscc AS uscc, event_date AS since, fact_key,
                CASE WHEN kind = 'serious' THEN 'serious_list_from_abnormal' ELSE 'licence_revoked' END AS ground
-        FROM fact WHERE subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT} AND event_date <= :day
-          AND ((kind = 'penalty' AND category LIKE '%吊销营业执照%')
-               OR (kind = 'serious' AND category = 'abnormal_three_years')){_near(person)}
+        FROM fact WHERE {BAR_CAUSES}{_near(person)}
     """, as_of, person)
     if causes.empty:
         return causes.assign(person_key=pd.Series(dtype=str), until=pd.Series(dtype=object))
@@ -196,6 +215,7 @@ def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> 
     reps = _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
         WHERE kind = 'role' AND category = 'legal_representative' AND {KNOWN_AT}{_near(person)}
+          AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {BAR_CAUSES})
     """, as_of, person)
     merged = causes.merge(reps, on="uscc")
     held = pd.Series([  # legal representative when it happened
@@ -207,10 +227,10 @@ def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> 
     return merged[["person_key", "ground", "since", "until", "uscc", "fact_key"]].reset_index(drop=True)
 
 
-def barred_legal_rep_flags(conn: Connection, as_of: date) -> list[Flag]:
+def barred_legal_rep_flags(conn: Connection, as_of: date, span: Span | None = None) -> list[Flag]:
     """Enterprises whose current legal representative is under a legal-representative bar."""
     bars = legal_rep_bars(conn, as_of)
-    roles = roles_as_of(conn, as_of)
+    roles = roles_as_of(conn, as_of, span=span)
     reps = roles[roles["role"] == "legal_representative"]
     hits = reps.merge(bars, on="person_key", suffixes=("", "_cause"))
     return [
@@ -222,9 +242,10 @@ def barred_legal_rep_flags(conn: Connection, as_of: date) -> list[Flag]:
     ]
 
 
-def related_dishonesty_flags(conn: Connection, as_of: date) -> list[Flag]:
+def related_dishonesty_flags(conn: Connection, as_of: date, span: Span | None = None) -> list[Flag]:
     """Enterprises sharing a person (any role) with an enterprise on the serious or court list."""
-    related = related_listed(roles_as_of(conn, as_of), _entity_listings(conn, as_of))
+    listed_roles = latest_legal_rep(_roles_on(conn, as_of, where=f" AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {LISTED})"))
+    related = related_listed(roles_as_of(conn, as_of, span=span), _entity_listings(conn, as_of), listed_roles)
     return [
         Flag(row.uscc, "related_enterprise_dishonest",
              f"shares a person ({row.role}) with {row.uscc_listed}, which is on the {row.kind} list",
@@ -261,11 +282,29 @@ def _day(value: object) -> str | None:
 FLAG_BUILDERS = (key_person_court_flags, barred_legal_rep_flags, related_dishonesty_flags)
 
 
-def build(conn: Connection, as_of: date) -> dict[str, int]:
-    """Compute every propagated flag as of ``as_of`` and store them, replacing that date's set."""
-    flags = [flag for builder in FLAG_BUILDERS for flag in builder(conn, as_of)]
-    store = Store(conn)
+def build(conn: Connection, as_of: date, span: int = SPAN) -> dict[str, int]:
+    """Compute every propagated flag as of ``as_of`` and store them, replacing that date's set.
+
+    Enterprises are taken ``span`` at a time in USCC order, so that memory follows the span and
+    not the province; the flags are the same whatever the span."""
     conn.execute(text("DELETE FROM link_flag WHERE as_of = :day").bindparams(bindparam("day", type_=Date)), {"day": as_of})
+    counts: Counter = Counter()
+    for part in _spans(conn, span):
+        flags = [flag for builder in FLAG_BUILDERS for flag in builder(conn, as_of, part)]
+        _store_flags(Store(conn), as_of, flags)
+        counts.update(f.flag for f in flags)
+    return dict(counts)
+
+
+def _spans(conn: Connection, size: int) -> list[Span]:
+    """USCC ranges of ``size`` registered entities each, together covering every code."""
+    bounds = [uscc for (uscc,) in conn.execute(text(
+        "SELECT uscc FROM (SELECT uscc, ROW_NUMBER() OVER (ORDER BY uscc) AS n FROM entity) AS numbered "
+        "WHERE n > 1 AND (n - 1) % :size = 0 ORDER BY uscc"), {"size": size})]
+    return list(zip(["", *bounds], [*bounds, None], strict=True))
+
+
+def _store_flags(store: Store, as_of: date, flags: list[Flag]) -> None:
     frame = pd.DataFrame({
         "as_of": as_of.isoformat(),
         "uscc": [f.uscc for f in flags],
@@ -276,7 +315,6 @@ def build(conn: Connection, as_of: date) -> dict[str, int]:
         "built_at": stamp(now_utc()),
     })
     store.insert_frame("link_flag", frame)
-    return dict(Counter(f.flag for f in flags))
 
 
 def flags_of(conn: Connection, uscc: str, as_of: date) -> list[dict]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -128,6 +129,10 @@ class Fact(Base):
         UniqueConstraint("fact_key", "version"),
         Index("ix_fact_subject", "subject_uscc", "kind"),
         Index("ix_fact_person", "person_key"),
+        # one current version per key; the ingest looks them up by key (unique: planned as an
+        # index scan even before the table has statistics, during a long first ingest)
+        Index("ix_fact_current_key", "fact_key", unique=True, postgresql_where=text("superseded_at IS NULL"),
+              sqlite_where=text("superseded_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

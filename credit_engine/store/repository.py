@@ -1,7 +1,8 @@
 """Reads and writes of the ingest path, in bulk and inside the caller's transaction.
 
-Rows go to the database as tuples through the driver (``executemany`` on SQLite, ``COPY`` on
-PostgreSQL): building ORM objects or dicts per row would dominate the cost of an ingest.
+Rows go to the database in bulk through the driver (tuples to ``executemany`` on SQLite, CSV
+written by Arrow to ``COPY`` on PostgreSQL): building ORM objects or dicts per row would dominate
+the cost of an ingest.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 CHUNK = 5000
@@ -35,23 +38,25 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _copy_text(frame: pd.DataFrame) -> str:
-    """The frame in COPY text format, built column-wise (no Python call per row)."""
-    line = None
+def _copy_csv(frame: pd.DataFrame) -> pa.Buffer:
+    """The frame as ``COPY ... (FORMAT csv)`` input, written by Arrow in C++ (no Python call per
+    row or per cell): every value quoted, NULL unquoted and empty, so that an empty string stays
+    an empty string. Date-time columns are written as dates, as the fact table stores them."""
+    arrays = []
     for col in frame.columns:
         s = frame[col]
         if pd.api.types.is_datetime64_any_dtype(s):
-            text = s.dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_bool_dtype(s):
-            text = s.map({True: "t", False: "f"}).astype("string")
+            arrays.append(pa.array(s, from_pandas=True).cast(pa.date32(), safe=False))
+        elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            arrays.append(pa.array(s, from_pandas=True))
         else:
-            text = s.astype("string")
-            if text.str.contains(r"[\\\t\n\r]", regex=True).fillna(False).any():
-                for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-                    text = text.str.replace(raw, escaped, regex=False)
-        text = text.astype("string").fillna("\\N")
-        line = text if line is None else line + "\t" + text
-    return "\n".join(line.tolist()) + "\n"
+            # through Python objects: handing pandas string columns to Arrow directly wrote
+            # garbage bytes into some payloads (pandas 3, pyarrow 25; seen, cause not pinned down)
+            arrays.append(pa.array(s.astype("string").to_numpy(dtype=object, na_value=None), type=pa.large_string()))
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns]), sink,
+                    write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    return sink.getvalue()
 
 
 def _text(value: object) -> str:
@@ -99,10 +104,10 @@ class Store:
             target = f"stage_{table}"
             self.conn.exec_driver_sql(f"CREATE TEMP TABLE {target} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
         cursor = self.conn.connection.driver_connection.cursor()
-        payload = _copy_text(frame)
-        with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
-            for start in range(0, len(payload), 1 << 24):
-                copy.write(payload[start:start + (1 << 24)])
+        payload = _copy_csv(frame)
+        with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+            for start in range(0, payload.size, 1 << 24):
+                copy.write(memoryview(payload)[start:start + (1 << 24)])
         if on_conflict:
             names = ", ".join(columns)
             self.conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} {on_conflict}")
@@ -278,18 +283,13 @@ class Store:
         return row["version"]
 
     def _current_versions(self, keys: pd.Series) -> list[tuple]:
-        """Current version and hash of each key already stored. PostgreSQL joins a staged key
-        list once per file: a long ``= ANY`` list per chunk is planned as a sequential scan while
-        a fresh table has no statistics, which made large ingests quadratic."""
-        sql = "SELECT f.fact_key, f.version, f.content_hash FROM fact f {join} WHERE f.superseded_at IS NULL {where}"
-        if not self.postgres:
-            return self.select_in(sql.format(join="", where="AND f.fact_key {in}"), keys.tolist())
-        self.conn.exec_driver_sql("CREATE TEMP TABLE stage_keys (fact_key text PRIMARY KEY) ON COMMIT DROP")
-        self.insert_frame("stage_keys", keys.drop_duplicates().to_frame())
-        self.conn.exec_driver_sql("ANALYZE stage_keys")
-        rows = self.conn.exec_driver_sql(sql.format(join="JOIN stage_keys k ON k.fact_key = f.fact_key", where="")).all()
-        self.conn.exec_driver_sql("DROP TABLE stage_keys")
-        return rows
+        """Current version and hash of each key already stored, looked up key by key through the
+        unique index of current versions (``ix_fact_current_key``), in lists of ``CHUNK`` keys: the
+        cost follows the keys asked for, not the size of the store. Joining a staged key list
+        instead was planned as a scan of every current fact (the planner cannot know how many
+        there are before the table has statistics), once per chunk of a file: quadratic."""
+        return self.select_in("SELECT fact_key, version, content_hash FROM fact WHERE superseded_at IS NULL "
+                              "AND fact_key {in}", keys.tolist())
 
     def files_with_open_quarantine(self, reasons: Sequence[str]) -> list[tuple[int, str, str]]:
         marks = ", ".join([self.mark] * len(reasons))

@@ -5,20 +5,23 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
 from credit_engine.ingest import ingest_paths
 from credit_engine.linking import (
-    key_person_court_flags, legal_rep_bars, masked_digits_agree, person_record, related_dishonesty_flags,
+    build, key_person_court_flags, legal_rep_bars, masked_digits_agree, person_record, related_dishonesty_flags,
     resolve_masked_debtors, roles_as_of,
 )
 from credit_engine.settings import Settings
+from credit_engine.synth import synthesise
 from tests.helpers import A, B, C, REG_HEADER, REP_A, make_id, record_at, reg_rows, write_csv
 
 COURT = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "案号", "立案时间", "移除日期"]
 STAFF = ["统一社会信用代码", "姓名", "证件号码", "职务", "任职起始日期", "任职终止日期"]
 WANG_1, WANG_2 = make_id(61, birth="19950101"), make_id(62, birth="19950101")
+AS_OF = date(2026, 6, 30)
 
 
 @pytest.fixture
@@ -124,3 +127,19 @@ def test_a_later_appointment_replaces_the_legal_representative(engine: Engine, s
     rep = lambda roles: roles[(roles["uscc"] == B) & (roles["role"] == "legal_representative")]  # noqa: E731
     assert len(rep(before)) == len(rep(after)) == 1
     assert rep(before)["person_key"].iloc[0] != rep(after)["person_key"].iloc[0]
+
+
+def test_flags_built_in_small_spans_are_those_built_at_once(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    """Spans bound build's memory; they must not change a single flag."""
+    synthesise(tmp_path / "prov", 600, seed=5, as_of=AS_OF)
+    ingest_paths([tmp_path / "prov" / "sources"], engine, settings, backfill=True)
+
+    def built(span: int) -> tuple[dict[str, int], pd.DataFrame]:
+        with engine.begin() as conn:
+            counts = build(conn, AS_OF, span)
+            flags = pd.read_sql_query("SELECT uscc, flag, basis, person_key, facts_json FROM link_flag", conn)
+        return counts, flags.sort_values(list(flags.columns)).reset_index(drop=True)
+
+    (whole, at_once), (parts, spanned) = built(10**9), built(7)
+    assert parts == whole and {"barred_legal_representative", "related_enterprise_dishonest"} <= set(whole)
+    pd.testing.assert_frame_equal(spanned, at_once)

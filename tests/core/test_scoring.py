@@ -109,7 +109,7 @@ def batch_rows(engine: Engine, batch_id: str) -> pd.DataFrame:
     return rows.drop(columns=["id", "batch_id", "graded_at"]).sort_values("uscc").reset_index(drop=True)
 
 
-def test_grading_by_small_partitions_gives_the_grades_of_one_partition(province, champion) -> None:
+def test_small_partitions_and_a_regrade_give_the_grades_of_one_partition(province, champion) -> None:
     engine, settings = province
     steps = []
     whole = batch.grade_all(engine, settings, AS_OF, champion, partition_size=10**9)
@@ -124,6 +124,11 @@ def test_grading_by_small_partitions_gives_the_grades_of_one_partition(province,
     features = pd.DataFrame([json.loads(v) for v in got["features_json"]], columns=champion.model.columns_)
     related = ["related_dishonest_enterprises", "legal_rep_other_enterprises", "key_persons_court_listed"]
     assert (features[related].sum() > 0).all()  # indicators that read other partitions' facts
+    for row in got[features["related_dishonest_enterprises"].to_numpy() > 0].head(3).itertuples():
+        with engine.begin() as conn:  # a partition of one entity
+            again = batch.regrade(conn, champion, row.uscc, AS_OF, actor="test", why="as in the batch")
+        assert (again["grade"], again["score"]) == (row.grade, row.score)
+        assert json.loads(again["features_json"]) == json.loads(row.features_json)
 
 
 def test_one_entity_is_regraded_at_once_and_explained_from_its_stored_vector(province, champion) -> None:
