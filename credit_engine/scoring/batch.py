@@ -117,13 +117,17 @@ def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registr
     with engine.connect() as conn:
         spans, total = uscc_spans(conn, partition_size)
 
+    def pandas_span(conn: Connection, span: tuple[str, str | None]) -> pd.DataFrame:
+        """One span's rows; its history is freed on return, before the rows are written."""
+        started = time.perf_counter()
+        history = load_history(conn, as_of, as_of, span=span)
+        seconds["load"] += time.perf_counter() - started
+        return grade_partition(history, champion, as_of, seconds)
+
     def pandas_parts(conn: Connection) -> Iterator[pd.DataFrame]:
         done = 0
         for span in spans:
-            started = time.perf_counter()
-            history = load_history(conn, as_of, as_of, span=span)
-            seconds["load"] += time.perf_counter() - started
-            rows = grade_partition(history, champion, as_of, seconds)
+            rows = pandas_span(conn, span)
             done += len(rows)
             tell("grade", done, total)
             yield rows

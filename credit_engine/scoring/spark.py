@@ -10,8 +10,8 @@ grades back through ``Store.insert_frame`` keeps the one transaction with the au
    broadcast champion (``applyInPandas``), writing grade rows to ``<exchange>/grades``;
 3. the driver reads the grade files back, one at a time, into the store.
 
-On a cluster ``<exchange>`` must be storage that the driver and every executor see (NFS, HDFS,
-S3 through a Hadoop connector). Datetimes travel as int64 microseconds: neither Spark's session
+On a cluster ``<exchange>`` must be a folder mounted at the same path on the driver and every
+executor (NFS, or HDFS/S3 through a FUSE mount): the driver writes and reads it as local files. Datetimes travel as int64 microseconds: neither Spark's session
 time zone nor Arrow's nanosecond pandas conversion touch them, so they round-trip exactly.
 
 PySpark is an optional extra, imported only here and only when the Spark engine runs.
@@ -83,7 +83,8 @@ def session(master: str) -> SparkSession:
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.shuffle.partitions", "2")
                .config("spark.driver.memory", "1g")
-               .config("spark.ui.enabled", "false"))
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false"))  # the CLI draws its own progress bar
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

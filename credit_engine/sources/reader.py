@@ -218,7 +218,7 @@ def _take(pending: list[pa.RecordBatch], rows: int, number: int, bad: list[tuple
 def _drain(bad: list[tuple[int, str, str]], before: int | None) -> list[tuple[int, str, str]]:
     """Malformed rows numbered below ``before`` (all if None), removed from ``bad``."""
     out = [b for b in bad if before is None or b[0] < before]
-    bad[:] = [b for b in bad if b not in out]
+    bad[:] = [b for b in bad if before is not None and b[0] >= before]
     return out
 
 
