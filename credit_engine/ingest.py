@@ -36,6 +36,7 @@ from credit_engine.sources.kinds import (
 )
 from credit_engine.sources.reader import Chunk, UnreadableFile, open_table, read_header, read_table, scan
 from credit_engine.sources.subjects import SubjectResolver, is_personal_id
+from credit_engine.store.bulk import first_load
 from credit_engine.store.repository import Store, now_utc, stamp
 
 TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
@@ -96,18 +97,20 @@ def ingest_paths(
     on_bytes: Callable[[int], None] | None = None,
 ) -> list[FileReport]:
     """Ingest files in dependency order: registration and key persons before everything else,
-    so that old codes and persons in later files resolve. ``backfill`` and ``on_bytes``: see
-    ``ingest_file``."""
+    so that old codes and persons in later files resolve. Into an empty store the fact table's
+    secondary indexes are built once at the end (``store.bulk``). ``backfill`` and ``on_bytes``:
+    see ``ingest_file``."""
     files = source_files(paths)
     reports = []
-    for path in sorted(files, key=_priority):
-        try:
-            report = ingest_file(path, engine, settings, actor, backfill, on_bytes)
-        except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the others
-            report = FileReport(path, "failed", error=f"{type(exc).__name__}: {exc}")
-        reports.append(report)
-        if on_file:
-            on_file(report)
+    with first_load(engine):
+        for path in sorted(files, key=_priority):
+            try:
+                report = ingest_file(path, engine, settings, actor, backfill, on_bytes)
+            except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the others
+                report = FileReport(path, "failed", error=f"{type(exc).__name__}: {exc}")
+            reports.append(report)
+            if on_file:
+                on_file(report)
     return reports
 
 

@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
+from credit_engine.store.bulk import restore
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -45,8 +47,11 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Create the schema or bring it up to date (idempotent)."""
+    """Create the schema or bring it up to date (idempotent); at head, also put back the fact
+    indexes a first load killed part-way left out (``bulk.restore``)."""
     command.upgrade(alembic_config(engine), revision)
+    if revision == "head":
+        restore(engine)
 
 
 def current_revision(engine: Engine) -> str | None:
