@@ -2,11 +2,11 @@
 
 Keeping ``ix_fact_subject`` and ``ix_fact_person`` up to date row by row (random-order B-trees
 that outgrow the cache at millions of facts) and PostgreSQL's per-row foreign-key check on
-``source_file_id`` cost about a sixth of a first ingest at 100 000 entities, and more as the
-table grows. The ingest's own lookups use only the current-key index, which stays. A later
-ingest into a non-empty store changes nothing here, so readers of a live store never lose an
-index; a load killed part-way leaves its committed files intact and the indexes missing, and
-the next ``init`` or ingest puts them back (``restore``).
+``source_file_id`` cost about an eighth of a first ingest at 100 000 entities, and more as the
+table grows. The ingest's own lookups use only the key indexes (current key; key and version),
+which stay. A later ingest into a non-empty store changes nothing here, so readers of a live
+store never lose an index; a load killed part-way leaves its committed files intact and the
+indexes missing, and the next ``init`` or ingest puts them back (``restore``).
 """
 
 from __future__ import annotations
