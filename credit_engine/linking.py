@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -129,19 +130,6 @@ def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd
     return related[related["uscc"] != related["uscc_listed"]].drop_duplicates(["uscc", "uscc_listed", "person_key"])
 
 
-def key_person_court_flags(conn: Connection, as_of: date, span: Span | None = None) -> list[Flag]:
-    """Enterprises whose legal representative, director, supervisor or manager is an active
-    court-list debtor: the person may not hold that role (Company Law Art.178; 登记管理条例 Art.12)."""
-    barred = court_listed_roles(roles_as_of(conn, as_of, span=span), court_debtors_as_of(conn, as_of))
-    bases = {b.role: b.source for b in rules_for(as_of).court_list.barred_roles}
-    return [
-        Flag(row.uscc, f"court_listed_{row.role}",
-             f"{BARRED_ROLE_NAMES[row.role]} on the court list ({row.case_no}): {bases.get(BARRED_ROLE_NAMES[row.role], '')}",
-             row.person_key, (row.fact_key, row.fact_key_court))
-        for row in barred.itertuples(index=False)
-    ]
-
-
 def masked_digits_agree(masked: str, other: str) -> int:
     """How many positions both forms show, or -1 if a position shown by both differs."""
     if len(masked) != len(other):
@@ -227,33 +215,6 @@ def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> 
     return merged[["person_key", "ground", "since", "until", "uscc", "fact_key"]].reset_index(drop=True)
 
 
-def barred_legal_rep_flags(conn: Connection, as_of: date, span: Span | None = None) -> list[Flag]:
-    """Enterprises whose current legal representative is under a legal-representative bar."""
-    bars = legal_rep_bars(conn, as_of)
-    roles = roles_as_of(conn, as_of, span=span)
-    reps = roles[roles["role"] == "legal_representative"]
-    hits = reps.merge(bars, on="person_key", suffixes=("", "_cause"))
-    return [
-        Flag(row.uscc, "barred_legal_representative",
-             f"legal representative barred until {row.until:%Y-%m-%d} ({row.ground} of {row.uscc_cause} on "
-             f"{row.since:%Y-%m-%d}); 市场主体登记管理条例 第十二条 — personal responsibility to be confirmed",
-             row.person_key, (row.fact_key, row.fact_key_cause))
-        for row in hits.itertuples(index=False)
-    ]
-
-
-def related_dishonesty_flags(conn: Connection, as_of: date, span: Span | None = None) -> list[Flag]:
-    """Enterprises sharing a person (any role) with an enterprise on the serious or court list."""
-    listed_roles = latest_legal_rep(_roles_on(conn, as_of, where=f" AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {LISTED})"))
-    related = related_listed(roles_as_of(conn, as_of, span=span), _entity_listings(conn, as_of), listed_roles)
-    return [
-        Flag(row.uscc, "related_enterprise_dishonest",
-             f"shares a person ({row.role}) with {row.uscc_listed}, which is on the {row.kind} list",
-             row.person_key, (row.fact_key, row.fact_key_listing))
-        for row in related.itertuples(index=False)
-    ]
-
-
 def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
     """A person for regulators: masked ID only, linked enterprises and roles, active dishonesty."""
     person = conn.execute(
@@ -279,20 +240,87 @@ def _day(value: object) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
 
 
+@dataclass(frozen=True)
+class Dishonesty:
+    """The province-wide side of every flag on one date, read once per ``build`` and not once per
+    span: each of these queries reads across the whole fact table."""
+
+    debtors: pd.DataFrame  # court_debtors_as_of
+    bars: pd.DataFrame  # legal_rep_bars
+    listings: pd.DataFrame  # enterprises on the serious or court list
+    listed_roles: pd.DataFrame  # the roles in those enterprises
+
+
+def dishonesty_as_of(conn: Connection, as_of: date) -> Dishonesty:
+    listed_roles = _roles_on(conn, as_of, where=f" AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {LISTED})")
+    return Dishonesty(court_debtors_as_of(conn, as_of), legal_rep_bars(conn, as_of), _entity_listings(conn, as_of),
+                      latest_legal_rep(listed_roles))
+
+
+def key_person_court_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) -> list[Flag]:
+    """Enterprises whose legal representative, director, supervisor or manager is an active
+    court-list debtor: the person may not hold that role (Company Law Art.178; 登记管理条例 Art.12)."""
+    barred = court_listed_roles(roles, known.debtors)
+    bases = {b.role: b.source for b in rules_for(as_of).court_list.barred_roles}
+    return [
+        Flag(row.uscc, f"court_listed_{row.role}",
+             f"{BARRED_ROLE_NAMES[row.role]} on the court list ({row.case_no}): {bases.get(BARRED_ROLE_NAMES[row.role], '')}",
+             row.person_key, (row.fact_key, row.fact_key_court))
+        for row in barred.itertuples(index=False)
+    ]
+
+
+def barred_legal_rep_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) -> list[Flag]:
+    """Enterprises whose current legal representative is under a legal-representative bar."""
+    reps = roles[roles["role"] == "legal_representative"]
+    hits = reps.merge(known.bars, on="person_key", suffixes=("", "_cause"))
+    return [
+        Flag(row.uscc, "barred_legal_representative",
+             f"legal representative barred until {row.until:%Y-%m-%d} ({row.ground} of {row.uscc_cause} on "
+             f"{row.since:%Y-%m-%d}); 市场主体登记管理条例 第十二条 — personal responsibility to be confirmed",
+             row.person_key, (row.fact_key, row.fact_key_cause))
+        for row in hits.itertuples(index=False)
+    ]
+
+
+def related_dishonesty_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) -> list[Flag]:
+    """Enterprises sharing a person (any role) with an enterprise on the serious or court list."""
+    related = related_listed(roles, known.listings, known.listed_roles)
+    return [
+        Flag(row.uscc, "related_enterprise_dishonest",
+             f"shares a person ({row.role}) with {row.uscc_listed}, which is on the {row.kind} list",
+             row.person_key, (row.fact_key, row.fact_key_listing))
+        for row in related.itertuples(index=False)
+    ]
+
+
 FLAG_BUILDERS = (key_person_court_flags, barred_legal_rep_flags, related_dishonesty_flags)
 
 
-def build(conn: Connection, as_of: date, span: int = SPAN) -> dict[str, int]:
+def flags_as_of(conn: Connection, as_of: date, span: Span | None = None, known: Dishonesty | None = None) -> list[Flag]:
+    """Every propagated flag of the enterprises in ``span`` (default: all) on ``as_of``."""
+    roles = roles_as_of(conn, as_of, span=span)
+    known = known or dishonesty_as_of(conn, as_of)
+    return [flag for builder in FLAG_BUILDERS for flag in builder(roles, known, as_of)]
+
+
+def build(conn: Connection, as_of: date, span: int = SPAN, progress: Callable[[int, int], None] | None = None
+          ) -> dict[str, int]:
     """Compute every propagated flag as of ``as_of`` and store them, replacing that date's set.
 
     Enterprises are taken ``span`` at a time in USCC order, so that memory follows the span and
-    not the province; the flags are the same whatever the span."""
+    not the province; the flags are the same whatever the span. ``progress`` is told the spans
+    done and their number."""
     conn.execute(text("DELETE FROM link_flag WHERE as_of = :day").bindparams(bindparam("day", type_=Date)), {"day": as_of})
     counts: Counter = Counter()
-    for part in _spans(conn, span):
-        flags = [flag for builder in FLAG_BUILDERS for flag in builder(conn, as_of, part)]
+    known = dishonesty_as_of(conn, as_of)
+    parts = _spans(conn, span)
+    for done, part in enumerate(parts, 1):
+        flags = flags_as_of(conn, as_of, part, known)
         _store_flags(Store(conn), as_of, flags)
         counts.update(f.flag for f in flags)
+        if progress:
+            progress(done, len(parts))
     return dict(counts)
 
 

@@ -130,8 +130,11 @@ def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYY
     settings = get_settings()
     engine = make_engine(settings.db_url)
     upgrade(engine)
-    with console.status(f"building flags as of {as_of}"), engine.begin() as conn:
-        counts = linking.build(conn, date.fromisoformat(as_of))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress, engine.begin() as conn:
+        task = progress.add_task(f"building flags as of {as_of}: USCC spans", total=None)
+        counts = linking.build(conn, date.fromisoformat(as_of),
+                               progress=lambda done, total: progress.update(task, completed=done, total=total))
     table = Table("flag", "count", title=f"flags as of {as_of}")
     for flag, n in sorted(counts.items()):
         table.add_row(flag, f"{n:,}")

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 from credit_engine.ingest import ingest_paths
 from credit_engine.linking import (
-    build, key_person_court_flags, legal_rep_bars, masked_digits_agree, person_record, related_dishonesty_flags,
-    resolve_masked_debtors, roles_as_of,
+    Flag, build, flags_as_of, legal_rep_bars, masked_digits_agree, person_record, resolve_masked_debtors, roles_as_of,
 )
 from credit_engine.settings import Settings
 from credit_engine.synth import synthesise
@@ -22,6 +21,11 @@ COURT = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被
 STAFF = ["统一社会信用代码", "姓名", "证件号码", "职务", "任职起始日期", "任职终止日期"]
 WANG_1, WANG_2 = make_id(61, birth="19950101"), make_id(62, birth="19950101")
 AS_OF = date(2026, 6, 30)
+
+
+def flagged(conn: Connection, name: str, day: date) -> list[Flag]:
+    """The flags on ``day`` whose name starts with ``name``."""
+    return [f for f in flags_as_of(conn, day) if f.flag.startswith(name)]
 
 
 @pytest.fixture
@@ -66,9 +70,9 @@ def test_a_masked_id_links_only_on_a_single_exact_match(graph: Engine) -> None:
 
 def test_a_court_listed_legal_representative_flags_the_enterprise_until_the_listing_ends(graph: Engine) -> None:
     with graph.connect() as conn:
-        before = key_person_court_flags(conn, date(2023, 4, 3))
-        during = key_person_court_flags(conn, date(2023, 6, 1))
-        after = key_person_court_flags(conn, date(2024, 1, 1))
+        before = flagged(conn, "court_listed", date(2023, 4, 3))
+        during = flagged(conn, "court_listed", date(2023, 6, 1))
+        after = flagged(conn, "court_listed", date(2024, 1, 1))
     assert before == [] and after == []
     assert [(f.uscc, f.flag) for f in during] == [(A, "court_listed_legal_representative")]
     assert "（2023）执1号" in during[0].basis and "第十二条" in during[0].basis
@@ -102,8 +106,8 @@ def test_legal_rep_bars_and_related_enterprises(engine: Engine, settings: Settin
     with engine.connect() as conn:
         bars = legal_rep_bars(conn, date(2022, 1, 1))
         expired = legal_rep_bars(conn, date(2024, 3, 1))
-        related = related_dishonesty_flags(conn, date(2022, 6, 1))
-        related_after = related_dishonesty_flags(conn, date(2023, 6, 1))
+        related = flagged(conn, "related_enterprise", date(2022, 6, 1))
+        related_after = flagged(conn, "related_enterprise", date(2023, 6, 1))
         zhao_key = bars.loc[bars["uscc"] == B, "person_key"].iloc[0]
         record = person_record(conn, zhao_key, date(2022, 6, 1))
     assert list(zip(bars["uscc"], bars["ground"], bars["until"].astype(str))) == [(B, "licence_revoked", "2024-03-01")]
@@ -134,12 +138,18 @@ def test_flags_built_in_small_spans_are_those_built_at_once(engine: Engine, sett
     synthesise(tmp_path / "prov", 600, seed=5, as_of=AS_OF)
     ingest_paths([tmp_path / "prov" / "sources"], engine, settings, backfill=True)
 
+    told: list[tuple[int, int]] = []
+
     def built(span: int) -> tuple[dict[str, int], pd.DataFrame]:
+        told.clear()
         with engine.begin() as conn:
-            counts = build(conn, AS_OF, span)
+            counts = build(conn, AS_OF, span, progress=lambda done, total: told.append((done, total)))
             flags = pd.read_sql_query("SELECT uscc, flag, basis, person_key, facts_json FROM link_flag", conn)
         return counts, flags.sort_values(list(flags.columns)).reset_index(drop=True)
 
     (whole, at_once), (parts, spanned) = built(10**9), built(7)
     assert parts == whole and {"barred_legal_representative", "related_enterprise_dishonest"} <= set(whole)
     pd.testing.assert_frame_equal(spanned, at_once)
+    with engine.connect() as conn:
+        entities = conn.execute(text("SELECT COUNT(*) FROM entity")).scalar_one()
+    assert told == [(k, -(-entities // 7)) for k in range(1, -(-entities // 7) + 1)]  # one step per span
