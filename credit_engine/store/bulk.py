@@ -7,6 +7,10 @@ table grows. The ingest's own lookups use only the key indexes (current key; key
 which stay. A later ingest into a non-empty store changes nothing here, so readers of a live
 store never lose an index; a load killed part-way leaves its committed files intact and the
 indexes missing, and the next ``init`` or ingest puts them back (``restore``).
+
+On PostgreSQL the end of a first load also gathers the planner's statistics of the tables it
+filled: without them (autovacuum off, or not yet come round) the planner takes a span of a
+province for a few dozen rows and picks plans that read the whole fact table several times.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from credit_engine.store.models import Fact
 
 DEFERRED_INDEXES = ("ix_fact_subject", "ix_fact_person")
+LOADED_TABLES = ("fact", "entity", "entity_alias", "person", "source_file", "quarantine")
 
 
 @contextmanager
@@ -38,6 +43,7 @@ def first_load(engine: Engine) -> Iterator[bool]:
     finally:
         if empty:
             restore(engine)
+            analyse(engine)
 
 
 def restore(engine: Engine) -> None:
@@ -53,6 +59,13 @@ def restore(engine: Engine) -> None:
             {"name": fk.name},
         ).first():
             conn.execute(AddConstraint(fk, isolate_from_table=False))
+
+
+def analyse(engine: Engine) -> None:
+    """Gather PostgreSQL's planner statistics of the tables an ingest fills."""
+    with engine.begin() as conn:
+        if _is_postgres(conn):
+            conn.exec_driver_sql(f"ANALYZE {', '.join(LOADED_TABLES)}")
 
 
 def _indexes() -> list:
