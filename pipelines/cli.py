@@ -289,9 +289,10 @@ def grade(
                   console=console, transient=True) as progress:
         task = progress.add_task(f"grading as of {day} with credit-risk version {champion.version}", total=None)
 
-        def advance(step: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total, description=f"{step}: as of {day}, "
-                                                                           f"credit-risk version {champion.version}")
+        def advance(step: str, done: int, total: int | None) -> None:
+            what = f"read {done:,} rows" if total is None else step
+            progress.update(task, completed=done if total else 0, total=total,
+                            description=f"{what}: as of {day}, credit-risk version {champion.version}")
 
         report = batch.grade_all(engine, settings, day, champion, actor=f"cli:{getpass.getuser()}",
                                  compute=engine_name, partition_size=partition_size, progress=advance,

@@ -52,14 +52,12 @@ def _detail(dialect: str, field: str) -> str:
     return f"json_extract(detail_json, '$.{field}')"
 
 
-def load_history(conn: Connection, first: date, last: date, usccs: list[str] | None = None,
-                 span: tuple[str, str | None] | None = None) -> History:
+def load_history(conn: Connection, first: date, last: date, usccs: list[str] | None = None) -> History:
     """Entities and fact versions known at any time between the ends of ``first`` and ``last``.
 
-    ``usccs`` (one entity to re-grade) or ``span`` (the entities with ``lo <= uscc < hi``, ``hi``
-    None for no upper end: one partition of a batch) limits the entities; the facts are then
-    theirs and their neighbourhood (``_neighbourhood``), since the related-enterprise indicators
-    cross partitions. Facts come in ``id`` order, so that ties between equal event dates break the
+    ``usccs`` (one entity to re-grade) limits the entities; the facts are then theirs and their
+    neighbourhood (``_neighbourhood``), since the related-enterprise indicators reach other
+    entities (a batch reads its spans with ``spans.span_histories`` instead). Facts come in ``id`` order, so that ties between equal event dates break the
     same way whichever entities were loaded with them.
     """
     dialect = conn.dialect.name
@@ -68,13 +66,13 @@ def load_history(conn: Connection, first: date, last: date, usccs: list[str] | N
         for i, field in enumerate(fields):
             if field:
                 extra[i].append(f"WHEN '{kind}' THEN {_detail(dialect, field)}")
-    chosen = _chosen(usccs, span)
-    params = {"usccs": usccs, "lo": span[0] if span else None, "hi": span[1] if span else None}
+    chosen = _chosen(usccs)
+    params = {"usccs": usccs}
     entities = _read(conn, f"""
         SELECT uscc, entity_type, industry_code, established_on, registered_capital_yuan FROM entity
         WHERE {chosen('uscc')} ORDER BY uscc""", params, dates=("established_on",))
     entities["uscc"] = entities["uscc"].astype(str)
-    chosen_facts = "" if usccs is None and span is None else f"{_neighbourhood(chosen)} "
+    chosen_facts = "" if usccs is None else f"{_neighbourhood(chosen)} "
     facts = _read(conn, f"""
         {chosen_facts}SELECT id, fact_key, kind, subject_uscc, person_key, event_date, end_date, category, severity,
                amount_yuan, status, document_no, recorded_at, superseded_at,
@@ -95,12 +93,10 @@ def history_of(entities: pd.DataFrame, facts: pd.DataFrame, first: date, last: d
     return History(entities, {kind: by_kind.get(kind, empty) for kind in KINDS}, first, last)
 
 
-def _chosen(usccs: list[str] | None, span: tuple[str, str | None] | None):
+def _chosen(usccs: list[str] | None):
     """The SQL condition "``column`` is one of the chosen entities"."""
     if usccs is not None:
         return lambda column: f"{column} IN :usccs"
-    if span is not None:
-        return lambda column: f"{column} >= :lo" + ("" if span[1] is None else f" AND {column} < :hi")
     return lambda column: "1 = 1"
 
 

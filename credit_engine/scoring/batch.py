@@ -9,6 +9,7 @@ vector and that version — the same answer the batch would have stored.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -24,6 +25,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, Engine, bindparam, text
 
 from credit_engine.features import History, features_as_of, load_history
+from credit_engine.features.spans import span_histories, uscc_spans
 from credit_engine.grading import grade, reason_codes
 from credit_engine.rules import rules_for
 from credit_engine.scoring import registry
@@ -71,8 +73,9 @@ def _feature_json(features: pd.DataFrame) -> np.ndarray:
 
 #: Entities graded together: a partition's history and features fit comfortably in memory.
 PARTITION_SIZE = 250_000
-#: Told the step ("load" or "grade", "export", "write"), entities done so far, and their total.
-Progress = Callable[[str, int, int], None]
+#: Told the step ("read": rows read, total unknown; "grade", "export", "write": entities done so
+#: far, and their total).
+Progress = Callable[[str, int, int | None], None]
 
 
 def grade_partition(history: History, champion: registry.Champion, as_of: date,
@@ -87,16 +90,6 @@ def grade_partition(history: History, champion: registry.Champion, as_of: date,
         seconds["features"] += middle - started
         seconds["score_and_grade"] += time.perf_counter() - middle
     return rows
-
-
-def uscc_spans(conn: Connection, size: int) -> tuple[list[tuple[str, str | None]], int]:
-    """Consecutive USCC ranges ``[lo, hi)`` of ``size`` entities each (the last one open), and the
-    number of entities; only the bounds leave the database."""
-    total = conn.execute(text("SELECT COUNT(*) FROM entity")).scalar_one()
-    bounds = [str(u) for u in conn.execute(text(
-        "SELECT uscc FROM (SELECT uscc, ROW_NUMBER() OVER (ORDER BY uscc) AS r FROM entity) t "
-        "WHERE (r - 1) % :n = 0 ORDER BY uscc"), {"n": size}).scalars()]
-    return list(zip(bounds, [*bounds[1:], None])), total
 
 
 def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registry.Champion | None = None,
@@ -117,20 +110,22 @@ def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registr
     with engine.connect() as conn:
         spans, total = uscc_spans(conn, partition_size)
 
-    def pandas_span(conn: Connection, span: tuple[str, str | None]) -> pd.DataFrame:
-        """One span's rows; its history is freed on return, before the rows are written."""
-        started = time.perf_counter()
-        history = load_history(conn, as_of, as_of, span=span)
-        seconds["load"] += time.perf_counter() - started
-        return grade_partition(history, champion, as_of, seconds)
-
     def pandas_parts(conn: Connection) -> Iterator[pd.DataFrame]:
-        done = 0
-        for span in spans:
-            rows = pandas_span(conn, span)
-            done += len(rows)
-            tell("grade", done, total)
-            yield rows
+        """Each span's rows; its history is freed before the rows are written."""
+        with tempfile.TemporaryDirectory(prefix="credit-engine-spans-") as folder:
+            histories = span_histories(conn, as_of, spans, Path(folder), lambda rows: tell("read", rows, None))
+            done = 0
+            while True:
+                started = time.perf_counter()
+                history = next(histories, None)
+                seconds["load"] += time.perf_counter() - started
+                if history is None:
+                    return
+                rows = grade_partition(history, champion, as_of, seconds)
+                del history
+                done += len(rows)
+                tell("grade", done, total)
+                yield rows
 
     if compute == "spark":
         parts = spark.grade_spans(engine, champion, as_of, spans, total, seconds, tell, spark_master, exchange)

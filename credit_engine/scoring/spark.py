@@ -1,7 +1,7 @@
 """The grading batch under Spark: the same per-partition pandas function, on a cluster.
 
-Exchange by Parquet, not JDBC: the driver already knows how to read a partition's history from
-the store (``load_history`` with its neighbourhood query, on SQLite or PostgreSQL), and writing
+Exchange by Parquet, not JDBC: the driver already knows how to read the partitions' histories
+from the store (``span_histories``: one pass, on SQLite or PostgreSQL), and writing
 grades back through ``Store.insert_frame`` keeps the one transaction with the audit row. So:
 
 1. the driver exports each USCC span's history to ``<exchange>/entities`` and ``<exchange>/facts``
@@ -29,13 +29,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine
 
-from credit_engine.features.history import DATES, History, history_of, load_history
+from credit_engine.features.history import DATES, History, history_of
+from credit_engine.features import spans as span_files
+from credit_engine.features.spans import as_text, from_micros, span_histories, to_micros
 from credit_engine.scoring import batch, registry
 
 if TYPE_CHECKING:
@@ -44,15 +45,8 @@ if TYPE_CHECKING:
 MISSING = ("the Spark engine needs the `spark` extra: pip install 'credit-engine[spark]' "
            "and a Java 17 runtime")
 
-ENTITIES = pa.schema([("part", pa.int32()), ("uscc", pa.string()), ("entity_type", pa.string()),
-                      ("industry_code", pa.string()), ("established_on", pa.int64()),
-                      ("registered_capital_yuan", pa.float64())])
-FACTS = pa.schema([("part", pa.int32()), ("id", pa.int64()), ("fact_key", pa.string()), ("kind", pa.string()),
-                   ("subject_uscc", pa.string()), ("person_key", pa.string()), ("event_date", pa.int64()),
-                   ("end_date", pa.int64()), ("category", pa.string()), ("severity", pa.string()),
-                   ("amount_yuan", pa.float64()), ("status", pa.string()), ("document_no", pa.string()),
-                   ("recorded_at", pa.int64()), ("superseded_at", pa.int64()), ("extra", pa.string()),
-                   ("extra2", pa.string())])
+ENTITIES = pa.schema([pa.field("part", pa.int32()), *span_files.ENTITIES])
+FACTS = pa.schema([pa.field("part", pa.int32()), *span_files.FACTS])
 GRADES = pa.schema([("uscc", pa.string()), ("as_of", pa.string()), ("grade", pa.string()),
                     ("model_grade", pa.string()), ("score", pa.float64()), ("reasons_json", pa.string()),
                     ("features_json", pa.string()), ("model_name", pa.string()), ("model_version", pa.string()),
@@ -90,27 +84,12 @@ def session(master: str) -> SparkSession:
     return spark
 
 
-def _to_micros(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Datetime columns as int64 microseconds (NaT as numpy's NaT integer, which maps back to NaT)."""
-    return frame.assign(**{c: frame[c].to_numpy(dtype="datetime64[us]").view(np.int64) for c in columns if c in frame})
-
-
-def _from_micros(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    return frame.assign(**{c: frame[c].to_numpy(dtype=np.int64).view("datetime64[us]") for c in columns if c in frame})
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """Detail fields as text (PostgreSQL returns them so; SQLite returns numbers as numbers)."""
-    return values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
-
-
-def export(conn: Connection, as_of: date, part: int, span: tuple[str, str | None], folder: Path) -> int:
+def export(history: History, part: int, folder: Path) -> int:
     """Write one span's history (entities, and fact versions of every kind in ``id`` order)."""
-    history = load_history(conn, as_of, as_of, span=span)
-    entities = _to_micros(history.entities, ("established_on",)).assign(part=part)
+    entities = to_micros(history.entities, ("established_on",)).assign(part=part)
     facts = pd.concat([f for f in history.facts.values() if len(f)] or [history.kind("role")]).sort_values("id")
-    facts = _to_micros(facts, DATES).assign(part=part, extra=lambda f: _text(f["extra"]),
-                                            extra2=lambda f: _text(f["extra2"]))
+    facts = to_micros(facts, DATES).assign(part=part, extra=lambda f: as_text(f["extra"]),
+                                           extra2=lambda f: as_text(f["extra2"]))
     for name, frame, schema in (("entities", entities, ENTITIES), ("facts", facts, FACTS)):
         (folder / name).mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
@@ -120,8 +99,8 @@ def export(conn: Connection, as_of: date, part: int, span: tuple[str, str | None
 
 def history_from(entities: pd.DataFrame, facts: pd.DataFrame, as_of: date) -> History:
     """The ``History`` of one span, rebuilt from its exchanged rows (Spark does not keep order)."""
-    entities = _from_micros(entities.drop(columns="part"), ("established_on",))
-    facts = _from_micros(facts.drop(columns="part"), DATES)
+    entities = from_micros(entities.drop(columns="part"), ("established_on",))
+    facts = from_micros(facts.drop(columns="part"), DATES)
     return history_of(entities.sort_values("uscc").reset_index(drop=True),
                       facts.sort_values("id").reset_index(drop=True), as_of, as_of)
 
@@ -142,9 +121,10 @@ def grade_spans(engine: Engine, champion: registry.Champion, as_of: date, spans:
     for name in ("entities", "facts", "grades"):  # files of an earlier run would be graded again
         shutil.rmtree(folder / name, ignore_errors=True)
     started, done = time.perf_counter(), 0
-    with engine.connect() as conn:
-        for part, span in enumerate(spans):
-            done += export(conn, as_of, part, span, folder)
+    with engine.connect() as conn, tempfile.TemporaryDirectory(prefix="credit-engine-spans-") as scratch:
+        histories = span_histories(conn, as_of, spans, Path(scratch), lambda rows: tell("read", rows, None))
+        for part, history in enumerate(histories):
+            done += export(history, part, folder)
             tell("export", done, total)
     seconds["export"] = time.perf_counter() - started
 

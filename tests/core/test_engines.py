@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from credit_engine.features import features_as_of, load_history
+from credit_engine.features import features_as_of
+from credit_engine.features.spans import span_histories, uscc_spans
 from credit_engine.scoring import batch, spark
 from pipelines.cli import app
 from tests.core.test_scoring import AS_OF, batch_rows, champion, province  # noqa: F401 - shared fixtures
@@ -22,10 +23,9 @@ pytestmark = pytest.mark.xdist_group("spark")  # its own province and Spark JVM:
 def test_a_span_history_round_trips_through_the_parquet_exchange(province, tmp_path: Path) -> None:  # noqa: F811
     engine, _ = province
     with engine.connect() as conn:
-        spans, _ = batch.uscc_spans(conn, 1000)
-        span = spans[1]
-        spark.export(conn, AS_OF, 1, span, tmp_path)
-        original = load_history(conn, AS_OF, AS_OF, span=span)
+        spans, _ = uscc_spans(conn, 1000)
+        original = list(span_histories(conn, AS_OF, spans, tmp_path / "spans"))[1]
+    spark.export(original, 1, tmp_path)
     rebuilt = spark.history_from(pq.read_table(tmp_path / "entities").to_pandas(),
                                  pq.read_table(tmp_path / "facts").to_pandas(), AS_OF)
     pd.testing.assert_frame_equal(rebuilt.entities, original.entities, check_dtype=False)

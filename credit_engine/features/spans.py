@@ -1,0 +1,214 @@
+"""The histories of a province's USCC spans, from one pass over the store.
+
+Reading a span's neighbourhood with SQL (as ``load_history`` does for one entity) joins across
+the whole fact table, so a batch read that table several times per span and grew with the
+square of the province (3 000 000 entities: unfinished after 19 minutes). Here the facts known
+on the date are read once, as a stream: each goes to its span's file on local disk, and
+those of the kinds a neighbourhood can hold (roles, court and serious listings) also to one
+in-memory table. A span's history is then its file plus the rows of that table reached from its
+entities — the neighbourhood of ``history._neighbourhood``, found with integer codes.
+
+Spans are cut in Python's string order, by which entities and facts are both bucketed, so no
+database collation can put an entity and its facts in different spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Connection, bindparam, text
+
+from credit_engine.features.history import DATES, History, _detail, history_of
+from credit_engine.records import end_of_day
+
+#: Kinds of the facts a span's neighbourhood can need from other spans.
+NEIGHBOUR_KINDS = ("role", "court", "serious")
+#: Rows per chunk of the stream.
+CHUNK = 200_000
+ENTITIES = pa.schema([("uscc", pa.string()), ("entity_type", pa.string()), ("industry_code", pa.string()),
+                      ("established_on", pa.int64()), ("registered_capital_yuan", pa.float64())])
+FACTS = pa.schema([("id", pa.int64()), ("fact_key", pa.string()), ("kind", pa.string()),
+                   ("subject_uscc", pa.string()), ("person_key", pa.string()), ("event_date", pa.int64()),
+                   ("end_date", pa.int64()), ("category", pa.string()), ("severity", pa.string()),
+                   ("amount_yuan", pa.float64()), ("status", pa.string()), ("document_no", pa.string()),
+                   ("recorded_at", pa.int64()), ("superseded_at", pa.int64()), ("extra", pa.string()),
+                   ("extra2", pa.string())])
+#: Told the rows read so far (entities, then facts).
+Progress = Callable[[int], None]
+#: USCCs from the first (inclusive) to the second (exclusive; None: to the last).
+Span = tuple[str, str | None]
+
+
+def uscc_spans(conn: Connection, size: int) -> tuple[list[Span], int]:
+    """Consecutive USCC ranges ``[lo, hi)`` of ``size`` entities each (the last one open), in
+    Python's string order, and the number of entities."""
+    usccs = sorted(str(u) for u in conn.execute(text("SELECT uscc FROM entity")).scalars())
+    bounds = usccs[::size]
+    return list(zip(bounds, [*bounds[1:], None])), len(usccs)
+
+
+def span_histories(conn: Connection, as_of: date, spans: list[Span], folder: Path,
+                   progress: Progress | None = None) -> Iterator[History]:
+    """The ``History`` as of ``as_of`` of each span (consecutive, in Python's order: see
+    ``uscc_spans``), in order, each holding what ``load_history`` would for the span's entities:
+    them, their facts and their neighbourhood. ``folder`` receives the spans' files (about the
+    size of the facts known on the date)."""
+    tell = progress or (lambda rows: None)
+    folder.mkdir(parents=True, exist_ok=True)
+    lows = np.array([lo for lo, _ in spans], dtype=object)
+    read = _split_entities(conn, lows, folder, tell)
+    neighbours = _split_facts(conn, as_of, lows, folder, lambda rows: tell(read + rows))
+    codes = _Codes(neighbours, lows)
+    for part in range(len(spans)):
+        yield _history(folder, part, neighbours.filter(pa.array(codes.neighbourhood(part))), as_of)
+
+
+def _history(folder: Path, part: int, near: pa.Table, as_of: date) -> History:
+    """One span's history (built here, so that nothing of it outlives its use by the caller)."""
+    entities = from_micros(_read(folder / f"entities-{part}.parquet", ENTITIES).to_pandas(), ("established_on",))
+    facts = pa.concat_tables([_read(folder / f"facts-{part}.parquet", FACTS), near]).to_pandas()
+    facts = facts.drop_duplicates("id").sort_values("id").reset_index(drop=True)
+    return history_of(entities.sort_values("uscc").reset_index(drop=True), from_micros(facts, DATES), as_of, as_of)
+
+
+def _part_of(usccs: pd.Series, lows: np.ndarray) -> np.ndarray:
+    """The span of each USCC (-1: none, before the first span or missing)."""
+    known = usccs.notna().to_numpy()
+    part = np.full(len(usccs), -1, dtype=np.int64)
+    part[known] = np.searchsorted(lows, usccs[known].astype(str).to_numpy(dtype=object), side="right") - 1
+    return part
+
+
+def _split_entities(conn: Connection, lows: np.ndarray, folder: Path, tell: Progress) -> int:
+    sql = "SELECT uscc, entity_type, industry_code, established_on, registered_capital_yuan FROM entity"
+    with _Buckets(folder, "entities", ENTITIES) as buckets:
+        for chunk in _stream(conn, sql, {}):
+            chunk["established_on"] = pd.to_datetime(chunk["established_on"], format="ISO8601").astype("datetime64[us]")
+            buckets.add(to_micros(chunk, ("established_on",)), _part_of(chunk["uscc"], lows), len(lows))
+            tell(buckets.rows)
+        return buckets.rows
+
+
+def _split_facts(conn: Connection, as_of: date, lows: np.ndarray, folder: Path, tell: Progress) -> pa.Table:
+    """Bucket the fact versions known on ``as_of`` by span; return those of ``NEIGHBOUR_KINDS``."""
+    dialect = conn.dialect.name
+    sql = f"""
+        SELECT id, fact_key, kind, subject_uscc, person_key, event_date, end_date, category, severity,
+               amount_yuan, status, document_no, recorded_at, superseded_at,
+               CASE kind WHEN 'inspection' THEN {_detail(dialect, 'inspection_type')}
+                         WHEN 'commitment' THEN {_detail(dialect, 'fulfilment')}
+                         WHEN 'complaint' THEN {_detail(dialect, 'substantiated')} END AS extra,
+               CASE kind WHEN 'inspection' THEN {_detail(dialect, 'inclusion_probability')}
+                         WHEN 'commitment' THEN {_detail(dialect, 'checked_on')} END AS extra2
+        FROM fact
+        WHERE recorded_at < :cut AND (superseded_at IS NULL OR superseded_at >= :cut) AND status <> 'withdrawn'"""
+    neighbours = []
+    with _Buckets(folder, "facts", FACTS) as buckets:
+        for chunk in _stream(conn, sql, {"cut": end_of_day(as_of)}):
+            for column in DATES:
+                chunk[column] = pd.to_datetime(chunk[column], format="ISO8601").astype("datetime64[us]")
+            chunk = to_micros(chunk, DATES).assign(extra=as_text(chunk["extra"]), extra2=as_text(chunk["extra2"]))
+            buckets.add(chunk, _part_of(chunk["subject_uscc"], lows), len(lows))
+            near = chunk[chunk["kind"].isin(NEIGHBOUR_KINDS).to_numpy()]
+            neighbours.append(pa.Table.from_pandas(near, schema=FACTS, preserve_index=False))
+            tell(buckets.rows)
+    return pa.concat_tables(neighbours) if neighbours else FACTS.empty_table()
+
+
+def _stream(conn: Connection, sql: str, params: dict) -> Iterator[pd.DataFrame]:
+    """Chunks of ``sql``'s rows through a server-side cursor (an option of this statement only:
+    ``Connection.execution_options`` would change the caller's connection)."""
+    statement = text(sql).execution_options(stream_results=True)
+    if "cut" in params:
+        statement = statement.bindparams(bindparam("cut"))
+    yield from pd.read_sql_query(statement, conn, params=params, chunksize=CHUNK)
+
+
+class _Buckets:
+    """One Parquet file per span, written a chunk at a time."""
+
+    def __init__(self, folder: Path, name: str, schema: pa.Schema) -> None:
+        self.folder, self.name, self.schema = folder, name, schema
+        self.writers: dict[int, pq.ParquetWriter] = {}
+        self.rows = 0
+
+    def __enter__(self) -> _Buckets:
+        return self
+
+    def add(self, chunk: pd.DataFrame, part: np.ndarray, parts: int) -> None:
+        self.rows += len(chunk)
+        table = pa.Table.from_pandas(chunk[self.schema.names], schema=self.schema, preserve_index=False)
+        order = np.argsort(part, kind="stable")
+        cuts = np.searchsorted(part[order], np.arange(parts + 1))
+        for p in range(parts):
+            if cuts[p + 1] > cuts[p]:
+                self._writer(p).write_table(table.take(order[cuts[p]:cuts[p + 1]]))
+
+    def _writer(self, part: int) -> pq.ParquetWriter:
+        if part not in self.writers:
+            self.writers[part] = pq.ParquetWriter(self.folder / f"{self.name}-{part}.parquet", self.schema)
+        return self.writers[part]
+
+    def __exit__(self, *exc: object) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
+class _Codes:
+    """The neighbour facts as integer codes: subject, person, kind, and the subject's span."""
+
+    def __init__(self, neighbours: pa.Table, lows: np.ndarray) -> None:
+        frame = neighbours.select(["kind", "subject_uscc", "person_key", "category"]).to_pandas()
+        self.subject, subjects = pd.factorize(frame["subject_uscc"])  # -1: none
+        self.person, _ = pd.factorize(frame["person_key"])
+        self.n_subjects, self.n_persons = len(subjects), int(self.person.max(initial=-1)) + 1
+        self.subject_part = _part_of(pd.Series(subjects, dtype=object), lows)
+        kind = frame["kind"].to_numpy(dtype=object)
+        self.role, self.court, self.serious = (kind == k for k in NEIGHBOUR_KINDS)
+        self.legal_rep = self.role & (frame["category"].to_numpy(dtype=object) == "legal_representative")
+
+    def neighbourhood(self, part: int) -> np.ndarray:
+        """Which neighbour facts span ``part`` needs: the roles and court listings of the persons
+        of its enterprises, and the listings and legal representatives of those persons' other
+        enterprises (as ``history._neighbourhood``)."""
+        has_subject = self.subject >= 0
+        in_part = np.zeros(len(self.subject), dtype=bool)
+        in_part[has_subject] = self.subject_part[self.subject[has_subject]] == part
+        persons = _lookup(self.person[self.role & in_part], self.n_persons)[self.person + 1]
+        others = _lookup(self.subject[self.role & persons], self.n_subjects)[self.subject + 1]
+        return (persons & (self.role | self.court)) | (others & (self.serious | self.court | self.legal_rep))
+
+
+def _lookup(codes: np.ndarray, n: int) -> np.ndarray:
+    """A table of ``n + 1`` booleans, true at ``code + 1`` for each of ``codes`` that is not -1."""
+    table = np.zeros(n + 1, dtype=bool)
+    table[codes[codes >= 0] + 1] = True
+    return table
+
+
+def _read(path: Path, schema: pa.Schema) -> pa.Table:
+    return pq.read_table(path, schema=schema) if path.exists() else schema.empty_table()
+
+
+def to_micros(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Datetime columns as int64 microseconds (NaT as numpy's NaT integer, which maps back to NaT)."""
+    return frame.assign(**{c: frame[c].to_numpy(dtype="datetime64[us]").view(np.int64) for c in columns if c in frame})
+
+
+def from_micros(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    return frame.assign(**{c: frame[c].to_numpy(dtype=np.int64).view("datetime64[us]") for c in columns if c in frame})
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Detail fields as text (PostgreSQL returns them so; SQLite returns numbers as numbers)."""
+    out = values.astype(object)
+    known = out.notna()
+    out[~known] = None
+    out[known] = out[known].astype(str)
+    return out
