@@ -57,8 +57,9 @@ def load_history(conn: Connection, first: date, last: date, usccs: list[str] | N
 
     ``usccs`` (one entity to re-grade) limits the entities; the facts are then theirs and their
     neighbourhood (``_neighbourhood``), since the related-enterprise indicators reach other
-    entities (a batch reads its spans with ``spans.span_histories`` instead). Facts come in ``id`` order, so that ties between equal event dates break the
-    same way whichever entities were loaded with them.
+    entities (a batch reads its spans with ``spans.span_histories`` instead). Facts come in
+    ``id`` order, so that ties between equal event dates break the same way whichever entities
+    were loaded with them.
     """
     dialect = conn.dialect.name
     extra = {0: [], 1: []}
