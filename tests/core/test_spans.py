@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from credit_engine.features import features_as_of, load_history
 from credit_engine.features.spans import as_text, span_histories, uscc_spans
@@ -73,3 +73,19 @@ def test_a_neighbour_enterprise_s_newer_legal_representative_reaches_the_span(en
     assert len(histories) == 3
     held = features_as_of(histories[A], AS_OF).loc[A, "legal_rep_other_enterprises"]
     assert held == features_as_of(single, AS_OF).loc[A, "legal_rep_other_enterprises"] == 0
+
+
+@pytest.mark.parametrize("value", ['文书,第"1"号\n附件', "", "NA", "NULL", "\\N", None])
+def test_text_fields_come_back_as_stored(engine: Engine, settings: Settings, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
+    """PostgreSQL's rows come through a CSV copy: separators, quotes, line breaks, an empty string
+    and words that CSV readers take for null must come back as they are stored, and null as null."""
+    record_at(monkeypatch, "2018-06-01")
+    ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
+    with engine.begin() as conn:
+        assert conn.execute(text("UPDATE fact SET document_no = :v"), {"v": value}).rowcount > 0
+    with engine.connect() as conn:
+        spans, _ = uscc_spans(conn, 2)
+        histories = list(span_histories(conn, AS_OF, spans, tmp_path / "spans"))
+    stored = [v for h in histories for facts in h.facts.values() for v in facts["document_no"]]
+    assert stored and all(v == value if value is not None else pd.isna(v) for v in stored)
