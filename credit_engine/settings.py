@@ -6,6 +6,7 @@ isolated instances side by side by pointing each at its own working folder.
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,6 +63,13 @@ class Settings(BaseSettings):
     @property
     def archive_dir(self) -> Path:
         return self.var_dir / "archive"
+
+    def scratch(self, prefix: str) -> tempfile.TemporaryDirectory:
+        """A temporary folder in the working folder, not the system's: grading's span files are
+        about the size of the facts (gigabytes for a province), too much for a ``/tmp`` in memory."""
+        folder = self.var_dir / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(prefix=prefix, dir=folder)
 
 
 @lru_cache

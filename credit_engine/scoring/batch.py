@@ -9,7 +9,6 @@ vector and that version — the same answer the batch would have stored.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -112,7 +111,7 @@ def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registr
 
     def pandas_parts(conn: Connection) -> Iterator[pd.DataFrame]:
         """Each span's rows; its history is freed before the rows are written."""
-        with tempfile.TemporaryDirectory(prefix="credit-engine-spans-") as folder:
+        with settings.scratch("spans-") as folder:
             histories = span_histories(conn, as_of, spans, Path(folder), lambda rows: tell("read", rows, None))
             done = 0
             while True:
@@ -128,7 +127,8 @@ def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registr
                 yield rows
 
     if compute == "spark":
-        parts = spark.grade_spans(engine, champion, as_of, spans, total, seconds, tell, spark_master, exchange)
+        parts = spark.grade_spans(engine, settings, champion, as_of, spans, total, seconds, tell, spark_master,
+                                  exchange)
     else:
         parts = pandas_parts
     return _write(engine, parts, champion, as_of, actor, seconds, tell, total)

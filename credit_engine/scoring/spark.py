@@ -42,6 +42,8 @@ from credit_engine.scoring import batch, registry
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from credit_engine.settings import Settings
+
 MISSING = ("the Spark engine needs the `spark` extra: pip install 'credit-engine[spark]' "
            "and a Java 17 runtime")
 
@@ -112,7 +114,7 @@ def grade_group(entities: pd.DataFrame, facts: pd.DataFrame, champion: registry.
     return rows.astype({f.name: object for f in GRADES if f.type == pa.string()})
 
 
-def grade_spans(engine: Engine, champion: registry.Champion, as_of: date, spans: list[tuple[str, str | None]],
+def grade_spans(engine: Engine, settings: Settings, champion: registry.Champion, as_of: date, spans: list[tuple[str, str | None]],
                 total: int, seconds: dict[str, float], tell: batch.Progress, master: str | None,
                 exchange: Path | None) -> Callable[[Connection], Iterator[pd.DataFrame]]:
     """Export the spans, grade them on Spark, and return the reader of the grade rows for
@@ -121,7 +123,7 @@ def grade_spans(engine: Engine, champion: registry.Champion, as_of: date, spans:
     for name in ("entities", "facts", "grades"):  # files of an earlier run would be graded again
         shutil.rmtree(folder / name, ignore_errors=True)
     started, done = time.perf_counter(), 0
-    with engine.connect() as conn, tempfile.TemporaryDirectory(prefix="credit-engine-spans-") as scratch:
+    with engine.connect() as conn, settings.scratch("spans-") as scratch:
         histories = span_histories(conn, as_of, spans, Path(scratch), lambda rows: tell("read", rows, None))
         for part, history in enumerate(histories):
             done += export(history, part, folder)

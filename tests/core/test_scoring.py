@@ -131,6 +131,21 @@ def test_small_partitions_and_a_regrade_give_the_grades_of_one_partition(provinc
         assert json.loads(again["features_json"]) == json.loads(row.features_json)
 
 
+def test_span_files_live_in_the_working_folder_and_go_when_grading_ends(province, champion) -> None:
+    """A province's span files are gigabytes: they belong in the operator's working folder, not in
+    a system ``/tmp`` that may be held in memory."""
+    engine, settings = province
+    seen: list[Path] = []
+
+    def look(step: str, done: int, total: int | None) -> None:
+        if step == "grade" and not seen:
+            seen.extend(settings.var_dir.glob("tmp/spans-*/*.parquet"))
+
+    batch.grade_all(engine, settings, AS_OF, champion, partition_size=97, progress=look)
+    assert seen, "no span file under the working folder while grading"
+    assert not list((settings.var_dir / "tmp").iterdir())
+
+
 def test_one_entity_is_regraded_at_once_and_explained_from_its_stored_vector(province, champion) -> None:
     engine, settings = province
     with engine.connect() as conn:
