@@ -198,14 +198,12 @@ class _Codes:
     """The neighbour facts as integer codes: subject, person, kind, and the subject's span."""
 
     def __init__(self, neighbours: pa.Table, lows: np.ndarray) -> None:
-        frame = neighbours.select(["kind", "subject_uscc", "person_key", "category"]).to_pandas()
-        self.subject, subjects = pd.factorize(frame["subject_uscc"])  # -1: none
-        self.person, _ = pd.factorize(frame["person_key"])
-        self.n_subjects, self.n_persons = len(subjects), int(self.person.max(initial=-1)) + 1
-        self.subject_part = _part_of(pa.array(subjects, type=pa.string()), lows)
-        kind = frame["kind"].to_numpy(dtype=object)
-        self.role, self.court, self.serious = (kind == k for k in NEIGHBOUR_KINDS)
-        self.legal_rep = self.role & (frame["category"].to_numpy(dtype=object) == "legal_representative")
+        self.subject, subjects = _factorize(neighbours["subject_uscc"])  # -1: none
+        self.person, persons = _factorize(neighbours["person_key"])
+        self.n_subjects, self.n_persons = len(subjects), len(persons)
+        self.subject_part = _part_of(subjects, lows)
+        self.role, self.court, self.serious = (_equal(neighbours["kind"], k) for k in NEIGHBOUR_KINDS)
+        self.legal_rep = self.role & _equal(neighbours["category"], "legal_representative")
 
     def neighbourhood(self, part: int) -> np.ndarray:
         """Which neighbour facts span ``part`` needs: the roles and court listings of the persons
@@ -217,6 +215,17 @@ class _Codes:
         persons = _lookup(self.person[self.role & in_part], self.n_persons)[self.person + 1]
         others = _lookup(self.subject[self.role & persons], self.n_subjects)[self.subject + 1]
         return (persons & (self.role | self.court)) | (others & (self.serious | self.court | self.legal_rep))
+
+
+def _factorize(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes of ``values`` (-1 for null) and the distinct values, in Arrow: a province's
+    neighbour facts are millions of strings that pandas would hold as Python objects."""
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64), encoded.dictionary
+
+
+def _equal(values: pa.ChunkedArray, value: str) -> np.ndarray:
+    return pc.fill_null(pc.equal(values, value), False).to_numpy(zero_copy_only=False)
 
 
 def _lookup(codes: np.ndarray, n: int) -> np.ndarray:
