@@ -78,8 +78,9 @@ def test_a_neighbour_enterprise_s_newer_legal_representative_reaches_the_span(en
 @pytest.mark.parametrize("value", ['文书,第"1"号\n附件', "", "NA", "NULL", "\\N", None])
 def test_text_fields_come_back_as_stored(engine: Engine, settings: Settings, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
-    """PostgreSQL's rows come through a CSV copy: separators, quotes, line breaks, an empty string
-    and words that CSV readers take for null must come back as they are stored, and null as null."""
+    """Rows leave the store by a bulk path of their own on each backend (ADBC's binary copy on
+    PostgreSQL): separators, quotes, line breaks, an empty string and words that readers take for
+    null must come back as they are stored, and null as null."""
     record_at(monkeypatch, "2018-06-01")
     ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
     with engine.begin() as conn:
