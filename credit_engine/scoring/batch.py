@@ -62,12 +62,8 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
 
 
 def _feature_json(features: pd.DataFrame) -> np.ndarray:
-    """The feature vectors as JSON arrays: column-wise for a batch; for the one row of a re-grade,
-    ``json.dumps`` (the column-wise build has a fixed cost of tens of milliseconds)."""
-    if len(features) > 64:
-        return jsontext.arrays(features).to_numpy()
-    return np.array([json.dumps([None if np.isnan(v) else v for v in row]) for row in features.to_numpy(dtype=float)],
-                    dtype=object)
+    """The feature vectors as JSON arrays, formatted alike in a batch and in a re-grade."""
+    return jsontext.number_arrays(features).to_numpy(zero_copy_only=False)
 
 
 #: Entities graded together: a partition's history and features fit comfortably in memory.

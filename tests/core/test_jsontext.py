@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credit_engine.sources.jsontext import arrays, objects
+from credit_engine.sources.jsontext import arrays, number_arrays, objects
 
 cells = st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8"), max_size=12))
 
@@ -49,3 +50,14 @@ def test_whole_floats_print_as_the_same_integers_do() -> None:
     floats = objects(pd.DataFrame({"share": [100.0, 30.0, None, 2.5, 1e300]}))
     assert floats.tolist()[:2] == ints.tolist() == ['{"share":100}', '{"share":30}']
     assert [json.loads(v)["share"] for v in floats[2:]] == [None, 2.5, 1e300]
+
+
+@given(st.lists(st.lists(st.floats(), min_size=3, max_size=3), min_size=1, max_size=20))
+def test_number_arrays_read_back_to_the_same_doubles(rows: list[list[float]]) -> None:
+    """Feature vectors are stored as this text and explained from it: every double, infinities
+    included, must come back bit for bit, and NaN as null."""
+    frame = pd.DataFrame(rows, columns=["a", "b", "c"], dtype=float)
+    back = [json.loads(line) for line in number_arrays(frame).to_pylist()]
+    assert back == [[None if math.isnan(v) else v for v in row] for row in rows]
+    assert all(math.copysign(1, b) == math.copysign(1, v) for got, row in zip(back, rows)
+               for b, v in zip(got, row) if b is not None)
