@@ -139,7 +139,7 @@ def test_span_files_live_in_the_working_folder_and_go_when_grading_ends(province
 
     def look(step: str, done: int, total: int | None) -> None:
         if step == "grade" and not seen:
-            seen.extend(settings.var_dir.glob("tmp/spans-*/*.parquet"))
+            seen.extend(settings.var_dir.glob("tmp/spans-*/*.arrow"))
 
     batch.grade_all(engine, settings, AS_OF, champion, partition_size=97, progress=look)
     assert seen, "no span file under the working folder while grading"
