@@ -75,8 +75,7 @@ def span_histories(conn: Connection, as_of: date, spans: list[Span], folder: Pat
 def _history(folder: Path, part: int, near: pa.Table, as_of: date) -> History:
     """One span's history (built here, so that nothing of it outlives its use by the caller)."""
     entities = from_micros(_read(folder, "entities", part, ENTITIES).to_pandas(), ("established_on",))
-    facts = pa.concat_tables([_read(folder, "facts", part, FACTS), near]).to_pandas()
-    facts = facts.drop_duplicates("id").sort_values("id").reset_index(drop=True)
+    facts = pa.concat_tables([_read(folder, "facts", part, FACTS), near]).sort_by("id").to_pandas()
     return history_of(entities.sort_values("uscc").reset_index(drop=True), from_micros(facts, DATES), as_of, as_of)
 
 
@@ -202,13 +201,14 @@ class _Codes:
     def neighbourhood(self, part: int) -> np.ndarray:
         """Which neighbour facts span ``part`` needs: the roles and court listings of the persons
         of its enterprises, and the listings and legal representatives of those persons' other
-        enterprises (as ``history._neighbourhood``)."""
+        enterprises (as ``history._neighbourhood``), but not its own facts: they are in its file."""
         has_subject = self.subject >= 0
         in_part = np.zeros(len(self.subject), dtype=bool)
         in_part[has_subject] = self.subject_part[self.subject[has_subject]] == part
         persons = _lookup(self.person[self.role & in_part], self.n_persons)[self.person + 1]
         others = _lookup(self.subject[self.role & persons], self.n_subjects)[self.subject + 1]
-        return (persons & (self.role | self.court)) | (others & (self.serious | self.court | self.legal_rep))
+        needed = (persons & (self.role | self.court)) | (others & (self.serious | self.court | self.legal_rep))
+        return needed & ~in_part
 
 
 def _factorize(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
