@@ -6,7 +6,7 @@ import json
 import math
 
 import pandas as pd
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from credit_engine.sources.jsontext import arrays, number_arrays, objects
@@ -53,6 +53,7 @@ def test_whole_floats_print_as_the_same_integers_do() -> None:
 
 
 @given(st.lists(st.lists(st.floats(), min_size=3, max_size=3), min_size=1, max_size=20))
+@example([[-0.0, float("-inf"), float("nan")], [0.0, float("inf"), 5e-324]])
 def test_number_arrays_read_back_to_the_same_doubles(rows: list[list[float]]) -> None:
     """Feature vectors are stored as this text and explained from it: every double, infinities
     included, must come back bit for bit, and NaN as null."""
