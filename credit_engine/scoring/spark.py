@@ -114,9 +114,9 @@ def grade_group(entities: pd.DataFrame, facts: pd.DataFrame, champion: registry.
     return rows.astype({f.name: object for f in GRADES if f.type == pa.string()})
 
 
-def grade_spans(engine: Engine, settings: Settings, champion: registry.Champion, as_of: date, spans: list[tuple[str, str | None]],
-                total: int, seconds: dict[str, float], tell: batch.Progress, master: str | None,
-                exchange: Path | None) -> Callable[[Connection], Iterator[pd.DataFrame]]:
+def grade_spans(engine: Engine, settings: Settings, champion: registry.Champion, as_of: date,
+                spans: list[tuple[str, str | None]], total: int, seconds: dict[str, float], tell: batch.Progress,
+                master: str | None, exchange: Path | None) -> Callable[[Connection], Iterator[pd.DataFrame]]:
     """Export the spans, grade them on Spark, and return the reader of the grade rows for
     ``batch.grade_all``'s write."""
     folder = Path(exchange) if exchange else Path(tempfile.mkdtemp(prefix="credit-engine-spark-"))
