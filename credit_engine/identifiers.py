@@ -485,38 +485,46 @@ def _regions_known(regions: np.ndarray, years: np.ndarray) -> np.ndarray:
     return any_year[inverse] | in_span
 
 
-def _birth_dates(digits: np.ndarray, today: date) -> tuple[np.ndarray, np.ndarray]:
-    """Birth dates (datetime64[D]) and whether each is a plausible calendar date."""
+def _birth_dates(digits: np.ndarray, today: date) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Birth dates (datetime64[D]), their years, whether each is a calendar date, and whether
+    it is also plausible (see ``_birth_problem``)."""
     year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
     month = digits[:, 10] * 10 + digits[:, 11]
     day = digits[:, 12] * 10 + digits[:, 13]
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month - 1, 0, 11)]
-    valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days + (leap & (month == 2)))
+    valid = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days + (leap & (month == 2)))
     months = ((year - 1970) * 12 + np.clip(month - 1, 0, 11)).astype("datetime64[M]")
     born = months.astype("datetime64[D]") + np.clip(day - 1, 0, 30).astype("timedelta64[D]")
     plausible = valid & (year >= EARLIEST_BIRTH_YEAR) & (born <= np.datetime64(today, "D"))
-    return born, plausible
+    return born, year, valid, plausible
 
 
-def _settled_id18(ids: np.ndarray, today: date) -> tuple[np.ndarray, ...]:
-    """Numpy verdicts for 18-character IDs with a plausible birth date and a correct check digit.
-
-    Returns (which of *ids* are settled, and for those: kind codes, reasons, birth dates, sex);
-    everything else is left to the scalar path.
-    """
+def _id18_verdicts(ids: np.ndarray, today: date) -> tuple[np.ndarray, ...]:
+    """Numpy verdicts for values shaped like 18-character IDs, in the scalar path's order:
+    birth date (``_birth_problem``), check digit, region. Returns kind codes, reasons, birth
+    dates and sex (meaningful where the kind is usable)."""
     chars = _char_matrix(ids, 18)
     digits = chars.astype(np.int64) - ord("0")
-    dates, plausible = _birth_dates(digits, today)
-    settled = plausible & (_ID_CHECK_BYTES[(digits[:, :17] @ _ID_WEIGHTS) % 11] == chars[:, 17])
-    digits = digits[settled]
-    regions = digits[:, :6] @ np.array([100000, 10000, 1000, 100, 10, 1])
-    years = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
-    known = _regions_known(regions, years)
-    codes = np.where(known, _ID_INDEX[IdKind.VALID], _ID_INDEX[IdKind.UNKNOWN_REGION])
-    reasons = np.full(len(digits), _ID_OK, dtype=object)
-    reasons[~known] = [_unknown_region_reason(f"{r:06d}", y) for r, y in zip(regions[~known], years[~known])]
-    return settled, codes, reasons, dates[settled], digits[:, 16] % 2 == 1
+    dates, year, valid, plausible = _birth_dates(digits, today)
+    expected = _ID_CHECK_BYTES[(digits[:, :17] @ _ID_WEIGHTS) % 11]
+    good = plausible & (expected == chars[:, 17])
+    codes = np.full(len(ids), _ID_INDEX[IdKind.INVALID], dtype=np.int8)
+    reasons = np.empty(len(ids), dtype=object)
+    reasons[~valid] = [f"birth date {v[6:14]} is not a calendar date" for v in ids[~valid]]
+    early = valid & (year < EARLIEST_BIRTH_YEAR)
+    reasons[early] = [f"birth year {y} is before {EARLIEST_BIRTH_YEAR}" for y in year[early].tolist()]
+    future = valid & ~early & ~plausible
+    reasons[future] = [f"birth date {d} is in the future" for d in dates[future].astype(str).tolist()]
+    wrong = plausible & ~good
+    codes[wrong] = _ID_INDEX[IdKind.BAD_CHECK]
+    reasons[wrong] = [_check_reason(chr(got), chr(want)) for got, want in zip(chars[wrong, 17], expected[wrong])]
+    regions = digits[good, :6] @ np.array([100000, 10000, 1000, 100, 10, 1])
+    known = _regions_known(regions, year[good])
+    codes[good] = np.where(known, _ID_INDEX[IdKind.VALID], _ID_INDEX[IdKind.UNKNOWN_REGION])
+    reasons[good] = [_ID_OK if k else _unknown_region_reason(f"{r:06d}", y)
+                     for k, r, y in zip(known.tolist(), regions.tolist(), year[good].tolist())]
+    return codes, reasons, dates, digits[:, 16] % 2 == 1
 
 
 def classify_ids(values: pd.Series) -> pd.DataFrame:
@@ -530,9 +538,9 @@ def classify_ids(values: pd.Series) -> pd.DataFrame:
     born = np.full(len(norm), np.datetime64("NaT"), dtype="datetime64[D]")
     male = np.zeros(len(norm), dtype=bool)
     rows = np.flatnonzero(normalised.str.fullmatch(_ID18_RE).to_numpy(dtype=bool))
-    settled, codes, why, dates, males = _settled_id18(norm[rows], today)
-    at = rows[settled]
-    kinds[at], reasons[at], born[at], male[at] = codes, why, dates, males
+    kinds[rows], reasons[rows], dates, males = _id18_verdicts(norm[rows], today)
+    usable = np.isin(kinds[rows], [_ID_INDEX[k] for k in _ID_KEY_KINDS])
+    born[rows[usable]], male[rows[usable]] = dates[usable], males[usable]
     for i in np.flatnonzero(kinds < 0):
         check = _classify_normalised_id(norm[i], today)
         kinds[i], reasons[i], out[i] = _ID_INDEX[check.kind], check.reason, check.value
