@@ -55,18 +55,27 @@ def _numbers(column: pd.Series) -> pd.Series:
 
 def objects(frame: pd.DataFrame) -> pd.Series:
     """``{"column": value, ...}`` per row."""
-    out = pd.Series("{", index=frame.index, dtype="string")
-    for i, name in enumerate(frame.columns):
-        out = out + ("," if i else "") + json.dumps(str(name), ensure_ascii=False) + ":" + values(frame[name])
-    return out + "}"
+    return _joined("{", [json.dumps(str(name), ensure_ascii=False) + ":" for name in frame.columns],
+                   [values(frame[name]) for name in frame.columns], "}", frame.index)
 
 
 def arrays(frame: pd.DataFrame) -> pd.Series:
     """``[value, ...]`` per row, in column order (the header is kept once, elsewhere)."""
-    out = pd.Series("[", index=frame.index, dtype="string")
-    for i, name in enumerate(frame.columns):
-        out = out + ("," if i else "") + values(frame[name])
-    return out + "]"
+    return _joined("[", ["" for _ in frame.columns], [values(frame[name]) for name in frame.columns], "]", frame.index)
+
+
+def _joined(opening: str, labels: list[str], cells: list[pd.Series], closing: str, index: pd.Index) -> pd.Series:
+    """opening, each label followed by its cell, comma-separated, closing: one Arrow pass per
+    row of text, not a new copy of every row's text per column."""
+    text = pa.large_string()
+    parts = [pa.scalar(opening, text)]
+    for i, (label, cell) in enumerate(zip(labels, cells, strict=True)):
+        parts += [pa.scalar(("," if i else "") + label, text), pa.array(cell.array).cast(text)]
+    parts.append(pa.scalar(closing, text))
+    if not cells:
+        return pd.Series(opening + closing, index=index, dtype="string")
+    joined = pc.binary_join_element_wise(*parts, pa.scalar("", text))
+    return pd.Series(pd.arrays.ArrowStringArray(joined), index=index)
 
 
 def number_arrays(frame: pd.DataFrame) -> pa.Array:
