@@ -14,6 +14,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -165,11 +166,18 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
         report = FileReport(path, "ingested", kind=match.kind.label, encoding=table.encoding)
         seen: dict[str, tuple[int, str]] = {}
         done = 0
-        for chunk in table.chunks(settings.ingest_chunk_rows):
-            _ingest_chunk(store, chunk, match, file_id, moment, settings, backfill, seen, report)
-            if on_bytes:
-                on_bytes(chunk.position - done)
-            done = chunk.position
+        # Subjects resolve on a second connection, against the store as it was before this file
+        # (the file's own aliases are the resolver's): the writer thread owns ``conn``.
+        with engine.connect() as look, _Writer() as writer:
+            ctx = _context(Store(look), settings)
+            for chunk in table.chunks(settings.ingest_chunk_rows):
+                source = _source(chunk.frame, match)
+                batch, facts, duplicates, known = _transform(source, match, ctx, moment, backfill, seen)
+                writer.submit(_write_chunk, store, chunk, source, batch, facts, duplicates, known,
+                              match, file_id, moment, report)
+                if on_bytes:
+                    on_bytes(chunk.position - done)
+                done = chunk.position
         if on_bytes and found.size > done:
             on_bytes(found.size - done)
         totals = {"rows_read": report.rows_read, "rows_accepted": report.rows_accepted,
@@ -182,11 +190,39 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
     return report
 
 
-def _ingest_chunk(store: Store, chunk: Chunk, match: HeaderMatch, file_id: int, moment: datetime,
-                  settings: Settings, backfill: bool, seen: dict[str, tuple[int, str]], report: FileReport) -> None:
-    """Write one chunk of a file's rows and add what happened to ``report``."""
-    source = _source(chunk.frame, match)
-    batch, counts, duplicates = _apply(store, source, match, file_id, moment, settings, backfill, seen)
+class _Writer:
+    """Writes each chunk on a worker thread while the main thread reads and transforms the
+    next one, so that the database works on one core while Python works on the other. One
+    write at a time and in order; leaving waits for the last one and raises its error."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-write")
+        self._pending: Future | None = None
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        self._wait()
+        self._pending = self._pool.submit(fn, *args)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._wait()  # also when the main thread failed: the transaction ends after the write
+        finally:
+            self._pool.shutdown()
+
+
+def _write_chunk(store: Store, chunk: Chunk, source: Source, batch: Batch, facts: pd.DataFrame, duplicates: int,
+                 known: pd.Series | None, match: HeaderMatch, file_id: int, moment: datetime,
+                 report: FileReport) -> None:
+    """Write one transformed chunk and add what happened to ``report``."""
+    counts = _write(store, batch, facts, match, file_id, moment, known)
     quarantine = _quarantine_rows(batch.quarantine, source, chunk.malformed)
     store.add_quarantine(quarantine, file_id, moment)
     report.rows_read += len(chunk.frame) + len(chunk.malformed)
@@ -198,24 +234,31 @@ def _ingest_chunk(store: Store, chunk: Chunk, match: HeaderMatch, file_id: int, 
     report.facts_unchanged += counts["facts_unchanged"]
 
 
-def _apply(store: Store, source: Source, match: HeaderMatch, file_id: int, moment: datetime,
-           settings: Settings, backfill: bool = False,
-           seen: dict[str, tuple[int, str]] | None = None) -> tuple[Batch, dict[str, int], int]:
-    """Transform rows and write what they yield; shared by ingest and requeue. ``seen``: the
-    file's keys in earlier chunks (see ``_dedupe``)."""
-    ctx = Context(SubjectResolver(store), Pseudonymiser(settings.pseudonym_secret), settings.keep_encrypted_ids)
+def _context(directory: Store, settings: Settings) -> Context:
+    return Context(SubjectResolver(directory), Pseudonymiser(settings.pseudonym_secret), settings.keep_encrypted_ids)
+
+
+def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetime, backfill: bool,
+               seen: dict[str, tuple[int, str]]) -> tuple[Batch, pd.DataFrame, int, pd.Series | None]:
+    """Rows -> checked facts, without writing; ``seen``: the file's keys in earlier chunks (see
+    ``_dedupe``). With ``backfill``, also the recorded time of new keys."""
     batch = TRANSFORMS[match.kind](source, ctx)
-    facts, duplicates = _dedupe(batch, {} if seen is None else seen)
+    facts, duplicates = _dedupe(batch, seen)
     FACT_SCHEMA.validate(facts)
-    store.upsert_entities(batch.entities, moment, full=match.kind is REGISTRATION)
-    store.add_aliases(batch.aliases, known=set(batch.entities["uscc"]))
-    store.upsert_persons(batch.persons, moment)
     known = None
     if backfill:  # flagged after hashing: the flag says how the store learned it, not what the source said
         known = backfill_time.known_from(facts, moment)
         facts = facts.assign(flags=facts["flags"].fillna("").str.cat(
             pd.Series(backfill_time.FLAG, index=facts.index), sep=",").str.lstrip(","))
-    return batch, store.write_facts(facts, file_id, moment, known), duplicates
+    return batch, facts, duplicates, known
+
+
+def _write(store: Store, batch: Batch, facts: pd.DataFrame, match: HeaderMatch, file_id: int, moment: datetime,
+           known: pd.Series | None) -> dict[str, int]:
+    store.upsert_entities(batch.entities, moment, full=match.kind is REGISTRATION)
+    store.add_aliases(batch.aliases, known=set(batch.entities["uscc"]))
+    store.upsert_persons(batch.persons, moment)
+    return store.write_facts(facts, file_id, moment, known)
 
 
 #: Refusals that more registration data can cure; the others are final for that row.
@@ -238,7 +281,8 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
             match = recognise(table.header)
             retried = [c.frame.loc[c.frame.index.intersection(rows)] for c in table.chunks(settings.ingest_chunk_rows)]
             source = _source(pd.concat(retried), match)
-            batch, counts, _ = _apply(store, source, match, file_id, moment, settings)
+            batch, facts, _, known = _transform(source, match, _context(store, settings), moment, False, {})
+            counts = _write(store, batch, facts, match, file_id, moment, known)
             landed = source.frame.index.difference(batch.quarantine.index)
             store.resolve_quarantine(file_id, landed.tolist(), moment)
             store.audit(moment, actor, "requeue", str(file_id), {"file": name, "landed": len(landed), **counts})

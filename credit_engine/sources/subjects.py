@@ -46,6 +46,10 @@ class Subjects:
 
 
 class SubjectResolver:
+    """One per file. Old codes resolve through the store as it was before the file, plus every
+    alias the file has proved so far, in earlier chunks too: a file resolves the same way
+    however it is cut into chunks."""
+
     def __init__(self, directory: EntityDirectory) -> None:
         self.directory = directory
         self._stored: dict[tuple[str, str], set[str]] = {}
@@ -71,7 +75,8 @@ class SubjectResolver:
         flags = pd.Series(pd.NA, index=index, dtype="string")
 
         learned = self._learn(uscc, frame, alt_columns)
-        self._local = _alias_index(learned)
+        for alias, targets in _alias_index(learned).items():
+            self._local.setdefault(alias, set()).update(targets)
         candidates = [(code_column, primary)] + [
             (col, classify_codes(text(frame[col]).fillna(""))) for col in alt_columns if col in frame
         ]
