@@ -128,6 +128,8 @@ class CodeKind(StrEnum):
 _CODE_KINDS = list(CodeKind)
 _CODE_INDEX = {kind: i for i, kind in enumerate(_CODE_KINDS)}
 _USCC_OK = "well-formed USCC, check digit correct"
+_REG_NO = "15-digit registration number"
+_ORG_CODE = "9-character organisation code (GB 11714)"
 _EMPTY = "empty"
 
 
@@ -199,11 +201,10 @@ def _classify_uscc_shaped(value: str) -> CodeCheck:
 def _classify_legacy(value: str) -> CodeCheck:
     """15-digit registration numbers and 9-character organisation codes."""
     if len(value) == 15:
-        kind, shaped = CodeKind.REG_NO, set(value) <= _DIGITS
-        wanted = "15-digit registration number"
+        kind, shaped, wanted = CodeKind.REG_NO, set(value) <= _DIGITS, _REG_NO
     else:
         kind, shaped = CodeKind.ORG_CODE, set(value[:8]) <= _UPPER_ALNUM and value[8] in "0123456789X"
-        wanted = "9-character organisation code (GB 11714)"
+        wanted = _ORG_CODE
     if not shaped:
         return CodeCheck(CodeKind.INVALID, value, f"{len(value)} characters but not a {wanted}")
     placeholder = _placeholder_reason(value)
@@ -241,15 +242,20 @@ def classify_code(raw: str | None) -> CodeCheck:
     return _classify_normalised_code(normalise_code(raw))
 
 
-def _uscc_placeholders(chars: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`_placeholder_reason` != "" for USCC-shaped rows."""
-    body = chars[:, :17].astype(np.int16)
+def _placeholders(chars: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_placeholder_reason` != "" for rows of one length (18, 15 or 9)."""
+    body = chars[:, :-1].astype(np.int16)
     repeated = (body == body[:, :1]).all(axis=1)
     digits = body - ord("0")
     all_digits = ((digits >= 0) & (digits <= 9)).all(axis=1)
     steps = np.diff(digits, axis=1) % 10
     runs = all_digits & ((steps == 1).all(axis=1) | (steps == 9).all(axis=1))
-    return repeated | runs | (chars[:, :8] == ord("0")).all(axis=1)
+    zeros = (chars[:, :8] == ord("0")).all(axis=1) if chars.shape[1] == 18 else False
+    return repeated | runs | zeros
+
+
+#: Regular legacy codes settled by numpy: pattern, kind, length, reason (``_classify_legacy``).
+_LEGACY = (("[0-9]{15}", CodeKind.REG_NO, 15, _REG_NO), ("[0-9A-Z]{8}[0-9X]", CodeKind.ORG_CODE, 9, _ORG_CODE))
 
 
 def classify_codes(values: pd.Series) -> pd.DataFrame:
@@ -265,7 +271,7 @@ def classify_codes(values: pd.Series) -> pd.DataFrame:
     chars = _char_matrix(norm[rows], 18)
     positions = _USCC_LOOKUP[chars]
     expected = (31 - (positions[:, :17] @ _USCC_WEIGHTS) % 31) % 31
-    regular = ~_uscc_placeholders(chars)
+    regular = ~_placeholders(chars)
     good = regular & (positions[:, 17] == expected)
     kinds[rows[good]], reasons[rows[good]] = _CODE_INDEX[CodeKind.USCC], _USCC_OK
     failed = regular & ~good
@@ -274,6 +280,10 @@ def classify_codes(values: pd.Series) -> pd.DataFrame:
         _check_reason(chr(got), chr(want))
         for got, want in zip(chars[failed, 17], _USCC_BYTES[expected[failed]])
     ]
+    for pattern, kind, width, reason in _LEGACY:
+        rows = np.flatnonzero((kinds < 0) & normalised.str.fullmatch(pattern).to_numpy(dtype=bool))
+        regular = rows[~_placeholders(_char_matrix(norm[rows], width))]
+        kinds[regular], reasons[regular] = _CODE_INDEX[kind], reason
     empty = (kinds < 0) & (normalised == "").to_numpy(dtype=bool)
     kinds[empty], reasons[empty] = _CODE_INDEX[CodeKind.EMPTY], _classify_normalised_code("").reason
     unusual = np.flatnonzero(kinds < 0)

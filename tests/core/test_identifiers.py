@@ -171,7 +171,11 @@ def _uscc_like() -> st.SearchStrategy[str]:
         ]
     )
     text = st.text(alphabet=st.sampled_from("0129AXIOaz*- \u3000Ｗ＊ß"), max_size=20)
-    return st.one_of(valid, wrong, noisy, samples, text, st.none())
+    reg_no = st.text(alphabet="0123456789", min_size=15, max_size=15)
+    org_code = st.builds(lambda b, c: b + c, st.text(alphabet=USCC_ALPHABET + "IOSVZ", min_size=8, max_size=8),
+                         st.sampled_from("0123456789XA"))
+    legacy = st.sampled_from(["111111111111111", "123456789012345", "543210987654321", "AAAAAAAAX", "123456789", "987654321"])
+    return st.one_of(valid, wrong, noisy, samples, text, reg_no, org_code, legacy, st.none())
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
