@@ -53,7 +53,8 @@ class SubjectResolver:
     def __init__(self, directory: EntityDirectory) -> None:
         self.directory = directory
         self._stored: dict[tuple[str, str], set[str]] = {}
-        self._local: dict[tuple[str, str], set[str]] = {}
+        self._learned: list[pd.DataFrame] = []  # aliases the file proved, chunk by chunk
+        self._local: dict[tuple[str, str], set[str]] = {}  # of them, those of the codes last looked up
 
     def resolve(
         self,
@@ -75,8 +76,7 @@ class SubjectResolver:
         flags = pd.Series(pd.NA, index=index, dtype="string")
 
         learned = self._learn(uscc, frame, alt_columns)
-        for alias, targets in _alias_index(learned).items():
-            self._local.setdefault(alias, set()).update(targets)
+        self._learned.append(learned)
         candidates = [(code_column, primary)] + [
             (col, classify_codes(text(frame[col]).fillna(""))) for col in alt_columns if col in frame
         ]
@@ -135,8 +135,11 @@ class SubjectResolver:
 
     def _lookup(self, alias_kind: str, values: pd.Series) -> pd.Series:
         """The single entity an old code names, from this file or the store; NA if none or several."""
-        for value, targets in self.directory.uscc_for_aliases(alias_kind, sorted(set(values))).items():
+        wanted = sorted(set(values))
+        for value, targets in self.directory.uscc_for_aliases(alias_kind, wanted).items():
             self._stored[(alias_kind, value)] = targets
+        proved = pd.concat(self._learned)
+        self._local = _alias_index(proved[(proved["alias_kind"] == alias_kind) & proved["alias"].isin(wanted)])
 
         def one(value: str) -> str | None:
             targets = self._targets(alias_kind, value)
