@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from credit_engine import ingest as ingest_module
 from credit_engine.ingest import FileReport, ingest_paths, requeue
 from credit_engine.settings import Settings
 from credit_engine.store.repository import Store
@@ -332,6 +333,35 @@ def test_a_crash_in_the_middle_of_a_file_leaves_nothing_of_it(
     assert after == counts
     monkeypatch.undo()
     assert ingest(registered, settings, path)[0].facts_new == 1  # and the file can be ingested again
+
+
+@pytest.mark.parametrize("failing", ["write of the second chunk", "transform of the third chunk"])
+def test_a_failure_while_a_chunk_is_being_written_leaves_nothing_of_the_file(
+    registered: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """Chunks are written on a worker thread while the next is transformed: whichever side fails,
+    the file's transaction ends after the write in flight and is rolled back whole."""
+    path = write_csv(tmp_path / "pen.csv", PEN_V2, [["甲", A, "", "", f"W-{n}", "罚款", "", "1", "2024-03-01", "", "局"]
+                                                     for n in range(4)])
+    with registered.connect() as conn:
+        before = conn.exec_driver_sql("SELECT COUNT(*) FROM fact").scalar()
+    target, name = (Store, "write_facts") if failing.startswith("write") else (ingest_module, "_transform")
+    original, calls = getattr(target, name), []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == (2 if target is Store else 3):
+            raise RuntimeError(f"failed: {failing}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, flaky)
+    report = ingest_paths([path], registered, settings.model_copy(update={"ingest_chunk_rows": 1}))[0]
+    assert report.status == "failed" and failing in report.error
+    with registered.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM fact").scalar() == before
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM source_file WHERE file_name = 'pen.csv'").scalar() == 0
+    monkeypatch.undo()
+    assert ingest_paths([path], registered, settings)[0].facts_new == 4
 
 
 def test_every_ingested_or_rejected_file_is_audited(engine: Engine, settings: Settings, tmp_path: Path) -> None:
