@@ -53,8 +53,8 @@ class SubjectResolver:
     def __init__(self, directory: EntityDirectory) -> None:
         self.directory = directory
         self._stored: dict[tuple[str, str], set[str]] = {}
-        self._learned: list[pd.DataFrame] = []  # aliases the file proved, chunk by chunk
-        self._local: dict[tuple[str, str], set[str]] = {}  # of them, those of the codes last looked up
+        #: "kind:alias" -> the entity the file proved it names, or all of them when several
+        self._proved: dict[str, str | frozenset[str]] = {}
 
     def resolve(
         self,
@@ -76,7 +76,7 @@ class SubjectResolver:
         flags = pd.Series(pd.NA, index=index, dtype="string")
 
         learned = self._learn(uscc, frame, alt_columns)
-        self._learned.append(learned)
+        self._prove(learned)
         candidates = [(code_column, primary)] + [
             (col, classify_codes(text(frame[col]).fillna(""))) for col in alt_columns if col in frame
         ]
@@ -130,16 +130,27 @@ class SubjectResolver:
         learned = pd.concat(parts, ignore_index=True).drop_duplicates()
         return learned.astype({"alias_kind": str, "alias": str, "uscc": str})
 
+    def _prove(self, learned: pd.DataFrame) -> None:
+        """Add a chunk's aliases to the file's (one string per alias: the file's distinct codes
+        can run to millions)."""
+        keys = (learned["alias_kind"] + ":" + learned["alias"]).tolist()
+        for key, uscc in zip(keys, learned["uscc"].tolist(), strict=True):
+            known = self._proved.get(key)
+            if known is None:
+                self._proved[key] = uscc
+            elif known != uscc:
+                self._proved[key] = (known if isinstance(known, frozenset) else frozenset([known])) | {uscc}
+
     def _targets(self, alias_kind: str, value: str) -> set[str]:
-        return self._local.get((alias_kind, value), set()) | self._stored.get((alias_kind, value), set())
+        proved = self._proved.get(f"{alias_kind}:{value}")
+        local = set() if proved is None else {proved} if isinstance(proved, str) else set(proved)
+        return local | self._stored.get((alias_kind, value), set())
 
     def _lookup(self, alias_kind: str, values: pd.Series) -> pd.Series:
         """The single entity an old code names, from this file or the store; NA if none or several."""
         wanted = sorted(set(values))
         for value, targets in self.directory.uscc_for_aliases(alias_kind, wanted).items():
             self._stored[(alias_kind, value)] = targets
-        proved = pd.concat(self._learned)
-        self._local = _alias_index(proved[(proved["alias_kind"] == alias_kind) & proved["alias"].isin(wanted)])
 
         def one(value: str) -> str | None:
             targets = self._targets(alias_kind, value)
@@ -201,14 +212,6 @@ def is_personal_id(values: pd.Series, masked: bool = False) -> pd.Series:
         found |= (kinds == "masked") & candidates.str.replace("*", "", regex=False).str.fullmatch(r"\d*[Xx]?").fillna(False)
     personal[candidates.index] = found.to_numpy(dtype=bool)
     return personal
-
-
-def _alias_index(aliases: pd.DataFrame) -> dict[tuple[str, str], set[str]]:
-    """(alias kind, alias) -> the entities it names; built without a per-group Python call."""
-    index: dict[tuple[str, str], set[str]] = {}
-    for kind, alias, uscc in zip(aliases["alias_kind"], aliases["alias"], aliases["uscc"]):
-        index.setdefault((kind, alias), set()).add(uscc)
-    return index
 
 
 @dataclass
