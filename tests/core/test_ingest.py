@@ -364,6 +364,16 @@ def test_a_failure_while_a_chunk_is_being_written_leaves_nothing_of_the_file(
     assert ingest_paths([path], registered, settings)[0].facts_new == 4
 
 
+def test_fact_ids_follow_the_files_row_order(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    """PostgreSQL receives a chunk's rows sorted by key; the ids (a tie-break in records and
+    histories) must still follow the order of the file, across chunks too."""
+    rows = [["甲", A, "", "", f"K-{9 - n}", "罚款", "", "1", "2024-03-01", "", "局"] for n in range(6)]  # keys descending
+    ingest_paths([write_csv(tmp_path / "pen.csv", PEN_V2, rows)], registered, settings.model_copy(update={"ingest_chunk_rows": 4}))
+    stored = facts(registered, "penalty")
+    assert stored["document_no"].tolist() == [f"K-{9 - n}" for n in range(6)]
+    assert stored["source_row"].tolist() == list(range(1, 7))
+
+
 def test_every_ingested_or_rejected_file_is_audited(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     good = write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())
     odd = write_csv(tmp_path / "odd.csv", ["列入日期"], [["2020-01-01"]])
