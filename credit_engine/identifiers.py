@@ -394,16 +394,28 @@ def _stdnum_knows_region(id18: str) -> bool:
     return True
 
 
+def _not_a_date_reason(id18: str) -> str:
+    return f"birth date {id18[6:14]} is not a calendar date"
+
+
+def _early_reason(year: int) -> str:
+    return f"birth year {year} is before {EARLIEST_BIRTH_YEAR}"
+
+
+def _future_reason(born: str) -> str:
+    return f"birth date {born} is in the future"
+
+
 def _birth_problem(id18: str, today: date) -> str:
     """Why digits 7-14 are not a plausible birth date ("" when they are)."""
     try:
         born = ric.get_birth_date(id18)
     except InvalidComponent:
-        return f"birth date {id18[6:14]} is not a calendar date"
+        return _not_a_date_reason(id18)
     if born.year < EARLIEST_BIRTH_YEAR:
-        return f"birth year {born.year} is before {EARLIEST_BIRTH_YEAR}"
+        return _early_reason(born.year)
     if born > today:
-        return f"birth date {born.isoformat()} is in the future"
+        return _future_reason(born.isoformat())
     return ""
 
 
@@ -521,11 +533,11 @@ def _id18_verdicts(ids: np.ndarray, today: date) -> tuple[np.ndarray, ...]:
     good = plausible & (expected == chars[:, 17])
     codes = np.full(len(ids), _ID_INDEX[IdKind.INVALID], dtype=np.int8)
     reasons = np.empty(len(ids), dtype=object)
-    reasons[~valid] = [f"birth date {v[6:14]} is not a calendar date" for v in ids[~valid]]
+    reasons[~valid] = [_not_a_date_reason(v) for v in ids[~valid]]
     early = valid & (year < EARLIEST_BIRTH_YEAR)
-    reasons[early] = [f"birth year {y} is before {EARLIEST_BIRTH_YEAR}" for y in year[early].tolist()]
+    reasons[early] = [_early_reason(y) for y in year[early].tolist()]
     future = valid & ~early & ~plausible
-    reasons[future] = [f"birth date {d} is in the future" for d in dates[future].astype(str).tolist()]
+    reasons[future] = [_future_reason(d) for d in dates[future].astype(str).tolist()]
     wrong = plausible & ~good
     codes[wrong] = _ID_INDEX[IdKind.BAD_CHECK]
     reasons[wrong] = [_check_reason(chr(got), chr(want)) for got, want in zip(chars[wrong, 17], expected[wrong])]
