@@ -228,7 +228,7 @@ class Store:
             facts = self._keep_decisions(facts, changed)
         fresh = facts[~same].assign(version=version[~same] + 1)
         if changed.any():
-            self._supersede_current(facts.loc[changed, "fact_key"], version[changed], moment)
+            self._supersede_current(facts.loc[changed, "fact_key"], moment)
         recorded = pd.Series(stamp(moment), index=facts.index, dtype="string")
         if known_from is not None:
             first = version == 0
@@ -245,20 +245,16 @@ class Store:
             "facts_unchanged": int(same.sum()),
         }
 
-    def _supersede_current(self, keys: pd.Series, versions: np.ndarray, moment: datetime) -> None:
-        """Close the current versions of ``keys`` (``versions``, as just read in this transaction).
-        PostgreSQL takes the keys in sorted lists through the index of current versions, not a
-        statement per key."""
-        if not self.postgres:
-            self.conn.exec_driver_sql(
-                f"UPDATE fact SET superseded_at = {self.mark} WHERE fact_key = {self.mark} AND version = {self.mark}",
-                [(stamp(moment), k, int(v)) for k, v in zip(keys, versions, strict=True)],
-            )
-            return
+    def _supersede_current(self, keys: pd.Series, moment: datetime) -> None:
+        """Close the current versions of ``keys`` through the index of current versions: one
+        statement per key on SQLite, sorted lists of ``CHUNK`` keys on PostgreSQL."""
+        update = f"UPDATE fact SET superseded_at = {self.mark} WHERE superseded_at IS NULL AND fact_key "
         ordered = sorted(keys.tolist())
+        if not self.postgres:
+            self.conn.exec_driver_sql(update + "= ?", [(stamp(moment), k) for k in ordered])
+            return
         for start in range(0, len(ordered), CHUNK):
-            self.conn.exec_driver_sql("UPDATE fact SET superseded_at = %s WHERE superseded_at IS NULL AND fact_key = ANY(%s)",
-                                      (stamp(moment), ordered[start:start + CHUNK]))
+            self.conn.exec_driver_sql(update + "= ANY(%s)", (stamp(moment), ordered[start:start + CHUNK]))
 
     def _fact_ids(self, count: int) -> np.ndarray:
         """``count`` new ids from the fact table's own sequence, in increasing order. They are
