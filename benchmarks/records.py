@@ -1,6 +1,6 @@
 """Linking, building flags, and reading one entity's as-of record, on a synthetic province.
 
-    python benchmarks/records.py [--entities 1000000] [--postgres URL] [--reads 2000]
+    python benchmarks/records.py [--entities 1000000] [--postgres URL] [--reads 2000] [--only BACKEND]
 
 Synthesises a province, then per backend: ingests it in one child process, and in a second one
 runs ``link`` (masked court IDs) and ``build`` (all flags as of a date) with wall time and that
@@ -79,8 +79,11 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=1_000_000)
     parser.add_argument("--postgres", default=os.environ.get("CREDIT_ENGINE_TEST_POSTGRES_URL"))
     parser.add_argument("--reads", type=int, default=2000)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="measure one backend")
     parser.add_argument("--phase", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.only == "postgresql" and not args.postgres:
+        parser.error("--only postgresql needs --postgres URL (or CREDIT_ENGINE_TEST_POSTGRES_URL)")
     if args.phase:
         src, url, var = args.phase
         print(json.dumps(phase(Path(src), url, Path(var), args.reads)))
@@ -93,6 +96,8 @@ def main() -> None:
         synthesise(root / "province", entities=args.entities, seed=1, as_of=date(2026, 6, 30))
         with benchmark_stores(root, args.postgres) as targets:
             for name, url in targets:
+                if args.only and name != args.only:
+                    continue
                 loaded = _child(args, root, url, name, reads=-1)
                 r = _child(args, root, url, name, reads=args.reads)
                 print(f"{name:<10} {args.entities:,} entities: ingest {loaded['ingest_s']:.0f} s (peak {loaded['peak_mib']:,.0f} MiB); "
