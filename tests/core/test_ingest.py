@@ -366,12 +366,21 @@ def test_a_failure_while_a_chunk_is_being_written_leaves_nothing_of_the_file(
 
 def test_fact_ids_follow_the_files_row_order(registered: Engine, settings: Settings, tmp_path: Path) -> None:
     """PostgreSQL receives a chunk's rows sorted by key; the ids (a tie-break in records and
-    histories) must still follow the order of the file, across chunks too."""
+    histories) must still follow the order of the file, across chunks too. On PostgreSQL the
+    sequence also steps by 3, as if other sessions took ids meanwhile: the ids are then fetched
+    one by one, and must keep the same order."""
+    postgres = registered.dialect.name == "postgresql"
+    if postgres:
+        with registered.begin() as conn:
+            sequence = conn.exec_driver_sql("SELECT pg_get_serial_sequence('fact', 'id')").scalar_one()
+            conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} INCREMENT BY 3")
     rows = [["甲", A, "", "", f"K-{9 - n}", "罚款", "", "1", "2024-03-01", "", "局"] for n in range(6)]  # keys descending
     ingest_paths([write_csv(tmp_path / "pen.csv", PEN_V2, rows)], registered, settings.model_copy(update={"ingest_chunk_rows": 4}))
     stored = facts(registered, "penalty")
     assert stored["document_no"].tolist() == [f"K-{9 - n}" for n in range(6)]
     assert stored["source_row"].tolist() == list(range(1, 7))
+    if postgres:
+        assert set(stored["id"].diff().dropna()) == {3}
 
 
 def test_every_ingested_or_rejected_file_is_audited(engine: Engine, settings: Settings, tmp_path: Path) -> None:
