@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from sqlalchemy.exc import DatabaseError
 
 from credit_engine.ingest import ingest_paths
 from credit_engine.scoring import batch, lifecycle, registry
+from credit_engine.scoring.models import FEW_ROWS
 from credit_engine.settings import Settings, get_settings
 from credit_engine.synth import synthesise
 from tests.conftest import BACKENDS, scratch_store
@@ -161,6 +163,11 @@ def test_one_entity_is_regraded_at_once_and_explained_from_its_stored_vector(pro
     codes = batch.explain(settings, stored)
     assert codes and codes[0]["kind"] == "model" and codes[0]["contribution"] > 0
     assert {c["code"] for c in codes} <= set(champion.model.columns_)
+    # a few rows are predicted on one thread, a batch on the model's threads: the same numbers
+    one = np.array([[np.nan if v is None else v for v in json.loads(stored["features_json"])]], dtype=float)
+    many = np.repeat(one, FEW_ROWS, axis=0)
+    np.testing.assert_allclose(champion.model.contributions(one)[0], champion.model.contributions(many)[-1])
+    np.testing.assert_allclose(champion.model.raw_proba(one)[0], champion.model.raw_proba(many)[-1])
     with pytest.raises(LookupError), engine.begin() as conn:
         batch.regrade(conn, champion, "91230102MA0000000X", AS_OF, actor="test", why="unknown")
 
