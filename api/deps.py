@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyHeader
-from sqlalchemy import Connection, RootTransaction, select
+from sqlalchemy import Connection, RootTransaction, bindparam, select
 
 from api.service import Service
 from credit_engine.identifiers import CodeKind, classify_code
@@ -116,14 +116,18 @@ UsccPath = Annotated[str, Path(description="unified social credit code (18 chara
                                examples=["91230103MA1BXXXX0Y"])]
 
 
+#: Built once: every entity request runs them.
+_KNOWN = select(Entity.uscc).where(Entity.uscc == bindparam("uscc"))
+_REGION = select(Entity.region_code).where(Entity.uscc == bindparam("uscc"))
+
+
 def checked_uscc(conn: Connection, raw: str) -> str:
     """The normalised code, or 422 naming the check that failed. A code failing only the check
     digit is accepted when the store knows it (legal pilot codes are kept under their code)."""
     check = classify_code(raw)
     if check.kind is CodeKind.USCC:
         return check.value
-    if check.kind is CodeKind.USCC_CHECK_FAILED and conn.execute(
-            select(Entity.uscc).where(Entity.uscc == check.value)).first():
+    if check.kind is CodeKind.USCC_CHECK_FAILED and conn.execute(_KNOWN, {"uscc": check.value}).first():
         return check.value
     raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                         f"{raw!r} is not a valid unified social credit code: {check.reason}")
@@ -133,7 +137,7 @@ def scoped_entity(conn: Connection, uscc: str, principal: Principal, audit: Audi
     """The validated code of an entity the regulator may see: 404 unknown, 403 outside its regions
     (the refusal is audited too)."""
     code = checked_uscc(conn, uscc)
-    region = conn.execute(select(Entity.region_code).where(Entity.uscc == code)).scalar()
+    region = conn.execute(_REGION, {"uscc": code}).scalar()
     if region is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entity {code}")
     if not principal.covers(region):

@@ -345,20 +345,25 @@ def _store_flags(store: Store, as_of: date, flags: list[Flag]) -> None:
     store.insert_frame("link_flag", frame)
 
 
+#: One entity's flags of the latest build on or before :d, and which of their facts have ended
+#: by :cut; built once (an API's entity lookup runs them).
+_FLAGS_OF = text(
+    "SELECT as_of, flag, basis, person_key, facts_json FROM link_flag WHERE uscc = :u AND as_of = "
+    "(SELECT MAX(as_of) FROM link_flag WHERE as_of <= :d)"
+).bindparams(bindparam("d", type_=Date))
+_ENDED = text(
+    f"SELECT fact_key FROM fact WHERE fact_key IN :keys AND {KNOWN_AT} AND status IN ('repaired', 'removed', 'withdrawn')"
+).bindparams(bindparam("keys", expanding=True), bindparam("cut", type_=DateTime))
+
+
 def flags_of(conn: Connection, uscc: str, as_of: date) -> list[dict]:
     """The propagated flags of one entity from the latest build on or before ``as_of``, less those
     whose facts were repaired, removed or withdrawn since (a flag ends with the facts behind it)."""
-    rows = conn.execute(text(
-        "SELECT as_of, flag, basis, person_key, facts_json FROM link_flag WHERE uscc = :u AND as_of = "
-        "(SELECT MAX(as_of) FROM link_flag WHERE as_of <= :d)"
-    ).bindparams(bindparam("d", type_=Date)), {"u": uscc, "d": as_of}).mappings()
+    rows = conn.execute(_FLAGS_OF, {"u": uscc, "d": as_of}).mappings()
     flags = [{"built_for": _day(r["as_of"]), "flag": r["flag"], "basis": r["basis"], "person_key": r["person_key"],
               "facts": json.loads(r["facts_json"])} for r in rows]
     causes = sorted({key for f in flags for key in f["facts"]})
     if not causes:
         return flags
-    ended = set(conn.execute(text(
-        f"SELECT fact_key FROM fact WHERE fact_key IN :keys AND {KNOWN_AT} AND status IN ('repaired', 'removed', 'withdrawn')"
-    ).bindparams(bindparam("keys", expanding=True), bindparam("cut", type_=DateTime)),
-        {"keys": causes, "cut": end_of_day(as_of)}).scalars())
+    ended = set(conn.execute(_ENDED, {"keys": causes, "cut": end_of_day(as_of)}).scalars())
     return [f for f in flags if not ended.intersection(f["facts"])]

@@ -173,11 +173,15 @@ def grade_history(conn: Connection, uscc: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+#: An entity's grades, latest first: all of them, or those for :d or earlier. Built once.
+_GRADES_OF = {held_on: text("SELECT * FROM grade WHERE uscc = :u" + (" AND as_of <= :d" if held_on else "")
+                            + " ORDER BY as_of DESC, id DESC") for held_on in (False, True)}
+
+
 def latest_grade(conn: Connection, uscc: str, as_of: date | None = None) -> dict | None:
     """The grade an entity held on ``as_of`` (its latest grade for that date or earlier)."""
-    sql = "SELECT * FROM grade WHERE uscc = :u" + (" AND as_of <= :d" if as_of else "") + " ORDER BY as_of DESC, id DESC"
     params = {"u": uscc, **({"d": as_of} if as_of else {})}
-    row = conn.execute(text(sql), params).mappings().first()
+    row = conn.execute(_GRADES_OF[as_of is not None], params).mappings().first()
     return dict(row) if row else None
 
 
