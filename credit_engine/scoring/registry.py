@@ -102,7 +102,7 @@ def log_training(settings: Settings, model: RiskModel, cutoffs: CutOffs, params:
     mlflow = _mlflow(settings)
     from mlflow.models import infer_signature
 
-    with mlflow.start_run(experiment_id=_experiment_id(settings)) as run:
+    with mlflow.start_run(experiment_id=_experiment_id(settings)):
         mlflow.log_params({**params, **model.params() | {"monotone_constraints": "catalogue directions"},
                            "cutoff_a": cutoffs.thresholds[0], "cutoff_b": cutoffs.thresholds[1],
                            "cutoff_c": cutoffs.thresholds[2],
