@@ -277,6 +277,6 @@ def _jsonl_chunks(table: RawTable, rows: int) -> Iterator[Chunk]:
 
 
 def _jsonl_frame(records: list[dict], numbers: list[int], header: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(records, columns=header).fillna("").astype("str")
+    frame = pd.DataFrame(records, columns=header, dtype=object).fillna("").astype("str")  # object: an absent column is not float
     frame.index = pd.Index(numbers, name="row")
     return frame
