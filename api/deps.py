@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Connection, RootTransaction, bindparam, select
 
@@ -31,9 +32,17 @@ async def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def get_conn(service: ServiceDep) -> Iterator[Connection]:
-    with service.engine.connect() as conn:
-        yield conn
+async def get_conn(service: ServiceDep) -> AsyncIterator[Connection]:
+    """A pooled connection once one of the service's database slots is free. The wait is on the
+    event loop and holds no worker thread: waiting for the pool inside a worker thread, while
+    the requests holding every connection waited for a thread, froze the service under 128
+    concurrent lookups until the pool timed out."""
+    async with service.db_slots:
+        conn = await run_in_threadpool(service.engine.connect)
+        try:
+            yield conn
+        finally:
+            await run_in_threadpool(conn.close)
 
 
 ConnDep = Annotated[Connection, Depends(get_conn)]

@@ -6,6 +6,7 @@ analyst's promotion takes effect without a restart.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import OrderedDict
@@ -34,6 +35,7 @@ class Service:
     rule_sets: tuple[RuleSet, ...]
     limiter: MovingWindowRateLimiter
     public_limit: RateLimitItem
+    db_slots: asyncio.Semaphore  # requests at the database at once (``deps.get_conn``)
     champion: registry.Champion | None = None
     champion_problem: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -43,10 +45,11 @@ class Service:
     def start(cls, settings: Settings) -> "Service":
         service = cls(
             settings=settings,
-            engine=make_engine(settings.db_url),
+            engine=make_engine(settings.db_url, settings.api_db_connections),
             rule_sets=load_rule_sets(),
             limiter=MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
             public_limit=parse(settings.public_rate_limit),
+            db_slots=asyncio.Semaphore(settings.api_db_connections),
         )
         service.reload()
         return service

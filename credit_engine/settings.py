@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         200_000, ge=1, description="rows of a source file read and written at a time (bounds the memory of an ingest)"
     )
     public_rate_limit: str = Field("60/minute", description="per-client limit of the public API and page")
+    api_db_connections: int = Field(
+        8, ge=1, description="requests of one API worker at the database at once; the others wait their turn"
+    )
     rate_limit_storage: str = Field(
         "memory://", description="where rate-limit counters live: memory:// (one process) or redis://host:6379"
     )

@@ -14,18 +14,22 @@ from credit_engine.store.bulk import restore
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs for safe concurrent use."""
+def make_engine(url: str, connections: int | None = None) -> Engine:
+    """An engine with the settings each backend needs for safe concurrent use; with
+    ``connections``, a pool of that many plus as many again for a holder's second connection."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    in_memory = sqlite and parsed.database in (None, "", ":memory:")  # one connection, no pool to size
+    pool = {"pool_size": connections, "max_overflow": connections} if connections and not in_memory else {}
+    if sqlite:
+        if not in_memory:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy issue BEGIN itself, so a file's ingest is one real transaction.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -3,9 +3,11 @@ gives them, grade history, paged lists, persons — and an audit row for every r
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -13,7 +15,8 @@ from sqlalchemy import text
 from credit_engine.identifiers import uscc_check_digit
 from credit_engine.records import record_as_of
 from credit_engine.scoring import batch
-from tests.api.conftest import AS_OF, Province, auth
+from api import create_app
+from tests.api.conftest import AS_OF, LiveServer, Province, auth
 
 pytestmark = pytest.mark.xdist_group("api")
 
@@ -144,3 +147,22 @@ def test_reason_codes_are_computed_once_per_stored_grade(app, client: TestClient
     with province.engine.connect() as conn:
         row = batch.latest_grade(conn, uscc)
     assert served[0]["reasons"] == real(province.settings, row) and served[0]["reasons"]
+
+
+def test_more_lookups_at_once_than_worker_threads_and_connections_all_answer(province: Province) -> None:
+    """128 lookups at once, over a real socket: more than the worker threads (40) and the pool.
+    Requests waiting for the pool inside worker threads used to starve those holding the
+    connections, and the service froze until the pool's 30-second timeout."""
+    settings = province.settings.model_copy(update={"api_db_connections": 2})
+    with province.engine.connect() as conn:
+        usccs = [u for (u,) in conn.exec_driver_sql("SELECT uscc FROM entity ORDER BY uscc LIMIT 128")]
+
+    async def lookups(base: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=base, headers=auth(province, "regulator"), timeout=20,
+                                     limits=httpx.Limits(max_connections=len(usccs))) as http:
+            return await asyncio.gather(*(http.get(f"/v1/entities/{u}") for u in usccs))
+
+    with LiveServer(create_app(settings)) as base:
+        answers = asyncio.run(lookups(base))
+    assert [r.status_code for r in answers] == [200] * len(usccs)
+    assert [r.json()["uscc"] for r in answers] == usccs
