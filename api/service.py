@@ -45,11 +45,11 @@ class Service:
     def start(cls, settings: Settings) -> "Service":
         service = cls(
             settings=settings,
-            engine=make_engine(settings.db_url, settings.api_db_connections),
+            engine=make_engine(settings.db_url, settings.db_connections),
             rule_sets=load_rule_sets(),
             limiter=MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
             public_limit=parse(settings.public_rate_limit),
-            db_slots=asyncio.Semaphore(settings.api_db_connections),
+            db_slots=asyncio.Semaphore(settings.db_connections),
         )
         service.reload()
         return service

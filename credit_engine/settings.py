@@ -39,8 +39,9 @@ class Settings(BaseSettings):
         200_000, ge=1, description="rows of a source file read and written at a time (bounds the memory of an ingest)"
     )
     public_rate_limit: str = Field("60/minute", description="per-client limit of the public API and page")
-    api_db_connections: int = Field(
-        8, ge=1, description="requests of one API worker at the database at once; the others wait their turn"
+    api_db_connections: int | None = Field(
+        None, ge=1, description="requests of one API worker at the database at once; the others wait their "
+        "turn (default: 2 on SQLite, 8 on other databases)"
     )
     rate_limit_storage: str = Field(
         "memory://", description="where rate-limit counters live: memory:// (one process) or redis://host:6379"
@@ -58,6 +59,14 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'credit_engine.db').resolve()}"
+
+    @property
+    def db_connections(self) -> int:
+        """SQLite is read inside the worker's own process, where more requests at once than its
+        cores only queue for the interpreter; a database server is waited on, so more overlap."""
+        if self.api_db_connections:
+            return self.api_db_connections
+        return 2 if self.db_url.startswith("sqlite") else 8
 
     @property
     def tracking_uri(self) -> str:
