@@ -120,55 +120,34 @@ def _chunks(conn: Connection, sql: str, params: dict, schema: pa.Schema,
             dates: tuple[str, ...]) -> Iterator[pa.Table]:
     """``sql``'s rows as tables of ``schema``, with ``dates`` as int64 microseconds (NaT's integer
     where null), a chunk at a time."""
-    if conn.dialect.name == "sqlite" and conn.engine.url.database in (None, "", ":memory:"):
-        raise ValueError("a batch reads the store on a connection of its own, which an in-memory SQLite "
-                         "database cannot have: keep the store in a file")
-    yield from _fetched(conn, sql, params, schema, dates)
+    if conn.dialect.name == "postgresql":
+        yield from _fetched(conn, sql, params, schema, dates)
+        return
+    statement = text(sql).execution_options(stream_results=True)  # this statement's option only:
+    # ``Connection.execution_options`` would change the caller's connection
+    for chunk in pd.read_sql_query(statement.bindparams(**params), conn, chunksize=CHUNK):
+        for column in dates:
+            chunk[column] = pd.to_datetime(chunk[column], format="ISO8601").astype("datetime64[us]")
+        chunk = to_micros(chunk, dates).assign(**{c: as_text(chunk[c]) for c in ("extra", "extra2") if c in chunk})
+        yield pa.Table.from_pandas(chunk[schema.names], schema=schema, preserve_index=False)
 
 
 def _fetched(conn: Connection, sql: str, params: dict, schema: pa.Schema,
              dates: tuple[str, ...]) -> Iterator[pa.Table]:
-    """The rows through ADBC (the Arrow project's drivers: PostgreSQL's reads by binary ``COPY``).
-    At millions of facts, psycopg's and sqlite3's Python rows and their conversion to pandas took
-    most of the read (SQLite, 1 085 658 facts: 6.3 s through ``pandas.read_sql_query``, 1.4 s
-    here). ADBC opens a connection of its own to the caller's database, so this sees committed
-    rows only, never the caller's uncommitted ones (graders read on a connection of their own)."""
-    query = str(text(sql).bindparams(**params).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    if conn.dialect.name == "postgresql":
-        from adbc_driver_postgresql import dbapi  # lazily: each backend needs only its own driver
+    """PostgreSQL's rows through ADBC, which reads them by binary ``COPY`` straight into Arrow: at
+    millions of facts psycopg's row-by-row fetch and the conversion to pandas took nine tenths of
+    the read. ADBC opens a connection of its own to the caller's URL, so this sees committed rows
+    only, never the caller's uncommitted ones (graders read on a connection of their own anyway)."""
+    from adbc_driver_postgresql import dbapi  # lazily: SQLite never needs it
 
-        uri, options, skip = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False), {}, 0
-    else:
-        from adbc_driver_sqlite import dbapi
-
-        uri, options, skip = conn.engine.url.database, {"adbc.sqlite.query.batch_rows": str(CHUNK)}, 1
-        query = _typed_sqlite(query, schema, dates)
+    query = text(sql).bindparams(**params).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    uri = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with dbapi.connect(uri) as adbc, adbc.cursor() as cursor:
-        cursor.adbc_statement.set_options(**options)
-        cursor.execute(query)
+        cursor.execute(str(query))
         for batch in cursor.fetch_record_batch():
             table = pa.Table.from_batches([batch])
-            if skip and table.num_rows and table.column(0)[0].as_py() not in (0, ""):
-                raise RuntimeError("SQLite returned a stored row before the row of typed placeholders")
-            table, skip = table.slice(skip), 0
             columns = [_micros(table[c]) if c in dates else table[c] for c in schema.names]
             yield pa.Table.from_arrays(columns, names=schema.names).cast(schema)
-
-
-def _typed_sqlite(query: str, schema: pa.Schema, dates: tuple[str, ...]) -> str:
-    """``query`` with each column cast to its storage class, after a first row of typed
-    placeholders (dropped by the reader): ADBC's SQLite driver types a column by the values of
-    the first batch, and a column empty there (an end date) would come out as integers, then
-    fail on the first text. JSON details, numbers or text, become text (as on PostgreSQL)."""
-    def storage(field: pa.Field) -> tuple[str, str]:
-        if field.name in dates or pa.types.is_string(field.type):
-            return "TEXT", "''"
-        return ("INTEGER", "0") if pa.types.is_integer(field.type) else ("REAL", "0.0")
-
-    typed = {field.name: storage(field) for field in schema}
-    first = ", ".join(f"{placeholder} AS {name}" for name, (_, placeholder) in typed.items())
-    cast = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, (kind, _) in typed.items())
-    return f"SELECT {first} UNION ALL SELECT {cast} FROM ({query})"
 
 
 def _micros(values: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -11,11 +11,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from credit_engine.features import features_as_of, load_history
-from credit_engine.features import spans as spans_module
 from credit_engine.features.spans import as_text, span_histories, uscc_spans
 from credit_engine.ingest import ingest_paths
 from credit_engine.settings import Settings
-from credit_engine.store.db import make_engine, upgrade
 from credit_engine.synth import synthesise
 from tests.core.test_linking import STAFF
 from tests.helpers import A, B, REG_HEADER, REP_A, make_id, record_at, reg_rows, write_csv
@@ -92,31 +90,3 @@ def test_text_fields_come_back_as_stored(engine: Engine, settings: Settings, tmp
         histories = list(span_histories(conn, AS_OF, spans, tmp_path / "spans"))
     stored = [v for h in histories for facts in h.facts.values() for v in facts["document_no"]]
     assert stored and all(v == value if value is not None else pd.isna(v) for v in stored)
-
-
-def test_small_batches_read_the_same(engine: Engine, settings: Settings, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """ADBC's SQLite driver types a column by its first batch, where an end date may be empty
-    throughout: it must still come back as dates, whatever the batch size."""
-    synthesise(tmp_path / "prov", 300, seed=5, as_of=AS_OF)
-    ingest_paths([tmp_path / "prov" / "sources"], engine, settings, backfill=True)
-
-    def read() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-        with engine.connect() as conn:
-            histories = list(span_histories(conn, AS_OF, uscc_spans(conn, 40)[0], tmp_path / "spans"))
-        facts = {kind: comparable(pd.concat([h.kind(kind) for h in histories])) for kind in histories[0].facts}
-        return pd.concat([features_as_of(h, AS_OF) for h in histories]), facts
-
-    features, facts = read()
-    monkeypatch.setattr(spans_module, "CHUNK", 3)
-    again, again_facts = read()
-    pd.testing.assert_frame_equal(again, features)
-    for kind, frame in facts.items():
-        pd.testing.assert_frame_equal(again_facts[kind], frame, obj=kind)
-
-
-def test_an_in_memory_store_is_refused_with_the_reason(tmp_path: Path) -> None:
-    memory = make_engine("sqlite://")
-    upgrade(memory)
-    with memory.connect() as conn, pytest.raises(ValueError, match="in-memory SQLite"):
-        next(span_histories(conn, AS_OF, uscc_spans(conn, 40)[0] or [("", None)], tmp_path / "spans"))
