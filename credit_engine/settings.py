@@ -62,9 +62,9 @@ class Settings(BaseSettings):
 
     @property
     def db_connections(self) -> int:
-        """SQLite is read inside the worker's own process, where more requests at once than its
-        cores only queue for the interpreter; a database server is waited on, so more overlap."""
-        if self.api_db_connections:
+        """SQLite is read inside the worker's own process, where more than about two requests at
+        once only queue for its one interpreter; a database server is waited on, so more overlap."""
+        if self.api_db_connections is not None:
             return self.api_db_connections
         return 2 if self.db_url.startswith("sqlite") else 8
 
