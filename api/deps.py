@@ -36,13 +36,17 @@ async def get_conn(service: ServiceDep) -> AsyncIterator[Connection]:
     """A pooled connection once one of the service's database slots is free. The wait is on the
     event loop and holds no worker thread: waiting for the pool inside a worker thread, while
     the requests holding every connection waited for a thread, froze the service under 128
-    concurrent lookups until the pool timed out."""
+    concurrent lookups until the pool timed out. On SQLite the checkout and return run on the
+    loop too: each hop to a worker thread cost more than the call itself."""
     async with service.db_slots:
-        conn = await run_in_threadpool(service.engine.connect)
+        conn = service.engine.connect() if service.store_in_process else await run_in_threadpool(service.engine.connect)
         try:
             yield conn
         finally:
-            await run_in_threadpool(conn.close)
+            if service.store_in_process:
+                conn.close()
+            else:
+                await run_in_threadpool(conn.close)
 
 
 ConnDep = Annotated[Connection, Depends(get_conn)]
@@ -53,13 +57,19 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_principal(conn: ConnDep, key: Annotated[str | None, Security(_key_header)]) -> Principal:
+async def get_principal(service: ServiceDep, conn: ConnDep,
+                        key: Annotated[str | None, Security(_key_header)]) -> Principal:
+    """The key's holder, from the service's key cache or else the store (one worker-thread hop)."""
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this endpoint needs an API key in the X-API-Key header",
                             headers={"WWW-Authenticate": "APIKey"})
-    found = principal_for(conn, key)
+    found = service.keys.get(key)
     if found is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", headers={"WWW-Authenticate": "APIKey"})
+        found = await run_in_threadpool(principal_for, conn, key)
+        if found is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key",
+                                headers={"WWW-Authenticate": "APIKey"})
+        service.keys.put(key, found)
     return found
 
 

@@ -6,11 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from credit_engine.records import FactView
 
 USCC_EXAMPLE = "91230103MA1BXXXX0Y"
+
+
+def json_body(body: BaseModel) -> Response:
+    """A body serialised by pydantic in one pass. Returned as a model, FastAPI would validate it
+    again against the route's ``response_model`` and encode it through dicts: a fifth of an
+    entity lookup. The route keeps ``response_model`` for its OpenAPI schema."""
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 class Reason(BaseModel):

@@ -17,6 +17,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Engine
 
+from credit_engine.keys import KeyCache
 from credit_engine.rules import RuleSet, load_rule_sets
 from credit_engine.scoring import batch, registry
 from credit_engine.settings import Settings
@@ -36,6 +37,7 @@ class Service:
     limiter: MovingWindowRateLimiter
     public_limit: RateLimitItem
     db_slots: asyncio.Semaphore  # requests at the database at once (``deps.get_conn``)
+    keys: KeyCache
     champion: registry.Champion | None = None
     champion_problem: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -50,9 +52,16 @@ class Service:
             limiter=MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
             public_limit=parse(settings.public_rate_limit),
             db_slots=asyncio.Semaphore(settings.db_connections),
+            keys=KeyCache(settings.api_key_cache_seconds),
         )
         service.reload()
         return service
+
+    @property
+    def store_in_process(self) -> bool:
+        """SQLite runs inside this process: taking or returning a pooled connection is a function
+        call, not a wait on a server (and no pre-ping round trip)."""
+        return self.engine.dialect.name == "sqlite"
 
     def reload(self) -> str | None:
         """Load the version behind the ``champion`` alias; keep serving the old one if that fails."""

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         None, ge=1, description="requests of one API worker at the database at once; the others wait their "
         "turn (default: 2 on SQLite, 8 on other databases)"
     )
+    api_key_cache_seconds: float = Field(
+        2.0, ge=0, description="how long an API worker trusts a key it has checked: a revocation takes effect "
+        "within this time (0: check the store on every request)"
+    )
     rate_limit_storage: str = Field(
         "memory://", description="where rate-limit counters live: memory:// (one process) or redis://host:6379"
     )

@@ -7,11 +7,11 @@ import json
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from api.deps import AuditDep, ConnDep, RegulatorDep, ServiceDep, UsccPath, scoped_entity
 from api.metrics import GRADES_SERVED
-from api.schemas import EntityOut, EntityPage, GradeHistoryItem, GradeOut
+from api.schemas import json_body, EntityOut, EntityPage, GradeHistoryItem, GradeOut
 from api.service import Service
 from credit_engine.keys import Principal
 from credit_engine.linking import flags_of
@@ -34,7 +34,7 @@ def _grade(service: Service, row: dict | None) -> GradeOut | None:
 
 @router.get("/{uscc}", response_model=EntityOut, summary="An entity's record, class, score and reasons")
 def get_entity(uscc: UsccPath, principal: RegulatorDep, conn: ConnDep, audit: AuditDep, service: ServiceDep,
-               as_of: AsOf = None) -> EntityOut:
+               as_of: AsOf = None) -> Response:
     """The record as the store knew it at the end of ``as_of`` (default today) with each fact's
     publicity under the rule set then in force, the class held on that date with its reasons,
     the persons holding a role (masked IDs) and the propagated flags of the latest build."""
@@ -48,7 +48,7 @@ def get_entity(uscc: UsccPath, principal: RegulatorDep, conn: ConnDep, audit: Au
         persons=record.persons(), flags=flags_of(conn, code, day),
     )
     audit("read_entity", code, as_of=day.isoformat())
-    return body
+    return json_body(body)
 
 
 @router.get("/{uscc}/grades", response_model=list[GradeHistoryItem], summary="An entity's grade history")

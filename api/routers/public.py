@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import Connection, select
 
 from api.deps import ConnDep, PublicDep, UsccPath, checked_uscc
-from api.schemas import PublicEntity, PublicHit
+from api.schemas import PublicEntity, PublicHit, json_body
 from credit_engine import search
 from credit_engine.identifiers import classify_code
 from credit_engine.records import current_record
@@ -26,10 +26,10 @@ def public_entity(conn: Connection, uscc: str) -> dict:
 
 
 @router.get("/entities/{uscc}", response_model=PublicEntity, summary="Published credit information of an entity")
-def get_public_entity(uscc: UsccPath, conn: ConnDep, client: PublicDep) -> dict:
+def get_public_entity(uscc: UsccPath, conn: ConnDep, client: PublicDep) -> Response:
     """Basic registration data, published penalties, list entries and objection marks. A code
     that fails validation gets 422 naming the failed check."""
-    return public_entity(conn, uscc)
+    return json_body(PublicEntity.model_validate(public_entity(conn, uscc)))
 
 
 def find(conn: Connection, q: str, limit: int) -> list[search.Hit]:

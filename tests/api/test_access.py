@@ -3,10 +3,13 @@ role, outside the regulator's regions)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from credit_engine.keys import Role, create_key, revoke_key
 from tests.api.conftest import Province, auth
 
 pytestmark = pytest.mark.xdist_group("api")
@@ -84,3 +87,17 @@ def test_public_endpoints_need_no_key(client: TestClient, province: Province) ->
     assert client.get(f"/v1/public/entities/{uscc}").status_code == 200
     assert client.get("/v1/public/search", params={"q": "有限公司"}).status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_revoked_key_is_refused_once_the_key_cache_lets_it_go(client: TestClient, province: Province) -> None:
+    with province.engine.begin() as conn:
+        key_id, key = create_key(conn, Role.REGULATOR, "test-to-revoke")
+    headers, path = {"X-API-Key": key}, "/v1/entities?size=1"
+    assert client.get(path, headers=headers).status_code == 200
+    with province.engine.begin() as conn:
+        assert revoke_key(conn, key_id)
+    cache = client.app.state.service.keys
+    assert cache.get(key) is not None  # trusted for a while: no read of the key table per request
+    time.sleep(cache.seconds + 0.1)
+    refused = client.get(path, headers=headers)
+    assert refused.status_code == 401 and refused.json()["detail"] == "unknown or revoked API key"
