@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 CLI = [sys.executable, "-m", "pipelines.cli"]
 
@@ -60,17 +61,25 @@ end
 """
 
 
+def _cpu_seconds(server: psutil.Process) -> float:
+    """User and system time of the server and its worker processes so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in [server, *server.children(recursive=True)])
+
+
 def _drive(base: str, paths: list[str], headers: dict[str, str], seconds: float, concurrency: int,
-           folder: Path) -> dict:
-    """wrk (C, one thread) against the server: the load generator costs little of the 2 cores."""
+           folder: Path, server: psutil.Process) -> dict:
+    """wrk (C, one thread) against the server: the load generator costs little of the 2 cores.
+    The server's CPU time per request is steadier than requests/s on a shared machine."""
     script = folder / "paths.lua"
     script.write_text(_LUA % (", ".join(f'"{p}"' for p in paths),
                               ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())))
+    before = _cpu_seconds(server)
     out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:.0f}s", "-s", str(script), base],
                          capture_output=True, text=True, check=True).stdout
+    after = _cpu_seconds(server)
     requests, micros, p50, p99, errors = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", out).groups()
     return {"requests": int(requests), "rps": int(requests) / (int(micros) / 1e6), "p50": float(p50),
-            "p99": float(p99), "errors": int(errors)}
+            "p99": float(p99), "errors": int(errors), "cpu_ms": (after - before) / int(requests) * 1000}
 
 
 def served_province(prefix: str, entities: int, database_url: str | None) -> tuple[Path, dict[str, str], str]:
@@ -129,7 +138,7 @@ def main() -> None:
     folder, env, key = served_province("bench-api-", args.entities, args.database_url)
     server, base = start_server(env, args.workers)
     try:
-        regulator = {"X-API-Key": key}
+        regulator, process = {"X-API-Key": key}, psutil.Process(server.pid)
         usccs = graded_usccs(base, regulator)
         runs = {
             "trivial /healthz": (["/healthz"], {}),
@@ -138,17 +147,18 @@ def main() -> None:
         }
         results = {}
         for name, (paths, headers) in runs.items():
-            _drive(base, paths[:20], headers, 2.0, args.concurrency, folder)  # warm-up
-            results[name] = _drive(base, paths, headers, args.seconds, args.concurrency, folder)
+            _drive(base, paths[:20], headers, 2.0, args.concurrency, folder, process)  # warm-up
+            results[name] = _drive(base, paths, headers, args.seconds, args.concurrency, folder, process)
     finally:
         server.terminate()
         server.wait(10)
 
     print(f"\n{args.concurrency} connections, {args.seconds:.0f} s each, {args.workers} worker(s), "
           f"{os.cpu_count()} cores, store {args.database_url or 'SQLite'}; lookups rotate over {len(usccs):,} entities")
-    print(f"{'endpoint':<40} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'endpoint':<40} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU ms/req':>11}")
     for name, r in results.items():
-        print(f"{name:<40} {r['requests']:>9,} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['errors']:>7}")
+        print(f"{name:<40} {r['requests']:>9,} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['errors']:>7} "
+              f"{r['cpu_ms']:>11.2f}")
     trivial = results["trivial /healthz"]["rps"]
     lookup = results["regulator GET /v1/entities/{uscc}"]
     ratio = lookup["rps"] / trivial
