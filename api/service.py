@@ -57,12 +57,6 @@ class Service:
         service.reload()
         return service
 
-    @property
-    def store_in_process(self) -> bool:
-        """SQLite runs inside this process: taking or returning a pooled connection is a function
-        call, not a wait on a server (and no pre-ping round trip)."""
-        return self.engine.dialect.name == "sqlite"
-
     def reload(self) -> str | None:
         """Load the version behind the ``champion`` alias; keep serving the old one if that fails."""
         try:
