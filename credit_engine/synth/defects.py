@@ -59,6 +59,12 @@ class Table:
         return len(self.entity)
 
 
+def present(values: np.ndarray) -> np.ndarray:
+    """Which cells hold a value, as booleans even for an empty column (``np.array([])`` would be
+    float, and ``&`` with it fails: a small province has files with no rows)."""
+    return np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+
+
 def pick(rng: np.random.Generator, eligible: np.ndarray, rate: float) -> np.ndarray:
     """Sorted row numbers: ``rate`` of the eligible rows, at least one if there are 20 or more."""
     rows = np.flatnonzero(eligible)
@@ -72,12 +78,12 @@ def corrupt_uscc(t: Table, rng: np.random.Generator, pilot: np.ndarray, org: np.
                  regno: np.ndarray, log: Counter) -> None:
     """Defects 1–4 on the USCC column: case/spaces, old codes, placeholders, masks."""
     col = t.columns[t.uscc]
-    base = (t.entity >= 0) & ~pilot[np.maximum(t.entity, 0)] & np.array([v is not None for v in col])
+    base = (t.entity >= 0) & ~pilot[np.maximum(t.entity, 0)] & present(col)
     free = base.copy()
     for name in t.uscc_defects:
         eligible = free.copy()
         if name == "uscc_old_regno":
-            eligible &= np.array([r is not None for r in regno[np.maximum(t.entity, 0)]])
+            eligible &= present(regno[np.maximum(t.entity, 0)])
         rows = pick(rng, eligible, RATES[name])
         free[rows] = False
         values = col[rows]
@@ -114,7 +120,7 @@ def add_legal_forms(t: Table, columns: tuple[str, str, str | None], org: np.ndar
                     region: np.ndarray, rng: np.random.Generator, log: Counter) -> None:
     """Defect 10: old registration number, organisation code (and tax number) beside the USCC."""
     reg_col, org_col, tax_col = columns
-    has_old = (t.entity >= 0) & np.array([r is not None for r in regno[np.maximum(t.entity, 0)]])
+    has_old = (t.entity >= 0) & present(regno[np.maximum(t.entity, 0)])
     rows = pick(rng, has_old, RATES["legal_forms"])
     e = t.entity[rows]
     t.columns[reg_col][rows] = regno[e]
@@ -154,7 +160,7 @@ def spell_nulls(t: Table, rng: np.random.Generator, log: Counter) -> None:
     protected[t.bad_lines] = True
     for column in t.optional:
         col = t.columns[column]
-        empty = np.array([v is None for v in col]) & ~protected
+        empty = ~present(col) & ~protected
         rows = pick(rng, empty, RATES["null_spelling"])
         col[rows] = np.array(NULL_SPELLINGS, dtype=object)[rng.integers(0, len(NULL_SPELLINGS), len(rows))]
         touched[rows] = True
@@ -162,7 +168,7 @@ def spell_nulls(t: Table, rng: np.random.Generator, log: Counter) -> None:
     if t.quote_all:
         any_null = np.zeros(len(t), dtype=bool)
         for col in t.columns.values():
-            any_null |= np.array([v is None for v in col])
+            any_null |= ~present(col)
         log["null_quoted"] += int(any_null.sum())
 
 
@@ -191,7 +197,7 @@ def money_as_text(t: Table, column: str, amount: np.ndarray, eligible: np.ndarra
 def category_as_text(t: Table, column: str, names: dict[str, str], rng: np.random.Generator, log: Counter) -> None:
     """Defect 9: a coded category (``01``) written as its text (``普通``) in some rows."""
     col = t.columns[column]
-    rows = pick(rng, np.array([v is not None for v in col]), RATES["category_text"])
+    rows = pick(rng, present(col), RATES["category_text"])
     col[rows] = np.array([names[v] for v in col[rows]], dtype=object)
     log["category_text"] += len(rows)
 

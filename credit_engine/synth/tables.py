@@ -16,6 +16,12 @@ from .events import Events
 from .world import World
 
 
+def zero_padded(numbers: np.ndarray, width: int) -> np.ndarray:
+    """Integers as zero-padded text (``np.char.zfill`` fails on an empty array: a small province
+    has files with no rows)."""
+    return np.array([f"{int(n):0{width}d}" for n in numbers], dtype=object)
+
+
 def _nulls(n: int) -> np.ndarray:
     return np.full(n, None, dtype=object)
 
@@ -185,7 +191,7 @@ def _penalty_v2_table(pen: pd.DataFrame, lk: Lookup, path: str, encoding: str, s
     tier = pen["tier"].to_numpy()
     lic = _licence_names(lk, e)
     lic = np.where(lic == "", "许可证件", lic)
-    lic_no = lic + "（编号" + lk.region_code[e] + np.char.zfill(pen["seq"].to_numpy().astype(str), 6).astype(object) + "）"
+    lic_no = lic + "（编号" + lk.region_code[e] + zero_padded(pen["seq"].to_numpy(), 6) + "）"
     fine_part = np.array([f"罚款人民币{int(f)}元" for f in fine], dtype=object)
     content = np.select(
         [tier == "warning", tier == "criticism", tier == "fine", tier == "confiscate", tier == "suspend"],
@@ -252,7 +258,7 @@ def licences(world: World, ev: Events, lk: Lookup, rng: np.random.Generator) -> 
     abbrev = lk.reg.abbrev[region]
     cert = np.array([n for n, _ in vocab.LICENCES], dtype=object)[kind]
     code = np.array([c for _, c in vocab.LICENCES], dtype=object)[kind]
-    serial = np.char.zfill(np.arange(len(lic)).astype(str), 7).astype(object)
+    serial = zero_padded(np.arange(len(lic)), 7)
     number = _LICENCE_PREFIX[kind] + lk.region_code[e] + serial
     valid_to = np.where(lic["long_term"].to_numpy(), NA_DAY, lic["valid_to"].to_numpy())
     v1 = lic["year"].to_numpy() < 2020
@@ -406,7 +412,7 @@ def inspections(ev: Events, lk: Lookup) -> Table:
     days = ins["day"].to_numpy()
     month = (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64))
     task = (lk.region_code[e] + (month // 12 + 1970).astype(str).astype(object)
-            + np.char.zfill((month % 12 + 1).astype(str), 2).astype(object)
+            + zero_padded(month % 12 + 1, 2)
             + (ins["type"].to_numpy() + 1).astype(str).astype(object))
     cols = {"统一社会信用代码": lk.uscc[e], "企业名称": lk.name[e], "抽查任务编号": task,
             "检查实施机关": lk.reg.authority[region],

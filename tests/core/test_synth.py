@@ -301,3 +301,16 @@ def test_too_small_or_too_early_requests_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="2021"):
         synthesise(tmp_path, 100, seed=1, as_of=date(2019, 1, 1))
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("entities, seed", [(10, 2), (13, 1), (20, 7)])
+def test_the_smallest_provinces_are_written_whole(tmp_path: Path, entities: int, seed: int) -> None:
+    """Files with no rows at all (no serious-list entry among so few entities) are still written,
+    with their headers: these sizes once failed on empty columns."""
+    report = synthesise(tmp_path, entities, seed=seed, as_of=AS_OF)
+    kinds = by_header(tmp_path / "sources")
+    assert report.entities == entities and set(kinds) == set(HEADERS)
+    for paths in kinds.values():
+        for path in paths:
+            assert report.files[f"sources/{path.name}"] == len(read_rows(path)) - 1
+    assert report.files["sources/serious_illegal_dishonest.csv"] == 0
