@@ -603,6 +603,17 @@ def mask_id(value: str) -> str:
     return "*" * len(v)
 
 
+#: Digit runs shaped like an 18- or 15-character resident ID inside free text.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+
+def mask_ids_in_text(text: str) -> str:
+    """Every ID-shaped digit run in free text masked as :func:`mask_id` does (a decision's text
+    often names the party's 身份证号码). Broad on purpose: a 15-digit registration number
+    written in the text is masked too, which costs less than a leaked identity number."""
+    return _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0)), text)
+
+
 def mask_ids(values: pd.Series) -> pd.Series:
     """Vectorised :func:`mask_id`."""
     v = _normalise_series(values)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from credit_engine import backfill as backfill_time
-from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids
+from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_text
 from credit_engine.settings import Settings
 from credit_engine.sources import doubles, gsxt, lists, signals
 from credit_engine.sources import jsontext
@@ -50,7 +49,6 @@ TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
 #: Code columns that sometimes hold a natural person's ID instead (masked in stored raw rows).
 CODE_COLUMNS = {"uscc", "party_code"}
 SUFFIXES = {".csv", ".txt", ".jsonl", ".ndjson", ".json"}
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
 
 @dataclass
@@ -334,10 +332,6 @@ def _mask_personal(values: pd.Series, only_ids: bool = False) -> pd.Series:
     return out
 
 
-def _mask_in_text(line: str) -> str:
-    return _ID_LIKE.sub(lambda m: mask_ids(pd.Series([m.group(0)]))[0], line)
-
-
 def _dedupe(batch: Batch, seen: dict[str, tuple[int, str]]) -> tuple[pd.DataFrame, int]:
     """A key twice in one file: identical copies count once; conflicting ones go to quarantine.
 
@@ -372,6 +366,6 @@ def _quarantine_rows(rejects: pd.DataFrame, source: Source, malformed: list[tupl
     if malformed:
         bad = pd.DataFrame(malformed, columns=["row_number", "text", "reason"])
         bad["reason_code"] = "malformed_row"
-        bad["raw_json"] = bad["text"].map(lambda line: json.dumps(_mask_in_text(line), ensure_ascii=False))
+        bad["raw_json"] = bad["text"].map(lambda line: json.dumps(mask_ids_in_text(line), ensure_ascii=False))
         rows = pd.concat([rows, bad[["row_number", "reason_code", "reason", "raw_json"]]], ignore_index=True)
     return rows.reset_index(drop=True)

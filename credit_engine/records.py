@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, bindparam, or_, select, text
 
 from credit_engine.calendar import add_months
+from credit_engine.identifiers import mask_ids_in_text
 from credit_engine.rules import RuleSet, rules_for
 from credit_engine.rules.penalty import tier_penalty
 from credit_engine.store.models import Entity, Fact
@@ -116,27 +117,28 @@ class EntityRecord:
     facts: list[FactView] = field(default_factory=list)
 
     def public_view(self) -> dict:
-        """Only what a rule publishes: no scores, classes, flags, pseudonyms or identity numbers."""
+        """Only what a rule publishes: no scores, classes, flags, pseudonyms or identity numbers
+        (a text field naming a party's ID number shows it masked)."""
         shown = [f for f in self.facts if f.publicity is Publicity.PUBLISHED and f.kind != "registration"]
         return {
             "uscc": self.uscc,
             "as_of": self.as_of.isoformat(),
-            "entity": {k: self.entity.get(k) for k in PUBLIC_DETAIL["registration"] if k in self.entity},
+            "entity": {k: _no_ids(self.entity.get(k)) for k in PUBLIC_DETAIL["registration"] if k in self.entity},
             "records": [
                 {
                     "ref": f.ref,
                     "kind": f.kind,
                     "event_date": _iso(f.event_date),
                     "end_date": _iso(f.end_date),
-                    "category": f.category,
-                    "document_no": f.document_no,
-                    "authority": f.authority,
+                    "category": _no_ids(f.category),
+                    "document_no": _no_ids(f.document_no),
+                    "authority": _no_ids(f.authority),
                     "amount_yuan": f.amount_yuan if f.kind == "penalty" else None,
                     "publicity_end": _iso(f.publicity_end),
                     "under_objection": f.under_objection,
                     "objection_recorded": f.objection_recorded,
-                    "person_name": f.person_name if f.kind == "role" else None,
-                    "detail": {k: f.detail.get(k) for k in PUBLIC_DETAIL.get(f.kind, ())},
+                    "person_name": _no_ids(f.person_name) if f.kind == "role" else None,
+                    "detail": {k: _no_ids(f.detail.get(k)) for k in PUBLIC_DETAIL.get(f.kind, ())},
                 }
                 for f in shown
             ],
@@ -247,6 +249,10 @@ def _penalty(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Publicity,
     if tiering.publicity_end and tiering.publicity_end <= as_of:
         return Publicity.ENDED, f"{tiering.basis}; publicity ended {tiering.publicity_end:%Y-%m-%d} ({rules.id})", tiering.publicity_end
     return Publicity.PUBLISHED, f"{tiering.basis} ({rules.id})", tiering.publicity_end
+
+
+def _no_ids(value: object) -> object:
+    return mask_ids_in_text(value) if isinstance(value, str) else value
 
 
 def _iso(day: date | None) -> str | None:

@@ -106,3 +106,18 @@ def test_the_current_record_is_the_record_as_of_today(entity: Engine) -> None:
         now, today = current_record(conn, A), record_as_of(conn, A, today_in_beijing())
     assert now == today and now.rule_set_id == "cn-2026-04-01"
     assert {f.document_no for f in now.facts if f.kind == "penalty"} == {"G-1", "W-1", "S-1"}
+
+
+def test_an_identity_number_in_a_decision_s_text_is_masked_in_the_public_view(engine: Engine, settings: Settings,
+                                                                               tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    record_at(monkeypatch, "2024-03-05")
+    text = f"当事人法定代表人（身份证号码{REP_A}）未经许可从事经营"
+    ingest_paths([write_csv(tmp_path / "pen.csv", [*PEN, "CF_SY"],
+                            [["甲", A, "G-2", "罚款", "20", "2024-03-01", "局", text]])], engine, settings)
+    with engine.connect() as conn:
+        record = record_as_of(conn, A, date(2024, 3, 5))
+    public = record.public_view()
+    shown = [r["detail"]["facts_text"] for r in public["records"] if r["document_no"] == "G-2"]
+    assert shown == [text.replace(REP_A, REP_A[:10] + "****" + REP_A[-4:])]
+    assert REP_A not in json.dumps(public, ensure_ascii=False)
