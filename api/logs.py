@@ -5,15 +5,19 @@ JSON per record is all the log shippers need, and it keeps uvicorn's own loggers
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
 from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.config import LOGGING_CONFIG
+
+from credit_engine.identifiers import mask_ids_in_text
 
 log = logging.getLogger("credit_engine.api.access")
-_FIELDS = ("method", "path", "status", "ms", "client")
+_FIELDS = ("method", "path", "route", "status", "ms", "client")
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,17 +30,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("credit_engine")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+def log_config(level: str = "INFO") -> dict:
+    """uvicorn's own logging configuration plus a JSON handler for ``credit_engine``. uvicorn
+    applies it in each worker process: a worker is a fresh interpreter, so configuring the
+    parent's loggers left every worker of ``serve --workers N`` without access logs."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["json"] = {"()": "api.logs.JsonFormatter"}
+    config["handlers"]["json"] = {"class": "logging.StreamHandler", "formatter": "json"}
+    config["loggers"]["credit_engine"] = {"handlers": ["json"], "level": level, "propagate": False}
+    return config
 
 
 class AccessLog:
-    """Log every request (never the query string: it may carry a name someone searched for).
+    """Log every request (never the query string: it may carry a name someone searched for; an
+    identity number typed into a path is masked), with the route it matched.
 
     A pure ASGI middleware: ``BaseHTTPMiddleware`` would run every response through an extra
     task and memory stream, a fixed cost on each request."""
@@ -59,7 +66,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            client = scope.get("client")
-            log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": status,
+            client, route = scope.get("client"), scope.get("route")
+            log.info("request", extra={"method": scope["method"], "path": mask_ids_in_text(scope["path"]),
+                                       "route": getattr(route, "path", None), "status": status,
                                        "ms": round((time.perf_counter() - started) * 1000, 2),
                                        "client": client[0] if client else None})

@@ -458,11 +458,11 @@ def serve(
     """Serve the API and the public query page with uvicorn."""
     import uvicorn
 
-    from api.logs import configure
+    from api.logs import log_config
 
-    configure()
     _store()  # migrate before the workers start
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
+                log_config=log_config())
 
 
 #: The synthetic province's last day: inspection results are known until then.

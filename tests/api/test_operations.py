@@ -62,11 +62,14 @@ def test_every_request_is_logged_as_json_without_its_query(client: TestClient) -
     try:
         client.get("/v1/public/search", params={"q": "哈尔滨市张三"})
         client.get("/v1/public/entities/91230103MA1BXXXX0Z")
+        client.get("/v1/public/entities/110105194912310029")  # an ID number typed into the query page
     finally:
         access.removeHandler(handler)
         access.setLevel(level)
     lines = [json.loads(JsonFormatter().format(r)) for r in records]
-    assert [(line["method"], line["path"], line["status"]) for line in lines] == [
-        ("GET", "/v1/public/search", 200), ("GET", "/v1/public/entities/91230103MA1BXXXX0Z", 422)]
+    assert [(line["method"], line["path"], line["route"], line["status"]) for line in lines] == [
+        ("GET", "/v1/public/search", "/v1/public/search", 200),
+        ("GET", "/v1/public/entities/91230103MA1BXXXX0Z", "/v1/public/entities/{uscc}", 422),
+        ("GET", "/v1/public/entities/1101051949****0029", "/v1/public/entities/{uscc}", 422)]
     assert all(line["ms"] >= 0 and line["message"] == "request" for line in lines)
     assert not any("张三" in json.dumps(line, ensure_ascii=False) for line in lines)  # the searched name stays out
