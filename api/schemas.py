@@ -192,6 +192,7 @@ class PromoteOut(BaseModel):
 class Ready(BaseModel):
     database: bool
     schema_revision: str | None
+    schema_head: str = Field(description="the revision this code needs (credit-engine init migrates to it)")
     champion: str | None
     champion_problem: str | None
     rule_sets: list[str]

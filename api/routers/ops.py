@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from api.deps import ServiceDep
 from api.schemas import Ready
-from credit_engine.store.db import current_revision
+from credit_engine.store.db import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
 
@@ -18,7 +18,7 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=Ready, summary="Database reachable and champion model loaded",
+@router.get("/readyz", response_model=Ready, summary="Database reachable and migrated, champion model loaded",
             responses={503: {"model": Ready, "description": "not ready: see which part"}})
 def readyz(service: ServiceDep) -> JSONResponse:
     try:
@@ -28,7 +28,7 @@ def readyz(service: ServiceDep) -> JSONResponse:
     except Exception:  # any failure to reach the store means not ready
         database, revision = False, None
     champion = service.champion.version if service.champion else None
-    body = Ready(database=database, schema_revision=revision, champion=champion,
+    body = Ready(database=database, schema_revision=revision, schema_head=head_revision(), champion=champion,
                  champion_problem=service.champion_problem, rule_sets=[r.id for r in service.rule_sets])
-    ready = database and revision is not None and champion is not None
+    ready = database and revision == head_revision() and champion is not None
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from functools import cache
+
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
@@ -56,6 +59,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
     if revision == "head":
         restore(engine)
+
+
+@cache
+def head_revision() -> str:
+    """The revision of this code's newest migration: a store at any other is not ready for it."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

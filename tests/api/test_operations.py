@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from api.logs import JsonFormatter
-from credit_engine.store.db import MIGRATIONS
+from credit_engine.store.db import MIGRATIONS, make_engine, upgrade
 from tests.api.conftest import Province, auth
 
 pytestmark = pytest.mark.xdist_group("api")
@@ -73,3 +73,15 @@ def test_every_request_is_logged_as_json_without_its_query(client: TestClient) -
         ("GET", "/v1/public/entities/1101051949****0029", "/v1/public/entities/{uscc}", 422)]
     assert all(line["ms"] >= 0 and line["message"] == "request" for line in lines)
     assert not any("张三" in json.dumps(line, ensure_ascii=False) for line in lines)  # the searched name stays out
+
+
+def test_not_ready_on_a_store_behind_the_code_s_migrations(province: Province, tmp_path) -> None:
+    behind = ScriptDirectory(str(MIGRATIONS)).get_revision(HEAD).down_revision
+    engine = make_engine(f"sqlite:///{tmp_path / 'behind.db'}")
+    upgrade(engine, behind)
+    engine.dispose()
+    stale = province.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'behind.db'}"})
+    with TestClient(create_app(stale)) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["database"]
+    assert (ready.json()["schema_revision"], ready.json()["schema_head"]) == (behind, HEAD)
