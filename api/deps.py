@@ -152,10 +152,11 @@ def checked_uscc(conn: Connection, raw: str) -> str:
 
 def scoped_entity(conn: Connection, uscc: str, principal: Principal, audit: Audit) -> str:
     """The validated code of an entity the regulator may see: 404 unknown, 403 outside its regions
-    (the refusal is audited too)."""
+    (both audited too)."""
     code = checked_uscc(conn, uscc)
     region = conn.execute(_REGION, {"uscc": code}).scalar()
     if region is None:
+        audit("read_missing", code)  # asking whether a code is known is itself a read
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entity {code}")
     if not principal.covers(region):
         audit("read_denied", code, region=region)

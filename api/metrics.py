@@ -16,6 +16,12 @@ GRADES_SERVED = Counter("credit_engine_grades_served", "Grades returned to regul
                         ["model_version"])
 
 
+def count_served(grades: list[dict]) -> None:
+    """Each grade a response carries (a lookup's one, a page's or a history's many)."""
+    for grade in grades:
+        GRADES_SERVED.labels(model_version=grade["model_version"]).inc()
+
+
 class OverdueCases(Collector):
     """Pending repair applications and objections past their deadline, counted at each scrape
     (a case becomes overdue by the calendar alone, with no write to count it). One process serves

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from api.deps import AuditDep, ConnDep, RegulatorDep, ServiceDep, UsccPath, scoped_entity
-from api.metrics import GRADES_SERVED
+from api.metrics import count_served
 from api.schemas import json_body, EntityOut, EntityPage, GradeHistoryItem, GradeOut
 from api.service import Service
 from credit_engine.keys import Principal
@@ -27,7 +27,7 @@ AsOf = Annotated[date | None, Query(description="as the store stood at the end o
 def _grade(service: Service, row: dict | None) -> GradeOut | None:
     if row is None:
         return None
-    GRADES_SERVED.labels(model_version=row["model_version"]).inc()
+    count_served([row])
     return GradeOut(**row, judgements=json.loads(row["reasons_json"]),
                     reasons=service.reasons(row))
 
@@ -56,6 +56,7 @@ def get_grades(uscc: UsccPath, principal: RegulatorDep, conn: ConnDep, audit: Au
     code = scoped_entity(conn, uscc, principal, audit)
     history = batch.grade_history(conn, code)
     audit("read_grades", code)
+    count_served(history)
     return history
 
 
@@ -82,11 +83,16 @@ def list_entities(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EntityPage:
-    regions = _regions(principal, region)
+    try:
+        regions = _regions(principal, region)
+    except HTTPException:
+        audit("list_denied", "entities", region=region)
+        raise
     try:
         total, items = batch.list_grades(conn, as_of, grade, regions, industry, limit=size, offset=(page - 1) * size)
     except LookupError:
         total, items = 0, []
     audit("list_entities", "entities", grade=grade, regions=list(regions), industry=industry,
-          as_of=as_of.isoformat() if as_of else None, page=page, returned=len(items))
+          as_of=as_of.isoformat() if as_of else None, page=page, returned=[i["uscc"] for i in items])
+    count_served(items)
     return EntityPage(total=total, page=page, size=size, items=items)

@@ -133,6 +133,24 @@ def test_bad_codes_and_unknown_entities(client: TestClient, province: Province) 
     assert client.get("/v1/entities/9123", headers=headers).status_code == 422
     unknown = "91230103MA1BXXXX0" + uscc_check_digit("91230103MA1BXXXX0")
     assert client.get(f"/v1/entities/{unknown}", headers=headers).status_code == 404
+    assert _audit(province, "read_missing", unknown)[-1][0].endswith("test-regulator")
+
+
+def test_a_page_of_classes_is_audited_entity_by_entity_and_counted_by_model_version(client: TestClient,
+                                                                                    province: Province) -> None:
+    def served() -> float:
+        return sum(float(line.split()[-1]) for line in client.get("/metrics").text.splitlines()
+                   if line.startswith("credit_engine_grades_served_total{"))
+
+    before = served()
+    page = client.get("/v1/entities", params={"grade": "C", "size": 7}, headers=auth(province, "regulator")).json()
+    assert len(page["items"]) == 7 and served() == before + 7
+    detail = json.loads(_audit(province, "list_entities", "entities")[-1][3])
+    assert detail["returned"] == [i["uscc"] for i in page["items"]] and detail["grade"] == "C"
+    scoped = client.get("/v1/entities", params={"region": "11"}, headers=auth(province, "scoped"))
+    assert scoped.status_code == 403
+    actor, _, _, denied = _audit(province, "list_denied", "entities")[-1]
+    assert actor.endswith("test-scoped") and json.loads(denied)["region"] == "11"
 
 
 def test_reason_codes_are_computed_once_per_stored_grade(app, client: TestClient, province: Province,
