@@ -93,19 +93,28 @@ def _class_reason(grade: str, p: float, cutoffs: CutOffs) -> dict:
             "basis": f"probability {p:.4f} in {cutoffs.band(grade)}: {LABELS[grade]}"}
 
 
-def reason_codes(contributions: np.ndarray, values: np.ndarray, top: int = 5) -> list[dict]:
+#: Catalogue entries by name, to label a model's columns.
+_CATALOGUE = {f.name: f for f in FEATURES}
+
+
+def reason_codes(contributions: np.ndarray, values: np.ndarray, top: int = 5,
+                 names: list[str] | None = None) -> list[dict]:
     """The indicators that raised the risk most for one entity (``pred_contrib`` row without its
-    bias column, in catalogue order), in Chinese and English."""
+    bias column), in Chinese and English. ``names`` are the model's columns, in the order of
+    ``contributions`` and ``values`` (default: the catalogue's); an indicator the catalogue does
+    not know (an analyst's own column) is named as it is."""
+    names = names or [f.name for f in FEATURES]
     order = np.argsort(-contributions)[:top]
     out = []
     for i in order:
         if contributions[i] <= 0:
             break
-        feature = FEATURES[i]
-        value = "缺失" if np.isnan(values[i]) else f"{values[i]:g}"
+        feature = _CATALOGUE.get(names[i])
+        missing = np.isnan(values[i])
+        label_zh = f"{feature.label_zh}（{GROUPS[feature.group]}）" if feature else f"{names[i]} "
         out.append({
-            "kind": "model", "code": feature.name, "contribution": round(float(contributions[i]), 4),
-            "zh": f"{feature.label_zh}（{GROUPS[feature.group]}）= {value}，提高风险",
-            "en": f"{feature.meaning} = {'missing' if np.isnan(values[i]) else f'{values[i]:g}'} raises the risk",
+            "kind": "model", "code": names[i], "contribution": round(float(contributions[i]), 4),
+            "zh": f"{label_zh}= {'缺失' if missing else f'{values[i]:g}'}，提高风险",
+            "en": f"{feature.meaning if feature else names[i]} = {'missing' if missing else f'{values[i]:g}'} raises the risk",
         })
     return out

@@ -54,7 +54,7 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
         "model_grade": graded["model_grade"].to_numpy(),
         "score": graded["score"].to_numpy(dtype=float),
         "reasons_json": [json.dumps(r, ensure_ascii=False) for r in graded["reasons"]],
-        "features_json": _feature_json(features),
+        "features_json": _feature_json(features[champion.model.columns_]),
         "model_name": registry.MODEL_NAME,
         "model_version": champion.version,
         "rule_set_id": rules.id,
@@ -62,7 +62,8 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
 
 
 def _feature_json(features: pd.DataFrame) -> np.ndarray:
-    """The feature vectors as JSON arrays, formatted alike in a batch and in a re-grade."""
+    """The feature vectors as JSON arrays, formatted alike in a batch and in a re-grade, in the
+    model's column order: the exact vector it saw, whatever the catalogue becomes later."""
     return jsontext.number_arrays(features).to_numpy(zero_copy_only=False)
 
 
@@ -199,7 +200,7 @@ def explain(settings: Settings, grade_row: dict, top: int = 5, champion: registr
         model = _version(settings.tracking_uri, str(settings.model_dir), grade_row["model_version"]).model
     values = np.array([np.nan if v is None else v for v in json.loads(grade_row["features_json"])], dtype=float)
     contributions = model.contributions(values.reshape(1, -1))[0, :-1]
-    return reason_codes(contributions, values, top)
+    return reason_codes(contributions, values, top, names=list(model.columns_))
 
 
 #: Each entity's grade held on :d — its latest grade for that date or earlier. A re-grade of one

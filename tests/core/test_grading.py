@@ -63,3 +63,13 @@ def test_reason_codes_name_the_indicators_that_raised_the_risk() -> None:
     assert [c["code"] for c in codes] == ["penalties_3y", "tax_grade"]  # nothing that lowered the risk
     assert codes[0]["zh"].startswith("近3年行政处罚次数（监管信息）= 3") and "raises the risk" in codes[0]["en"]
     assert "缺失" in codes[1]["zh"]
+
+
+def test_reason_codes_follow_the_model_s_own_columns() -> None:
+    """A model's columns need not be the catalogue's, nor in its order (an older catalogue, an
+    analyst's own indicator): each contribution is named by the column it belongs to."""
+    names = ["court_5y", "own_indicator", "penalties_3y"]
+    codes = reason_codes(np.array([0.1, 0.5, 0.3]), np.array([1.0, 7.0, 2.0]), names=names)
+    assert [c["code"] for c in codes] == ["own_indicator", "penalties_3y", "court_5y"]
+    assert codes[0]["zh"] == "own_indicator = 7，提高风险" and codes[0]["en"] == "own_indicator = 7 raises the risk"
+    assert codes[1]["zh"].startswith("近3年行政处罚次数（监管信息）= 2")

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
+from credit_engine.features import features_as_of, load_history
 from credit_engine.ingest import ingest_paths
 from credit_engine.scoring import batch, lifecycle, registry
 from credit_engine.scoring.models import FEW_ROWS
@@ -170,6 +171,15 @@ def test_one_entity_is_regraded_at_once_and_explained_from_its_stored_vector(pro
     np.testing.assert_allclose(champion.model.raw_proba(one)[0], champion.model.raw_proba(many)[-1])
     with pytest.raises(LookupError), engine.begin() as conn:
         batch.regrade(conn, champion, "91230102MA0000000X", AS_OF, actor="test", why="unknown")
+
+
+def test_the_stored_vector_is_the_model_s_columns_whatever_the_frame_s_order(province, champion) -> None:
+    engine, _ = province
+    with engine.connect() as conn:
+        features = features_as_of(load_history(conn, AS_OF, AS_OF), AS_OF).head(25)
+    rows = batch.grade_frame(features[features.columns[::-1]], champion, AS_OF)
+    stored = np.array([[np.nan if v is None else v for v in json.loads(j)] for j in rows["features_json"]], dtype=float)
+    np.testing.assert_allclose(stored, features[champion.model.columns_].to_numpy(dtype=float), rtol=1e-6)
 
 
 def test_an_analyst_table_trains_with_folds_and_never_becomes_the_champion(province, tmp_path: Path) -> None:
