@@ -167,7 +167,8 @@ def _numbers(value: str | None, count: int, what: str) -> tuple[float, ...] | No
 @app.command()
 def train(
     as_of: Annotated[str | None, typer.Option(help="inspection results are known until this date; default today")] = None,
-    months: Annotated[int, typer.Option(min=14, help="month-end as-of dates in the training spine")] = 36,
+    months: Annotated[int, typer.Option(min=24, help="month-end as-of dates in the training spine (at least 24: "
+                                                     "12 validation dates, and a label year before them)")] = 36,
     shares: Annotated[str | None, typer.Option(help="target class shares A,B,C,D, e.g. 0.3,0.45,0.17,0.08")] = None,
     thresholds: Annotated[str | None, typer.Option(help="probability cut-offs A|B, B|C, C|D instead of shares")] = None,
     promote_: Annotated[bool, typer.Option("--promote", help="promote the new version if the gate passes")] = False,
