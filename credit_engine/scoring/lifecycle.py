@@ -162,8 +162,11 @@ def train_on_table(settings: Settings, path: Path, label: str, id_column: str | 
 
 def promote_audited(conn: Connection, settings: Settings, version: str, justification: str | None, actor: str,
                     client: str | None = None) -> dict:
-    """Promote through the gate (``registry.promote``) and write the audit row in the caller's transaction."""
-    outcome = registry.promote(settings, version, justification)
+    """Promote through the gate, the audit row written (in the caller's transaction) before the
+    alias moves: an audit that fails leaves the champion where it was, and an alias that fails to
+    move rolls the audit row back with the caller's transaction."""
+    outcome = registry.promotion(settings, version, justification)
     action = "model_promote_forced" if outcome["forced"] else "model_promote"
     Store(conn).audit(now_utc(), actor, action, f"{registry.MODEL_NAME}/{version}", outcome, client=client)
+    registry.move_champion(settings, version)
     return outcome

@@ -192,7 +192,15 @@ def gate(settings: Settings, version: str) -> list[str]:
 
 def promote(settings: Settings, version: str, justification: str | None = None) -> dict:
     """Move ``champion`` to ``version`` if the gate passes, or if forced with a written
-    justification. Returns what happened, for the caller to audit; LookupError for an unknown version."""
+    justification. Returns what happened; LookupError for an unknown version."""
+    outcome = promotion(settings, version, justification)
+    move_champion(settings, version)
+    return outcome
+
+
+def promotion(settings: Settings, version: str, justification: str | None = None) -> dict:
+    """What promoting ``version`` would do, moving nothing yet: the gate's verdict (refused
+    unless forced with a written justification) and the champion it replaces."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -202,13 +210,16 @@ def promote(settings: Settings, version: str, justification: str | None = None) 
     reasons = gate(settings, version)
     if reasons and not (justification and justification.strip()):
         raise PromotionRefused(version, reasons)
-    previous = alias_version(settings, "champion")
+    return {"version": version, "previous": alias_version(settings, "champion"), "forced": bool(reasons),
+            "gate_failures": reasons, "justification": justification if reasons else None}
+
+
+def move_champion(settings: Settings, version: str) -> None:
+    """``champion`` to ``version``; the version stops being the challenger."""
     c = client(settings)
     c.set_registered_model_alias(MODEL_NAME, "champion", version)
     if alias_version(settings, "challenger") == version:
         c.delete_registered_model_alias(MODEL_NAME, "challenger")
-    return {"version": version, "previous": previous, "forced": bool(reasons), "gate_failures": reasons,
-            "justification": justification if reasons else None}
 
 
 def class_shares(grades: np.ndarray) -> pd.Series:

@@ -84,6 +84,20 @@ def test_the_gate_refuses_a_worse_challenger_unless_justified(province, champion
     registry.promote(settings, champion.version, justification="restore the champion for the next tests")
 
 
+def test_a_promotion_whose_audit_fails_leaves_the_champion_in_place(province, champion, monkeypatch) -> None:
+    engine, settings = province
+    with engine.connect() as conn:
+        other = lifecycle.train_on_store(conn, settings, AS_OF)
+
+    def failing_audit(*args: object, **kwargs: object) -> None:
+        raise DatabaseError("INSERT INTO audit_log", {}, Exception("the disk is full"))
+
+    monkeypatch.setattr(lifecycle.Store, "audit", failing_audit)
+    with pytest.raises(DatabaseError), engine.begin() as conn:
+        lifecycle.promote_audited(conn, settings, other.version, None, "test")
+    assert registry.alias_version(settings, "champion") == champion.version
+
+
 def test_grading_every_entity_is_append_only_and_carries_its_versions(province, champion) -> None:
     engine, settings = province
     report = batch.grade_all(engine, settings, AS_OF, champion)
