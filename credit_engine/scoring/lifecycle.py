@@ -95,6 +95,8 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
         # With cut-offs set by shares the class PSI is near 0 by construction: how many entities
         # would change class says more.
         found["class_migration_vs_champion"] = float(np.mean(champion_classes != classes))
+        # The champion on this run's own validation rows: its logged AUC is of an older window.
+        found["champion_valid_auc"] = metrics.auc(valid.y, champion.model.predict_proba(valid.X), valid.weight)
     artefacts = {
         "calibration": metrics.calibration_table(valid.y, p_valid, valid.weight).reset_index(),
         "importance": plots.importance_table(model),

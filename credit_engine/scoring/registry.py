@@ -176,10 +176,15 @@ def gate(settings: Settings, version: str) -> list[str]:
     if params.get("compared_with_champion") != champion:
         reasons.append(f"trained against champion {params.get('compared_with_champion')}, but the champion is now "
                        f"{champion}: retrain to compare")
-    drop = theirs.get("valid_auc", 0.0) - mine.get("valid_auc", 0.0)
+    # Both AUCs on the challenger's validation rows when the run measured the champion there;
+    # otherwise (older runs) the champion's figure from its own window.
+    same_rows = "champion_valid_auc" in mine
+    baseline = mine["champion_valid_auc"] if same_rows else theirs.get("valid_auc", 0.0)
+    drop = baseline - mine.get("valid_auc", 0.0)
     if drop > MAX_AUC_DROP:
+        where = "on the same validation rows" if same_rows else "on its own, older validation window"
         reasons.append(f"validation AUC {mine.get('valid_auc', 0):.4f} is {drop:.4f} below the champion's "
-                       f"{theirs.get('valid_auc', 0):.4f} (allowed {MAX_AUC_DROP})")
+                       f"{baseline:.4f} {where} (allowed {MAX_AUC_DROP})")
     psi = mine.get("class_psi_vs_champion")
     if psi is None or psi >= MAX_CLASS_PSI:
         reasons.append(f"class PSI against the champion {psi if psi is not None else 'unknown'} "

@@ -73,8 +73,10 @@ def test_the_gate_refuses_a_worse_challenger_unless_justified(province, champion
         second = lifecycle.train_on_store(conn, settings, AS_OF)
     assert second.metrics["class_psi_vs_champion"] < 0.01  # same data, same seed: same classes
     assert registry.gate(settings, second.version) == []
+    # the champion measured on the challenger's own validation rows: the same model, the same AUC
+    assert second.metrics["champion_valid_auc"] == pytest.approx(second.metrics["valid_auc"])
     monkeypatch.setattr(registry, "MAX_AUC_DROP", -1.0)  # demand an impossible gain
-    with pytest.raises(registry.PromotionRefused, match="validation AUC"):
+    with pytest.raises(registry.PromotionRefused, match="validation AUC .* on the same validation rows"):
         registry.promote(settings, second.version)
     with pytest.raises(registry.PromotionRefused):
         registry.promote(settings, second.version, justification="  ")
