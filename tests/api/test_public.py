@@ -7,8 +7,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api import create_app
+from credit_engine import search as search_module
 from credit_engine.records import Publicity, current_record
 from tests.api.conftest import LiveServer, Province
 
@@ -87,6 +89,20 @@ def test_search_by_code_prefix_part_and_typo(client: TestClient, province: Provi
     fuzzy = search(typo)
     assert uscc in {h["uscc"] for h in fuzzy if h["match"] == "fuzzy"}
     assert not [h for h in search("%_") if h["match"] in ("prefix", "contains")]  # LIKE wildcards are escaped
+
+
+def test_a_typo_finds_its_entity_among_names_sharing_only_the_legal_form(client: TestClient, province: Province,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few candidates, as a province's millions of names make them: those sharing the most pieces
+    of the query must be among them, not the first names holding 有限 or 公司."""
+    monkeypatch.setattr(search_module, "FUZZY_CANDIDATES", 30)
+    with province.engine.connect() as conn:
+        named = conn.execute(text("SELECT uscc, name FROM entity WHERE name LIKE :form AND LENGTH(name) >= 10 "
+                                  "ORDER BY uscc DESC LIMIT 5"), {"form": "%有限公司"}).all()
+    for uscc, name in named:
+        typo = name[:3] + "某" + name[4:]
+        hits = client.get("/v1/public/search", params={"q": typo}).json()
+        assert uscc in {h["uscc"] for h in hits if h["match"] == "fuzzy"}, name
 
 
 def test_the_public_rate_limit_answers_429_with_retry_after(province: Province, monkeypatch) -> None:
