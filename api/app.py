@@ -3,6 +3,7 @@ operations endpoints, and a lifespan that loads the champion and the rule sets o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,7 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.service = Service.start(settings)
         metrics.OVERDUE.engine = app.state.service.engine
+        following = asyncio.create_task(app.state.service.follow_champion())
         yield
+        following.cancel()
         app.state.service.stop()
 
     app = FastAPI(title="credit-engine", version="1", description=DESCRIPTION, lifespan=lifespan,

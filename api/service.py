@@ -86,5 +86,18 @@ class Service:
                 self._reasons.popitem(last=False)
         return found
 
+    async def follow_champion(self) -> None:
+        """Load the champion again whenever its alias names another version. Each worker process
+        holds its own model, and a promotion reloads only the worker that made it."""
+        while self.settings.champion_follow_seconds > 0:
+            await asyncio.sleep(self.settings.champion_follow_seconds)
+            try:
+                named = await asyncio.to_thread(registry.alias_version, self.settings, "champion")
+            except Exception as exc:  # the registry unreachable for a while: keep serving, try again
+                log.warning("champion alias not read: %s", exc)
+                continue
+            if named is not None and named != (self.champion.version if self.champion else None):
+                await asyncio.to_thread(self.reload)
+
     def stop(self) -> None:
         self.engine.dispose()

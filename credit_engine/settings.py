@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         2.0, ge=0, description="how long an API worker trusts a key it has checked: a revocation takes effect "
         "within this time (0: check the store on every request)"
     )
+    champion_follow_seconds: float = Field(
+        30.0, ge=0, description="how often an API worker checks which version the champion alias names and "
+        "loads it when it changed: a promotion through another worker or the CLI (0: only on reload)"
+    )
     rate_limit_storage: str = Field(
         "memory://", description="where rate-limit counters live: memory:// (one process) or redis://host:6379"
     )
