@@ -63,9 +63,11 @@ def _mlflow(settings: Settings):
 
 
 def client(settings: Settings) -> "MlflowClient":
+    """A client of this store's tracking server and registry. It leaves mlflow's process-wide
+    URIs alone: an API worker's periodic alias check (``Service.follow_champion``) runs beside
+    whatever else the process does with mlflow."""
     from mlflow import MlflowClient
 
-    _mlflow(settings)
     return MlflowClient(settings.tracking_uri, settings.tracking_uri)
 
 

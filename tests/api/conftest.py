@@ -70,6 +70,7 @@ def province(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     patch.setenv("CREDIT_ENGINE_MODEL_DIR", str(folder / "models"))
     patch.setenv("CREDIT_ENGINE_PSEUDONYM_SECRET", "test-secret")
     patch.setenv("CREDIT_ENGINE_PUBLIC_RATE_LIMIT", "100000/minute")
+    patch.setenv("CREDIT_ENGINE_CHAMPION_FOLLOW_SECONDS", "0")  # a test that needs it asks for it
     patch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
     patch.delenv("CREDIT_ENGINE_DATABASE_URL", raising=False)
     synthesise(folder / "prov", 1200, seed=5, as_of=AS_OF)
