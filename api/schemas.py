@@ -16,8 +16,8 @@ USCC_EXAMPLE = "91230103MA1BXXXX0Y"
 
 def json_body(body: BaseModel) -> Response:
     """A body serialised by pydantic in one pass. Returned as a model, FastAPI would validate it
-    again against the route's ``response_model`` and encode it through dicts: a fifth of an
-    entity lookup. The route keeps ``response_model`` for its OpenAPI schema."""
+    again against the route's ``response_model`` and encode it through dicts. The route keeps
+    ``response_model`` for its OpenAPI schema."""
     return Response(body.model_dump_json(), media_type="application/json")
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from api.deps import AuditDep, ConnDep, RegulatorDep, ServiceDep, UsccPath, scoped_entity
 from api.metrics import count_served
-from api.schemas import json_body, EntityOut, EntityPage, GradeHistoryItem, GradeOut
+from api.schemas import EntityOut, EntityPage, GradeHistoryItem, GradeOut, json_body
 from api.service import Service
 from credit_engine.keys import Principal
 from credit_engine.linking import flags_of
