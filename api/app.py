@@ -52,5 +52,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases.public)
     app.include_router(disclosure.pages)
     app.add_middleware(logs.AccessLog)
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(app, include_in_schema=False)
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
     return app

@@ -23,7 +23,8 @@ _FIELDS = ("method", "path", "route", "status", "ms", "client")
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+                 "level": record.levelname.lower(), "logger": record.name, "pid": record.process,
+                 "message": record.getMessage()}
         entry |= {k: getattr(record, k) for k in _FIELDS if hasattr(record, k)}
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)

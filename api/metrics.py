@@ -1,10 +1,13 @@
-"""Prometheus metrics beyond the request metrics of prometheus-fastapi-instrumentator."""
+"""Prometheus metrics beyond the request metrics of prometheus-fastapi-instrumentator, and their
+exposition: with several workers (``serve --workers N`` sets ``PROMETHEUS_MULTIPROC_DIR``) each
+counts into files of that folder and a scrape, whichever worker answers, adds them all up."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
@@ -43,3 +46,13 @@ class OverdueCases(Collector):
 
 OVERDUE = OverdueCases()
 REGISTRY.register(OVERDUE)
+
+
+def exposition() -> bytes:
+    """The text a scrape gets: every worker's counts, and the overdue cases read from the store."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(OVERDUE)
+    return generate_latest(registry)

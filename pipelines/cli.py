@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +14,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
@@ -462,8 +472,24 @@ def serve(
     from api.logs import log_config
 
     _store()  # migrate before the workers start
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
-                log_config=log_config())
+    with _metrics_shared(workers):
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
+                    log_config=log_config())
+
+
+@contextmanager
+def _metrics_shared(workers: int) -> Iterator[None]:
+    """Several workers count into one fresh folder (unless the deployment names its own), so a
+    scrape answered by any of them reports all (api.metrics)."""
+    if workers == 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="credit-engine-metrics-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 #: The synthetic province's last day: inspection results are known until then.

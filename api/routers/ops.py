@@ -1,11 +1,13 @@
-"""Liveness and readiness for the orchestrator (metrics are mounted by the app)."""
+"""Liveness and readiness for the orchestrator; Prometheus metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from api import metrics
 from api.deps import ServiceDep
 from api.schemas import Ready
 from credit_engine.store.db import current_revision, head_revision
@@ -32,3 +34,8 @@ def readyz(service: ServiceDep) -> JSONResponse:
                  champion_problem=service.champion_problem, rule_sets=[r.id for r in service.rule_sets])
     ready = database and revision == head_revision() and champion is not None
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics() -> Response:
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
