@@ -1,23 +1,40 @@
 """Find entities by code or by Chinese name, for the public query: exact code, name prefix,
 name containing the query, then fuzzy (a typo or a missing character) ranked by rapidfuzz.
 
-Fuzzy candidates are the names sharing the most two-character pieces with the query, fetched
-with ``LIKE`` so the search needs no extension of the database and works the same on SQLite and
-PostgreSQL; rapidfuzz ranks them. Taking the first names that share any piece would fill the
-candidates with names sharing only 有限 or 公司, which nearly every name holds.
+A province holds millions of names, so each step reads an index, not every name:
+
+- a prefix is a range of ``ix_entity_name`` (code-point order on both stores: the column is
+  collated "C" on PostgreSQL), read in order until enough names are found;
+- a part, and the fuzzy candidates, come from ``name_gram``: every two-character piece of every
+  name, kept by the ingest beside the name (``Store.reindex_names``). A name holding a part
+  holds its two rarest pieces; a name meant by a typo holds most of its rare pieces, as one
+  wrong character breaks at most two.
+
+Pieces that nearly every name holds select nothing: those of legal forms (有限, 公司...) are not
+indexed at all, and a query leaves out pieces held by more than ``COMMON_PIECE`` names (a city's
+or a trade's name, at province scale) while it has rarer ones. A part made only of common pieces
+is answered with the first names found holding it, which such a part usually gives quickly (a
+rare combination of common pieces still reads every name); a typo made only of them is looked
+for among a sample of the names holding them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, bindparam, text
 
-#: How many names sharing a piece with the query are ranked at most.
+#: How many names sharing pieces with the query are ranked by rapidfuzz at most.
 FUZZY_CANDIDATES = 2000
+#: How many names holding the query's rarest pieces are read at most to choose them.
+FUZZY_BUDGET = 5_000
+#: A piece held by more names than this is left out of a query that has rarer ones: reading its
+#: names would cost more than they select.
+COMMON_PIECE = 10_000
 #: Two-character pieces of legal forms (有限公司, 有限责任公司, 股份有限公司, 分公司, 合作社...):
-#: nearly every name holds some, so they select nothing and are left out when others remain.
+#: nearly every name holds some, so they are not indexed.
 LEGAL_FORM_PIECES = frozenset(
     form[i:i + 2] for form in ("有限责任公司", "股份有限公司", "分公司", "专业合作社", "集团有限公司", "个体工商户")
     for i in range(len(form) - 1)
@@ -35,11 +52,40 @@ class Hit:
     match: str  # code | prefix | contains | fuzzy
 
 
+def name_grams(name: str | None) -> set[str]:
+    """The indexed pieces of a name: its two-character pieces but those of legal forms."""
+    if not name:
+        return set()
+    return {name[i:i + 2] for i in range(len(name) - 1)} - LEGAL_FORM_PIECES
+
+
+def name_pieces(names: pd.Series) -> pd.DataFrame:
+    """``name_grams`` of names indexed by USCC, as sorted (gram, uscc) rows of ``name_gram``;
+    column by column, as a chunk of a province's registrations needs."""
+    names = names.dropna().astype("str")
+    parts = [pd.DataFrame({"gram": pd.Series([], dtype="str"), "uscc": pd.Series([], dtype="str")})]
+    for start in range(int(names.str.len().max()) - 1 if len(names) else 0):
+        piece = names.str.slice(start, start + 2)
+        piece = piece[piece.str.len() == 2]
+        parts.append(piece.rename("gram").rename_axis("uscc").reset_index())
+    pieces = pd.concat(parts, ignore_index=True)[["gram", "uscc"]]
+    pieces = pieces[~pieces["gram"].isin(LEGAL_FORM_PIECES)].drop_duplicates()
+    return pieces.sort_values(["gram", "uscc"], ignore_index=True)
+
+
 def _like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _after_prefix(prefix: str) -> str:
+    """The least string above every string starting with ``prefix``, in code-point order."""
+    stem = prefix.rstrip("\U0010ffff") or prefix  # nothing follows U+10FFFF: the last but one goes up
+    last = ord(stem[-1]) + 1
+    return stem[:-1] + chr(0xE000 if 0xD800 <= last < 0xE000 else min(last, 0x10FFFF))
+
+
 _COLUMNS = "SELECT uscc, name, reg_status, address FROM entity"
+_IN_ORDER = "ORDER BY name, uscc LIMIT :n"
 
 
 def by_code(conn: Connection, code: str) -> list[Hit]:
@@ -49,29 +95,83 @@ def by_code(conn: Connection, code: str) -> list[Hit]:
 
 def by_name(conn: Connection, query: str, limit: int = 20) -> list[Hit]:
     """Prefix hits first, then names containing the query, each ordered by name; only when neither
-    finds anything (a typo), fuzzy hits. Fuzzy candidates take a scan of every name (about 1.5 µs
-    a name on SQLite), which a name that is found needs no more."""
+    finds anything (a typo), fuzzy hits."""
     query = query.strip()
-    hits: dict[str, Hit] = {}
-    for match, pattern in (("prefix", f"{_like(query)}%"), ("contains", f"%{_like(query)}%")):
-        rows = conn.execute(text(f"{_COLUMNS} WHERE name LIKE :p ESCAPE '\\' ORDER BY name, uscc LIMIT :n"),
-                            {"p": pattern, "n": limit}).all()
-        for row in rows:
-            hits.setdefault(row.uscc, Hit(*row, match=match))
-        if len(hits) >= limit:
-            return list(hits.values())[:limit]
-    if hits:
+    if not query:
+        return []
+    hits = {hit.uscc: hit for hit in _prefix(conn, query, limit)}
+    if len(hits) == limit:
         return list(hits.values())
-    return _fuzzy(conn, query, limit)
+    sizes = _piece_sizes(conn, query)
+    for hit in _containing(conn, query, limit + len(hits), sizes):
+        hits.setdefault(hit.uscc, hit)
+    if hits:
+        return list(hits.values())[:limit]
+    return _fuzzy(conn, query, limit, sizes)
 
 
-def _fuzzy(conn: Connection, query: str, limit: int) -> list[Hit]:
-    pieces = sorted({query[i:i + 2] for i in range(len(query) - 1)}) or [query]
-    pieces = [p for p in pieces if p not in LEGAL_FORM_PIECES] or pieces
-    matches = [f"name LIKE :p{i} ESCAPE '\\'" for i in range(len(pieces))]
-    shared = " + ".join(f"(CASE WHEN {m} THEN 1 ELSE 0 END)" for m in matches)
-    rows = conn.execute(text(f"{_COLUMNS} WHERE {' OR '.join(matches)} ORDER BY {shared} DESC, name, uscc LIMIT :n"),
-                        {**{f"p{i}": f"%{_like(p)}%" for i, p in enumerate(pieces)}, "n": FUZZY_CANDIDATES}).all()
-    names = [row.name or "" for row in rows]
+def _prefix(conn: Connection, query: str, limit: int) -> list[Hit]:
+    rows = conn.execute(text(f"{_COLUMNS} WHERE name >= :low AND name < :high {_IN_ORDER}"),
+                        {"low": query, "high": _after_prefix(query), "n": limit}).all()
+    return [Hit(*row, match="prefix") for row in rows]
+
+
+def _piece_sizes(conn: Connection, query: str) -> dict[str, int]:
+    """Each indexed piece of the query with how many names hold it, counted up to just past
+    ``COMMON_PIECE``."""
+    count = text("SELECT COUNT(*) FROM (SELECT 1 FROM name_gram WHERE gram = :g LIMIT :cap) AS held")
+    return {piece: conn.execute(count, {"g": piece, "cap": COMMON_PIECE + 1}).scalar_one()
+            for piece in sorted(name_grams(query))}
+
+
+def _rarest(sizes: dict[str, int]) -> list[str]:
+    """The pieces no more common than ``COMMON_PIECE`` and held by some name, rarest first."""
+    return [piece for size, piece in sorted((s, p) for p, s in sizes.items() if 0 < s <= COMMON_PIECE)]
+
+
+def _in_pieces(sql: str) -> TextClause:
+    return text(sql).bindparams(bindparam("pieces", expanding=True))
+
+
+def _containing(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> list[Hit]:
+    if 0 in sizes.values():  # a name holding the query holds each of its pieces
+        return []
+    pattern = {"p": f"%{_like(query)}%", "n": limit}
+    rare = _rarest(sizes)[:2]  # the names holding the two rarest pieces, checked against the query
+    if rare:
+        holding = "SELECT uscc FROM name_gram WHERE gram IN :pieces GROUP BY uscc HAVING COUNT(*) = :k"
+        rows = conn.execute(_in_pieces(f"{_COLUMNS} WHERE uscc IN ({holding}) AND name LIKE :p ESCAPE '\\' {_IN_ORDER}"),
+                            {**pattern, "pieces": rare, "k": len(rare)}).all()
+    else:  # the first names found holding it, in name order: a walk in name order may go far
+        rows = conn.execute(text(f"{_COLUMNS} WHERE name LIKE :p ESCAPE '\\' LIMIT :n"), pattern).all()
+        rows = sorted(rows, key=lambda row: (row.name, row.uscc))
+    return [Hit(*row, match="contains") for row in rows]
+
+
+def _fuzzy(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> list[Hit]:
+    """Candidates hold one of the query's rarest pieces (as many as ``FUZZY_BUDGET`` names hold);
+    the ``FUZZY_CANDIDATES`` holding the most of all its pieces are ranked by rapidfuzz. A wrong
+    character breaks at most two pieces, so a name that is meant keeps most of the rare ones."""
+    rare, budget = [], 0
+    for piece in _rarest(sizes):
+        if rare and budget + sizes[piece] > FUZZY_BUDGET:
+            break
+        rare.append(piece)
+        budget += sizes[piece]
+    if not rare:  # every piece common or held by none: a sample of the names holding them
+        rare = [piece for piece, size in sizes.items() if size]
+        if not rare:
+            return []
+    holding = "SELECT uscc FROM name_gram WHERE gram IN :pieces" + ("" if budget else " LIMIT :cap")
+    found = conn.execute(_in_pieces(f"SELECT uscc, name FROM entity WHERE uscc IN ({holding})"),
+                         {"pieces": rare, "cap": FUZZY_BUDGET}).all()
+    pieces = list(sizes)
+    shared = sorted(((-sum(piece in (name or "") for piece in pieces), uscc, name or "") for uscc, name in found))
+    names = [name for _, _, name in shared[:FUZZY_CANDIDATES]]
     ranked = process.extract(query, names, scorer=fuzz.WRatio, limit=limit, score_cutoff=FUZZY_CUTOFF)
-    return [Hit(*rows[i], match="fuzzy") for _, _, i in ranked]
+    chosen = [shared[i][1] for _, _, i in ranked]
+    if not chosen:
+        return []
+    rows = {row.uscc: row for row in conn.execute(text(f"{_COLUMNS} WHERE uscc IN :u").bindparams(
+        bindparam("u", expanding=True)), {"u": chosen})}
+    return [Hit(*rows[uscc], match="fuzzy") for uscc in chosen]

@@ -36,6 +36,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# Names compare in code-point order on both stores (SQLite's BINARY is UTF-8 byte order), so a
+# name prefix is a range of the name index whatever the database's locale (credit_engine.search).
+NameText = Text().with_variant(Text(collation="C"), "postgresql")
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -74,12 +78,13 @@ class Entity(Base):
     """A market entity keyed on its USCC; the current snapshot of its registration data."""
 
     __tablename__ = "entity"
+    __table_args__ = (Index("ix_entity_name", "name", "uscc"),)
 
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     code_status: Mapped[str] = mapped_column(String(24))  # identifiers.CodeKind
     entity_type: Mapped[str] = mapped_column(String(24))
     region_code: Mapped[str] = mapped_column(String(6), index=True)
-    name: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(NameText)
     market_type: Mapped[str | None] = mapped_column(Text)
     legal_rep_name: Mapped[str | None] = mapped_column(Text)
     registered_capital_yuan: Mapped[float | None] = mapped_column(Float)
@@ -92,6 +97,17 @@ class Entity(Base):
     business_scope: Mapped[str | None] = mapped_column(Text)
     registered: Mapped[bool] = mapped_column(server_default=false())  # seen in registration data
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class NameGram(Base):
+    """The two-character pieces of entity names, for finding a name by a part or a typo
+    (credit_engine.search); kept by the ingest with the names."""
+
+    __tablename__ = "name_gram"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
 
 
 class EntityAlias(Base):

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
+from credit_engine.search import name_pieces
+
 CHUNK = 5000
 #: Set on a fact while an objection to it is open.
 OBJECTION_FLAG = "under_objection"
@@ -179,9 +181,12 @@ class Store:
 
     # -- entities, aliases, persons ---------------------------------------------------------------
     def upsert_entities(self, entities: pd.DataFrame, moment: datetime, full: bool) -> None:
-        """Registration rows overwrite the snapshot; other kinds only add entities not yet known."""
+        """Registration rows overwrite the snapshot; other kinds only add entities not yet known.
+        The names' pieces for the search change with the names, in the same transaction."""
         if entities.empty:
             return
+        usccs = sorted(set(entities["uscc"]))
+        before = self.names_of(usccs)
         frame = entities.assign(updated_at=stamp(moment))
         columns = [c for c in frame.columns if frame[c].notna().any() or c in ("uscc", "code_status", "entity_type", "region_code", "registered")]
         if full:
@@ -192,6 +197,28 @@ class Store:
         else:
             conflict = "ON CONFLICT (uscc) DO NOTHING"
         self.insert_frame("entity", frame[columns].sort_values("uscc"), conflict)
+        known = set(before.index)
+        added = self.names_of([u for u in usccs if u not in known])
+        self.reindex_names(before, pd.concat([self.names_of(list(before.index)) if full else before, added]))
+
+    def names_of(self, usccs: list[str]) -> pd.Series:
+        """The stored names of those of ``usccs`` that are stored, indexed by USCC."""
+        rows = self.select_in("SELECT uscc, name FROM entity WHERE uscc {in}", usccs)
+        return pd.Series([name for _, name in rows], index=[uscc for uscc, _ in rows], dtype=object)
+
+    def reindex_names(self, before: pd.Series, after: pd.Series) -> None:
+        """Move ``name_gram`` from the names ``before`` to the names ``after`` (both by USCC)."""
+        was = before.reindex(after.index)
+        changed = ~((was == after) | (was.isna() & after.isna()))
+        fresh = changed & was.isna()  # new, or named for the first time: no pieces stored
+        self.insert_frame("name_gram", name_pieces(after[fresh]))
+        old, new = name_pieces(was[changed & ~fresh]), name_pieces(after[changed & ~fresh])
+        both = old.merge(new, how="outer", indicator=True)
+        gone, added = (both.loc[both["_merge"] == side, ["gram", "uscc"]] for side in ("left_only", "right_only"))
+        if len(gone):
+            marks = f"{self.mark} AND uscc = {self.mark}"
+            self.conn.exec_driver_sql(f"DELETE FROM name_gram WHERE gram = {marks}", list(gone.itertuples(index=False)))
+        self.insert_frame("name_gram", added, "ON CONFLICT (gram, uscc) DO NOTHING")
 
     def add_aliases(self, aliases: pd.DataFrame, known: set[str]) -> None:
         """Aliases of entities this batch wrote or the store already has; a code seen only on a
