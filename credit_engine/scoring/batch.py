@@ -79,13 +79,20 @@ def grade_partition(history: History, champion: registry.Champion, as_of: date,
     """Grade rows of the entities of one partition's history: the per-partition function both
     engines run (``seconds``, when given, adds the time of the features and of the scoring)."""
     started = time.perf_counter()
-    features = features_as_of(history, as_of)
+    features = features_as_of(history, as_of)[existing_on(history, as_of)]
     middle = time.perf_counter()
     rows = grade_frame(features, champion, as_of)
     if seconds is not None:
         seconds["features"] += middle - started
         seconds["score_and_grade"] += time.perf_counter() - middle
     return rows
+
+
+def existing_on(history: History, as_of: date) -> np.ndarray:
+    """Which of the history's entities (in its order) existed on ``as_of``: a grade of a past date
+    names no entity established after it. An unknown date of establishment does not exclude."""
+    established = history.entities["established_on"].to_numpy(dtype="datetime64[D]")
+    return ~(established > np.datetime64(as_of, "D"))
 
 
 def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registry.Champion | None = None,
@@ -156,6 +163,8 @@ def regrade(conn: Connection, champion: registry.Champion, uscc: str, as_of: dat
     history = load_history(conn, as_of, as_of, usccs=[uscc])
     if uscc not in set(history.entities["uscc"]):
         raise LookupError(f"no entity {uscc}")
+    if not existing_on(history, as_of).all():
+        raise LookupError(f"{uscc} was established after {as_of}")
     features = features_as_of(history, as_of).loc[[uscc]]
     row = grade_frame(features, champion, as_of)
     moment = now_utc()

@@ -121,6 +121,21 @@ def test_grading_every_entity_is_append_only_and_carries_its_versions(province, 
     assert len(export) == entities and export["score"].between(0, 1).all()
 
 
+def test_a_grade_of_a_past_date_names_no_entity_established_after_it(province, champion) -> None:
+    engine, settings = province
+    past = date(2024, 6, 30)
+    with engine.connect() as conn:
+        later = {u for (u,) in conn.exec_driver_sql(f"SELECT uscc FROM entity WHERE established_on > '{past}'")}
+        entities = conn.exec_driver_sql("SELECT COUNT(*) FROM entity").scalar()
+    assert later
+    report = batch.grade_all(engine, settings, past, champion, partition_size=97)
+    with engine.connect() as conn:
+        graded = {u for (u,) in conn.exec_driver_sql(f"SELECT uscc FROM grade WHERE batch_id = '{report.batch_id}'")}
+        assert len(graded) == entities - len(later) == sum(report.counts.values()) and not graded & later
+        with pytest.raises(LookupError, match="established after"):
+            batch.regrade(conn, champion, min(later), past, "test", "a past date")
+
+
 def batch_rows(engine: Engine, batch_id: str) -> pd.DataFrame:
     """A batch's grade rows without what differs between batches (ids, batch id, timestamp)."""
     with engine.connect() as conn:
