@@ -9,13 +9,12 @@ import sqlalchemy as sa
 from alembic import op
 
 from credit_engine.search import name_pieces
+from credit_engine.store.repository import Store
 
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
-
-BATCH = 50_000
 
 
 def upgrade() -> None:
@@ -23,17 +22,15 @@ def upgrade() -> None:
     if conn.dialect.name == "postgresql":
         op.alter_column("entity", "name", type_=sa.Text(collation="C"), existing_type=sa.Text(), existing_nullable=True)
     op.create_index("ix_entity_name", "entity", ["name", "uscc"])
-    gram = op.create_table(
+    op.create_table(
         "name_gram",
         sa.Column("gram", sa.String(length=2), nullable=False),
         sa.Column("uscc", sa.String(length=18), nullable=False),
         sa.PrimaryKeyConstraint("gram", "uscc", name=op.f("pk_name_gram")),
         sqlite_with_rowid=False,
     )
-    names = conn.execute(sa.text("SELECT uscc, name FROM entity WHERE name IS NOT NULL")).all()
-    pieces = name_pieces(pd.Series([n for _, n in names], index=[u for u, _ in names], dtype=object))
-    for start in range(0, len(pieces), BATCH):
-        conn.execute(gram.insert(), pieces.iloc[start:start + BATCH].to_dict("records"))
+    names = dict(conn.execute(sa.text("SELECT uscc, name FROM entity WHERE name IS NOT NULL")).all())
+    Store(conn).insert_frame("name_gram", name_pieces(pd.Series(names, dtype=object)))
 
 
 def downgrade() -> None:
