@@ -17,6 +17,7 @@ import pandas as pd
 
 from credit_engine.calendar import add_months
 from credit_engine.features import History, features_as_of
+from credit_engine.records import end_of_day, known_at_mask
 
 HORIZON_MONTHS = 12
 
@@ -57,7 +58,10 @@ def training_set(history: History, dates: list[date]) -> TrainingSet:
     if add_months(max(dates), HORIZON_MONTHS) > history.last:
         raise ValueError(f"labels for {max(dates)} need history until {add_months(max(dates), HORIZON_MONTHS)}")
     ins = history.kind("inspection")
-    ins = ins[ins["superseded_at"].isna().to_numpy() & (ins["e"].to_numpy() >= 0)
+    # the results as known when the labels close: a correction recorded later is not yet known,
+    # and the version it replaced still is
+    known = known_at_mask(ins["recorded_at"], ins["superseded_at"], end_of_day(history.last))
+    ins = ins[known & (ins["e"].to_numpy() >= 0)
               & ins["category"].isin(["ok", "problem"]).fillna(False).to_numpy()]
     ins = ins.sort_values("event_date", kind="stable")
     rows, event = ins["e"].to_numpy(), ins["event_date"].to_numpy(dtype="datetime64[D]")

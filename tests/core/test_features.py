@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from credit_engine.features import FEATURES, GROUPS, catalogue, feature_names, f
 from credit_engine.ingest import ingest_paths
 from credit_engine.scoring.training import month_ends, spine_dates, training_set
 from credit_engine.settings import Settings
+from credit_engine.store.repository import Store
 from tests.core.test_ingest import PEN_V2
 from tests.core.test_linking import COURT
 from tests.helpers import A, B, C, REG_HEADER, REP_A, record_at, reg_rows, write_csv
@@ -87,6 +88,21 @@ def test_training_rows_label_the_next_12_months_and_weight_by_inclusion(province
     assert len(september) == 3
     with pytest.raises(ValueError, match="need history until"):
         training_set(history, [date(2024, 12, 31)])
+
+
+def test_training_labels_are_the_inspection_results_known_when_the_labels_close(province: Engine) -> None:
+    """A correction recorded after the labels close is not yet known: the version it replaced
+    still labels (it used to be dropped with its entity's label); one recorded before counts."""
+    with province.begin() as conn:
+        store = Store(conn)
+        for uscc, category, recorded in ((A, "ok", datetime(2025, 10, 1, tzinfo=UTC)),
+                                         (B, "problem", datetime(2025, 6, 1, tzinfo=UTC))):
+            key = conn.exec_driver_sql(f"SELECT fact_key FROM fact WHERE kind = 'inspection' AND subject_uscc = '{uscc}'"
+                                       " AND superseded_at IS NULL").scalar_one()
+            store.supersede(key, recorded, category=category)
+        history = load_history(conn, date(2024, 1, 31), date(2025, 8, 31))
+    june = training_set(history, [date(2024, 6, 30)])
+    assert dict(zip(june.X.index, june.y)) == {A: 1, B: 1, C: 0}
 
 
 def test_spine_dates_leave_room_for_the_label_window() -> None:
