@@ -45,6 +45,12 @@ class History:
     def kind(self, name: str) -> pd.DataFrame:
         return self.facts[name]
 
+    def existing_on(self, as_of: date) -> np.ndarray:
+        """Which entities (in their order) existed on ``as_of``: a grade or a population of a past
+        date names no entity established after it. An unknown date of establishment does not exclude."""
+        established = self.entities["established_on"].to_numpy(dtype="datetime64[D]")
+        return ~(established > np.datetime64(as_of, "D"))
+
 
 def _detail(dialect: str, field: str) -> str:
     if dialect == "postgresql":

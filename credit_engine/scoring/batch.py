@@ -44,8 +44,11 @@ class GradeReport:
 
 
 def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date) -> pd.DataFrame:
-    """Grade rows for ``features`` (indexed by USCC), ready for the grade table."""
+    """Grade rows for ``features`` (indexed by USCC), ready for the grade table; none for none
+    (a span of a past date whose entities were all established after it)."""
     rules = rules_for(as_of)
+    if features.empty:
+        return pd.DataFrame(columns=GRADE_COLUMNS)
     graded = grade(features, champion.model.predict_proba(features), champion.cutoffs, rules)
     return pd.DataFrame({
         "uscc": features.index.astype(str),
@@ -59,6 +62,10 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
         "model_version": champion.version,
         "rule_set_id": rules.id,
     })
+
+
+GRADE_COLUMNS = ("uscc", "as_of", "grade", "model_grade", "score", "reasons_json", "features_json", "model_name",
+                 "model_version", "rule_set_id")
 
 
 def _feature_json(features: pd.DataFrame) -> np.ndarray:
@@ -79,20 +86,13 @@ def grade_partition(history: History, champion: registry.Champion, as_of: date,
     """Grade rows of the entities of one partition's history: the per-partition function both
     engines run (``seconds``, when given, adds the time of the features and of the scoring)."""
     started = time.perf_counter()
-    features = features_as_of(history, as_of)[existing_on(history, as_of)]
+    features = features_as_of(history, as_of)[history.existing_on(as_of)]
     middle = time.perf_counter()
     rows = grade_frame(features, champion, as_of)
     if seconds is not None:
         seconds["features"] += middle - started
         seconds["score_and_grade"] += time.perf_counter() - middle
     return rows
-
-
-def existing_on(history: History, as_of: date) -> np.ndarray:
-    """Which of the history's entities (in its order) existed on ``as_of``: a grade of a past date
-    names no entity established after it. An unknown date of establishment does not exclude."""
-    established = history.entities["established_on"].to_numpy(dtype="datetime64[D]")
-    return ~(established > np.datetime64(as_of, "D"))
 
 
 def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registry.Champion | None = None,
@@ -163,7 +163,7 @@ def regrade(conn: Connection, champion: registry.Champion, uscc: str, as_of: dat
     history = load_history(conn, as_of, as_of, usccs=[uscc])
     if uscc not in set(history.entities["uscc"]):
         raise LookupError(f"no entity {uscc}")
-    if not existing_on(history, as_of).all():
+    if not history.existing_on(as_of).all():
         raise LookupError(f"{uscc} was established after {as_of}")
     features = features_as_of(history, as_of).loc[[uscc]]
     row = grade_frame(features, champion, as_of)

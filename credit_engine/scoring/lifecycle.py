@@ -52,7 +52,7 @@ def train_on_store(conn: Connection, settings: Settings, labels_until: date, mon
     rows = training_set(history, dates)
     train = rows.where(rows.as_of <= np.datetime64(train_until, "D"))
     valid = rows.where(rows.as_of >= np.datetime64(valid_from, "D"))
-    population = features_as_of(history, labels_until)
+    population = features_as_of(history, labels_until)[history.existing_on(labels_until)]
     params = {"source": "store", "spine_first": dates[0], "spine_last": dates[-1], "train_until": train_until,
               "valid_from": valid_from, "labels_until": labels_until}
     return fit_and_log(settings, train, valid, population, params, shares, thresholds)

@@ -9,14 +9,21 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from credit_engine.features import FEATURES, GROUPS, catalogue, feature_names, features_as_of, load_history
+from credit_engine.features import (
+    FEATURES,
+    GROUPS,
+    catalogue,
+    feature_names,
+    features_as_of,
+    load_history,
+)
 from credit_engine.ingest import ingest_paths
 from credit_engine.scoring.training import month_ends, spine_dates, training_set
 from credit_engine.settings import Settings
 from credit_engine.store.repository import Store
 from tests.core.test_ingest import PEN_V2
 from tests.core.test_linking import COURT
-from tests.helpers import A, B, C, REG_HEADER, REP_A, record_at, reg_rows, write_csv
+from tests.helpers import REG_HEADER, REP_A, A, B, C, record_at, reg_rows, write_csv
 
 INSPECTION = ["统一社会信用代码", "企业名称", "抽查任务编号", "检查实施机关", "类型", "检查日期", "检查结果", "入选概率"]
 

@@ -134,6 +134,8 @@ def test_a_grade_of_a_past_date_names_no_entity_established_after_it(province, c
         assert len(graded) == entities - len(later) == sum(report.counts.values()) and not graded & later
         with pytest.raises(LookupError, match="established after"):
             batch.regrade(conn, champion, min(later), past, "test", "a past date")
+    before_all = batch.grade_all(engine, settings, date(1980, 1, 1), champion, partition_size=97)
+    assert before_all.counts == {}  # every span empty: graded nothing, and did not fail
 
 
 def batch_rows(engine: Engine, batch_id: str) -> pd.DataFrame:
