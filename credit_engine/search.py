@@ -13,9 +13,9 @@ A province holds millions of names, so each step reads an index, not every name:
 Pieces that nearly every name holds select nothing: those of legal forms (有限, 公司...) are not
 indexed at all, and a query leaves out pieces held by more than ``COMMON_PIECE`` names (a city's
 or a trade's name, at province scale) while it has rarer ones. A part made only of common pieces
-is answered with the first names found holding it, which such a part usually gives quickly (a
-rare combination of common pieces still reads every name); a typo made only of them is looked
-for among a sample of the names holding them.
+is answered with the first names found holding it among at most ``SCAN_NAMES`` (a rare
+combination of common pieces may be missed, but no query reads every name); a typo made only of
+them is looked for among a sample of the names holding them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from sqlalchemy import Connection, TextClause, bindparam, text
 FUZZY_CANDIDATES = 2000
 #: How many names holding the query's rarest pieces are read at most to choose them.
 FUZZY_BUDGET = 5_000
+#: How many names a part without a rare piece (only common ones, or none indexed: one character,
+#: or only pieces of legal forms) is looked for among: reading every name takes seconds.
+SCAN_NAMES = 200_000
 #: A piece held by more names than this is left out of a query that has rarer ones: reading its
 #: names would cost more than they select.
 COMMON_PIECE = 10_000
@@ -142,8 +145,10 @@ def _containing(conn: Connection, query: str, limit: int, sizes: dict[str, int])
         holding = "SELECT uscc FROM name_gram WHERE gram IN :pieces GROUP BY uscc HAVING COUNT(*) = :k"
         rows = conn.execute(_in_pieces(f"{_COLUMNS} WHERE uscc IN ({holding}) AND name LIKE :p ESCAPE '\\' {_IN_ORDER}"),
                             {**pattern, "pieces": rare, "k": len(rare)}).all()
-    else:  # the first names found holding it, in name order: a walk in name order may go far
-        rows = conn.execute(text(f"{_COLUMNS} WHERE name LIKE :p ESCAPE '\\' LIMIT :n"), pattern).all()
+    else:  # the first names found holding it among at most SCAN_NAMES, in name order
+        sample = f"SELECT * FROM ({_COLUMNS} LIMIT :scan) AS sampled"
+        rows = conn.execute(text(f"{sample} WHERE name LIKE :p ESCAPE '\\' LIMIT :n"),
+                            {**pattern, "scan": SCAN_NAMES}).all()
         rows = sorted(rows, key=lambda row: (row.name, row.uscc))
     return [Hit(*row, match="contains") for row in rows]
 

@@ -37,6 +37,8 @@ def find(conn: Connection, q: str, limit: int) -> list[search.Hit]:
     code = classify_code(q).value
     if len(code) == 18 and code.isascii() and code.isalnum():
         return search.by_code(conn, checked_uscc(conn, q))
+    if len(q.strip()) < 2:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "q: at least 2 characters besides spaces")
     return search.by_name(conn, q.strip(), limit)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from credit_engine.store.models import Fact
 
 DEFERRED_INDEXES = ("ix_fact_subject", "ix_fact_person")
-LOADED_TABLES = ("fact", "entity", "entity_alias", "person", "source_file", "quarantine")
+LOADED_TABLES = ("fact", "entity", "name_gram", "entity_alias", "person", "source_file", "quarantine")
 
 
 @contextmanager

@@ -30,6 +30,8 @@ DECIDED_STATUSES = ("repaired", "removed")
 DECIDED_FLAGS = (OBJECTION_FLAG, OBJECTION_KEPT_FLAG)
 DECIDED_DETAIL = ("repair", "objection")
 ALIAS_KEY = ("alias_kind", "alias", "uscc")
+#: The PostgreSQL advisory lock that serialises writers of entity names and their pieces.
+NAMES_LOCK = 0x6E616D65
 
 
 def now_utc() -> datetime:
@@ -185,6 +187,8 @@ class Store:
         The names' pieces for the search change with the names, in the same transaction."""
         if entities.empty:
             return
+        if self.postgres:  # another ingest's names must not change between reading and writing them
+            self.conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({NAMES_LOCK})")
         usccs = sorted(set(entities["uscc"]))
         before = self.names_of(usccs)
         frame = entities.assign(updated_at=stamp(moment))

@@ -89,6 +89,8 @@ def test_search_by_code_prefix_part_and_typo(client: TestClient, province: Provi
     fuzzy = search(typo)
     assert uscc in {h["uscc"] for h in fuzzy if h["match"] == "fuzzy"}
     assert not [h for h in search("%_") if h["match"] in ("prefix", "contains")]  # LIKE wildcards are escaped
+    short = client.get("/v1/public/search", params={"q": " 鱻 "})  # one character once stripped
+    assert short.status_code == 422 and "2 characters" in short.text
 
 
 def test_a_typo_finds_its_entity_among_names_sharing_only_the_legal_form(client: TestClient, province: Province,

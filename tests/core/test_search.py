@@ -4,6 +4,8 @@ is held by too many names to be read."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -14,6 +16,7 @@ from sqlalchemy import Connection, Engine
 from credit_engine import search
 from credit_engine.store.db import alembic_config, upgrade
 from credit_engine.store.repository import Store
+from tests.conftest import BACKENDS, scratch_store
 
 MOMENT = datetime(2026, 12, 1, tzinfo=UTC)
 NAMES = {
@@ -67,6 +70,34 @@ def test_the_pieces_follow_the_names_a_registration_sets(engine: Engine) -> None
     assert first not in {uscc for uscc, _ in _found(engine, "鑫盛科技")}
 
 
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])  # SQLite has one writer
+def test_two_ingests_naming_one_entity_at_once_leave_its_pieces_whole(backend: str, tmp_path) -> None:
+    """The second waits for the first: it used to read the names before the first committed, then
+    fail on pieces both added, or leave the first name's pieces behind."""
+    uscc, failures, done = "91230103MA1B000001", [], threading.Event()
+    with scratch_store(backend, tmp_path) as engine:
+        with engine.connect() as first:
+            with first.begin():
+                Store(first).upsert_entities(_entities({uscc: "哈尔滨市鑫盛科技有限公司"}), MOMENT, full=True)
+
+                def second() -> None:
+                    try:
+                        _write(engine, {uscc: "哈尔滨市宏福建材有限公司"}, approved_on=date(2026, 6, 1))
+                    except Exception as error:  # reported below
+                        failures.append(error)
+                    done.set()
+
+                thread = threading.Thread(target=second)
+                thread.start()
+                time.sleep(0.5)
+                assert not done.is_set()
+        thread.join(30)
+        assert not failures
+        with engine.connect() as conn:
+            assert _index(conn) == _expected(conn)
+            assert {g for g, _ in _index(conn)} == search.name_grams("哈尔滨市宏福建材有限公司")
+
+
 def test_the_migration_indexes_the_names_already_stored(engine: Engine) -> None:
     command.downgrade(alembic_config(engine), "0008")
     with engine.begin() as conn:
@@ -104,6 +135,17 @@ def test_pieces_held_by_too_many_names_are_left_out_yet_the_answers_stay(
     assert _found(engine, "鑫盛") == [("91230103MA1B000002", "contains"), ("91230103MA1B000001", "contains")]
     assert _found(engine, "鑫盛商贸") == [("91230103MA1B000002", "contains")]
     assert _found(engine, "市鑫盛商茂")[0] == ("91230103MA1B000002", "fuzzy")
+
+
+def test_a_part_without_rare_pieces_reads_a_bounded_number_of_names(engine: Engine,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(engine, NAMES)
+    monkeypatch.setattr(search, "COMMON_PIECE", 0)
+    assert _found(engine, "恒源科技") == [("91230103MA1B000003", "contains")]
+    monkeypatch.setattr(search, "SCAN_NAMES", 2)  # the first two names stored: neither holds 恒源
+    with engine.connect() as conn:
+        assert search._containing(conn, "恒源科技", 20, search._piece_sizes(conn, "恒源科技")) == []
+        assert search._containing(conn, "有限公司", 20, {}) != []  # no indexed piece at all
 
 
 def test_a_prefix_range_ends_just_after_the_prefix() -> None:

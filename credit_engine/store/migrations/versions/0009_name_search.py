@@ -16,6 +16,8 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+BATCH = 100_000
+
 
 def upgrade() -> None:
     conn = op.get_bind()
@@ -29,8 +31,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("gram", "uscc", name=op.f("pk_name_gram")),
         sqlite_with_rowid=False,
     )
-    names = dict(conn.execute(sa.text("SELECT uscc, name FROM entity WHERE name IS NOT NULL")).all())
-    Store(conn).insert_frame("name_gram", name_pieces(pd.Series(names, dtype=object)))
+    after = ""
+    while True:  # a province's names a batch at a time: all their pieces at once would not fit
+        names = dict(conn.execute(sa.text("SELECT uscc, name FROM entity WHERE name IS NOT NULL AND uscc > :after "
+                                          "ORDER BY uscc LIMIT :n"), {"after": after, "n": BATCH}).all())
+        if not names:
+            break
+        Store(conn).insert_frame("name_gram", name_pieces(pd.Series(names, dtype=object)))
+        after = max(names)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE entity, name_gram")  # a capped count of a piece plans well only with them
 
 
 def downgrade() -> None:
