@@ -43,6 +43,11 @@ class GradeReport:
     seconds: dict[str, float]
 
 
+#: The columns of ``grade_frame``, in its order.
+GRADE_COLUMNS = ("uscc", "as_of", "grade", "model_grade", "score", "reasons_json", "features_json", "model_name",
+                 "model_version", "rule_set_id")
+
+
 def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date) -> pd.DataFrame:
     """Grade rows for ``features`` (indexed by USCC), ready for the grade table; none for none
     (a span of a past date whose entities were all established after it)."""
@@ -62,10 +67,6 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
         "model_version": champion.version,
         "rule_set_id": rules.id,
     })
-
-
-GRADE_COLUMNS = ("uscc", "as_of", "grade", "model_grade", "score", "reasons_json", "features_json", "model_name",
-                 "model_version", "rule_set_id")
 
 
 def _feature_json(features: pd.DataFrame) -> np.ndarray:
