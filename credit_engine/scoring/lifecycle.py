@@ -26,6 +26,16 @@ from credit_engine.store.repository import Store, now_utc
 
 
 @dataclass(frozen=True)
+class HeldOut:
+    """Probabilities of the validation rows from models that never learned from them: the
+    ranking (AUC, KS, ROC) of the LightGBM model and of the scorecard, and the calibrated
+    probabilities that the Brier score and calibration table judge."""
+    ranking: np.ndarray
+    calibrated: np.ndarray
+    scorecard: np.ndarray
+
+
+@dataclass(frozen=True)
 class TrainReport:
     version: str
     metrics: dict[str, float]
@@ -61,26 +71,31 @@ def train_on_store(conn: Connection, settings: Settings, labels_until: date, mon
 def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, population: pd.DataFrame,
                 params: dict, shares: tuple[float, ...] | None = None,
                 thresholds: tuple[float, float, float] | None = None, categorical: tuple[str, ...] = (),
-                measured: dict[str, float] | None = None, model_name: str = registry.MODEL_NAME) -> TrainReport:
-    """Fit both models, measure them, set the cut-offs, compare with the champion, log and register.
+                measured: dict[str, float] | None = None, model_name: str = registry.MODEL_NAME,
+                held_out: HeldOut | None = None) -> TrainReport:
+    """Fit both models (LightGBM calibrated on ``valid``), measure them, set the cut-offs, compare
+    with the champion, log and register.
 
-    ``measured`` replaces validation figures measured elsewhere (the folds of a table)."""
+    ``held_out`` and ``measured`` come from elsewhere when ``valid`` is the training rows
+    themselves (the folds of a table). Otherwise the validation rows are held out by time, and
+    calibration, which learns from them, is judged by entity folds within them."""
     if len(np.unique(train.y)) < 2 or len(np.unique(valid.y)) < 2:
         raise ValueError("training and validation rows must each hold both outcomes")
     model = RiskModel(categorical=categorical).fit(train, valid)
     card = ScorecardModel(categorical=categorical).fit(train)
-    p_valid, p_card = model.predict_proba(valid.X), card.predict_proba(valid.X)
+    held_out = held_out or HeldOut(model.predict_proba(valid.X), model.held_out_proba(valid, valid.X.index.to_numpy()),
+                                   card.predict_proba(valid.X))
     p_pop = model.predict_proba(population)
     cutoffs = cutoffs_for(p_pop, shares, thresholds)
     classes = cutoffs.classes(p_pop)
     shares_now = registry.class_shares(classes)
     found = {
-        "valid_auc": metrics.auc(valid.y, p_valid, valid.weight),
-        "valid_ks": metrics.ks(valid.y, p_valid, valid.weight),
-        "valid_brier": metrics.brier(valid.y, p_valid, valid.weight),
+        "valid_auc": metrics.auc(valid.y, held_out.ranking, valid.weight),
+        "valid_ks": metrics.ks(valid.y, held_out.ranking, valid.weight),
+        "valid_brier": metrics.brier(valid.y, held_out.calibrated, valid.weight),
         "train_auc": metrics.auc(train.y, model.predict_proba(train.X), train.weight),
-        "scorecard_valid_auc": metrics.auc(valid.y, p_card, valid.weight),
-        "scorecard_valid_ks": metrics.ks(valid.y, p_card, valid.weight),
+        "scorecard_valid_auc": metrics.auc(valid.y, held_out.scorecard, valid.weight),
+        "scorecard_valid_ks": metrics.ks(valid.y, held_out.scorecard, valid.weight),
         "n_train": float(len(train)), "n_valid": float(len(valid)), "n_population": float(len(population)),
         "valid_problem_rate": float(np.average(valid.y, weights=valid.weight)),
         **{f"class_share_{g}": float(v) for g, v in shares_now.items()},
@@ -98,11 +113,11 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
         # The champion on this run's own validation rows: its logged AUC is of an older window.
         found["champion_valid_auc"] = metrics.auc(valid.y, champion.model.predict_proba(valid.X), valid.weight)
     artefacts = {
-        "calibration": metrics.calibration_table(valid.y, p_valid, valid.weight).reset_index(),
+        "calibration": metrics.calibration_table(valid.y, held_out.calibrated, valid.weight).reset_index(),
         "importance": plots.importance_table(model),
         "scorecard": card.table().reset_index(drop=True).astype(str),
     }
-    figures = {"roc": plots.roc(valid.y, {"LightGBM": p_valid, "scorecard": p_card}, valid.weight),
+    figures = {"roc": plots.roc(valid.y, {"LightGBM": held_out.ranking, "scorecard": held_out.scorecard}, valid.weight),
                "calibration": plots.calibration(artefacts["calibration"]),
                "importance": plots.importance(artefacts["importance"])}
     version = registry.log_training(settings, model, cutoffs, params, found, artefacts, figures,
@@ -127,8 +142,9 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def train_on_table(settings: Settings, path: Path, label: str, id_column: str | None = None, folds: int = 5,
                    seed: int = 7) -> tuple[TrainReport, dict[str, float]]:
-    """An analyst's labelled table: stratified k-fold validation (the logged AUC and KS), then one
-    model fitted and calibrated on all rows, logged like the pipeline's."""
+    """An analyst's labelled table: stratified k-fold validation, each fold's models fitted and
+    calibrated on the other folds, as the logged model then is on all rows. Text columns are
+    categories, which the model codes itself (its signature takes the table's raw columns)."""
     from sklearn.model_selection import StratifiedKFold
 
     table = read_table(path)
@@ -140,25 +156,26 @@ def train_on_table(settings: Settings, path: Path, label: str, id_column: str | 
         raise ValueError(f"{path.name}: the label column {label} must hold only 0 and 1")
     X = table.drop(columns=[c for c in (label, id_column) if c])
     categorical = tuple(c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]))
-    for column in categorical:
-        X[column] = X[column].astype("category").cat.codes.replace(-1, np.nan).astype(float)
-    X = X.astype(float)
+    X = X.astype({c: float for c in X.columns if c not in categorical} | {c: "string" for c in categorical})
     y = y.to_numpy(dtype=int)
-    weight = np.ones(len(y))
-    aucs, kss = [], []
-    for fit_idx, held_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        fold_fit = TrainingSet(X.iloc[fit_idx], y[fit_idx], weight[fit_idx], np.zeros(len(fit_idx)))
-        fold_held = TrainingSet(X.iloc[held_idx], y[held_idx], weight[held_idx], np.zeros(len(held_idx)))
-        p = RiskModel(categorical=categorical).fit(fold_fit, fold_held).predict_proba(fold_held.X)
-        aucs.append(metrics.auc(fold_held.y, p))
-        kss.append(metrics.ks(fold_held.y, p))
-    cv = {"cv_auc_mean": float(np.mean(aucs)), "cv_auc_std": float(np.std(aucs)), "cv_ks_mean": float(np.mean(kss))}
-    everything = TrainingSet(X, y, weight, np.zeros(len(y)))
+    everything = TrainingSet(X, y, np.ones(len(y)), np.zeros(len(y)))
+    p, p_card = np.empty(len(y)), np.empty(len(y))
+    aucs, kss, briers = [], [], []
+    for _, held_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+        held = np.zeros(len(y), dtype=bool)
+        held[held_idx] = True
+        fold_fit, fold_held = everything.where(~held), everything.where(held)
+        p[held_idx] = RiskModel(categorical=categorical).fit(fold_fit, fold_fit).predict_proba(fold_held.X)
+        p_card[held_idx] = ScorecardModel(categorical=categorical).fit(fold_fit).predict_proba(fold_held.X)
+        aucs.append(metrics.auc(fold_held.y, p[held_idx]))
+        kss.append(metrics.ks(fold_held.y, p[held_idx]))
+        briers.append(metrics.brier(fold_held.y, p[held_idx]))
+    cv = {"cv_auc_mean": float(np.mean(aucs)), "cv_auc_std": float(np.std(aucs)), "cv_ks_mean": float(np.mean(kss)),
+          "cv_brier_mean": float(np.mean(briers))}
     params = {"source": "table", "table": path.name, "label": label, "folds": folds}
     # Another population and other columns: registered apart, so it can never become the champion.
-    report = fit_and_log(settings, everything, everything, X, params, categorical=categorical,
-                         measured={**cv, "valid_auc": cv["cv_auc_mean"], "valid_ks": cv["cv_ks_mean"]},
-                         model_name=registry.ANALYST_MODEL_NAME)
+    report = fit_and_log(settings, everything, everything, X, params, categorical=categorical, measured=cv,
+                         model_name=registry.ANALYST_MODEL_NAME, held_out=HeldOut(p, p, p_card))
     return report, cv
 
 
