@@ -17,7 +17,8 @@ from sqlalchemy import Connection
 
 from credit_engine.calendar import add_months
 from credit_engine.features import features_as_of, load_history
-from credit_engine.grading import DEFAULT_SHARES, CutOffs
+from credit_engine.grading import DEFAULT_SHARES, CutOffs, grade
+from credit_engine.rules import rules_for
 from credit_engine.scoring import metrics, plots, registry
 from credit_engine.scoring.models import RiskModel, ScorecardModel
 from credit_engine.scoring.training import HORIZON_MONTHS, TrainingSet, spine_dates, training_set
@@ -65,20 +66,22 @@ def train_on_store(conn: Connection, settings: Settings, labels_until: date, mon
     population = features_as_of(history, labels_until)[history.existing_on(labels_until)]
     params = {"source": "store", "spine_first": dates[0], "spine_last": dates[-1], "train_until": train_until,
               "valid_from": valid_from, "labels_until": labels_until}
-    return fit_and_log(settings, train, valid, population, params, shares, thresholds)
+    return fit_and_log(settings, train, valid, population, params, shares, thresholds, graded_on=labels_until)
 
 
 def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, population: pd.DataFrame,
                 params: dict, shares: tuple[float, ...] | None = None,
                 thresholds: tuple[float, float, float] | None = None, categorical: tuple[str, ...] = (),
                 measured: dict[str, float] | None = None, model_name: str = registry.MODEL_NAME,
-                held_out: HeldOut | None = None) -> TrainReport:
+                held_out: HeldOut | None = None, graded_on: date | None = None) -> TrainReport:
     """Fit both models (LightGBM calibrated on ``valid``), measure them, set the cut-offs, compare
     with the champion, log and register.
 
     ``held_out`` and ``measured`` come from elsewhere when ``valid`` is the training rows
     themselves (the folds of a table). Otherwise the validation rows are held out by time, and
-    calibration, which learns from them, is judged by entity folds within them."""
+    calibration, which learns from them, is judged by entity folds within them. With
+    ``graded_on`` the population is also graded as the batch would grade it that day (direct
+    judgements of that day's rule set over the model's classes), and those shares are logged too."""
     if len(np.unique(train.y)) < 2 or len(np.unique(valid.y)) < 2:
         raise ValueError("training and validation rows must each hold both outcomes")
     model = RiskModel(categorical=categorical).fit(train, valid)
@@ -101,6 +104,9 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
         **{f"class_share_{g}": float(v) for g, v in shares_now.items()},
         **(measured or {}),
     }
+    if graded_on is not None:
+        graded = grade(population, p_pop, cutoffs, rules_for(graded_on))["grade"].to_numpy()
+        found |= {f"graded_share_{g}": float(v) for g, v in registry.class_shares(graded).items()}
     champion = _champion_or_none(settings) if model_name == registry.MODEL_NAME else None
     if champion is not None and list(population.columns) == champion.model.columns_:
         p_champ = champion.model.predict_proba(population)

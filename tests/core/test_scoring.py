@@ -108,6 +108,11 @@ def test_grading_every_entity_is_append_only_and_carries_its_versions(province, 
         entities = conn.exec_driver_sql("SELECT COUNT(*) FROM entity").scalar()
     assert len(grades) == entities == sum(report.counts.values())
     assert set(grades["model_version"]) == {champion.version} and set(grades["rule_set_id"]) == {"cn-2026-04-01"}
+    # training on labels until AS_OF logged the shares this batch grades, direct judgements included
+    logged = registry.client(settings).get_run(champion.run_id).data.metrics
+    for g in "ABCD":
+        assert logged[f"graded_share_{g}"] == pytest.approx(np.mean(grades["grade"] == g))
+    assert logged["graded_share_D"] > logged["class_share_D"]  # the serious list forces D
     features = pd.DataFrame([json.loads(v) for v in grades["features_json"]], columns=champion.model.columns_)
     serious = features["serious_active"].to_numpy() > 0
     assert serious.any() and set(grades.loc[serious, "grade"]) == {"D"}  # direct judgement
