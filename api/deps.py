@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
-from sqlalchemy import Connection, RootTransaction, bindparam, select
+from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select
 
 from api.service import Service
 from credit_engine.identifiers import CodeKind, classify_code
@@ -19,6 +19,7 @@ from credit_engine.keys import Principal, Role, principal_for
 from credit_engine.store.models import Entity
 from credit_engine.store.repository import Store, now_utc
 
+T = TypeVar("T")
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key from `credit-engine keys create`")
 
 
@@ -50,20 +51,36 @@ async def get_conn(service: ServiceDep) -> AsyncIterator[Connection]:
 ConnDep = Annotated[Connection, Depends(get_conn)]
 
 
+def _connected(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.connect() as conn:
+        return work(conn)
+
+
+async def with_store(service: Service, work: Callable[[Connection], T]) -> T:
+    """A request's whole use of the store in one worker-thread hop (connect, ``work``, close) once
+    a database slot is free. The hot routes use it instead of ``ConnDep`` and the dependencies
+    that take a connection, which cost two or three hops: each hop costs about what a trivial
+    request does. ``work`` checks the caller's key itself (``known_principal``)."""
+    async with service.db_slots:
+        return await run_in_threadpool(_connected, service.engine, work)
+
+
 def client_address(request: Request) -> str:
     """The caller's address (uvicorn has already applied X-Forwarded-For from trusted proxies)."""
     return request.client.host if request.client else "unknown"
 
 
-async def get_principal(service: ServiceDep, conn: ConnDep,
-                        key: Annotated[str | None, Security(_key_header)]) -> Principal:
-    """The key's holder, from the service's key cache or else the store (one worker-thread hop)."""
+ApiKey = Annotated[str | None, Security(_key_header)]
+
+
+def known_principal(service: Service, conn: Connection, key: str | None) -> Principal:
+    """The key's holder, from the service's key cache or else the store; 401 for none."""
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this endpoint needs an API key in the X-API-Key header",
                             headers={"WWW-Authenticate": "APIKey"})
     found = service.keys.get(key)
     if found is None:
-        found = await run_in_threadpool(principal_for, conn, key)
+        found = principal_for(conn, key)
         if found is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key",
                                 headers={"WWW-Authenticate": "APIKey"})
@@ -71,14 +88,26 @@ async def get_principal(service: ServiceDep, conn: ConnDep,
     return found
 
 
+def admitted(principal: Principal, role: Role) -> Principal:
+    """``principal`` when it holds ``role`` or ``admin``; 403 otherwise."""
+    if principal.role not in (role, Role.ADMIN):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {principal.role} key may not use this endpoint "
+                                                       f"(needs the {role} role)")
+    return principal
+
+
+async def get_principal(service: ServiceDep, conn: ConnDep, key: ApiKey) -> Principal:
+    """A cached key costs no worker-thread hop; another is read on the request's connection
+    (a request holds one pooled connection at a time, so a busy pool cannot deadlock)."""
+    found = service.keys.get(key) if key else None
+    return found or await run_in_threadpool(known_principal, service, conn, key)
+
+
 def require(role: Role):
     """A dependency admitting ``role`` and ``admin``; every other key gets 403."""
 
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.role not in (role, Role.ADMIN):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {principal.role} key may not use this endpoint "
-                                                           f"(needs the {role} role)")
-        return principal
+        return admitted(principal, role)
 
     return check
 
@@ -88,11 +117,12 @@ AnalystDep = Annotated[Principal, Depends(require(Role.ANALYST))]
 InspectionDep = Annotated[Principal, Depends(require(Role.INSPECTION))]
 
 
-def public_client(request: Request, service: ServiceDep) -> str:
-    """Rate limit of anonymous access, per client address: 429 with Retry-After when exceeded."""
+async def public_client(request: Request, service: ServiceDep) -> str:
+    """Rate limit of anonymous access, per client address: 429 with Retry-After when exceeded.
+    The limiter is asynchronous (limits.aio), so counting costs no worker-thread hop."""
     client = client_address(request)
-    if not service.limiter.hit(service.public_limit, "public", client):
-        reset = service.limiter.get_window_stats(service.public_limit, "public", client).reset_time
+    if not await service.limiter.hit(service.public_limit, "public", client):
+        reset = (await service.limiter.get_window_stats(service.public_limit, "public", client)).reset_time
         wait = max(1, math.ceil(reset - time.time()))
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             f"more than {service.public_limit} public queries; retry in {wait} s",

@@ -13,8 +13,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Engine
 
 from credit_engine.keys import KeyCache
@@ -27,6 +27,14 @@ log = logging.getLogger("credit_engine.api")
 #: Reason codes kept in memory (a few hundred bytes each): ``pred_contrib`` costs about a
 #: millisecond a row, the largest part of a regulator's entity lookup.
 REASONS_KEPT = 50_000
+
+
+def async_storage(url: str):
+    """The asynchronous form of a limits storage URL (``memory://``, ``redis://host:6379``):
+    Redis through redis-py's asyncio client, which the service already installs."""
+    scheme = url.removeprefix("async+")
+    options = {"implementation": "redispy"} if scheme.startswith(("redis", "rediss")) else {}
+    return storage_from_string(f"async+{scheme}", **options)
 
 
 @dataclass
@@ -49,7 +57,7 @@ class Service:
             settings=settings,
             engine=make_engine(settings.db_url, settings.db_connections),
             rule_sets=load_rule_sets(),
-            limiter=MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
+            limiter=MovingWindowRateLimiter(async_storage(settings.rate_limit_storage)),
             public_limit=parse(settings.public_rate_limit),
             db_slots=asyncio.Semaphore(settings.db_connections),
             keys=KeyCache(settings.api_key_cache_seconds),

@@ -16,10 +16,14 @@ from credit_engine.store.db import make_engine, upgrade
 
 POSTGRES_URL = os.environ.get("CREDIT_ENGINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+#: A Redis database the rate-limit tests may empty (CI sets it).
+REDIS_URL = os.environ.get("CREDIT_ENGINE_TEST_REDIS_URL")
+LIMIT_STORAGES = ["memory://"] + ([REDIS_URL] if REDIS_URL else [])
 
 
-def pytest_report_header() -> str:
-    return f"store backends: {', '.join(BACKENDS)}" + ("" if POSTGRES_URL else " (set CREDIT_ENGINE_TEST_POSTGRES_URL for PostgreSQL)")
+def pytest_report_header() -> list[str]:
+    return [f"store backends: {', '.join(BACKENDS)}" + ("" if POSTGRES_URL else " (set CREDIT_ENGINE_TEST_POSTGRES_URL for PostgreSQL)"),
+            f"rate-limit storages: {', '.join(LIMIT_STORAGES)}" + ("" if REDIS_URL else " (set CREDIT_ENGINE_TEST_REDIS_URL for Redis)")]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import Connection, select
 
-from api.deps import ConnDep, PublicDep, UsccPath, checked_uscc
+from api.deps import PublicDep, ServiceDep, UsccPath, checked_uscc, with_store
 from api.schemas import PublicEntity, PublicHit, json_body
 from credit_engine import search
 from credit_engine.identifiers import classify_code
@@ -26,10 +26,10 @@ def public_entity(conn: Connection, uscc: str) -> dict:
 
 
 @router.get("/entities/{uscc}", response_model=PublicEntity, summary="Published credit information of an entity")
-def get_public_entity(uscc: UsccPath, conn: ConnDep, client: PublicDep) -> Response:
+async def get_public_entity(uscc: UsccPath, service: ServiceDep, client: PublicDep) -> Response:
     """Basic registration data, published penalties, list entries and objection marks. A code
     that fails validation gets 422 naming the failed check."""
-    return json_body(PublicEntity.model_validate(public_entity(conn, uscc)))
+    return json_body(PublicEntity.model_validate(await with_store(service, lambda conn: public_entity(conn, uscc))))
 
 
 def find(conn: Connection, q: str, limit: int) -> list[search.Hit]:
@@ -43,10 +43,10 @@ def find(conn: Connection, q: str, limit: int) -> list[search.Hit]:
 
 
 @router.get("/search", response_model=list[PublicHit], summary="Find entities by code or name")
-def public_search(
-    conn: ConnDep, client: PublicDep,
+async def public_search(
+    service: ServiceDep, client: PublicDep,
     q: Annotated[str, Query(min_length=2, max_length=60, description="a USCC, or the start or part of a Chinese name",
                             examples=["哈尔滨"])],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[dict]:
-    return [hit.__dict__ for hit in find(conn, q, limit)]
+    return [hit.__dict__ for hit in await with_store(service, lambda conn: find(conn, q, limit))]

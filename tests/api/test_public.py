@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -13,6 +14,7 @@ from api import create_app
 from credit_engine import search as search_module
 from credit_engine.records import Publicity, current_record
 from tests.api.conftest import LiveServer, Province
+from tests.conftest import LIMIT_STORAGES
 
 pytestmark = pytest.mark.xdist_group("api")
 
@@ -107,8 +109,11 @@ def test_a_typo_finds_its_entity_among_names_sharing_only_the_legal_form(client:
         assert uscc in {h["uscc"] for h in hits if h["match"] == "fuzzy"}, name
 
 
-def test_the_public_rate_limit_answers_429_with_retry_after(province: Province, monkeypatch) -> None:
-    settings = province.settings.model_copy(update={"public_rate_limit": "5/minute"})
+@pytest.mark.parametrize("storage", LIMIT_STORAGES)
+def test_the_public_rate_limit_answers_429_with_retry_after(province: Province, storage: str) -> None:
+    if storage.startswith("redis"):
+        redis.Redis.from_url(storage).flushdb()  # counters of an earlier run in this minute
+    settings = province.settings.model_copy(update={"public_rate_limit": "5/minute", "rate_limit_storage": storage})
     with LiveServer(create_app(settings)) as base:
         with httpx.Client(base_url=base) as http:
             codes = [http.get("/v1/public/search", params={"q": "有限公司"}).status_code for _ in range(7)]
@@ -130,3 +135,17 @@ def test_the_card_shows_listing_grounds_in_chinese_not_as_codes(client: TestClie
     assert shown, "the province has entities on the abnormal list for a missing annual report"
     page = client.get(f"/entity/{shown[0]}").text
     assert "未按照规定期限公示年度报告" in page and "annual_report" not in page
+
+
+@pytest.mark.parametrize("storage", LIMIT_STORAGES)
+def test_workers_share_the_public_limit_through_redis_and_only_through_it(province: Province, storage: str) -> None:
+    """Two apps stand for two worker processes: in memory each counts its own callers; in Redis
+    the limit is the service's."""
+    shared = storage.startswith("redis")
+    if shared:
+        redis.Redis.from_url(storage).flushdb()
+    settings = province.settings.model_copy(update={"public_rate_limit": "5/minute", "rate_limit_storage": storage})
+    with LiveServer(create_app(settings)) as one, LiveServer(create_app(settings)) as two:
+        codes = [httpx.get(f"{base}/v1/public/search", params={"q": "有限公司"}).status_code
+                 for base in (one, two, one, two, one, two, one)]
+    assert codes == ([200] * 5 + [429] * 2 if shared else [200] * 7)
