@@ -603,15 +603,18 @@ def mask_id(value: str) -> str:
     return "*" * len(v)
 
 
-#: Digit runs shaped like an 18- or 15-character resident ID inside free text.
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+#: Digit runs shaped like an 18- or 15-character resident ID inside free text, whatever letters
+#: stand beside them ("ID342301…", "…3224号"), also written in the groups of region, birth date
+#: and sequence with a space or hyphen between ("342301 19640516 3224"). Only digits bound a
+#: run, so no part of a longer number is taken; a USCC has at most 17 digits in a row, too few.
+_ID_IN_TEXT = re.compile(r"(?<![0-9])(\d{17}[\dXx]|\d{6}[ -]\d{8}[ -]\d{3}[\dXx]|\d{15}|\d{6}[ -]\d{6}[ -]\d{3})(?![0-9])")
 
 
 def mask_ids_in_text(text: str) -> str:
     """Every ID-shaped digit run in free text masked as :func:`mask_id` does (a decision's text
     often names the party's 身份证号码). Broad on purpose: a 15-digit registration number
     written in the text is masked too, which costs less than a leaked identity number."""
-    return _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0)), text)
+    return _ID_IN_TEXT.sub(lambda m: mask_id(re.sub(r"[ -]", "", m.group(0))), text)
 
 
 def mask_ids(values: pd.Series) -> pd.Series:

@@ -24,6 +24,7 @@ from credit_engine.identifiers import (
     entity_type_of,
     mask_id,
     mask_ids,
+    mask_ids_in_text,
     masked_matches,
     normalise_code,
     org_code_of,
@@ -340,6 +341,26 @@ def test_vectorised_region_check_agrees_with_stdnum_for_every_region() -> None:
 )
 def test_mask_id(raw: str, masked: str) -> None:
     assert mask_id(raw) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("当事人身份证号码342301196405163224。", "当事人身份证号码3423011964****3224。"),
+        ("当事人ID342301196405163224于", "当事人ID3423011964****3224于"),  # letters beside it
+        ("342301196405163224abc", "3423011964****3224abc"),
+        ("证件 342301 19640516 322X 号", "证件 3423011964****322X 号"),  # written in groups
+        ("证件342301-19640516-3224", "证件3423011964****3224"),
+        ("旧证230103640516322", "旧证23010364****322"),
+        ("230103 640516 322", "23010364****322"),
+        # not identity numbers: a USCC, a longer number, a date range and a telephone number stay
+        ("N12301031234567895 与 91230103MA1BXXXX0Y", "N12301031234567895 与 91230103MA1BXXXX0Y"),
+        ("账号6222021234567890123", "账号6222021234567890123"),
+        ("2024-01-01 2025-01-01，电话0451-12345678", "2024-01-01 2025-01-01，电话0451-12345678"),
+    ],
+)
+def test_identity_numbers_in_free_text_are_masked_however_they_are_written(text: str, shown: str) -> None:
+    assert mask_ids_in_text(text) == shown
 
 
 @settings(max_examples=200, deadline=None)
