@@ -350,15 +350,19 @@ def export_grades(
     out: Annotated[Path, typer.Option(help="CSV file to write")],
     as_of: Annotated[str | None, typer.Option(help="the grades held on this date; default the latest graded date")] = None,
 ) -> None:
-    """Write every entity's grade held on a date: uscc, grade, score (higher = riskier), as_of, model_version, reasons."""
+    """Write every entity's grade held on a date: uscc, grade, score (higher = riskier), as_of, model_version, reasons.
+    Classes are internal, so the export is audited like a regulator's read."""
     from credit_engine.scoring import batch
+    from credit_engine.store.repository import Store, now_utc
 
     settings = get_settings()
     engine = make_engine(settings.db_url)
     upgrade(engine)
     try:
-        with engine.connect() as conn:
+        with engine.begin() as conn:
             frame = batch.export_grades(conn, _day(as_of) if as_of else None)
+            Store(conn).audit(now_utc(), f"cli:{getpass.getuser()}", "export_grades", "grades",
+                              {"as_of": as_of, "rows": len(frame), "out": str(out.resolve())})
     except LookupError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

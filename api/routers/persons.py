@@ -41,6 +41,7 @@ def _person(conn: Connection, pseudonym: str, day: date | None, principal: Princ
     try:
         record = person_record(conn, pseudonym, day)
     except LookupError as exc:
+        audit("read_missing", f"person:{pseudonym}")  # asking whether a person is known is itself a read
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     try:
         shown = _scoped(record, principal)

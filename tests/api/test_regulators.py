@@ -134,6 +134,9 @@ def test_bad_codes_and_unknown_entities(client: TestClient, province: Province) 
     unknown = "91230103MA1BXXXX0" + uscc_check_digit("91230103MA1BXXXX0")
     assert client.get(f"/v1/entities/{unknown}", headers=headers).status_code == 404
     assert _audit(province, "read_missing", unknown)[-1][0].endswith("test-regulator")
+    nobody = "0" * 32
+    assert client.get(f"/v1/persons/{nobody}", headers=headers).status_code == 404
+    assert _audit(province, "read_missing", f"person:{nobody}")[-1][0].endswith("test-regulator")
 
 
 def test_a_page_of_classes_is_audited_entity_by_entity_and_counted_by_model_version(client: TestClient,

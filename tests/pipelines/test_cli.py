@@ -84,6 +84,9 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: 
     grades = pd.read_csv(out)
     assert list(grades.columns) == ["uscc", "grade", "score", "as_of", "model_version", "reasons"]
     assert set(grades["grade"]) == {"A", "B", "C", "D"} and (grades["as_of"] == "2026-06-30").all()
+    with make_engine(settings.db_url).connect() as conn:  # classes are internal: their export is audited
+        exported = conn.exec_driver_sql("SELECT actor, detail_json FROM audit_log WHERE action = 'export_grades'").all()
+    assert len(exported) == 1 and exported[0][0].startswith("cli:") and f'"rows": {len(grades)}' in exported[0][1]
     assert "publicity ended: penalty" in output
     # the synthetic plan is drawn with inspectors from other authorities, and anyone can verify it
     assert "plan 1, draw 1:" in output and "inspection): ce_" in output
