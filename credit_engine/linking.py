@@ -35,9 +35,18 @@ MIN_SHARED_DIGITS = 8
 SPAN = 250_000
 #: USCCs from the first (inclusive) to the second (exclusive; None: to the last).
 Span = tuple[str, str | None]
-#: Facts putting an enterprise on a dishonesty list on ``:day`` (serious list or court list).
+#: Facts putting an enterprise on a dishonesty list on ``:day`` (serious list or court list). A
+#: serious-list entry also ends once its years have passed (``:serious_from``, ``serious_listed_from``).
 LISTED = f"""kind IN ('serious', 'court') AND subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT}
-          AND event_date <= :day AND (end_date IS NULL OR end_date > :day)"""
+          AND event_date <= :day AND (end_date IS NULL OR end_date > :day)
+          AND (kind <> 'serious' OR event_date > :serious_from)"""
+
+
+def serious_listed_from(as_of: date) -> date:
+    """Serious-list entries dated after this are still on the list on ``as_of``: SAMR Order 44
+    removes an entry, stops its publicity and lifts its measures once its years have passed,
+    whether or not the source records the removal (RULES.md §5)."""
+    return add_months(as_of, -12 * rules_for(as_of).serious_list.publicity_years.value)
 #: Facts that can bar an enterprise's legal representative (licence revoked, serious list).
 BAR_CAUSES = f"""subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT} AND event_date <= :day
           AND ((kind = 'penalty' AND category LIKE '%吊销营业执照%')
@@ -49,7 +58,7 @@ def _as_of(conn: Connection, sql: str, as_of: date, person: str | None = None, s
     stood at the end of ``as_of``."""
     lo, hi = span or (None, None)
     values = {"cut": (end_of_day(as_of), DateTime), "day": (as_of, Date), "person": (person, String),
-              "lo": (lo, String), "hi": (hi, String)}
+              "lo": (lo, String), "hi": (hi, String), "serious_from": (serious_listed_from(as_of), Date)}
     used = {name: spec for name, spec in values.items() if f":{name}" in sql}
     query = text(sql).bindparams(*(bindparam(name, type_=kind) for name, (_, kind) in used.items()))
     return pd.read_sql_query(query, conn, params={name: value for name, (value, _) in used.items()})

@@ -14,7 +14,7 @@ import pandas as pd
 
 from credit_engine.features.catalogue import GROUP_FUNCTIONS, Feature, feature_names, indicator_group, schema
 from credit_engine.features.history import History
-from credit_engine.linking import court_listed_roles, latest_legal_rep, related_listed
+from credit_engine.linking import court_listed_roles, latest_legal_rep, related_listed, serious_listed_from
 from credit_engine.records import end_of_day, known_at_mask
 
 DAY = np.timedelta64(1, "D")
@@ -71,6 +71,10 @@ class AsOf:
         """Not ended on the date: an end dated later is not known to be an end yet."""
         end = f["end_date"].to_numpy(dtype="datetime64[us]")
         return np.isnat(end) | (end > self.day)
+
+    def serious_listed(self, f: pd.DataFrame) -> np.ndarray:
+        """Serious-list entries still on the list: not removed, nor past their years."""
+        return self.active(f) & (self.events(f) > np.datetime64(serious_listed_from(self.as_of), "us"))
 
     def count(self, f: pd.DataFrame, mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
         rows = f["e"].to_numpy()
@@ -167,7 +171,8 @@ def _dynamic(v: AsOf) -> dict[str, np.ndarray]:
     Feature("licences_active", "有效行政许可数", "administrative licences in force", 0),
     Feature("abnormal_active", "经营异常名录在列", "entries on the abnormal list not yet removed", 1),
     Feature("abnormal_5y", "近5年列入经营异常名录次数", "abnormal-list entries in the last 5 years", 1),
-    Feature("serious_active", "严重违法失信名单在列", "entries on the serious-violation list not yet removed", 1),
+    Feature("serious_active", "严重违法失信名单在列",
+            "entries on the serious-violation list not yet removed nor past their 3 years (SAMR Order 44)", 1),
     Feature("court_active", "失信被执行人在列（企业）", "the enterprise's active listings as a dishonest judgement debtor", 1),
     Feature("court_5y", "近5年失信被执行人次数（企业）", "court listings of the enterprise in the last 5 years", 1),
     Feature("inspections_3y", "近3年抽查检查次数", "inspections with an outcome in the last 3 years", 0),
@@ -193,7 +198,7 @@ def _supervision(v: AsOf) -> dict[str, np.ndarray]:
         "licences_active": v.count(lic, v.active(lic)),
         "abnormal_active": v.count(lists["abnormal"], v.active(lists["abnormal"])),
         "abnormal_5y": v.count(lists["abnormal"], v.within(lists["abnormal"], 5 * YEAR)),
-        "serious_active": v.count(lists["serious"], v.active(lists["serious"])),
+        "serious_active": v.count(lists["serious"], v.serious_listed(lists["serious"])),
         "court_active": v.count(court, v.active(court)),
         "court_5y": v.count(court, v.within(court, 5 * YEAR)),
         "inspections_3y": v.count(ins, judged),
@@ -224,7 +229,7 @@ def _related(v: AsOf) -> dict[str, np.ndarray]:
     debtors = court.dropna(subset=["person_key"]).rename(columns={"document_no": "case_no", "event_date": "filed"})
     debtors = debtors[["person_key", "case_no", "filed", "fact_key"]]
     serious = v.adverse("serious")
-    listings = pd.concat([serious[v.active(serious)], court]).dropna(subset=["subject_uscc"])
+    listings = pd.concat([serious[v.serious_listed(serious)], court]).dropna(subset=["subject_uscc"])
     listings = listings.rename(columns={"subject_uscc": "uscc"})[["uscc", "kind", "fact_key"]]
 
     barred = court_listed_roles(roles, debtors)

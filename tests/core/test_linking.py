@@ -153,3 +153,29 @@ def test_flags_built_in_small_spans_are_those_built_at_once(engine: Engine, sett
     with engine.connect() as conn:
         entities = conn.execute(text("SELECT COUNT(*) FROM entity")).scalar_one()
     assert told == [(k, -(-entities // 7)) for k in range(1, -(-entities // 7) + 1)]  # one step per span
+
+
+def test_a_serious_listing_never_removed_ends_after_its_three_years(engine: Engine, settings: Settings,
+                                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SAMR Order 44: the entry leaves the list and its measures lift once 3 years have passed,
+    though the source never records a removal: no forced D, no related-enterprise flag after."""
+    from credit_engine.features import features_as_of, load_history
+
+    record_at(monkeypatch, "2018-06-01")
+    zhao = make_id(72)
+    se = ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "移出日期"]
+    registration = reg_rows()
+    registration[1][3:5] = ["赵", zhao]  # 赵 leads B and is a director of C
+    ingest_paths([
+        write_csv(tmp_path / "reg.csv", REG_HEADER, registration),
+        write_csv(tmp_path / "staff.csv", STAFF, [[C, "赵", zhao, "董事", "2019-01-01", ""]]),
+        write_csv(tmp_path / "se.csv", se, [[C, "丙", "因提供虚假材料被撤销登记", "2020-03-01", ""]]),
+    ], engine, settings)
+    last_day, ended = date(2023, 2, 28), date(2023, 3, 1)
+    with engine.connect() as conn:
+        history = load_history(conn, last_day, ended)
+        related = [(f.uscc, f.flag) for d in (last_day, ended) for f in flagged(conn, "related_enterprise", d)]
+    on, off = features_as_of(history, last_day), features_as_of(history, ended)
+    assert on.loc[C, "serious_active"] == 1 and off.loc[C, "serious_active"] == 0
+    assert on.loc[B, "related_dishonest_enterprises"] == 1 and off.loc[B, "related_dishonest_enterprises"] == 0
+    assert related == [(B, "related_enterprise_dishonest")]  # on the last day only
