@@ -60,7 +60,7 @@ async def with_store(service: Service, work: Callable[[Connection], T]) -> T:
     """A request's whole use of the store in one worker-thread hop (connect, ``work``, close) once
     a database slot is free. The hot routes use it instead of ``ConnDep`` and the dependencies
     that take a connection, which cost two or three hops: each hop costs about what a trivial
-    request does. ``work`` checks the caller's key itself (``known_principal``)."""
+    request does."""
     async with service.db_slots:
         return await run_in_threadpool(_connected, service.engine, work)
 
@@ -103,23 +103,37 @@ async def get_principal(service: ServiceDep, conn: ConnDep, key: ApiKey) -> Prin
     return found or await run_in_threadpool(known_principal, service, conn, key)
 
 
-def require(role: Role):
-    """A dependency admitting ``role`` and ``admin``; every other key gets 403."""
+async def get_caller(service: ServiceDep, key: ApiKey) -> Principal:
+    """The key's holder for the routes that use ``with_store`` and hold no ``ConnDep``: a cached
+    key costs no hop, another reads the key table in a slot of its own, released before the
+    route takes its slot (so, again, no request holds two)."""
+    found = service.keys.get(key) if key else None
+    return found or await with_store(service, lambda conn: known_principal(service, conn, key))
 
-    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+
+def require(role: Role, caller: bool = False):
+    """A dependency admitting ``role`` and ``admin``; every other key gets 403. With ``caller``
+    it holds no connection (``get_caller``): only for routes without ``ConnDep``."""
+
+    holder = Depends(get_caller if caller else get_principal)  # a default: the annotations are strings here
+
+    async def check(principal: Principal = holder) -> Principal:
         return admitted(principal, role)
 
     return check
 
 
 RegulatorDep = Annotated[Principal, Depends(require(Role.REGULATOR))]
+#: ``RegulatorDep`` for the routes that read through ``with_store``.
+RegulatorCaller = Annotated[Principal, Depends(require(Role.REGULATOR, caller=True))]
 AnalystDep = Annotated[Principal, Depends(require(Role.ANALYST))]
 InspectionDep = Annotated[Principal, Depends(require(Role.INSPECTION))]
 
 
 async def public_client(request: Request, service: ServiceDep) -> str:
     """Rate limit of anonymous access, per client address: 429 with Retry-After when exceeded.
-    The limiter is asynchronous (limits.aio), so counting costs no worker-thread hop."""
+    The limiter is asynchronous (limits.aio): counting waits on no worker thread (its memory
+    storage still hands its clean-up of expired counters to one about every second hit)."""
     client = client_address(request)
     if not await service.limiter.hit(service.public_limit, "public", client):
         reset = (await service.limiter.get_window_stats(service.public_limit, "public", client)).reset_time

@@ -99,7 +99,8 @@ class KeyCache:
     """Holders of keys checked in the last ``seconds``, so an API request usually needs no read
     of the key table: that read, on a worker thread, cost about a tenth of an entity lookup.
     Unknown and revoked keys are never kept, and a revocation takes effect within ``seconds``.
-    Used from the event loop only, so it needs no lock."""
+    Read and filled from the event loop and from worker threads: each call is one dict operation
+    under the interpreter lock, and a lost race only costs a second read of the key table."""
 
     def __init__(self, seconds: float, size: int = 4096) -> None:
         self.seconds, self.size = seconds, size

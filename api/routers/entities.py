@@ -10,12 +10,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy import Connection
 
-from api.deps import (ApiKey, Audit, AuditDep, ConnDep, RegulatorDep, ServiceDep, UsccPath, admitted, client_address,
-                      known_principal, scoped_entity, with_store)
+from api.deps import (Audit, AuditDep, ConnDep, RegulatorCaller, RegulatorDep, ServiceDep, UsccPath, client_address,
+                      scoped_entity, with_store)
 from api.metrics import count_served
 from api.schemas import EntityOut, EntityPage, GradeHistoryItem, GradeOut, json_body
 from api.service import Service
-from credit_engine.keys import Principal, Role
+from credit_engine.keys import Principal
 from credit_engine.linking import flags_of
 from credit_engine.records import record_as_of, today_in_beijing
 from credit_engine.scoring import batch
@@ -35,18 +35,13 @@ def _grade(service: Service, row: dict | None) -> GradeOut | None:
 
 
 @router.get("/{uscc}", response_model=EntityOut, summary="An entity's record, class, score and reasons")
-async def get_entity(uscc: UsccPath, key: ApiKey, service: ServiceDep, request: Request,
+async def get_entity(uscc: UsccPath, principal: RegulatorCaller, service: ServiceDep, request: Request,
                      as_of: AsOf = None) -> Response:
     """The record as the store knew it at the end of ``as_of`` (default today) with each fact's
     publicity under the rule set then in force, the class held on that date with its reasons,
     the persons holding a role (masked IDs) and the propagated flags of the latest build."""
     where = (client_address(request), request.url.path)
-
-    def entity(conn: Connection) -> Response:
-        principal = admitted(known_principal(service, conn, key), Role.REGULATOR)
-        return _entity(conn, service, Audit(conn, principal, *where), uscc, as_of)
-
-    return await with_store(service, entity)
+    return await with_store(service, lambda conn: _entity(conn, service, Audit(conn, principal, *where), uscc, as_of))
 
 
 def _entity(conn: Connection, service: Service, audit: Audit, uscc: str, as_of: date | None) -> Response:
