@@ -149,9 +149,10 @@ def read_table(path: Path) -> pd.DataFrame:
 def train_on_table(settings: Settings, path: Path, label: str, id_column: str | None = None, folds: int = 5,
                    seed: int = 7) -> tuple[TrainReport, dict[str, float]]:
     """An analyst's labelled table: stratified k-fold validation, each fold's models fitted and
-    calibrated on the other folds, as the logged model then is on all rows. Text columns are
-    categories, which the model codes itself (its signature takes the table's raw columns)."""
-    from sklearn.model_selection import StratifiedKFold
+    calibrated on the other folds, as the logged model then is on all rows; with ``id_column``
+    an id's rows stay in one fold (a panel must not be judged on ids it learned from). Text
+    columns are categories, which the model codes itself (its signature takes the raw columns)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     table = read_table(path)
     missing = [c for c in (label, id_column) if c and c not in table.columns]
@@ -167,7 +168,9 @@ def train_on_table(settings: Settings, path: Path, label: str, id_column: str | 
     everything = TrainingSet(X, y, np.ones(len(y)), np.zeros(len(y)))
     p, p_card = np.empty(len(y)), np.empty(len(y))
     aucs, kss, briers = [], [], []
-    for _, held_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+    splitter = StratifiedGroupKFold if id_column else StratifiedKFold
+    groups = table[id_column].to_numpy() if id_column else None
+    for _, held_idx in splitter(folds, shuffle=True, random_state=seed).split(X, y, groups):
         held = np.zeros(len(y), dtype=bool)
         held[held_idx] = True
         fold_fit, fold_held = everything.where(~held), everything.where(held)

@@ -30,9 +30,18 @@ def _text_columns(X: pd.DataFrame) -> list[str]:
     return [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Category values as text, a whole number written without its ".0": a column of codes that
+    arrives as floats (a blank makes 1 into 1.0) still names the categories it was trained on."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    whole = numbers.notna() & (numbers == numbers.round())
+    text = values.astype("string")
+    return text.mask(whole, numbers[whole].astype("Int64").astype("string"))
+
+
 def _codes(values: pd.Series, categories: pd.Index) -> np.ndarray:
     """Each value's position among ``categories``; missing or unseen values are NaN."""
-    codes = categories.get_indexer(values.astype("string")).astype(float)
+    codes = categories.get_indexer(_as_text(values)).astype(float)
     codes[codes < 0] = np.nan
     return codes
 
@@ -77,7 +86,7 @@ class RiskModel:
         after a reload (a category unseen in training scores as missing). The catalogue's
         indicators get its directions as monotone constraints, other columns none."""
         self.columns_ = list(train.X.columns)
-        self.categories_ = {c: pd.Index(train.X[c].dropna().astype("string").unique()) for c in _text_columns(train.X)}
+        self.categories_ = {c: pd.Index(_as_text(train.X[c].dropna()).unique()) for c in _text_columns(train.X)}
         self.categorical_ = _categorical(self.columns_, self.categorical + tuple(self.categories_))
         self.monotone_ = [0 if c in self.categorical_ or not self.monotone else _direction(c) for c in self.columns_]
         params = {k: v for k, v in self.params().items() if k != "n_estimators"}
@@ -95,9 +104,13 @@ class RiskModel:
         saw (``calibrator_`` itself learns from them all)."""
         from sklearn.model_selection import StratifiedGroupKFold
 
+        holders = min(len(np.unique(groups[calibration.y == outcome])) for outcome in (0, 1))
+        if holders < 2:
+            raise ValueError("calibration rows must hold each outcome in at least 2 entities to be judged "
+                             f"on entities they did not see (one outcome is in {holders})")
         raw = _logit(self.raw_proba(calibration.X)).reshape(-1, 1)
         out = np.empty(len(raw))
-        split = StratifiedGroupKFold(min(folds, len(np.unique(groups))), shuffle=True, random_state=self.seed)
+        split = StratifiedGroupKFold(min(folds, holders), shuffle=True, random_state=self.seed)
         for fit, held in split.split(raw, calibration.y, groups):
             platt = LogisticRegression().fit(raw[fit], calibration.y[fit], sample_weight=calibration.weight[fit])
             out[held] = platt.predict_proba(raw[held])[:, 1]

@@ -246,19 +246,24 @@ def test_an_analyst_model_codes_its_categories_itself_after_a_reload(province, t
     _, settings = province
     rng = np.random.default_rng(3)
     sector = rng.choice(["食品", "药品", "其他"], 900)
-    table = pd.DataFrame({"x": rng.normal(size=900), "sector": sector,
-                          "bad": (rng.random(900) < np.where(sector == "药品", 0.7, 0.15)).astype(int)})
+    zone = rng.choice(["1", "2", "特区"], 900)
+    risk = np.where(sector == "药品", 0.6, 0.1) + np.where(zone == "1", 0.3, 0.0)
+    table = pd.DataFrame({"x": rng.normal(size=900), "sector": sector, "zone": zone,
+                          "bad": (rng.random(900) < risk).astype(int)})
     table.to_csv(tmp_path / "sectors.csv", index=False)
     report, _ = lifecycle.train_on_table(settings, tmp_path / "sectors.csv", "bad", folds=3)
     registry.client(settings)  # points mlflow at this province's tracking store
     loaded = mlflow.pyfunc.load_model(f"models:/{registry.ANALYST_MODEL_NAME}/{report.version}")
-    rows = pd.DataFrame({"x": [0.0] * 5, "sector": ["药品", "食品", "其他", "新行业", None]})
+    rows = pd.DataFrame({"x": [0.0] * 5, "sector": ["药品", "食品", "其他", "新行业", None], "zone": ["1"] * 5})
     p = loaded.predict(rows)
     assert p[0] > p[1] + 0.3 and p[0] > p[2] + 0.3  # the table's category, not an integer code, drives it
     # a category never seen and a missing one score alike, as missing
     assert p[3] == pytest.approx(p[4])
     model = loaded.unwrap_python_model().model
     np.testing.assert_allclose(model.predict_proba(rows), p)
+    # codes that arrive as numbers (a blank made a column of 1s into 1.0) still name their category
+    np.testing.assert_allclose(model.predict_proba(rows.assign(zone=1.0)), p)
+    assert (model.predict_proba(rows.assign(zone="2")) < p - 0.1).all()  # and the zone counts
 
 
 def test_the_logged_brier_is_of_rows_the_calibrator_never_saw() -> None:
@@ -279,6 +284,10 @@ def test_the_logged_brier_is_of_rows_the_calibrator_never_saw() -> None:
     in_sample = metrics.brier(valid.y, model.predict_proba(valid.X))
     held = model.held_out_proba(valid, valid.X.index.to_numpy())
     assert metrics.brier(valid.y, held) > in_sample
+    alone = valid.X.index.to_numpy() == "E0"  # every problem in one entity: nothing to judge it on
+    lonely = TrainingSet(valid.X, alone.astype(int), valid.weight, valid.as_of)
+    with pytest.raises(ValueError, match="at least 2 entities"):
+        model.held_out_proba(lonely, valid.X.index.to_numpy())
     # an entity's rows are held out together: one calibrator (a line in log-odds) for all of them,
     # and one calibrator a fold
     logit = lambda q: np.log(q / (1 - q))
