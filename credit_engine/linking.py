@@ -124,7 +124,11 @@ class Flag:
 def court_listed_roles(roles: pd.DataFrame, debtors: pd.DataFrame) -> pd.DataFrame:
     """Roles (of ``roles_as_of``) in which a person may not act while on the court list
     (``court_debtors_as_of``): one row per role and listing, with ``case_no`` and ``fact_key_court``."""
-    return roles[roles["role"].isin(list(BARRED_ROLE_NAMES))].merge(debtors, on="person_key", suffixes=("", "_court"))
+    barred = roles[roles["role"].isin(list(BARRED_ROLE_NAMES))]
+    if debtors.empty:  # the usual case of one entity's re-grade: a merge costs milliseconds even empty
+        return barred.iloc[:0].assign(**{c if c not in barred else f"{c}_court": debtors[c].iloc[:0]
+                                         for c in debtors.columns if c != "person_key"})
+    return barred.merge(debtors, on="person_key", suffixes=("", "_court"))
 
 
 def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -132,6 +136,9 @@ def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd
     (``uscc_listed``, ``kind``, ``fact_key_listing``). ``listed_roles``: the roles of the listed
     enterprises, when ``roles`` holds only some enterprises (default: ``roles``)."""
     roles = roles[["uscc", "person_key", "role", "fact_key"]]
+    if listings.empty:  # as in ``court_listed_roles``
+        return roles.iloc[:0].assign(uscc_listed=listings["uscc"].iloc[:0], kind=listings["kind"].iloc[:0],
+                                     fact_key_listing=listings["fact_key"].iloc[:0])
     listed_roles = roles if listed_roles is None else listed_roles[["uscc", "person_key", "role", "fact_key"]]
     sources = listed_roles.merge(listings[["uscc", "kind", "fact_key"]], on="uscc", suffixes=("", "_listing"))
     related = roles.merge(sources[["person_key", "uscc", "kind", "fact_key_listing"]], on="person_key",

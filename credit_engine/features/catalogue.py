@@ -4,6 +4,8 @@ catalogue table, the frame schema and the models' monotone constraints from ther
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -59,7 +61,9 @@ def catalogue() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "label_zh", "group", "group_zh", "meaning", "direction", "categorical"])
 
 
+@functools.cache
 def schema() -> pa.DataFrameSchema:
-    """Every feature present, float, in declared order; none negative (counts, ages, codes)."""
+    """Every feature present, float, in declared order; none negative (counts, ages, codes).
+    Built once: building it cost a single-entity re-grade 2.8 ms of its features' 38."""
     columns = {f.name: pa.Column(float, nullable=True, checks=[pa.Check.ge(0)]) for f in FEATURES}
     return pa.DataFrameSchema(columns, strict=True, ordered=True)

@@ -118,8 +118,8 @@ def _neighbourhood(chosen) -> str:
             SELECT DISTINCT person_key FROM fact WHERE kind = 'role' AND person_key IS NOT NULL
               AND {chosen('subject_uscc')}),
         others AS (
-            SELECT DISTINCT f.subject_uscc FROM fact f JOIN persons p ON f.person_key = p.person_key
-            WHERE f.kind = 'role' AND f.subject_uscc IS NOT NULL),
+            SELECT DISTINCT subject_uscc FROM fact
+            WHERE kind = 'role' AND person_key IN (SELECT person_key FROM persons)),
         picked AS (
             SELECT id FROM fact WHERE {chosen('subject_uscc')}
             UNION SELECT f.id FROM fact f JOIN persons p ON f.person_key = p.person_key
