@@ -242,7 +242,7 @@ def _penalty(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Publicity,
     area = detail.get("key_area")
     tiering = tier_penalty(
         (row["category"] or "其他").split("、"), row["amount_yuan"], row["event_date"],
-        bool(area) and area in rules.repair.key_areas.value, rules,
+        bool(area) and area in rules.repair.key_areas.value, rules, row["end_date"],
     )
     if not tiering.published:
         return Publicity.NOT_PUBLISHED, f"{tiering.basis} ({rules.id})", None

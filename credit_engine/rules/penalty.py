@@ -108,12 +108,15 @@ def tier_penalty(
     decision_date: date,
     key_area: bool,
     rules: RuleSet,
+    restriction_until: date | None = None,
 ) -> PenaltyTiering:
     """Tier a penalty under *rules* (use ``rules_in_force(decision_date)``).
 
     *amount_yuan* is the fine in yuan (None or NaN when unknown); *key_area* says the penalty concerns
     one of ``rules.repair.key_areas`` (a longer repair minimum may apply). Periods run from the
-    decision date; unrecognised categories count like 其他.
+    decision date; unrecognised categories count like 其他. A published penalty whose restriction
+    (*restriction_until*, the source's 处罚有效期) outlasts the tier's period stays published until
+    the restriction ends (SAMR Order 45: "or the length of a longer restriction", RULES.md §3).
     """
     cats = split_categories(categories)
     if not cats:
@@ -127,12 +130,16 @@ def tier_penalty(
     tier_rule: TierRule = getattr(penalty.tiers, tier.value)
     months = tier_rule.publicity_months.value
     end = add_months(decision_date, months) if published else None
+    longer = end is not None and restriction_until is not None and restriction_until > end
+    if longer:
+        end = restriction_until
     repair_from, repair_text = _repair(cats, decision_date, end, _repair_months(tier_rule, key_area), penalty)
     unknown = [c for c in cats if c not in CATEGORIES]
     parts = [
         f"{rules.id}: {reason}",
         f"unrecognised {'、'.join(unknown)} treated as 其他" if unknown else "",
-        f"published {months} months until {end.isoformat()}" if end else "not published",
+        (f"published until {end.isoformat()}, the end of its restriction (longer than the tier's {months} months)"
+         if longer else f"published {months} months until {end.isoformat()}" if end else "not published"),
         repair_text,
     ]
     basis = "; ".join(p for p in parts if p)

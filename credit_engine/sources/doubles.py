@@ -69,8 +69,10 @@ def penalties(source: Source, ctx: Context) -> Batch:
     key_area = _key_area(source)
     keep = rejects.keep(f.index)
     tiers = [
-        _tier(cats, None if pd.isna(amount) else float(amount), day.date(), None if pd.isna(area) else area)
-        for cats, amount, day, area in zip(categories[keep], fine[keep], decided[keep], key_area[keep])
+        _tier(cats, None if pd.isna(amount) else float(amount), day.date(), None if pd.isna(area) else area,
+              None if pd.isna(until) else until.date())
+        for cats, amount, day, area, until in zip(categories[keep], fine[keep], decided[keep], key_area[keep],
+                                                  valid_until[keep])
     ]
     tiering = pd.DataFrame(
         [(t.tier.value, t.published, t.publicity_end, t.repairable_early, t.repair_from, t.basis, rule_id)
@@ -117,10 +119,10 @@ def penalties(source: Source, ctx: Context) -> Batch:
 
 
 @lru_cache(maxsize=65536)
-def _tier(categories: str, amount: float | None, decided: date, area: str | None):
+def _tier(categories: str, amount: float | None, decided: date, area: str | None, until: date | None):
     rules = rules_for(decided)
     key_area = area is not None and area in rules.repair.key_areas.value
-    return tier_penalty(categories.split("、"), amount, decided, key_area, rules), rules.id
+    return tier_penalty(categories.split("、"), amount, decided, key_area, rules, until), rules.id
 
 
 def _key_area(source: Source) -> pd.Series:

@@ -93,7 +93,8 @@ def _corrected(fact: dict, correction: dict) -> dict:
     if fact["kind"] == "penalty":  # the tier, and so the publicity, follows the corrected decision
         merged = fact | changes
         tiering = tier_penalty(split_categories([merged["category"] or "其他"]), merged["amount_yuan"],
-                               merged["event_date"], False, rules_for(merged["event_date"]))  # key area: repair only
+                               merged["event_date"], False, rules_for(merged["event_date"]),  # key area: repair only
+                               merged["end_date"])
         changes |= {"severity": tiering.tier.value, "published": tiering.published,
                     "publicity_end": tiering.publicity_end}
     return changes

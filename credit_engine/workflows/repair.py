@@ -88,7 +88,7 @@ def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[C
     if kind == "penalty":
         area = detail.get("key_area")
         tiering = tier_penalty(split_categories([fact["category"] or "其他"]), fact["amount_yuan"], fact["event_date"],
-                               bool(area) and area in rules.repair.key_areas.value, rules)
+                               bool(area) and area in rules.repair.key_areas.value, rules, fact["end_date"])
         end = tiering.publicity_end
         if tiering.repair_from is None:
             return Check("minimum period reached", False,

@@ -67,12 +67,13 @@ def publicity_months(candidates: pd.DataFrame, rules: RuleSet) -> np.ndarray:
 
 def _candidates(conn: Connection, as_of: date) -> pd.DataFrame:
     """Current, active, not yet swept facts; a list entry already removed stays removed (its
-    legal basis is the removal, not the end of a period)."""
+    legal basis is the removal, not the end of a period). A penalty's end date is the end of its
+    restriction, which can only lengthen its publicity (``tier_penalty``)."""
     kinds = ", ".join(f"'{k}'" for k in SWEPT_KINDS)
     return pd.read_sql_query(text(f"""
-        SELECT id, kind, category, amount_yuan, event_date FROM fact
+        SELECT id, kind, category, amount_yuan, event_date, end_date FROM fact
         WHERE superseded_at IS NULL AND status = 'active' AND kind IN ({kinds}) AND event_date <= :d
-          AND (flags IS NULL OR flags NOT LIKE :swept) AND (end_date IS NULL OR end_date > :d)
+          AND (flags IS NULL OR flags NOT LIKE :swept) AND (kind = 'penalty' OR end_date IS NULL OR end_date > :d)
     """), conn, params={"d": as_of, "swept": f"%{PUBLICITY_ENDED_FLAG}%"})
 
 
@@ -87,6 +88,10 @@ def sweep(engine: Engine, as_of: date, actor: str = "publicity-sweep") -> SweepR
         ends = pd.Series([None] * len(candidates), dtype=object)
         if published.any():
             ends[published] = add_months_array(candidates.loc[published, "event_date"], months[published]).to_numpy()
+            restricted = pd.to_datetime(candidates["end_date"]).dt.date.where(candidates["kind"] == "penalty")
+            longer = published & restricted.notna().to_numpy()
+            longer[longer] = [r > e for r, e in zip(restricted[longer], ends[longer])]
+            ends[longer] = restricted[longer].to_numpy()
         ended = published & np.array([e is not None and e <= as_of for e in ends], dtype=bool)
         done = candidates[ended].assign(publicity_end=ends[ended].to_numpy())
         moment = now_utc()

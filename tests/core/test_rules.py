@@ -263,6 +263,17 @@ def test_tiering_under_each_rule_set(
     assert result.basis.startswith(rules.id + ": " + tier.value)
 
 
+def test_a_longer_restriction_keeps_the_penalty_published_until_it_ends() -> None:
+    """SAMR Order 45: others after 3 years "or the length of a longer restriction" (RULES.md §3)."""
+    rules = rules_in_force(date(2026, 4, 1))
+    five_years = tier_penalty(["限制从业"], None, D, False, rules, restriction_until=date(2031, 1, 31))
+    assert five_years.publicity_end == date(2031, 1, 31) and "end of its restriction" in five_years.basis
+    shorter = tier_penalty(["限制从业"], None, D, False, rules, restriction_until=date(2027, 1, 31))
+    assert shorter.publicity_end == date(2029, 1, 31)  # the tier's 3 years
+    warning = tier_penalty(["警告"], 0, D, False, rules, restriction_until=date(2031, 1, 31))
+    assert not warning.published and warning.publicity_end is None  # never published stays so
+
+
 def test_basis_explains_the_decision() -> None:
     rules = rules_in_force(date(2022, 1, 1))
     basis = tier_penalty(["罚款"], 50_000, D, False, rules).basis

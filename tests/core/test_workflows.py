@@ -329,3 +329,21 @@ def test_a_correction_retiers_the_penalty(store: Engine) -> None:
     with store.connect() as conn:
         fact = {f.document_no: f for f in record_as_of(conn, A, today_in_beijing()).facts}["G-2026"]
     assert fact.severity == "minor" and fact.publicity is Publicity.ENDED and fact.amount_yuan == 2000.0
+
+
+def test_a_penalty_restricting_for_five_years_is_published_five_years(engine: Engine, settings: Settings,
+                                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record_at(monkeypatch, "2020-01-01")
+    header = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_JDRQ", "CF_YXQ", "CF_CFJG"]
+    ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows()),
+                  write_csv(tmp_path / "pen.csv", header, [["甲", A, "R-5", "限制从业", "2021-03-01", "2026-03-01", "局"]])],
+                 engine, settings)
+    # the tier's 3 years ended on 2024-03-01; the five-year restriction runs to 2026-03-01
+    assert publicity.sweep(engine, date(2025, 6, 1)).ended == {"penalty": 0, "serious": 0}
+    with engine.connect() as conn:
+        [fact] = [f for f in record_as_of(conn, A, date(2025, 6, 1)).facts if f.document_no == "R-5"]
+    assert fact.publicity is Publicity.PUBLISHED and "end of its restriction" in fact.basis
+    assert publicity.sweep(engine, date(2026, 3, 1)).ended == {"penalty": 1, "serious": 0}
+    with engine.connect() as conn:
+        [fact] = [f for f in record_as_of(conn, A, today_in_beijing()).facts if f.document_no == "R-5"]
+    assert fact.publicity is Publicity.ENDED and "2026-03-01" in fact.basis
