@@ -224,31 +224,37 @@ def _related(v: AsOf) -> dict[str, np.ndarray]:
         "uscc": r["subject_uscc"], "person_key": r["person_key"], "role": r["category"],
         "start": r["event_date"], "end": r["end_date"], "fact_key": r["fact_key"],
     }).dropna(subset=["uscc", "person_key"]))
+    # the other enterprises of an enterprise's one legal representative: all those the person holds a role in, but this
+    reps = roles[roles["role"] == "legal_representative"]
+    held = roles[["uscc", "person_key"]].drop_duplicates()["person_key"].value_counts()
+    out = {"legal_rep_other_enterprises": _per_entity(v, reps["uscc"], reps["person_key"].map(held).to_numpy() - 1)}
     court = v.adverse("court")
     court = court[v.active(court)]
+    serious = v.adverse("serious")
+    serious = serious[v.serious_listed(serious)]
+    if court.empty and serious.empty:  # nothing to relate, as in most re-grades of one entity: skip the merges
+        return out | {name: np.zeros(v.n) for name in
+                      ("legal_rep_court_listed", "key_persons_court_listed", "related_dishonest_enterprises")}
     debtors = court.dropna(subset=["person_key"]).rename(columns={"document_no": "case_no", "event_date": "filed"})
     debtors = debtors[["person_key", "case_no", "filed", "fact_key"]]
-    serious = v.adverse("serious")
-    listings = pd.concat([serious[v.serious_listed(serious)], court]).dropna(subset=["subject_uscc"])
+    listings = pd.concat([serious, court]).dropna(subset=["subject_uscc"])
     listings = listings.rename(columns={"subject_uscc": "uscc"})[["uscc", "kind", "fact_key"]]
 
     barred = court_listed_roles(roles, debtors)
     rep = barred["role"] == "legal_representative"
     related = related_listed(roles, listings)
-    reps = roles[roles["role"] == "legal_representative"][["uscc", "person_key"]]
-    elsewhere = reps.merge(roles[["uscc", "person_key"]], on="person_key", suffixes=("", "_other"))
-    elsewhere = elsewhere[elsewhere["uscc"] != elsewhere["uscc_other"]].drop_duplicates(["uscc", "uscc_other"])
-    return {
+    return out | {
         "legal_rep_court_listed": _per_entity(v, barred.loc[rep, "uscc"].drop_duplicates()),
         "key_persons_court_listed": _per_entity(v, barred.loc[~rep].drop_duplicates(["uscc", "person_key"])["uscc"]),
         "related_dishonest_enterprises": _per_entity(v, related.drop_duplicates(["uscc", "uscc_listed"])["uscc"]),
-        "legal_rep_other_enterprises": _per_entity(v, elsewhere["uscc"]),
     }
 
 
-def _per_entity(v: AsOf, usccs: pd.Series) -> np.ndarray:
+def _per_entity(v: AsOf, usccs: pd.Series, weights: np.ndarray | None = None) -> np.ndarray:
+    """How many of ``usccs`` name each entity (or the sum of their ``weights``)."""
     rows = v.rows_of(usccs)
-    return np.bincount(rows[rows >= 0], minlength=v.n).astype(float)
+    kept = rows >= 0
+    return np.bincount(rows[kept], weights=None if weights is None else weights[kept], minlength=v.n).astype(float)
 
 
 @indicator_group(
