@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import logs, metrics
-from api.routers import cases, disclosure, entities, inspections, models, ops, page, persons, public
+from api.routers import cases, disclosure, entities, inspections, models, ops, page, persons, public, transfers
 from api.service import Service
 from credit_engine.settings import Settings, get_settings
 
@@ -22,7 +22,8 @@ their reasons, linked persons, and the public credit query.
 * **regulators** (`X-API-Key` of role `regulator`, optionally scoped to region codes): records,
   classes and reasons, as of any past date; every read is audited.
 * **regulators** also decide credit repair applications and objections (`/v1/cases`), within
-  working-day limits; the overdue list is `/v1/cases?overdue=true`.
+  working-day limits; the overdue list is `/v1/cases?overdue=true`; abnormal-list entries to warn
+  or to move to the serious list are `/v1/transfers`.
 * **analysts**: model versions, reports, promotion through the gate.
 * **inspection systems** (role `inspection`): the sampling policy, plans and their weights, draws
   committed (frame hash, seed commitment) then revealed, verification, inspectors, results back.
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
                                 {"name": "inspection systems"},
                                 {"name": "operations"}])
-    for module in (entities, persons, public, cases, models, ops, page, inspections, disclosure):
+    for module in (entities, persons, public, cases, transfers, models, ops, page, inspections, disclosure):
         app.include_router(module.router)
     app.include_router(cases.public)
     app.include_router(disclosure.pages)

@@ -4,7 +4,7 @@ class, a score, a flag or an identity number: what is not in the model cannot le
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
@@ -108,6 +108,28 @@ class EntityPage(BaseModel):
     page: int
     size: int
     items: list[EntityListItem]
+
+
+class TransferOut(BaseModel):
+    """An abnormal-list entry in its warning period ("warn") or past its years ("due")."""
+    uscc: str
+    name: str | None
+    region_code: str | None
+    listed_on: date
+    reason: str = Field(examples=["annual_report"])
+    warn_from: date
+    due_on: date
+    stage: Literal["warn", "due"]
+
+
+class TransferPage(BaseModel):
+    as_of: date
+    rule_set_id: str
+    total: int
+    due: int
+    page: int
+    size: int
+    items: list[TransferOut]
 
 
 class PersonRole(BaseModel):

@@ -341,6 +341,26 @@ def overdue() -> None:
     console.print(table)
 
 
+@app.command()
+def transfers(
+    as_of: Annotated[str | None, typer.Option(help="the day of the worklist (YYYY-MM-DD); default today")] = None,
+    show: Annotated[int, typer.Option(help="rows to print, oldest listing first")] = 50,
+) -> None:
+    """Abnormal-list entries to warn now or to move to the serious list (RULES.md §5)."""
+    from credit_engine.workflows.transfers import transfers_due
+
+    day = _day(as_of)
+    with _store().connect() as conn:
+        found = transfers_due(conn, day)
+    due = sum(t.stage == "due" for t in found)
+    table = Table(title=f"abnormal list on {day}: {due:,} transfer(s) due, {len(found) - due:,} to warn")
+    for column in ("uscc", "name", "listed", "reason", "warn from", "due", "stage"):
+        table.add_column(column, no_wrap=column != "name")
+    for t in found[:show]:
+        table.add_row(t.uscc, t.name or "", str(t.listed_on), t.reason, str(t.warn_from), str(t.due_on), t.stage)
+    console.print(table)
+
+
 export_app = typer.Typer(help="Export results.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 

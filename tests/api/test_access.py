@@ -41,6 +41,7 @@ def _endpoints(province: Province) -> dict[str, tuple[str, str, dict | None, set
         "entity_bad_date": ("GET", f"/v1/entities/{uscc}?as_of=not-a-date", None, set()),
         "grades": ("GET", f"/v1/entities/{uscc}/grades", None, regulators),
         "list": ("GET", "/v1/entities?grade=D", None, regulators),
+        "transfers": ("GET", "/v1/transfers", None, regulators),
         "person": ("GET", f"/v1/persons/{person}", None, regulators),
         "lookup": ("POST", "/v1/persons/lookup", {"id_number": "11010519491231002X"}, regulators),
         "models": ("GET", "/v1/models", None, analysts),
@@ -49,8 +50,8 @@ def _endpoints(province: Province) -> dict[str, tuple[str, str, dict | None, set
     }
 
 
-@pytest.mark.parametrize("endpoint", ["entity", "entity_as_of", "entity_bad_date", "grades", "list", "person", "lookup",
-                                      "models", "model", "reload"])
+@pytest.mark.parametrize("endpoint", ["entity", "entity_as_of", "entity_bad_date", "grades", "list", "transfers", "person",
+                                      "lookup", "models", "model", "reload"])
 def test_each_role_is_allowed_or_refused(client: TestClient, province: Province, endpoint: str) -> None:
     method, path, body, allowed = _endpoints(province)[endpoint]
     for role in ROLES:

@@ -187,3 +187,20 @@ def test_more_lookups_at_once_than_worker_threads_and_connections_all_answer(pro
         answers = asyncio.run(lookups(base))
     assert [r.status_code for r in answers] == [200] * len(usccs)
     assert [r.json()["uscc"] for r in answers] == usccs
+
+
+def test_the_transfer_worklist_is_the_library_s_scoped_and_audited(client: TestClient, province: Province) -> None:
+    from credit_engine.workflows.transfers import transfers_due
+
+    with province.engine.connect() as conn:
+        expected = transfers_due(conn, AS_OF)
+    body = client.get("/v1/transfers", params={"as_of": AS_OF.isoformat(), "size": 500},
+                      headers=auth(province, "regulator")).json()
+    assert body["total"] == len(expected) > 0 and body["due"] == sum(t.stage == "due" for t in expected)
+    assert [i["uscc"] for i in body["items"]] == [t.uscc for t in expected][:500]
+    assert {i["stage"] for i in body["items"]} <= {"warn", "due"}
+    scoped = client.get("/v1/transfers", params={"as_of": AS_OF.isoformat(), "size": 500},
+                        headers=auth(province, "scoped")).json()
+    assert all(i["region_code"].startswith(province.scope) for i in scoped["items"]) and scoped["total"] < body["total"]
+    listed = _audit(province, "list_transfers", "transfers")
+    assert listed[-1][0].endswith("test-scoped") and json.loads(listed[-1][3])["regions"] == [province.scope]

@@ -28,7 +28,7 @@ from credit_engine.workflows import (
 from credit_engine.workflows import sweep as publicity
 from credit_engine.workflows.cases import deadline
 from credit_engine.workflows.repair import Evidence, RepairApplication
-from tests.helpers import REG_HEADER, A, record_at, reg_rows, write_csv
+from tests.helpers import REG_HEADER, A, B, C, record_at, reg_rows, write_csv
 
 PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_CFJG", "CF_WFXW"]
 AB = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
@@ -347,3 +347,29 @@ def test_a_penalty_restricting_for_five_years_is_published_five_years(engine: En
     with engine.connect() as conn:
         [fact] = [f for f in record_as_of(conn, A, today_in_beijing()).facts if f.document_no == "R-5"]
     assert fact.publicity is Publicity.ENDED and "2026-03-01" in fact.basis
+
+
+def test_the_transfer_worklist_warns_60_days_before_the_three_years(engine: Engine, settings: Settings,
+                                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RULES.md §5: unresolved 3 years on the abnormal list -> serious list, warned 60 days before."""
+    from credit_engine.workflows.transfers import transfers_due
+
+    record_at(monkeypatch, "2022-01-01")
+    ab = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
+    se = ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "移出日期"]
+    reason = "未按照《企业信息公示暂行条例》第八条规定的期限公示年度报告的"
+    ingest_paths([
+        write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows()),
+        write_csv(tmp_path / "ab.csv", ab, [
+            [A, "甲", reason, "2023-05-01", ""],  # never resolved
+            [B, "乙", reason, "2023-05-01", "2024-01-01"],  # resolved: nothing to do
+            [C, "丙", reason, "2022-01-10", ""],  # moved to the serious list below
+        ]),
+        write_csv(tmp_path / "se.csv", se, [[C, "丙", "被列入经营异常名录届满3年仍未履行相关义务的", "2025-01-10", ""]]),
+    ], engine, settings)
+    with engine.connect() as conn:
+        before, warned, due = (transfers_due(conn, day) for day in (date(2026, 3, 1), date(2026, 3, 2), date(2026, 5, 1)))
+        elsewhere = transfers_due(conn, date(2026, 5, 1), regions=("9999",))
+    assert before == [] and elsewhere == []
+    assert [(t.uscc, t.stage, t.warn_from, t.due_on) for t in warned] == [(A, "warn", date(2026, 3, 2), date(2026, 5, 1))]
+    assert [(t.uscc, t.stage, t.reason) for t in due] == [(A, "due", "annual_report")]

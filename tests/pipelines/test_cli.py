@@ -91,6 +91,7 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: 
     # the synthetic plan is drawn with inspectors from other authorities, and anyone can verify it
     assert "plan 1, draw 1:" in output and "inspection): ce_" in output
     assert "draw 1 verified" in run("sample", "verify", "1")
+    assert "transfer(s) due" in run("transfers", "--as-of", "2026-06-30")
 
 
 def test_train_and_export_refuse_bad_input_with_a_clear_message(settings: Settings, tmp_path: Path) -> None:
