@@ -54,6 +54,8 @@ class ClassSummary(BaseModel):
     policy_range: tuple[float, float]
     min_interval_days: int | None
     pi: float = Field(description="π of an eligible entity of the class (mean)")
+    within_range: bool = Field(True, description="π lies in the policy's range for the class; false when the "
+                                                 "plan's size scaled it outside (or a key area covers everyone)")
     expected_draws: float
 
 

@@ -48,9 +48,13 @@ def _print_weights(summary: list[dict], sample_size: int, policy: str) -> None:
     for row in summary:
         low, high = row["policy_range"]
         table.add_row(row["class"], f"{row['in_scope']:,}", f"{row['capped']:,}", f"{row['eligible']:,}",
-                      f"{row['policy_ratio']:.0%}", f"{low:.0%}–{high:.0%}", f"{row['pi']:.4f}",
+                      f"{row['policy_ratio']:.0%}", f"{low:.0%}–{high:.0%}",
+                      f"{row['pi']:.4f}" + ("" if row.get("within_range", True) else " [yellow]outside[/yellow]"),
                       f"{row['expected_draws']:.2f}")
     console.print(table)
+    if not all(row.get("within_range", True) for row in summary):
+        console.print("[yellow]the plan's size scales every class's ratio alike: a class marked outside is drawn "
+                      "at a rate outside the policy's range for it[/yellow]")
 
 
 def _print_sample(engine, draw_id: int, show: int) -> None:

@@ -41,19 +41,24 @@ class Weights:
 
     def summary(self) -> list[dict]:
         """Per class: entities in scope, capped, eligible, the policy's ratio and range, the
-        realised π of an eligible entity, and the expected draws (Σπ)."""
+        realised π of an eligible entity, whether it lies in the range, and the expected draws (Σπ)."""
         f = self.frame
         rows = []
         for grade in GRADES:
             part = f[f["sampled_as"] == grade]
             eligible = part[part["pi_units"] > 0]
             terms = self.terms.classes[grade]
+            pi = float(eligible["pi_units"].mean() / UNIT) if len(eligible) else 0.0
+            low, high = terms.ratio_range
             rows.append({
                 "class": grade, "in_scope": len(part), "ungraded": int(part["grade"].isna().sum()),
                 "capped": int((part["reason"] == "frequency_cap").sum()), "eligible": len(eligible),
                 "policy_ratio": terms.ratio, "policy_range": terms.ratio_range,
                 "min_interval_days": terms.min_interval_days,
-                "pi": float(eligible["pi_units"].mean() / UNIT) if len(eligible) else 0.0,
+                "pi": pi,
+                # a planned size scales every class alike and can take a class outside its range:
+                # said, not hidden (full coverage of a key area is outside by design)
+                "within_range": not len(eligible) or low - 1e-9 <= pi <= high + 1e-9,
                 "expected_draws": float(part["pi_units"].sum() / UNIT),
             })
         return rows

@@ -82,7 +82,7 @@ def test_class_shares_follow_the_policy_and_sum_to_the_planned_size() -> None:
     assert weights.sample_size == 202 and int(weights.frame["pi_units"].sum()) == 202 * UNIT
     assert summary["pi"].to_dict() == pytest.approx({"A": 0.03, "B": 0.10, "C": 0.40, "D": 0.80}, abs=1e-9)
     assert summary["expected_draws"].to_dict() == pytest.approx({"A": 12, "B": 30, "C": 80, "D": 80}, abs=1e-6)
-    assert set(weights.frame["reason"]) == {"policy"}
+    assert set(weights.frame["reason"]) == {"policy"} and summary["within_range"].all()
 
 
 def test_a_larger_sample_caps_pi_at_one_and_spreads_the_excess() -> None:
@@ -95,6 +95,9 @@ def test_a_larger_sample_caps_pi_at_one_and_spreads_the_excess() -> None:
     scale = 300 / 122
     by_class = f.groupby("sampled_as")["pi"].mean()
     assert by_class[["A", "B", "C"]].to_numpy() == pytest.approx([0.03 * scale, 0.10 * scale, 0.40 * scale], abs=1e-8)
+    # A at 7.4 %, B at 24.6 % and C at 98.4 % lie above their ranges (≤ 5 %, 5–20 %, 21–60 %): said so
+    within = pd.DataFrame(weights.summary()).set_index("class")["within_range"].to_dict()
+    assert within == {"A": False, "B": False, "C": False, "D": True}
     with pytest.raises(ValueError, match="cannot draw 1001 of 1000"):
         compute_weights(people, resolve(None, AS_OF), plan(sample_size=1001))
 
