@@ -26,6 +26,10 @@ CATEGORIES = frozenset(
         "行政拘留", "其他",
     }
 )
+#: The categories that restrict for a period (行政处罚法 Art.9: licence suspended, qualification
+#: lowered, production or business restricted or stopped, practice barred): only their period,
+#: the source's 处罚有效期, can outlast a tier's publicity. Other penalties carry that column too.
+RESTRICTING = frozenset({"暂扣许可证件", "降低资质等级", "限制开展生产经营活动", "责令停产停业", "限制从业"})
 _SEPARATORS = re.compile(r"[、;；,，/\s]+")
 
 
@@ -114,9 +118,10 @@ def tier_penalty(
 
     *amount_yuan* is the fine in yuan (None or NaN when unknown); *key_area* says the penalty concerns
     one of ``rules.repair.key_areas`` (a longer repair minimum may apply). Periods run from the
-    decision date; unrecognised categories count like 其他. A published penalty whose restriction
-    (*restriction_until*, the source's 处罚有效期) outlasts the tier's period stays published until
-    the restriction ends (SAMR Order 45: "or the length of a longer restriction", RULES.md §3).
+    decision date; unrecognised categories count like 其他. A published penalty that restricts
+    (``RESTRICTING``) until *restriction_until* (the source's 处罚有效期), later than the tier's end,
+    stays published until the restriction ends, with no early repair meanwhile (SAMR Order 45:
+    "or the length of a longer restriction", RULES.md §3).
     """
     cats = split_categories(categories)
     if not cats:
@@ -130,10 +135,13 @@ def tier_penalty(
     tier_rule: TierRule = getattr(penalty.tiers, tier.value)
     months = tier_rule.publicity_months.value
     end = add_months(decision_date, months) if published else None
-    longer = end is not None and restriction_until is not None and restriction_until > end
+    longer = (end is not None and restriction_until is not None and restriction_until > end
+              and not RESTRICTING.isdisjoint(cats))
     if longer:
         end = restriction_until
-    repair_from, repair_text = _repair(cats, decision_date, end, _repair_months(tier_rule, key_area), penalty)
+        repair_from, repair_text = None, "no early stop while the restriction runs"
+    else:
+        repair_from, repair_text = _repair(cats, decision_date, end, _repair_months(tier_rule, key_area), penalty)
     unknown = [c for c in cats if c not in CATEGORIES]
     parts = [
         f"{rules.id}: {reason}",

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 
 from credit_engine.records import PUBLICITY_ENDED_FLAG
 from credit_engine.rules import RuleSet, rules_for
-from credit_engine.rules.penalty import split_categories, tier_penalty
+from credit_engine.rules.penalty import RESTRICTING, split_categories, tier_penalty
 from credit_engine.store.models import Fact
 from credit_engine.store.repository import Store, now_utc
 
@@ -88,7 +88,8 @@ def sweep(engine: Engine, as_of: date, actor: str = "publicity-sweep") -> SweepR
         ends = pd.Series([None] * len(candidates), dtype=object)
         if published.any():
             ends[published] = add_months_array(candidates.loc[published, "event_date"], months[published]).to_numpy()
-            restricted = pd.to_datetime(candidates["end_date"]).dt.date.where(candidates["kind"] == "penalty")
+            restricts = candidates["category"].fillna("").map(lambda c: not RESTRICTING.isdisjoint(split_categories([c])))
+            restricted = pd.to_datetime(candidates["end_date"]).dt.date.where((candidates["kind"] == "penalty") & restricts)
             longer = published & restricted.notna().to_numpy()
             longer[longer] = [r > e for r, e in zip(restricted[longer], ends[longer])]
             ends[longer] = restricted[longer].to_numpy()

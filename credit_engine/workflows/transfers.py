@@ -28,6 +28,7 @@ class Transfer:
     warn_from: date
     due_on: date
     stage: str  # "warn": in the warning period; "due": the years have passed
+    # an entry whose transfer was later repaired (early removal from the serious list) stays off the list
 
     @classmethod
     def of(cls, row, years: int, days: int, as_of: date) -> "Transfer":
@@ -46,7 +47,8 @@ _DUE = """
       AND f.recorded_at < :cut AND (f.superseded_at IS NULL OR f.superseded_at >= :cut)
       AND f.event_date <= :latest AND (f.end_date IS NULL OR f.end_date > :day)
       AND NOT EXISTS (SELECT 1 FROM fact s WHERE s.subject_uscc = f.subject_uscc AND s.kind = 'serious'
-                      AND s.category = 'abnormal_three_years' AND s.status = 'active' AND s.event_date >= f.event_date
+                      AND s.category = 'abnormal_three_years' AND s.status IN ('active', 'repaired')
+                      AND s.event_date >= f.event_date
                       AND s.recorded_at < :cut AND (s.superseded_at IS NULL OR s.superseded_at >= :cut))
       {regions}
     ORDER BY f.event_date, f.subject_uscc
@@ -58,11 +60,12 @@ def transfers_due(conn: Connection, as_of: date, regions: tuple[str, ...] = ()) 
     (region-code prefixes; none: everywhere), under the rule set in force that day."""
     rules = rules_for(as_of).abnormal_list
     years, days = rules.to_serious_after_years.value, rules.warning_days_before.value
-    latest = add_months(as_of + timedelta(days=days), -12 * years)
+    # a day of slack: add_months clamps 29 February, so it does not run backwards exactly
+    latest = add_months(as_of + timedelta(days=days + 1), -12 * years)
     within = [f"e.region_code LIKE :r{i}" for i in range(len(regions))]
     sql = _DUE.format(regions=f"AND ({' OR '.join(within)})" if within else "")
     typed = [bindparam("latest", type_=Date), bindparam("day", type_=Date), bindparam("cut", type_=DateTime),
              *(bindparam(f"r{i}", type_=String) for i in range(len(regions)))]
     params = {"latest": latest, "day": as_of, "cut": end_of_day(as_of)} | {f"r{i}": f"{r}%" for i, r in enumerate(regions)}
     rows = conn.execute(text(sql).bindparams(*typed), params)
-    return [Transfer.of(row, years, days, as_of) for row in rows]
+    return [t for t in (Transfer.of(row, years, days, as_of) for row in rows) if t.warn_from <= as_of]

@@ -272,6 +272,13 @@ def test_a_longer_restriction_keeps_the_penalty_published_until_it_ends() -> Non
     assert shorter.publicity_end == date(2029, 1, 31)  # the tier's 3 years
     warning = tier_penalty(["警告"], 0, D, False, rules, restriction_until=date(2031, 1, 31))
     assert not warning.published and warning.publicity_end is None  # never published stays so
+    # a fine restricts nothing: its 处罚有效期 does not lengthen its publicity
+    fine = tier_penalty(["罚款"], 2_000, D, False, rules, restriction_until=date(2999, 12, 31))
+    assert fine.publicity_end == date(2026, 4, 30)
+    # a suspended licence may be repaired early, but not while the suspension runs
+    suspended = tier_penalty(["暂扣许可证件"], None, D, False, rules, restriction_until=date(2028, 1, 31))
+    assert suspended.publicity_end == date(2028, 1, 31) and suspended.repair_from is None
+    assert tier_penalty(["暂扣许可证件"], None, D, False, rules).repair_from is not None
 
 
 def test_basis_explains_the_decision() -> None:

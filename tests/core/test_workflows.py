@@ -28,7 +28,7 @@ from credit_engine.workflows import (
 from credit_engine.workflows import sweep as publicity
 from credit_engine.workflows.cases import deadline
 from credit_engine.workflows.repair import Evidence, RepairApplication
-from tests.helpers import REG_HEADER, A, B, C, record_at, reg_rows, write_csv
+from tests.helpers import REG_HEADER, A, B, C, make_uscc, record_at, reg_rows, write_csv
 
 PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_CFJG", "CF_WFXW"]
 AB = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
@@ -354,6 +354,7 @@ def test_the_transfer_worklist_warns_60_days_before_the_three_years(engine: Engi
     """RULES.md §5: unresolved 3 years on the abnormal list -> serious list, warned 60 days before."""
     from credit_engine.workflows.transfers import transfers_due
 
+    leap = make_uscc(4)
     record_at(monkeypatch, "2022-01-01")
     ab = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
     se = ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "移出日期"]
@@ -364,6 +365,7 @@ def test_the_transfer_worklist_warns_60_days_before_the_three_years(engine: Engi
             [A, "甲", reason, "2023-05-01", ""],  # never resolved
             [B, "乙", reason, "2023-05-01", "2024-01-01"],  # resolved: nothing to do
             [C, "丙", reason, "2022-01-10", ""],  # moved to the serious list below
+            [leap, "丁", reason, "2024-02-29", ""],  # due 2027-02-28, so warned from 2026-12-30
         ]),
         write_csv(tmp_path / "se.csv", se, [[C, "丙", "被列入经营异常名录届满3年仍未履行相关义务的", "2025-01-10", ""]]),
     ], engine, settings)
@@ -373,3 +375,10 @@ def test_the_transfer_worklist_warns_60_days_before_the_three_years(engine: Engi
     assert before == [] and elsewhere == []
     assert [(t.uscc, t.stage, t.warn_from, t.due_on) for t in warned] == [(A, "warn", date(2026, 3, 2), date(2026, 5, 1))]
     assert [(t.uscc, t.stage, t.reason) for t in due] == [(A, "due", "annual_report")]
+    with engine.connect() as conn:
+        eve, first = (transfers_due(conn, day) for day in (date(2026, 12, 29), date(2026, 12, 30)))
+    assert leap not in {t.uscc for t in eve} and (leap, date(2026, 12, 30)) in {(t.uscc, t.warn_from) for t in first}
+    with engine.begin() as conn:  # the transfer repaired later (early removal): it was made, so not due again
+        conn.execute(text("UPDATE fact SET status = 'repaired' WHERE kind = 'serious'"))
+    with engine.connect() as conn:
+        assert C not in {t.uscc for t in transfers_due(conn, date(2026, 5, 1))}
