@@ -196,7 +196,7 @@ def test_one_entity_is_regraded_at_once_and_explained_from_its_stored_vector(pro
         row = batch.regrade(conn, champion, uscc, AS_OF, actor="test", why="repair approved")
     with engine.connect() as conn:
         stored = batch.latest_grade(conn, uscc, AS_OF)
-        audit = conn.exec_driver_sql("SELECT actor, detail_json FROM audit_log WHERE action = 'regrade'").all()
+        audit = conn.exec_driver_sql("SELECT actor, detail_json FROM audit_log WHERE action = 'regrade' ORDER BY id").all()
     assert stored["batch_id"] == row["batch_id"] and stored["grade"] == row["grade"]
     assert audit[-1][0] == "test" and json.loads(audit[-1][1])["why"] == "repair approved"
     codes = batch.explain(settings, stored)
