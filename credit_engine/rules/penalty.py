@@ -82,6 +82,13 @@ def _classify(cats: tuple[str, ...], amount: float | None, rules: PenaltyRules) 
     return Tier.MINOR, True, f"minor: only {'、'.join(cats)}" + (f", fine {_yuan(amount)}" if fined else "")
 
 
+def lengthened_end(cats: tuple[str, ...], end: date | None, restriction_until: date | None) -> date | None:
+    """The later end of publicity that a restricting penalty's longer restriction gives, or None."""
+    if end is not None and restriction_until is not None and restriction_until > end and not RESTRICTING.isdisjoint(cats):
+        return restriction_until
+    return None
+
+
 def _repair_months(rule: TierRule, key_area: bool) -> int | None:
     if key_area and rule.key_area_repair_after_months.value is not None:
         return rule.key_area_repair_after_months.value
@@ -135,10 +142,9 @@ def tier_penalty(
     tier_rule: TierRule = getattr(penalty.tiers, tier.value)
     months = tier_rule.publicity_months.value
     end = add_months(decision_date, months) if published else None
-    longer = (end is not None and restriction_until is not None and restriction_until > end
-              and not RESTRICTING.isdisjoint(cats))
+    longer = lengthened_end(cats, end, restriction_until)
     if longer:
-        end = restriction_until
+        end = longer
         repair_from, repair_text = None, "no early stop while the restriction runs"
     else:
         repair_from, repair_text = _repair(cats, decision_date, end, _repair_months(tier_rule, key_area), penalty)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 
 from credit_engine.records import PUBLICITY_ENDED_FLAG
 from credit_engine.rules import RuleSet, rules_for
-from credit_engine.rules.penalty import RESTRICTING, split_categories, tier_penalty
+from credit_engine.rules.penalty import lengthened_end, split_categories, tier_penalty
 from credit_engine.store.models import Fact
 from credit_engine.store.repository import Store, now_utc
 
@@ -67,8 +67,8 @@ def publicity_months(candidates: pd.DataFrame, rules: RuleSet) -> np.ndarray:
 
 def _candidates(conn: Connection, as_of: date) -> pd.DataFrame:
     """Current, active, not yet swept facts; a list entry already removed stays removed (its
-    legal basis is the removal, not the end of a period). A penalty's end date is the end of its
-    restriction, which can only lengthen its publicity (``tier_penalty``)."""
+    legal basis is the removal, not the end of a period). A penalty's end date (处罚有效期) can
+    only lengthen its publicity, and only a restricting one's (``penalty.lengthened_end``)."""
     kinds = ", ".join(f"'{k}'" for k in SWEPT_KINDS)
     return pd.read_sql_query(text(f"""
         SELECT id, kind, category, amount_yuan, event_date, end_date FROM fact
@@ -88,11 +88,11 @@ def sweep(engine: Engine, as_of: date, actor: str = "publicity-sweep") -> SweepR
         ends = pd.Series([None] * len(candidates), dtype=object)
         if published.any():
             ends[published] = add_months_array(candidates.loc[published, "event_date"], months[published]).to_numpy()
-            restricts = candidates["category"].fillna("").map(lambda c: not RESTRICTING.isdisjoint(split_categories([c])))
-            restricted = pd.to_datetime(candidates["end_date"]).dt.date.where((candidates["kind"] == "penalty") & restricts)
-            longer = published & restricted.notna().to_numpy()
-            longer[longer] = [r > e for r, e in zip(restricted[longer], ends[longer])]
-            ends[longer] = restricted[longer].to_numpy()
+            restriction = pd.to_datetime(candidates["end_date"]).dt.date
+            for i in np.flatnonzero(published & (candidates["kind"] == "penalty").to_numpy() & restriction.notna().to_numpy()):
+                longer = lengthened_end(split_categories([candidates["category"].iat[i] or "其他"]), ends.iat[i],
+                                        restriction.iat[i])
+                ends.iat[i] = longer or ends.iat[i]
         ended = published & np.array([e is not None and e <= as_of for e in ends], dtype=bool)
         done = candidates[ended].assign(publicity_end=ends[ended].to_numpy())
         moment = now_utc()
