@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, String, bindparam, text
 
 from credit_engine.calendar import add_months
+from credit_engine.frames import inner_join
 from credit_engine.records import KNOWN_AT, end_of_day
 from credit_engine.rules import rules_for
 from credit_engine.store.repository import Store, now_utc, stamp
@@ -66,11 +68,19 @@ def _as_of(conn: Connection, sql: str, as_of: date, person: str | None = None, s
 
 def latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
     """An enterprise has one legal representative at a time: registration data often names a new
-    one without ending the old, so the latest appointment wins (an unknown start counts earliest)."""
-    reps = roles["role"] == "legal_representative"
-    ordered = roles[reps].assign(_start=pd.to_datetime(roles.loc[reps, "start"])).sort_values("_start", na_position="first")
-    latest = ordered.drop_duplicates("uscc", keep="last").drop(columns="_start")
-    return pd.concat([roles[~reps], latest]).sort_index()
+    one without ending the old, so the latest appointment wins (an unknown start counts earliest,
+    equal starts go to the later row). Rows keep their order. In numpy: the pandas form (sort,
+    drop duplicates, concatenate, sort again) cost a single-entity re-grade about 3 ms."""
+    reps = np.flatnonzero((roles["role"] == "legal_representative").to_numpy(dtype=bool))
+    start = pd.to_datetime(roles["start"].iloc[reps]).to_numpy(dtype="datetime64[us]").view(np.int64)  # NaT lowest
+    order = reps[np.argsort(start, kind="stable")]
+    enterprise = pd.factorize(roles["uscc"].iloc[order], use_na_sentinel=False)[0]
+    _, last_from_end = np.unique(enterprise[::-1], return_index=True)
+    keep = np.ones(len(roles), dtype=bool)
+    keep[reps] = False
+    keep[order[len(order) - 1 - last_from_end]] = True
+    kept = roles[keep]
+    return kept if roles.index.is_monotonic_increasing else kept.sort_index()
 
 
 def _near(person: str | None) -> str:
@@ -125,10 +135,7 @@ def court_listed_roles(roles: pd.DataFrame, debtors: pd.DataFrame) -> pd.DataFra
     """Roles (of ``roles_as_of``) in which a person may not act while on the court list
     (``court_debtors_as_of``): one row per role and listing, with ``case_no`` and ``fact_key_court``."""
     barred = roles[roles["role"].isin(list(BARRED_ROLE_NAMES))]
-    if debtors.empty:  # the usual case of one entity's re-grade: a merge costs milliseconds even empty
-        return barred.iloc[:0].assign(**{c if c not in barred else f"{c}_court": debtors[c].iloc[:0]
-                                         for c in debtors.columns if c != "person_key"})
-    return barred.merge(debtors, on="person_key", suffixes=("", "_court"))
+    return inner_join(barred, debtors, "person_key", ("", "_court"))
 
 
 def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -136,13 +143,10 @@ def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd
     (``uscc_listed``, ``kind``, ``fact_key_listing``). ``listed_roles``: the roles of the listed
     enterprises, when ``roles`` holds only some enterprises (default: ``roles``)."""
     roles = roles[["uscc", "person_key", "role", "fact_key"]]
-    if listings.empty:  # as in ``court_listed_roles``
-        return roles.iloc[:0].assign(uscc_listed=listings["uscc"].iloc[:0], kind=listings["kind"].iloc[:0],
-                                     fact_key_listing=listings["fact_key"].iloc[:0])
     listed_roles = roles if listed_roles is None else listed_roles[["uscc", "person_key", "role", "fact_key"]]
-    sources = listed_roles.merge(listings[["uscc", "kind", "fact_key"]], on="uscc", suffixes=("", "_listing"))
-    related = roles.merge(sources[["person_key", "uscc", "kind", "fact_key_listing"]], on="person_key",
-                          suffixes=("", "_listed"))
+    sources = inner_join(listed_roles, listings[["uscc", "kind", "fact_key"]], "uscc", ("", "_listing"))
+    related = inner_join(roles, sources[["person_key", "uscc", "kind", "fact_key_listing"]], "person_key",
+                         ("", "_listed"))
     return related[related["uscc"] != related["uscc_listed"]].drop_duplicates(["uscc", "uscc_listed", "person_key"])
 
 

@@ -61,9 +61,17 @@ def catalogue() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "label_zh", "group", "group_zh", "meaning", "direction", "categorical"])
 
 
+def _none_negative(frame: pd.DataFrame) -> pd.Series:
+    """Per column: no value below zero (missing values pass). The failing columns are the
+    ``False`` entries of the error's ``check_output``."""
+    return pd.Series(~(frame.to_numpy(dtype=float) < 0).any(axis=0), index=frame.columns)
+
+
 @functools.cache
 def schema() -> pa.DataFrameSchema:
     """Every feature present, float, in declared order; none negative (counts, ages, codes).
-    Built once: building it cost a single-entity re-grade 2.8 ms of its features' 38."""
-    columns = {f.name: pa.Column(float, nullable=True, checks=[pa.Check.ge(0)]) for f in FEATURES}
-    return pa.DataFrameSchema(columns, strict=True, ordered=True)
+    Built once, with one frame-wide check instead of one per column: a single-entity re-grade's
+    validation took 10.4 ms with 32 column checks and takes 5.3 ms with it."""
+    columns = {f.name: pa.Column(float, nullable=True) for f in FEATURES}
+    check = pa.Check(_none_negative, error="a feature is negative: counts, ages and codes never are")
+    return pa.DataFrameSchema(columns, checks=[check], strict=True, ordered=True)

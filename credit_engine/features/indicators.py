@@ -219,11 +219,12 @@ def _supervision(v: AsOf) -> dict[str, np.ndarray]:
 )
 def _related(v: AsOf) -> dict[str, np.ndarray]:
     r = v.facts("role")
-    r = r[eq(r["status"], "active") & v.active(r)]
+    r = r[eq(r["status"], "active") & v.active(r) & r["subject_uscc"].notna().to_numpy()
+          & r["person_key"].notna().to_numpy()]
     roles = latest_legal_rep(pd.DataFrame({
         "uscc": r["subject_uscc"], "person_key": r["person_key"], "role": r["category"],
         "start": r["event_date"], "end": r["end_date"], "fact_key": r["fact_key"],
-    }).dropna(subset=["uscc", "person_key"]))
+    }))
     # the other enterprises of an enterprise's one legal representative: all those the person holds a role in, but this
     reps = roles[roles["role"] == "legal_representative"]
     held = roles[["uscc", "person_key"]].drop_duplicates()["person_key"].value_counts()
@@ -235,10 +236,13 @@ def _related(v: AsOf) -> dict[str, np.ndarray]:
     if court.empty and serious.empty:  # nothing to relate, as in most re-grades of one entity: skip the merges
         return out | {name: np.zeros(v.n) for name in
                       ("legal_rep_court_listed", "key_persons_court_listed", "related_dishonest_enterprises")}
-    debtors = court.dropna(subset=["person_key"]).rename(columns={"document_no": "case_no", "event_date": "filed"})
-    debtors = debtors[["person_key", "case_no", "filed", "fact_key"]]
-    listings = pd.concat([serious, court]).dropna(subset=["subject_uscc"])
-    listings = listings.rename(columns={"subject_uscc": "uscc"})[["uscc", "kind", "fact_key"]]
+    # frames built from their columns: dropna, rename and concat cost a re-grade near a listing milliseconds
+    debtors = court[court["person_key"].notna().to_numpy()]
+    debtors = pd.DataFrame({"person_key": debtors["person_key"], "case_no": debtors["document_no"],
+                            "filed": debtors["event_date"], "fact_key": debtors["fact_key"]})
+    listed = [f[f["subject_uscc"].notna().to_numpy()] for f in (serious, court)]
+    listings = pd.DataFrame({name: np.concatenate([f[column].to_numpy(dtype=object) for f in listed])
+                             for name, column in (("uscc", "subject_uscc"), ("kind", "kind"), ("fact_key", "fact_key"))})
 
     barred = court_listed_roles(roles, debtors)
     rep = barred["role"] == "legal_representative"

@@ -82,14 +82,15 @@ def number_arrays(frame: pd.DataFrame) -> pa.Array:
     """``[number, ...]`` per row of a frame of floats, NaN as null, and infinities and negative
     zero as Python's ``json`` writes them (Arrow's "-0" would read back as the integer 0). Arrow
     formats each number as the shortest text that reads back to the same double, seven times
-    faster than ``arrays`` (a grade batch's feature vectors)."""
-    columns = []
-    for name in frame.columns:
-        values = frame[name].to_numpy(dtype=float)
-        text = pc.cast(pa.array(values, from_pandas=True), pa.string())
-        for special, word in ((values == np.inf, "Infinity"), (values == -np.inf, "-Infinity"),
-                              ((values == 0) & np.signbit(values), "-0.0")):
-            if special.any():
-                text = pc.if_else(pa.array(special), word, text)
-        columns.append(pc.fill_null(text, "null"))
-    return pc.binary_join_element_wise("[", pc.binary_join_element_wise(*columns, ","), "]", "")
+    faster than ``arrays`` (a grade batch's feature vectors); all cells in one cast and one join,
+    since a cast per column cost a single-entity re-grade a millisecond."""
+    values = frame.to_numpy(dtype=float).ravel()  # row by row
+    text = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    for special, word in ((values == np.inf, "Infinity"), (values == -np.inf, "-Infinity"),
+                          ((values == 0) & np.signbit(values), "-0.0")):
+        if special.any():
+            text = pc.if_else(pa.array(special), word, text)
+    width = frame.shape[1]
+    rows = pa.LargeListArray.from_arrays(pa.array(np.arange(len(frame) + 1, dtype=np.int64) * width),
+                                         pc.fill_null(text, "null"))
+    return pc.binary_join_element_wise("[", pc.binary_join(rows, ","), "]", "")

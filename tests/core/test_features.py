@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pandera.errors
 import pytest
 from sqlalchemy import Engine
 
@@ -17,6 +19,7 @@ from credit_engine.features import (
     features_as_of,
     load_history,
 )
+from credit_engine.features.catalogue import schema
 from credit_engine.ingest import ingest_paths
 from credit_engine.scoring.training import month_ends, spine_dates, training_set
 from credit_engine.settings import Settings
@@ -57,6 +60,18 @@ def test_the_catalogue_is_generated_from_the_code() -> None:
     assert set(table["group"]) == set(GROUPS)  # all five groups of RULES.md §1
     assert table["label_zh"].str.len().gt(0).all() and table["meaning"].str.len().gt(0).all()
     assert set(table["direction"]) <= {-1, 0, 1}
+
+
+def test_the_schema_refuses_a_negative_feature_and_names_its_column() -> None:
+    names = feature_names()
+    frame = pd.DataFrame([[1.0] * len(names), [np.nan] * len(names)], columns=names)
+    pd.testing.assert_frame_equal(schema().validate(frame), frame)  # missing values pass
+    frame.loc[1, names[3]] = -0.5
+    with pytest.raises(pandera.errors.SchemaError, match="negative") as refused:
+        schema().validate(frame)
+    assert list(refused.value.check_output[~refused.value.check_output].index) == [names[3]]
+    with pytest.raises(pandera.errors.SchemaError):
+        schema().validate(frame.drop(columns=names[0]))  # every feature present
 
 
 def test_no_feature_uses_anything_recorded_after_its_date(province: Engine) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Connection, Engine, text
 
 from credit_engine.ingest import ingest_paths
 from credit_engine.linking import (
-    Flag, build, flags_as_of, legal_rep_bars, masked_digits_agree, person_record, resolve_masked_debtors, roles_as_of,
+    Flag, build, flags_as_of, latest_legal_rep, legal_rep_bars, masked_digits_agree, person_record,
+    resolve_masked_debtors, roles_as_of,
 )
 from credit_engine.settings import Settings
 from credit_engine.synth import synthesise
@@ -131,6 +133,31 @@ def test_a_later_appointment_replaces_the_legal_representative(engine: Engine, s
     rep = lambda roles: roles[(roles["uscc"] == B) & (roles["role"] == "legal_representative")]  # noqa: E731
     assert len(rep(before)) == len(rep(after)) == 1
     assert rep(before)["person_key"].iloc[0] != rep(after)["person_key"].iloc[0]
+
+
+def _latest_legal_rep_by_pandas(roles: pd.DataFrame) -> pd.DataFrame:
+    """The rule in plain pandas: per enterprise, the representative with the latest start (unknown
+    earliest, equal starts to the later row); every other role kept; the rows in their order."""
+    reps = roles["role"] == "legal_representative"
+    ordered = roles[reps].assign(_start=pd.to_datetime(roles.loc[reps, "start"]))
+    ordered = ordered.sort_values("_start", na_position="first", kind="stable")
+    return pd.concat([roles[~reps], ordered.drop_duplicates("uscc", keep="last").drop(columns="_start")]).sort_index()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_latest_legal_representative_is_the_rule_on_random_roles(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 30))
+    starts = pd.Series(pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 4, n) * 100, unit="D"))
+    roles = pd.DataFrame({
+        "uscc": rng.choice(np.array([A, B, C, None], dtype=object), n),
+        "person_key": [f"p{i}" for i in range(n)],
+        "role": rng.choice(["legal_representative", "director", "supervisor"], n),
+        "start": starts.where(rng.random(n) > 0.2),  # some unknown; equal starts are common
+    }, index=np.arange(n) * 3 + 1)
+    pd.testing.assert_frame_equal(latest_legal_rep(roles), _latest_legal_rep_by_pandas(roles))
+    shuffled = roles.sample(frac=1, random_state=seed)  # an index out of order comes back in order
+    pd.testing.assert_frame_equal(latest_legal_rep(shuffled), _latest_legal_rep_by_pandas(shuffled))
 
 
 def test_flags_built_in_small_spans_are_those_built_at_once(engine: Engine, settings: Settings, tmp_path: Path) -> None:
