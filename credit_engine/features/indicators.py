@@ -35,6 +35,12 @@ def eq(values: pd.Series, value: object) -> np.ndarray:
     return (values == value).fillna(False).to_numpy(dtype=bool)
 
 
+def where(f: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The rows of ``f`` under ``mask``; ``f`` itself when that is all of them, as it often is
+    for one entity (indexing costs a fraction of a millisecond even then)."""
+    return f if mask.all() else f[mask]
+
+
 class AsOf:
     """The facts of a ``History`` as the store knew them at the end of one date."""
 
@@ -45,6 +51,7 @@ class AsOf:
         self.as_of = as_of
         self.day = np.datetime64(as_of, "us")
         self.n = len(history.entities)
+        self.entity_index = pd.Index(history.entities["uscc"])
         self._known: dict[str, pd.DataFrame] = {}
 
     def facts(self, kind: str) -> pd.DataFrame:
@@ -53,13 +60,13 @@ class AsOf:
             f = self.history.kind(kind)
             mask = known_at_mask(f["recorded_at"], f["superseded_at"], end_of_day(self.as_of))
             event = f["event_date"].to_numpy(dtype="datetime64[us]")
-            self._known[kind] = f[mask & (np.isnat(event) | (event <= self.day))]
+            self._known[kind] = where(f, mask & (np.isnat(event) | (event <= self.day)))
         return self._known[kind]
 
     def adverse(self, kind: str) -> pd.DataFrame:
         """Facts still counting against the entity: repaired ones no longer do (RULES.md §3)."""
         f = self.facts(kind)
-        return f[eq(f["status"], "active")]
+        return where(f, eq(f["status"], "active"))
 
     def events(self, f: pd.DataFrame) -> np.ndarray:
         return f["event_date"].to_numpy(dtype="datetime64[us]")
@@ -102,7 +109,7 @@ class AsOf:
         return out
 
     def rows_of(self, usccs: pd.Series) -> np.ndarray:
-        return pd.Index(self.history.entities["uscc"]).get_indexer(usccs.astype(object))
+        return self.entity_index.get_indexer(usccs.astype(object))
 
 
 @indicator_group(
@@ -219,20 +226,23 @@ def _supervision(v: AsOf) -> dict[str, np.ndarray]:
 )
 def _related(v: AsOf) -> dict[str, np.ndarray]:
     r = v.facts("role")
-    r = r[eq(r["status"], "active") & v.active(r) & r["subject_uscc"].notna().to_numpy()
-          & r["person_key"].notna().to_numpy()]
+    r = where(r, eq(r["status"], "active") & v.active(r) & r["subject_uscc"].notna().to_numpy()
+              & r["person_key"].notna().to_numpy())
     roles = latest_legal_rep(pd.DataFrame({
         "uscc": r["subject_uscc"], "person_key": r["person_key"], "role": r["category"],
         "start": r["event_date"], "end": r["end_date"], "fact_key": r["fact_key"],
     }))
     # the other enterprises of an enterprise's one legal representative: all those the person holds a role in, but this
-    reps = roles[roles["role"] == "legal_representative"]
-    held = roles[["uscc", "person_key"]].drop_duplicates()["person_key"].value_counts()
-    out = {"legal_rep_other_enterprises": _per_entity(v, reps["uscc"], reps["person_key"].map(held).to_numpy() - 1)}
+    enterprise = pd.factorize(roles["uscc"])[0].astype(np.int64)
+    person = pd.factorize(roles["person_key"])[0]
+    width = len(roles) + 1
+    held = np.bincount(np.unique(enterprise * width + person) % width, minlength=width)  # enterprises per person
+    rep = eq(roles["role"], "legal_representative")
+    out = {"legal_rep_other_enterprises": _per_entity(v, roles["uscc"][rep], held[person[rep]] - 1.0)}
     court = v.adverse("court")
-    court = court[v.active(court)]
+    court = where(court, v.active(court))
     serious = v.adverse("serious")
-    serious = serious[v.serious_listed(serious)]
+    serious = where(serious, v.serious_listed(serious))
     if court.empty and serious.empty:  # nothing to relate, as in most re-grades of one entity: skip the merges
         return out | {name: np.zeros(v.n) for name in
                       ("legal_rep_court_listed", "key_persons_court_listed", "related_dishonest_enterprises")}
@@ -245,12 +255,12 @@ def _related(v: AsOf) -> dict[str, np.ndarray]:
                              for name, column in (("uscc", "subject_uscc"), ("kind", "kind"), ("fact_key", "fact_key"))})
 
     barred = court_listed_roles(roles, debtors)
-    rep = barred["role"] == "legal_representative"
+    rep = eq(barred["role"], "legal_representative")
     related = related_listed(roles, listings)
     return out | {
-        "legal_rep_court_listed": _per_entity(v, barred.loc[rep, "uscc"].drop_duplicates()),
-        "key_persons_court_listed": _per_entity(v, barred.loc[~rep].drop_duplicates(["uscc", "person_key"])["uscc"]),
-        "related_dishonest_enterprises": _per_entity(v, related.drop_duplicates(["uscc", "uscc_listed"])["uscc"]),
+        "legal_rep_court_listed": _distinct_per_entity(v, barred["uscc"][rep]),
+        "key_persons_court_listed": _distinct_per_entity(v, barred["uscc"][~rep], barred["person_key"][~rep]),
+        "related_dishonest_enterprises": _distinct_per_entity(v, related["uscc"], related["uscc_listed"]),
     }
 
 
@@ -259,6 +269,16 @@ def _per_entity(v: AsOf, usccs: pd.Series, weights: np.ndarray | None = None) ->
     rows = v.rows_of(usccs)
     kept = rows >= 0
     return np.bincount(rows[kept], weights=None if weights is None else weights[kept], minlength=v.n).astype(float)
+
+
+def _distinct_per_entity(v: AsOf, usccs: pd.Series, others: pd.Series | None = None) -> np.ndarray:
+    """How many distinct ``others`` each entity of ``usccs`` is paired with (without ``others``:
+    1 for an entity named at all)."""
+    rows = v.rows_of(usccs)
+    codes = np.zeros(len(rows), dtype=np.int64) if others is None else pd.factorize(others, use_na_sentinel=False)[0]
+    width = len(rows) + 1
+    entities = np.unique(rows.astype(np.int64) * width + codes) // width  # one per distinct pair; -1: not loaded
+    return np.bincount(entities[entities >= 0], minlength=v.n).astype(float)
 
 
 @indicator_group(

@@ -62,7 +62,7 @@ def test_the_catalogue_is_generated_from_the_code() -> None:
     assert set(table["direction"]) <= {-1, 0, 1}
 
 
-def test_the_schema_refuses_a_negative_feature_and_names_its_column() -> None:
+def test_the_schema_wants_every_feature_in_order_as_a_float_and_none_negative() -> None:
     names = feature_names()
     frame = pd.DataFrame([[1.0] * len(names), [np.nan] * len(names)], columns=names)
     pd.testing.assert_frame_equal(schema().validate(frame), frame)  # missing values pass
@@ -70,8 +70,11 @@ def test_the_schema_refuses_a_negative_feature_and_names_its_column() -> None:
     with pytest.raises(pandera.errors.SchemaError, match="negative") as refused:
         schema().validate(frame)
     assert list(refused.value.check_output[~refused.value.check_output].index) == [names[3]]
-    with pytest.raises(pandera.errors.SchemaError):
-        schema().validate(frame.drop(columns=names[0]))  # every feature present
+    for wrong in (frame.drop(columns=names[0]), frame[names[::-1]], frame.assign(extra=1.0)):
+        with pytest.raises(pandera.errors.SchemaError, match="the columns must be the features, in order"):
+            schema().validate(wrong)
+    with pytest.raises(pandera.errors.SchemaError, match="float64"):
+        schema().validate(frame.fillna(0).astype({names[0]: int}))
 
 
 def test_no_feature_uses_anything_recorded_after_its_date(province: Engine) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, text
 
 from credit_engine.ingest import ingest_paths
 from credit_engine.linking import (
-    Flag, build, flags_as_of, latest_legal_rep, legal_rep_bars, masked_digits_agree, person_record,
+    Flag, build, flags_as_of, latest_legal_rep, legal_rep_bars, masked_digits_agree, person_record, related_listed,
     resolve_masked_debtors, roles_as_of,
 )
 from credit_engine.settings import Settings
@@ -158,6 +158,36 @@ def test_the_latest_legal_representative_is_the_rule_on_random_roles(seed: int) 
     pd.testing.assert_frame_equal(latest_legal_rep(roles), _latest_legal_rep_by_pandas(roles))
     shuffled = roles.sample(frac=1, random_state=seed)  # an index out of order comes back in order
     pd.testing.assert_frame_equal(latest_legal_rep(shuffled), _latest_legal_rep_by_pandas(shuffled))
+
+
+def _related_listed_by_pandas(roles: pd.DataFrame, listings: pd.DataFrame,
+                              listed_roles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rule in plain pandas: each role joined to the listings of the other enterprises its
+    person holds a role in, once per (enterprise, listed enterprise, person)."""
+    columns = ["uscc", "person_key", "role", "fact_key"]
+    listed_roles = roles[columns] if listed_roles is None else listed_roles[columns]
+    sources = listed_roles.merge(listings[["uscc", "kind", "fact_key"]], on="uscc", suffixes=("", "_listing"))
+    related = roles[columns].merge(sources[["person_key", "uscc", "kind", "fact_key_listing"]], on="person_key",
+                                   suffixes=("", "_listed"))
+    return related[related["uscc"] != related["uscc_listed"]].drop_duplicates(["uscc", "uscc_listed", "person_key"])
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_related_listed_enterprises_are_the_rule_on_random_roles(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(0, 25)), int(rng.integers(0, 6))
+    enterprises, persons = [f"u{i}" for i in range(6)], [f"p{i}" for i in range(5)]
+    roles = pd.DataFrame({
+        "uscc": pd.Series(rng.choice(enterprises, n), dtype="str"), "person_key": pd.Series(rng.choice(persons, n), dtype="str"),
+        "role": pd.Series(rng.choice(["legal_representative", "director"], n), dtype="str"),
+        "start": pd.Timestamp("2020-01-01"), "fact_key": pd.Series([f"f{i}" for i in range(n)], dtype="str"),
+    }, index=rng.permutation(n) * 3)
+    listings = pd.DataFrame({"uscc": pd.Series(rng.choice(enterprises, m), dtype="str"),
+                             "kind": pd.Series(rng.choice(["court", "serious"], m), dtype="str"),
+                             "fact_key": pd.Series([f"l{i}" for i in range(m)], dtype="str")})
+    listed_roles = roles.sample(frac=0.7, random_state=seed) if seed % 2 else None  # as build passes them
+    pd.testing.assert_frame_equal(related_listed(roles, listings, listed_roles),
+                                  _related_listed_by_pandas(roles, listings, listed_roles), check_index_type=False)
 
 
 def test_flags_built_in_small_spans_are_those_built_at_once(engine: Engine, settings: Settings, tmp_path: Path) -> None:
