@@ -61,7 +61,7 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
         "grade": graded["grade"].to_numpy(),
         "model_grade": graded["model_grade"].to_numpy(),
         "score": graded["score"].to_numpy(dtype=float),
-        "reasons_json": [json.dumps(r, ensure_ascii=False) for r in graded["reasons"]],
+        "reasons_json": graded["reasons_json"].to_numpy(),
         "features_json": _feature_json(features[champion.model.columns_]),
         "model_name": registry.MODEL_NAME,
         "model_version": champion.version,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from datetime import date
 
 import numpy as np
@@ -45,11 +47,15 @@ def test_direct_judgements_force_or_raise_the_class_with_their_basis() -> None:
     out = grade(features, p, CutOffs((0.1, 0.2, 0.3)), RULES)
     assert list(out["model_grade"]) == ["A", "A", "D", "A", "D", "A"]
     assert list(out["grade"]) == ["D", "C", "D", "C", "B", "C"]  # too new forces B, but a listing's floor wins
-    serious = [r for r in out["reasons"].iloc[0] if r["kind"] == "judgement"]
+    reasons = [json.loads(text) for text in out["reasons_json"]]
+    serious = [r for r in reasons[0] if r["kind"] == "judgement"]
     assert serious[0]["code"] == "serious_list" and "严重违法失信名单" in serious[0]["basis"]
     assert serious[0]["rule_set"] == RULES.id
-    assert out["reasons"].iloc[2][0]["kind"] == "score" and "class D" == out["reasons"].iloc[2][0]["effect"]
-    assert {r["code"] for r in out["reasons"].iloc[5]} == {"band_A", "abnormal_list", "too_new"}
+    assert reasons[2][0] == {"kind": "score", "code": "band_D", "effect": "class D",
+                             "basis": "probability 0.9900 in [0.3000, 1.0000): 信用风险高"}
+    assert [r["code"] for r in reasons[5]] == ["band_A", "abnormal_list", "too_new"]  # the band first, then the rules' order
+    assert [r["code"] for r in reasons[3]] == ["band_A", "legal_rep_court_listed"]
+    assert grade(features.iloc[:0], p[:0], CutOffs((0.1, 0.2, 0.3)), RULES).empty
 
 
 def test_reason_codes_name_the_indicators_that_raised_the_risk() -> None:
