@@ -19,7 +19,10 @@ SMALL = 10_000
 def matching_rows(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Positions ``(i, j)`` with ``left[i] == right[j]`` (a missing key matches a missing key, as
     in pandas), ordered by ``i`` and then by ``j``: the order of pandas' inner merge."""
-    keys = np.concatenate([left.to_numpy(dtype=object), right.to_numpy(dtype=object)])
+    if len(left) + len(right) > SMALL:  # pandas' text factorizes in Arrow, four times faster than objects
+        keys = pd.concat([left, right], ignore_index=True)
+    else:  # but a concat alone costs a tiny join 0.14 ms
+        keys = np.concatenate([left.to_numpy(dtype=object), right.to_numpy(dtype=object)])
     codes = pd.factorize(keys, use_na_sentinel=False)[0]
     lcodes, rcodes = codes[:len(left)], codes[len(left):]
     order = np.argsort(rcodes, kind="stable")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from credit_engine import frames
 from credit_engine.frames import inner_join
 
 
@@ -24,3 +25,17 @@ def test_inner_join_is_pandas_inner_merge(seed: int) -> None:
     pd.testing.assert_frame_equal(inner_join(left, right, "k", ("", "_r")),
                                   left.merge(right, on="k", suffixes=("", "_r")))
     pd.testing.assert_frame_equal(inner_join(right, left, "k"), right.merge(left, on="k"))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_large_keys_match_as_small_ones_do(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``SMALL`` rows the keys are factorized as pandas text rather than as objects."""
+    rng = np.random.default_rng(seed)
+    keys = np.array(["a", "b", "c", None], dtype=object)
+    left, right = (pd.Series(rng.choice(keys, int(rng.integers(0, 15))), dtype="str") for _ in range(2))
+    small = frames.matching_rows(left, right)
+    monkeypatch.setattr(frames, "SMALL", 0)
+    large = frames.matching_rows(left, right)
+    assert all(np.array_equal(s, g) for s, g in zip(small, large, strict=True))
+    i, j = large
+    assert all(left[a] == right[b] or (pd.isna(left[a]) and pd.isna(right[b])) for a, b in zip(i, j))
