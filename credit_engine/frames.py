@@ -41,12 +41,12 @@ def inner_join(left: pd.DataFrame, right: pd.DataFrame, on: str, suffixes: tuple
     i, j = matching_rows(left[on], right[on])
     shared = (set(left.columns) & set(right.columns)) - {on}
     named = lambda name, suffix: name + suffix if name in shared else name  # noqa: E731
-    columns = {named(name, suffixes[0]): _taken(left[name], i) for name in left.columns}
-    columns |= {named(name, suffixes[1]): _taken(right[name], j) for name in right.columns if name != on}
+    columns = {named(name, suffixes[0]): taken(left[name], i) for name in left.columns}
+    columns |= {named(name, suffixes[1]): taken(right[name], j) for name in right.columns if name != on}
     return pd.DataFrame(columns)
 
 
-def _taken(column: pd.Series, positions: np.ndarray) -> pd.Series | pd.api.extensions.ExtensionArray:
+def taken(column: pd.Series, positions: np.ndarray) -> pd.Series | pd.api.extensions.ExtensionArray:
     """The values at ``positions``, keeping the dtype (a frame built from object values of text
     would infer pandas' string dtype)."""
     values = column.array.take(positions)

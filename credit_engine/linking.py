@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, String, bindparam, text
 
 from credit_engine.calendar import add_months
-from credit_engine.frames import inner_join, matching_rows
+from credit_engine.frames import inner_join, matching_rows, taken
 from credit_engine.records import KNOWN_AT, end_of_day
 from credit_engine.rules import rules_for
 from credit_engine.store.repository import Store, now_utc, stamp
@@ -150,10 +150,11 @@ def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd
     other = roles["uscc"].to_numpy(dtype=object)[role] != listed_roles["uscc"].to_numpy(dtype=object)[held]
     role, held, listing = role[other], held[other], listing[other]
     related = pd.DataFrame({
-        **{name: roles[name].array.take(role) for name in ("uscc", "person_key", "role", "fact_key")},
-        "uscc_listed": listed_roles["uscc"].array.take(held), "kind": listings["kind"].array.take(listing),
-        "fact_key_listing": listings["fact_key"].array.take(listing),
-    }, index=np.flatnonzero(other))
+        **{name: taken(roles[name], role) for name in ("uscc", "person_key", "role", "fact_key")},
+        "uscc_listed": taken(listed_roles["uscc"], held), "kind": taken(listings["kind"], listing),
+        "fact_key_listing": taken(listings["fact_key"], listing),
+    })
+    related.index = np.flatnonzero(other)
     return related.drop_duplicates(["uscc", "uscc_listed", "person_key"])
 
 
