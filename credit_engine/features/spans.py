@@ -3,7 +3,8 @@
 Reading a span's neighbourhood with SQL (as ``load_history`` does for one entity) joins across
 the whole fact table, so a batch read that table several times per span and grew with the
 square of the province (3 000 000 entities: unfinished after 19 minutes). Here the facts known
-on the date are read once, in chunks (on PostgreSQL by ADBC, straight into Arrow): each
+on the date are read once, in chunks (by ADBC, straight into Arrow; on SQLite in a child
+process, ``store.sqlite_arrow``): each
 goes to its span's file on local disk, and those of the kinds a neighbourhood can hold (roles,
 court and serious listings) also to one in-memory table. A span's history is then its file
 plus the rows of that table reached from its entities — the neighbourhood of
@@ -122,7 +123,7 @@ def _chunks(conn: Connection, sql: str, params: dict, schema: pa.Schema,
     """``sql``'s rows as tables of ``schema``, with ``dates`` as int64 microseconds (NaT's integer
     where null), a chunk at a time, read by ADBC straight into Arrow: at millions of facts the
     drivers' Python rows took most of the read (SQLite, 100 000 entities: 8.1 s of a grade's 11 s
-    of reading). ADBC reads on a connection (PostgreSQL) or in a process (SQLite) of its own, so
+    of reading; 2.2 s through ADBC). ADBC reads on a connection (PostgreSQL) or in a process (SQLite) of its own, so
     this sees committed rows only, never the caller's uncommitted ones (graders read on a
     connection of their own anyway)."""
     query = str(text(sql).bindparams(**params).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
