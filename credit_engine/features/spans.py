@@ -4,9 +4,8 @@ Reading a span's neighbourhood with SQL (as ``load_history`` does for one entity
 the whole fact table, so a batch read that table several times per span and grew with the
 square of the province (3 000 000 entities: unfinished after 19 minutes). Here the facts known
 on the date are read once, in chunks (by ADBC, straight into Arrow; on SQLite in a child
-process, ``store.sqlite_arrow``): each
-goes to its span's file on local disk, and those of the kinds a neighbourhood can hold (roles,
-court and serious listings) also to one in-memory table. A span's history is then its file
+process, ``store.sqlite_arrow``): each goes to its span's file on local disk, and those of the
+kinds a neighbourhood can hold (roles, court and serious listings) also to one in-memory table. A span's history is then its file
 plus the rows of that table reached from its entities — the neighbourhood of
 ``history._neighbourhood``, found with integer codes.
 
