@@ -70,7 +70,8 @@ def latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
     """An enterprise has one legal representative at a time: registration data often names a new
     one without ending the old, so the latest appointment wins (an unknown start counts earliest,
     equal starts go to the later row). Rows keep their order. In numpy: the pandas form (sort,
-    drop duplicates, concatenate, sort again) cost a single-entity re-grade about 3 ms."""
+    drop duplicates, concatenate, sort again) was the largest part of a single-entity re-grade's
+    related-enterprise group, and is 2.7 times slower on 2 000 000 roles."""
     reps = np.flatnonzero((roles["role"] == "legal_representative").to_numpy(dtype=bool))
     start = pd.to_datetime(roles["start"].iloc[reps]).to_numpy(dtype="datetime64[us]").view(np.int64)  # NaT lowest
     order = reps[np.argsort(start, kind="stable")]
