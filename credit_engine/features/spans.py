@@ -76,7 +76,8 @@ def span_histories(conn: Connection, as_of: date, spans: list[Span], folder: Pat
 def _history(folder: Path, part: int, near: pa.Table, as_of: date) -> History:
     """One span's history (built here, so that nothing of it outlives its use by the caller)."""
     entities = from_micros(_read(folder, "entities", part, ENTITIES).to_pandas(), ("established_on",))
-    facts = pa.concat_tables([_read(folder, "facts", part, FACTS), near]).sort_by("id").to_pandas()
+    facts = pa.concat_tables([_read(folder, "facts", part, FACTS), near])
+    facts = facts.sort_by([("kind", "ascending"), ("id", "ascending")]).to_pandas()  # grouped: history_of slices
     return history_of(entities.sort_values("uscc").reset_index(drop=True), from_micros(facts, DATES), as_of, as_of)
 
 
