@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Rows (of both frames) up to which ``inner_join`` joins in numpy.
 SMALL = 10_000
@@ -31,6 +33,14 @@ def matching_rows(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.nda
     i = np.repeat(np.arange(len(left)), counts)
     within = np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts)
     return i, order[np.repeat(first, counts) + within]
+
+
+def positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """The position in ``keys`` (distinct texts) of each of ``values``, -1 where absent or missing.
+    Arrow's hash lookup: ``pd.Index.get_indexer`` wants Python objects, and making them cost 130 ms
+    of 142 for a span of 326 000 facts (Arrow: 12 ms; and 165 against 259 µs for one entity's)."""
+    found = pc.index_in(pa.array(values, type=pa.string()), value_set=pa.array(keys, type=pa.string()))
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
 
 
 def inner_join(left: pd.DataFrame, right: pd.DataFrame, on: str, suffixes: tuple[str, str] = ("_x", "_y")) -> pd.DataFrame:

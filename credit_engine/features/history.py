@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, text
 
+from credit_engine.frames import positions
 from credit_engine.records import end_of_day
 
 #: Detail fields the indicators read, per kind (all other detail stays in the store).
@@ -95,7 +96,7 @@ def load_history(conn: Connection, first: date, last: date, usccs: list[str] | N
 def history_of(entities: pd.DataFrame, facts: pd.DataFrame, first: date, last: date) -> History:
     """A ``History`` from entities sorted by USCC and fact versions of each kind in ``id`` order.
     Facts already grouped by kind (a batch's spans come so) are sliced, not copied again."""
-    facts = facts.assign(e=pd.Index(entities["uscc"]).get_indexer(facts["subject_uscc"].astype(object)).astype(np.int64))
+    facts = facts.assign(e=positions(entities["uscc"], facts["subject_uscc"]))
     codes, kinds = pd.factorize(facts["kind"])
     order = np.argsort(codes, kind="stable")
     if (order[1:] < order[:-1]).any():

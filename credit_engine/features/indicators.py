@@ -14,6 +14,7 @@ import pandas as pd
 
 from credit_engine.features.catalogue import GROUP_FUNCTIONS, Feature, feature_names, indicator_group, schema
 from credit_engine.features.history import History
+from credit_engine.frames import positions
 from credit_engine.linking import court_listed_roles, latest_legal_rep, related_listed, serious_listed_from
 from credit_engine.records import end_of_day, known_at_mask
 
@@ -51,7 +52,6 @@ class AsOf:
         self.as_of = as_of
         self.day = np.datetime64(as_of, "us")
         self.n = len(history.entities)
-        self.entity_index = pd.Index(history.entities["uscc"])
         self._known: dict[str, pd.DataFrame] = {}
 
     def facts(self, kind: str) -> pd.DataFrame:
@@ -109,7 +109,7 @@ class AsOf:
         return out
 
     def rows_of(self, usccs: pd.Series) -> np.ndarray:
-        return self.entity_index.get_indexer(usccs.astype(object))
+        return positions(self.history.entities["uscc"], usccs)
 
 
 @indicator_group(
