@@ -124,7 +124,8 @@ def phase_grade(root: Path, url: str, regrades: int) -> dict:
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
-    from credit_engine.features import features_as_of, load_history
+    from credit_engine.features import features_as_of
+    from credit_engine.features.spans import span_histories, uscc_spans
     from credit_engine.scoring import batch, registry
     from credit_engine.store.db import make_engine
 
@@ -139,9 +140,12 @@ def phase_grade(root: Path, url: str, regrades: int) -> dict:
     out["counts"] = report.counts
     out["entities"] = sum(report.counts.values())
 
-    # The same feature matrix the batch scored, rebuilt here (not timed) for the bare predict.
-    with engine.connect() as conn:
-        features = features_as_of(load_history(conn, AS_OF, AS_OF), AS_OF)
+    # The same feature matrix the batch scored, rebuilt here (not timed) for the bare predict, span
+    # by span as the batch reads it: one history of the whole province would not fit at 1 000 000.
+    with engine.connect() as conn, tempfile.TemporaryDirectory(dir=root) as folder:
+        spans, _ = uscc_spans(conn, batch.PARTITION_SIZE)
+        features = pd.concat([features_as_of(h, AS_OF)[h.existing_on(AS_OF)]
+                              for h in span_histories(conn, AS_OF, spans, Path(folder))])
     matrix = features[champion.model.columns_].to_numpy(dtype=float)
     bare = []
     for _ in range(3):
