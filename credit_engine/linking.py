@@ -233,14 +233,17 @@ def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> 
         SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
         WHERE kind = 'role' AND category = 'legal_representative' AND {KNOWN_AT}{_near(person)}
           AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {BAR_CAUSES})
+        ORDER BY id
     """, as_of, person)
     merged = causes.merge(reps, on="uscc")
     held = pd.Series([  # legal representative when it happened
         (pd.isna(start) or pd.Timestamp(start).date() <= since) and (pd.isna(end) or pd.Timestamp(end).date() >= since)
         for start, end, since in zip(merged["start"], merged["end"], merged["since"])
     ], index=merged.index, dtype=bool)
-    merged = merged[held].assign(_start=pd.to_datetime(merged.loc[held, "start"])).sort_values("_start", na_position="first")
-    merged = merged.drop_duplicates("fact_key", keep="last")  # the one legal representative at the time
+    merged = merged[held].assign(_start=pd.to_datetime(merged.loc[held, "start"]))
+    merged = merged.sort_values("_start", na_position="first", kind="stable")
+    # the one legal representative at the time: equal starts go to the later row (``latest_legal_rep``)
+    merged = merged.drop_duplicates("fact_key", keep="last")
     return merged[["person_key", "ground", "since", "until", "uscc", "fact_key"]].reset_index(drop=True)
 
 

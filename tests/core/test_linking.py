@@ -17,7 +17,7 @@ from credit_engine.linking import (
 )
 from credit_engine.settings import Settings
 from credit_engine.synth import synthesise
-from tests.helpers import A, B, C, REG_HEADER, REP_A, make_id, record_at, reg_rows, write_csv
+from tests.helpers import A, B, C, REG_HEADER, REP_A, make_id, make_uscc, record_at, reg_rows, write_csv
 
 COURT = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "案号", "立案时间", "移除日期"]
 STAFF = ["统一社会信用代码", "姓名", "证件号码", "职务", "任职起始日期", "任职终止日期"]
@@ -133,6 +133,36 @@ def test_a_later_appointment_replaces_the_legal_representative(engine: Engine, s
     rep = lambda roles: roles[(roles["uscc"] == B) & (roles["role"] == "legal_representative")]  # noqa: E731
     assert len(rep(before)) == len(rep(after)) == 1
     assert rep(before)["person_key"].iloc[0] != rep(after)["person_key"].iloc[0]
+
+
+def test_a_bar_names_the_legal_representative_the_roles_name(engine: Engine, settings: Settings, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two legal representatives appointed the same day: the later row is the one at the time, for
+    the bars as for the roles (24 rows: enough for an unstable sort to reorder equal starts)."""
+    record_at(monkeypatch, "2018-06-01")
+    codes = [make_uscc(100 + i) for i in range(12)]
+    pen = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_JDRQ", "CF_CFJG"]
+    ingest_paths([
+        write_csv(tmp_path / "reg.csv", REG_HEADER, [
+            [code, f"哈尔滨{i}号有限公司", "有限责任公司", "甲", make_id(200 + i), "10", "2019-07-09", "F5211", "道里区",
+             "道里分局", "存续", "", "零售", ""] for i, code in enumerate(codes)]),
+        write_csv(tmp_path / "staff.csv", STAFF, [[code, "乙", make_id(300 + i), "法定代表人", "2019-07-09", ""]
+                                                  for i, code in enumerate(codes)]),
+        write_csv(tmp_path / "pen.csv", pen, [["企业", code, f"R-{i}", "吊销营业执照", "2021-03-01", "局"]
+                                              for i, code in enumerate(codes)]),
+    ], engine, settings)
+    with engine.connect() as conn:
+        bars = legal_rep_bars(conn, date(2022, 1, 1))
+        roles = roles_as_of(conn, date(2021, 3, 1))
+    reps = roles[roles["role"] == "legal_representative"].set_index("uscc")["person_key"]
+    assert sorted(bars["uscc"]) == sorted(codes)
+    assert dict(zip(bars["uscc"], bars["person_key"])) == reps[codes].to_dict()
+    with engine.connect() as conn:  # the later row: the appointment from the staff file
+        staff = dict(conn.execute(text("SELECT subject_uscc, person_key FROM fact WHERE kind = 'role' "
+                                       "AND category = 'legal_representative' AND id IN (SELECT MAX(id) FROM fact "
+                                       "WHERE kind = 'role' AND category = 'legal_representative' "
+                                       "GROUP BY subject_uscc)")).all())
+    assert reps[codes].to_dict() == {code: staff[code] for code in codes}
 
 
 def _latest_legal_rep_by_pandas(roles: pd.DataFrame) -> pd.DataFrame:
