@@ -36,8 +36,8 @@ def matching_rows(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.nda
 
 
 def positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
-    """The position in ``keys`` (distinct texts) of each of ``values``, -1 where absent or missing.
-    Arrow's hash lookup: ``pd.Index.get_indexer`` wants Python objects, and making them cost 130 ms
+    """The position in ``keys`` (distinct texts, none missing) of each of ``values``, -1 where
+    absent or missing. Arrow's hash lookup: ``pd.Index.get_indexer`` wants Python objects, and making them cost 130 ms
     of 142 for a span of 326 000 facts (Arrow: 12 ms; and 165 against 259 µs for one entity's)."""
     found = pc.index_in(pa.array(values, type=pa.string()), value_set=pa.array(keys, type=pa.string()))
     return pc.fill_null(found, -1).to_numpy().astype(np.int64)

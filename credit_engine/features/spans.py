@@ -131,9 +131,9 @@ def _chunks(conn: Connection, sql: str, params: dict, schema: pa.Schema,
         batches = _fetched(conn, query)
     else:
         database = conn.engine.url.database
-        if database in (None, "", ":memory:"):
+        if database in (None, "", ":memory:") or database.startswith("file:"):
             raise ValueError("a batch reads the store from a process of its own, which an in-memory SQLite "
-                             "database cannot have: keep the store in a file")
+                             "database cannot have: keep the store in a file named by its path (not a file: URI)")
         batches = _placeholder_dropped(sqlite_arrow.record_batches(database, _typed_sqlite(query, schema, dates), CHUNK))
     for batch in batches:
         table = pa.Table.from_batches([batch])
@@ -155,7 +155,8 @@ def _typed_sqlite(query: str, schema: pa.Schema, dates: tuple[str, ...]) -> str:
     """``query`` with each column cast to its storage class, after a first row of typed
     placeholders (``_placeholder_dropped``): ADBC's SQLite driver types a column by the values
     of the first batch, and a column empty there (an end date) would come out as integers, then
-    fail on the first text. JSON details, numbers or text, become text (as on PostgreSQL)."""
+    fail on the first text. JSON details, numbers or text, become text, numbers in SQLite's own
+    form ("1.0e-05" where Python and PostgreSQL write "1e-05": the same number to its readers)."""
     def storage(field: pa.Field) -> tuple[str, str]:
         if field.name in dates or pa.types.is_string(field.type):
             return "TEXT", "''"

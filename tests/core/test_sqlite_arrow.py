@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -60,7 +63,46 @@ def test_a_reader_that_stops_early_stops_the_child(database: str) -> None:
     assert set(psutil.Process().children()) - before == set()  # killed and reaped
 
 
-def test_an_in_memory_store_is_refused_with_the_reason(tmp_path: Path) -> None:
-    engine = create_engine("sqlite://")
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///file:store?mode=memory&cache=shared&uri=true"])
+def test_an_in_memory_store_is_refused_with_the_reason(tmp_path: Path, url: str) -> None:
+    engine = create_engine(url)
     with engine.connect() as conn, pytest.raises(ValueError, match="in-memory SQLite"):
         list(span_histories(conn, date(2026, 6, 30), [("", None)], tmp_path))
+
+
+def test_a_missing_database_is_an_error_and_is_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    with pytest.raises(FileNotFoundError, match="no SQLite database file"):
+        list(record_batches(str(missing), "SELECT 1", 10))
+    assert not missing.exists()
+
+
+def test_the_child_waits_for_a_writer_s_lock(tmp_path: Path) -> None:
+    """Without a busy timeout the driver failed at once with "database is locked"."""
+    path = tmp_path / "journal.db"  # rollback journal: an exclusive lock keeps readers out
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(100)])
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(1.0, lambda: writer.execute("COMMIT"))
+    release.start()
+    started = time.perf_counter()
+    try:
+        read = pa.Table.from_batches(list(record_batches(str(path), "SELECT id FROM t", 1000)))
+    finally:
+        release.join()
+        writer.close()
+    assert read.num_rows == 100
+    assert time.perf_counter() - started >= 0.9  # it waited for the lock
+
+
+def test_a_killed_child_is_reported_as_killed(database: str) -> None:
+    before = set(psutil.Process().children())
+    batches = record_batches(database, "SELECT a.id, a.name FROM t a, t b", 1000)  # 6 250 000 rows
+    next(batches)
+    (child,) = set(psutil.Process().children()) - before
+    child.send_signal(signal.SIGKILL)
+    with pytest.raises(RuntimeError, match="killed by signal 9"):
+        for _ in batches:
+            pass
