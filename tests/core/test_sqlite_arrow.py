@@ -12,10 +12,12 @@ from pathlib import Path
 import psutil
 import pyarrow as pa
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
+from credit_engine.features import spans
 from credit_engine.features.spans import span_histories
 from credit_engine.store.sqlite_arrow import record_batches
+from tests.conftest import scratch_store
 
 
 @pytest.fixture
@@ -106,3 +108,22 @@ def test_a_killed_child_is_reported_as_killed(database: str) -> None:
     with pytest.raises(RuntimeError, match="killed by signal 9"):
         for _ in batches:
             pass
+
+
+def test_a_batch_that_fails_mid_read_stops_the_child_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error's traceback keeps the batch's frames alive: a reader held there (a generator kept
+    in a local, say) would leave the child blocked on a full pipe while the caller handles the error."""
+    monkeypatch.setattr(spans, "CHUNK", 10)  # 3 000 entities: 300 batches, more than a pipe holds
+    with scratch_store("sqlite", tmp_path) as engine, engine.begin() as conn:
+        conn.execute(text("INSERT INTO entity (uscc, code_status, entity_type, region_code, updated_at) "
+                          "VALUES (:u, 'uscc', 'enterprise', '230102', '2026-01-01 00:00:00')"),
+                     [{"u": f"91230102MA{i:07d}X"} for i in range(3000)])
+
+    def fail(rows: int) -> None:
+        raise OSError("disk full")
+
+    before = set(psutil.Process().children())
+    with engine.connect() as conn, pytest.raises(OSError, match="disk full") as failed:
+        list(span_histories(conn, date(2026, 6, 30), [("", None)], tmp_path / "spans", fail))
+    assert failed.value.__traceback__ is not None  # still held here
+    assert set(psutil.Process().children()) - before == set()
