@@ -148,7 +148,8 @@ def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd
     held, listing = matching_rows(listed_roles["uscc"], listings["uscc"])  # a role in a listed enterprise
     role, source = matching_rows(roles["person_key"], listed_roles["person_key"].iloc[held])  # its person's roles
     held, listing = held[source], listing[source]
-    other = roles["uscc"].to_numpy(dtype=object)[role] != listed_roles["uscc"].to_numpy(dtype=object)[held]
+    other = (np.asarray(taken(roles["uscc"], role), dtype=object)  # taken first: whole columns as objects
+             != np.asarray(taken(listed_roles["uscc"], held), dtype=object))  # cost a span 100 ms
     role, held, listing = role[other], held[other], listing[other]
     related = pd.DataFrame({
         **{name: taken(roles[name], role) for name in ("uscc", "person_key", "role", "fact_key")},

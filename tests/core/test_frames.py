@@ -10,11 +10,14 @@ from credit_engine import frames
 from credit_engine.frames import inner_join
 
 
+@pytest.mark.parametrize("small", [frames.SMALL, 6, 0])  # numpy; numpy after dropping; pandas after dropping
 @pytest.mark.parametrize("seed", range(60))
-def test_inner_join_is_pandas_inner_merge(seed: int) -> None:
+def test_inner_join_is_pandas_inner_merge(seed: int, small: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(frames, "SMALL", small)
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(0, 12)), int(rng.integers(0, 12))
-    keys = np.array(["a", "b", "c", None], dtype=object)  # repeated keys, and missing ones (pandas matches them)
+    # repeated keys, missing ones (pandas matches them), and keys only one side holds
+    keys = np.array(["a", "b", "c", None, *"defghij"[:int(rng.integers(0, 8))]], dtype=object)
     text = "str" if seed % 2 else object
     left = pd.DataFrame({"k": pd.Series(rng.choice(keys, n), dtype=text), "x": rng.integers(0, 5, n),
                          "s": pd.Series([f"l{i}" for i in range(n)], dtype="str"),
@@ -27,12 +30,15 @@ def test_inner_join_is_pandas_inner_merge(seed: int) -> None:
     pd.testing.assert_frame_equal(inner_join(right, left, "k"), right.merge(left, on="k"))
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(40))
 def test_large_keys_match_as_small_ones_do(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past ``SMALL`` rows the keys are factorized as pandas text rather than as objects."""
+    """Past ``SMALL`` rows the larger side's keys without a match are dropped first, and the rest
+    are factorized as pandas text rather than as objects."""
     rng = np.random.default_rng(seed)
-    keys = np.array(["a", "b", "c", None], dtype=object)
-    left, right = (pd.Series(rng.choice(keys, int(rng.integers(0, 15))), dtype="str") for _ in range(2))
+    keys = np.array(["a", "b", "c", None, "d", "e"], dtype=object)
+    text = "str" if seed % 2 else object
+    left, right = (pd.Series(rng.choice(keys[:int(rng.integers(1, 7))], int(rng.integers(0, 15))), dtype=text)
+                   for _ in range(2))
     small = frames.matching_rows(left, right)
     monkeypatch.setattr(frames, "SMALL", 0)
     large = frames.matching_rows(left, right)
