@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import sqlite3
 import threading
 import time
@@ -127,3 +128,10 @@ def test_a_batch_that_fails_mid_read_stops_the_child_at_once(tmp_path: Path, mon
         list(span_histories(conn, date(2026, 6, 30), [("", None)], tmp_path / "spans", fail))
     assert failed.value.__traceback__ is not None  # still held here
     assert set(psutil.Process().children()) - before == set()
+
+
+def test_a_child_that_ends_before_reading_its_query_is_reported(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing the query then fails with a broken pipe, and so would closing the pipe after it."""
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # ends at once, status 1, reading nothing
+    with pytest.raises(RuntimeError, match="ended with status 1"):
+        list(record_batches(database, "SELECT id FROM t WHERE name <> '" + "x" * 1_000_000 + "'", 10))
