@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 
 from credit_engine.keys import KeyCache
 from credit_engine.rules import RuleSet, load_rule_sets
-from credit_engine.scoring import batch, registry
+from credit_engine.grading import batch
+from credit_engine.scoring import registry
 from credit_engine.settings import Settings
 from credit_engine.store.db import make_engine
 

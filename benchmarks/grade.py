@@ -126,7 +126,8 @@ def phase_grade(root: Path, url: str, regrades: int) -> dict:
 
     from credit_engine.features import features_as_of
     from credit_engine.features.spans import span_histories, uscc_spans
-    from credit_engine.scoring import batch, registry
+    from credit_engine.grading import batch
+    from credit_engine.scoring import registry
     from credit_engine.store.db import make_engine
 
     settings = settings_for(root, url)

@@ -85,7 +85,7 @@ def phase(step: str, root: Path, url: str, champion: Path | None) -> dict:
         registry.promote(s, report.version)
         return {"version": report.version, "reused": False}
     if step == "grade":
-        from credit_engine.scoring import batch
+        from credit_engine.grading import batch
 
         report = batch.grade_all(engine, s, AS_OF, actor="benchmark")
         return {"entities": sum(report.counts.values()), "counts": report.counts,

@@ -57,7 +57,8 @@ def phase_link(root: Path, url: str) -> dict:
 
 
 def phase_grade(champion_dir: Path, url: str, compute: str, partition_size: int, master: str) -> dict:
-    from credit_engine.scoring import batch, registry
+    from credit_engine.grading import batch
+    from credit_engine.scoring import registry
     from credit_engine.store.db import make_engine
 
     settings = bench.settings_for(champion_dir, url)

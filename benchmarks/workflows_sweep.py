@@ -147,7 +147,7 @@ def _facts(kind: str, rng, n: int, **columns):
 
 def _tiering(categories, amounts, decided):
     """(severity, published, publicity_end, rule_set_id) as ingest stores them: the rules in force
-    on the decision date (``sources.doubles``), one ``tier_penalty`` per distinct case."""
+    on the decision date (``sources.penalties_licences``), one ``tier_penalty`` per distinct case."""
     import numpy as np
     import pandas as pd
 

@@ -4,5 +4,5 @@ import warnings
 
 # pandera imports ``pyspark.pandas`` whenever PySpark is installed (the `spark` extra), which warns
 # about pandas 3 on every command; nothing here uses ``pyspark.pandas``, only Arrow-based
-# ``applyInPandas`` (``scoring.spark``), whose output the engine tests compare with pandas.
+# ``applyInPandas`` (``grading.spark``), whose output the engine tests compare with pandas.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)

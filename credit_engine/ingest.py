@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from credit_engine import backfill as backfill_time
 from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_text
 from credit_engine.settings import Settings
-from credit_engine.sources import doubles, gsxt, lists, signals
+from credit_engine.sources import listings, penalties_licences, registration, supervision
 from credit_engine.sources import jsontext
 from credit_engine.sources.assemble import Context, Source
 from credit_engine.sources.batch import FACT_SCHEMA, Batch
@@ -40,11 +40,11 @@ from credit_engine.store.bulk import first_load
 from credit_engine.store.repository import Store, now_utc, stamp
 
 TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
-    PENALTY_V1: doubles.penalties, PENALTY_V2: doubles.penalties,
-    LICENSE_V1: doubles.licenses, LICENSE_V2: doubles.licenses,
-    ABNORMAL: lists.abnormal, SERIOUS: lists.serious, COURT: lists.court,
-    REGISTRATION: gsxt.registration, PERSONNEL: gsxt.personnel,
-    TAX: signals.tax, INSPECTION: signals.inspection, COMMITMENT: signals.commitment, COMPLAINT: signals.complaint,
+    PENALTY_V1: penalties_licences.penalties, PENALTY_V2: penalties_licences.penalties,
+    LICENSE_V1: penalties_licences.licenses, LICENSE_V2: penalties_licences.licenses,
+    ABNORMAL: listings.abnormal, SERIOUS: listings.serious, COURT: listings.court,
+    REGISTRATION: registration.registration, PERSONNEL: registration.personnel,
+    TAX: supervision.tax, INSPECTION: supervision.inspection, COMMITMENT: supervision.commitment, COMPLAINT: supervision.complaint,
 }
 #: Code columns that sometimes hold a natural person's ID instead (masked in stored raw rows).
 CODE_COLUMNS = {"uscc", "party_code"}

@@ -272,7 +272,8 @@ def grade(
         help="Parquet exchange folder with --engine spark (shared storage on a cluster); default a temporary folder")] = None,
 ) -> None:
     """Grade every entity with the champion model: class, score, reasons; appended to the grade history."""
-    from credit_engine.scoring import batch, registry
+    from credit_engine.grading import batch
+    from credit_engine.scoring import registry
 
     if engine_name not in ("pandas", "spark"):
         console.print(f"[red]unknown engine {engine_name!r}: pandas or spark[/red]")
@@ -280,7 +281,7 @@ def grade(
     settings = get_settings()
     try:
         if engine_name == "spark":
-            from credit_engine.scoring import spark
+            from credit_engine.grading import spark
 
             spark.require()
         champion = registry.load_champion(settings)
@@ -372,7 +373,7 @@ def export_grades(
 ) -> None:
     """Write every entity's grade held on a date: uscc, grade, score (higher = riskier), as_of, model_version, reasons.
     Classes are internal, so the export is audited like a regulator's read."""
-    from credit_engine.scoring import batch
+    from credit_engine.grading import batch
     from credit_engine.store.repository import Store, now_utc
 
     settings = get_settings()

@@ -18,7 +18,7 @@ from api.service import Service
 from credit_engine.keys import Principal
 from credit_engine.linking import flags_of
 from credit_engine.records import record_as_of, today_in_beijing
-from credit_engine.scoring import batch
+from credit_engine.grading import batch
 
 router = APIRouter(prefix="/v1/entities", tags=["regulators"])
 

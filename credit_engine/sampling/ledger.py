@@ -22,7 +22,7 @@ from credit_engine.sampling import blinding, draw, inspectors
 from credit_engine.sampling.plan import Inspector, Plan
 from credit_engine.sampling.policy import Terms, resolve
 from credit_engine.sampling.weights import UNIT, Weights, compute_weights
-from credit_engine.scoring.batch import HELD_ON  # each entity's grade held on a date
+from credit_engine.grading.batch import HELD_ON  # each entity's grade held on a date
 from credit_engine.store.repository import Store, now_utc, stamp
 
 #: Registration states of entities that no longer operate: never in scope.

@@ -26,7 +26,7 @@ from credit_engine.sampling.plan import Line, Plan
 from credit_engine.sampling.weights import DECIMALS, UNIT
 from credit_engine.settings import Settings
 from credit_engine.sources.kinds import INSPECTION
-from credit_engine.sources.signals import INSPECTION_OUTCOMES, INSPECTION_TYPES
+from credit_engine.sources.supervision import INSPECTION_OUTCOMES, INSPECTION_TYPES
 
 
 class InspectionResult(BaseModel):

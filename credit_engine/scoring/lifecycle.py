@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from credit_engine.calendar import add_months
 from credit_engine.features import features_as_of, load_history
-from credit_engine.grading import DEFAULT_SHARES, CutOffs, grade
+from credit_engine.grading.classes import DEFAULT_SHARES, CutOffs, grade
 from credit_engine.rules import rules_for
 from credit_engine.scoring import metrics, plots, registry
 from credit_engine.scoring.models import RiskModel, ScorecardModel

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from credit_engine.features import catalogue
-from credit_engine.grading import GRADES, CutOffs
+from credit_engine.grading.classes import GRADES, CutOffs
 from credit_engine.scoring.models import RiskModel
 from credit_engine.settings import Settings
 

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from credit_engine.records import today_in_beijing
-from credit_engine.scoring import batch, registry
+from credit_engine.grading import batch
+from credit_engine.scoring import registry
 from credit_engine.store.repository import Store
 
 

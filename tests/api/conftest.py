@@ -23,7 +23,8 @@ from credit_engine.records import Publicity, current_record
 from credit_engine import linking
 from credit_engine.ingest import ingest_paths
 from credit_engine.keys import Role, create_key
-from credit_engine.scoring import batch, lifecycle, registry
+from credit_engine.grading import batch
+from credit_engine.scoring import lifecycle, registry
 from credit_engine.settings import Settings, get_settings
 from credit_engine.synth import synthesise
 from tests.conftest import BACKENDS, scratch_store

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from credit_engine.identifiers import uscc_check_digit
 from credit_engine.records import record_as_of
-from credit_engine.scoring import batch
+from credit_engine.grading import batch
 from api import create_app
 from tests.api.conftest import AS_OF, LiveServer, Province, auth
 

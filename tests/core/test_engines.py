@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from credit_engine.features import features_as_of
 from credit_engine.features.spans import span_histories, uscc_spans
-from credit_engine.scoring import batch, spark
+from credit_engine.grading import batch, spark
 from pipelines.cli import app
 from tests.core.test_scoring import AS_OF, batch_rows, champion, province  # noqa: F401 - shared fixtures
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from credit_engine.features import FEATURES, feature_names
-from credit_engine.grading import CutOffs, grade, reason_codes
+from credit_engine.grading.classes import CutOffs, grade, reason_codes
 from credit_engine.rules import rules_for
 
 RULES = rules_for(date(2026, 6, 30))

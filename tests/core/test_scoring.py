@@ -16,7 +16,8 @@ from sqlalchemy.exc import DatabaseError
 
 from credit_engine.features import features_as_of, load_history
 from credit_engine.ingest import ingest_paths
-from credit_engine.scoring import batch, lifecycle, registry
+from credit_engine.grading import batch
+from credit_engine.scoring import lifecycle, registry
 from credit_engine.scoring.models import FEW_ROWS
 from credit_engine.settings import Settings, get_settings
 from credit_engine.synth import synthesise

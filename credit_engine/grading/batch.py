@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Date, Engine, bindparam, text
 
 from credit_engine.features import History, features_as_of, load_history
 from credit_engine.features.spans import span_histories, uscc_spans
-from credit_engine.grading import grade, reason_codes
+from credit_engine.grading.classes import grade, reason_codes
 from credit_engine.rules import rules_for
 from credit_engine.scoring import registry
 from credit_engine.settings import Settings
@@ -101,11 +101,11 @@ def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registr
               partition_size: int = PARTITION_SIZE, progress: Progress | None = None,
               spark_master: str | None = None, exchange: Path | None = None) -> GradeReport:
     """Every entity as of ``as_of``, a partition (USCC span) at a time so that memory stays bounded,
-    computed by pandas here or by Spark (``compute``, see ``scoring.spark``; ``spark_master`` and
+    computed by pandas here or by Spark (``compute``, see ``grading.spark``; ``spark_master`` and
     the Parquet ``exchange`` folder are its own); all rows are written in one transaction with the
     audit row."""
     if compute == "spark":
-        from credit_engine.scoring import spark
+        from credit_engine.grading import spark
 
         spark.require()
     champion = champion or registry.load_champion(settings)

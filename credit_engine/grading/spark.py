@@ -37,7 +37,8 @@ from sqlalchemy import Connection, Engine
 from credit_engine.features.history import DATES, History, history_of
 from credit_engine.features import spans as span_files
 from credit_engine.features.spans import as_text, from_micros, span_histories, to_micros
-from credit_engine.scoring import batch, registry
+from credit_engine.grading import batch
+from credit_engine.scoring import registry
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
