@@ -1,45 +1,17 @@
-"""Structured logs: one JSON object per line, with the request's method, path, status and time.
-
-The standard library's logging with a small JSON formatter, rather than structlog: one line of
-JSON per record is all the log shippers need, and it keeps uvicorn's own loggers unchanged."""
+"""The access log: one JSON line per request (``credit_engine.logs``), with its method, path, status and time."""
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
 import time
-from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.config import LOGGING_CONFIG
 
 from credit_engine.identifiers import mask_ids_in_text
+from credit_engine.logs import JsonFormatter
 
 log = logging.getLogger("credit_engine.api.access")
-_FIELDS = ("method", "path", "route", "status", "ms", "client")
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                 "level": record.levelname.lower(), "logger": record.name, "pid": record.process,
-                 "message": record.getMessage()}
-        entry |= {k: getattr(record, k) for k in _FIELDS if hasattr(record, k)}
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
-def log_config(level: str = "INFO") -> dict:
-    """uvicorn's own logging configuration plus a JSON handler for ``credit_engine``. uvicorn
-    applies it in each worker process: a worker is a fresh interpreter, so configuring the
-    parent's loggers left every worker of ``serve --workers N`` without access logs."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["json"] = {"()": "api.logs.JsonFormatter"}
-    config["handlers"]["json"] = {"class": "logging.StreamHandler", "formatter": "json"}
-    config["loggers"]["credit_engine"] = {"handlers": ["json"], "level": level, "propagate": False}
-    return config
+__all__ = ["AccessLog", "JsonFormatter"]
 
 
 class AccessLog:

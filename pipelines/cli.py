@@ -22,7 +22,7 @@ from rich.table import Table
 from credit_engine.ingest import FileReport, ingest_paths, source_files
 from credit_engine.ingest import requeue as requeue_quarantine
 from credit_engine.settings import get_settings
-from credit_engine.store.db import current_revision, make_engine, upgrade
+from credit_engine.store.db import SchemaNotCurrent, current_revision, make_engine, require_current, upgrade
 from pipelines.sample import run_plan, sample_app
 
 app = typer.Typer(help="Credit-based tiered supervision scoring (信用分级分类监管).", no_args_is_help=True)
@@ -69,8 +69,7 @@ def ingest(
 ) -> None:
     """Ingest source files: recognise each by its header, clean, resolve, write facts; bad rows to quarantine."""
     settings = get_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _current_store()
     try:
         files = source_files(paths)
     except FileNotFoundError as exc:
@@ -98,8 +97,7 @@ def ingest(
 def requeue() -> None:
     """Retry quarantined rows that failed only for want of registration data (old codes, masked codes)."""
     settings = get_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _current_store()
     reports = requeue_quarantine(engine, settings, actor=f"cli:{getpass.getuser()}")
     table = Table("file", "kind", "retried", "landed", "new facts", title="requeue")
     for r in reports:
@@ -113,8 +111,7 @@ def link() -> None:
     from credit_engine import linking
 
     settings = get_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _current_store()
     with console.status("linking masked court-list IDs"), engine.begin() as conn:
         counts = linking.resolve_masked_debtors(conn)
     console.print(f"linked {counts['linked']:,}; ambiguous (flagged, not linked) {counts['ambiguous']:,}")
@@ -132,8 +129,7 @@ def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYY
     as_of = as_of or today_in_beijing().isoformat()
 
     settings = get_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _current_store()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress, engine.begin() as conn:
         task = progress.add_task(f"building flags as of {as_of}: USCC spans", total=None)
@@ -196,8 +192,7 @@ def train(
             raise typer.Exit(2) from exc
         _print_training(report, "credit-risk-analyst")
         return
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _current_store()
     labels_until = _day(as_of)
     chosen = {"shares": _numbers(shares, 4, "shares"), "thresholds": _numbers(thresholds, 3, "thresholds")}
     try:
@@ -224,8 +219,7 @@ def _promote(version: str, justification: str | None) -> None:
     from credit_engine.scoring import lifecycle, registry
 
     settings = get_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _current_store()
     try:
         with engine.begin() as conn:
             outcome = lifecycle.promote_audited(conn, settings, version, justification, f"cli:{getpass.getuser()}")
@@ -279,6 +273,7 @@ def grade(
         console.print(f"[red]unknown engine {engine_name!r}: pandas or spark[/red]")
         raise typer.Exit(2)
     settings = get_settings()
+    engine = _current_store()
     try:
         if engine_name == "spark":
             from credit_engine.grading import spark
@@ -288,8 +283,6 @@ def grade(
     except (LookupError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
     day = _day(as_of)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -318,7 +311,7 @@ def publicity_sweep(as_of: Annotated[str | None, typer.Option(help="end publicit
     """Stop publishing every fact whose maximum publicity period has passed (idempotent, audited)."""
     from credit_engine.workflows import sweep
 
-    engine = _store()
+    engine = _current_store()
     day = _day(as_of)
     with console.status(f"ending publicity due by {day}"):
         report = sweep.sweep(engine, day, actor=f"cli:{getpass.getuser()}")
@@ -334,7 +327,7 @@ def overdue() -> None:
     from credit_engine.workflows import list_cases
 
     today = today_in_beijing()
-    with _store().connect() as conn:
+    with _current_store().connect() as conn:
         total, found = list_cases(conn, overdue_on=today, limit=1000)
     table = Table("ticket", "kind", "uscc", "filed", "deadline", title=f"{total} case(s) overdue on {today}")
     for case in found:
@@ -351,7 +344,7 @@ def transfers(
     from credit_engine.workflows.transfers import transfers_due
 
     day = _day(as_of)
-    with _store().connect() as conn:
+    with _current_store().connect() as conn:
         found = transfers_due(conn, day)
     due = sum(t.stage == "due" for t in found)
     table = Table(title=f"abnormal list on {day}: {due:,} transfer(s) due, {len(found) - due:,} to warn")
@@ -377,8 +370,7 @@ def export_grades(
     from credit_engine.store.repository import Store, now_utc
 
     settings = get_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _current_store()
     try:
         with engine.begin() as conn:
             frame = batch.export_grades(conn, _day(as_of) if as_of else None)
@@ -421,10 +413,14 @@ keys_app = typer.Typer(help="API keys of the service (only their hashes are stor
 app.add_typer(keys_app, name="keys")
 
 
-def _store():
-    settings = get_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+def _current_store():
+    """The configured store, refused with the command to run when its schema is not current."""
+    engine = make_engine(get_settings().db_url)
+    try:
+        require_current(engine)
+    except SchemaNotCurrent as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     return engine
 
 
@@ -440,7 +436,7 @@ def keys_create(
 
     try:
         chosen, scopes = Role(role), parse_scopes(scope)
-        with _store().begin() as conn:
+        with _current_store().begin() as conn:
             key_id, key = create_key(conn, chosen, name or f"{role}-key", scopes)
             Store(conn).audit(now_utc(), f"cli:{getpass.getuser()}", "key_create", f"key:{key_id}",
                               {"role": role, "scopes": list(scopes), "name": name})
@@ -457,7 +453,7 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's number, fr
     from credit_engine.keys import revoke_key
     from credit_engine.store.repository import Store, now_utc
 
-    with _store().begin() as conn:
+    with _current_store().begin() as conn:
         if not revoke_key(conn, key_id):
             console.print(f"[red]no active key {key_id}[/red]")
             raise typer.Exit(1)
@@ -471,7 +467,7 @@ def keys_list() -> None:
     from credit_engine.keys import list_keys
 
     table = Table("id", "name", "role", "scopes", "prefix", "created", "revoked")
-    with _store().connect() as conn:
+    with _current_store().connect() as conn:
         for k in list_keys(conn):
             table.add_row(str(k["id"]), k["name"], k["role"], k["scopes"] or "all", k["prefix"] + "…",
                           f"{k['created_at']:%Y-%m-%d %H:%M}", f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "")
@@ -488,9 +484,9 @@ def serve(
     """Serve the API and the public query page with uvicorn."""
     import uvicorn
 
-    from api.logs import log_config
+    from credit_engine.logs import log_config
 
-    _store()  # migrate before the workers start
+    upgrade(make_engine(get_settings().db_url))  # serve migrates at start, before the workers
     with _metrics_shared(workers):
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
                     log_config=log_config())

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from credit_engine.settings import get_settings
-from credit_engine.store.db import make_engine, upgrade
+from credit_engine.store.db import SchemaNotCurrent, make_engine, require_current
 
 sample_app = typer.Typer(help="双随机 draws: weights, commitment, seed, sample, verification.",
                          invoke_without_command=True)
@@ -32,8 +32,12 @@ console = Console()
 
 
 def _engine():
+    """The configured store, refused with the command to run when its schema is not current."""
     engine = make_engine(get_settings().db_url)
-    upgrade(engine)
+    try:
+        require_current(engine)
+    except SchemaNotCurrent as exc:
+        raise _fail(exc) from exc
     return engine
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from functools import cache
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -72,3 +71,20 @@ def current_revision(engine: Engine) -> str | None:
         return None
     with engine.connect() as conn:
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The store's schema is not the one this code was written for."""
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse a store whose schema is not this code's head. Only ``init`` (and ``serve`` at start)
+    migrate, so that a routine command such as ``grade`` run against production never changes its
+    schema; a killed first load's missing indexes are still put back (``bulk.restore``: no schema
+    change, only what the schema already names)."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        where = engine.url.render_as_string(hide_password=True)
+        state = "has no schema" if current is None else f"is at schema {current}, this code needs {head}"
+        raise SchemaNotCurrent(f"the store {where} {state}: run `credit-engine init`")
+    restore(engine)

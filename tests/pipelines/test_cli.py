@@ -151,3 +151,34 @@ def test_keys_are_created_listed_and_revoked_and_only_their_hashes_stored(settin
     for bad in (["--role", "auditor"], ["--role", "analyst", "--scope", "2301"], ["--role", "regulator", "--scope", "23a"]):
         refused = runner.invoke(app, ["keys", "create", *bad])
         assert refused.exit_code == 2 and ("roles:" in refused.output)
+
+
+@pytest.mark.parametrize("schema", [None, "0008"])
+def test_a_command_refuses_a_store_that_init_has_not_migrated(settings: Settings, tmp_path: Path,
+                                                              schema: str | None) -> None:
+    """Only ``init`` (and ``serve`` at start) changes the schema: ``grade`` or ``ingest`` against a
+    store of another schema says what to run and leaves the schema as it was."""
+    from credit_engine.store.db import current_revision, upgrade
+
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    engine = make_engine(url)
+    if schema:
+        upgrade(engine, schema)
+    import os
+
+    os.environ["CREDIT_ENGINE_DATABASE_URL"] = url
+    from credit_engine.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        for args in (["grade", "--as-of", "2026-06-30"], ["ingest", str(tmp_path)], ["keys", "list"], ["link"]):
+            result = runner.invoke(app, args)
+            assert result.exit_code == 1, (args, result.output)
+            assert "run `credit-engine init`" in result.output
+        assert current_revision(engine) == schema
+        assert run("init") and current_revision(engine) != schema
+        assert runner.invoke(app, ["keys", "list"]).exit_code == 0
+    finally:
+        del os.environ["CREDIT_ENGINE_DATABASE_URL"]
+        get_settings.cache_clear()
+        engine.dispose()
