@@ -2,24 +2,57 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# The demo needs only the package; the suite also needs the dev tools and the Spark extra.
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
+# The pure-logic tier: no synthetic province, no model training, no browser, no Spark, no PostgreSQL.
+FAST := not (province or model or browser or spark or postgres or slow)
 
-.PHONY: demo test install clean bench browser java
+.PHONY: demo demo-reset test test-fast lint format install spec clean bench browser java
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[dev,spark]'
-	touch $(STAMP)
+	touch $@ $(DEMO_STAMP)
 
-install: $(STAMP)
+install: $(TEST_STAMP)
 
-demo: $(STAMP)
+# Idempotent: a second run reuses the province, the model, the keys and the plan of the first.
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/credit-engine demo
 
-test: $(STAMP) browser java
+# Start the demo over: its working folder and local model store go.
+demo-reset:
+	rm -rf var
+	find models -mindepth 1 ! -name README.md -exec rm -rf {} +
+
+test: $(TEST_STAMP) browser java
 	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+test-fast: $(TEST_STAMP)
+	$(PY) -m pytest -q -n 2 -m "$(FAST)"
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(TEST_STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# docs/spec/ is a copy of the specification beside the checkout, so a clone resolves every
+# `RULES.md §…` the code cites.
+spec:
+	cp ../shared/RULES.md ../shared/DATA_CONTRACT.md ../shared/DESIGN.md docs/spec/
 
 # The public page is tested in Debian's Chromium (with CJK fonts for readable screenshots).
 browser:
@@ -37,7 +70,7 @@ java:
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) \
 	    apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) benchmarks/ingest.py
 
 clean:

@@ -10,6 +10,7 @@ import copy
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 _FIELDS = ("method", "path", "route", "status", "ms", "client")
 
@@ -25,14 +26,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def log_config(level: str = "INFO") -> dict:
+def log_config(level: str = "INFO", file: Path | None = None) -> dict:
     """uvicorn's own logging configuration plus a JSON handler for ``credit_engine``. uvicorn
     applies it in each worker process: a worker is a fresh interpreter, so configuring the
-    parent's loggers left every worker of ``serve --workers N`` without access logs."""
+    parent's loggers left every worker of ``serve --workers N`` without access logs. With ``file``
+    the JSON lines go there (the demo keeps its terminal for what it prints)."""
     from uvicorn.config import LOGGING_CONFIG  # the server's defaults, kept
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["json"] = {"()": "credit_engine.logs.JsonFormatter"}
-    config["handlers"]["json"] = {"class": "logging.StreamHandler", "formatter": "json"}
+    config["handlers"]["json"] = ({"class": "logging.FileHandler", "formatter": "json", "filename": str(file)}
+                                  if file else {"class": "logging.StreamHandler", "formatter": "json"})
     config["loggers"]["credit_engine"] = {"handlers": ["json"], "level": level, "propagate": False}
     return config

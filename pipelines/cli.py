@@ -26,7 +26,8 @@ from credit_engine.store.db import SchemaNotCurrent, current_revision, make_engi
 from pipelines.sample import run_plan, sample_app
 
 app = typer.Typer(help="Credit-based tiered supervision scoring (信用分级分类监管).", no_args_is_help=True)
-console = Console()
+#: soft_wrap: a long line (a command, a key, a URL) stays one line that can be copied, terminal or not.
+console = Console(soft_wrap=True)
 
 
 @app.command()
@@ -480,6 +481,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="processes; with more than one, set "
                                                      "CREDIT_ENGINE_RATE_LIMIT_STORAGE=redis://… to share the limits")] = 1,
+    log_file: Annotated[Path | None, typer.Option(help="write the JSON access log here instead of stderr")] = None,
 ) -> None:
     """Serve the API and the public query page with uvicorn."""
     import uvicorn
@@ -489,7 +491,7 @@ def serve(
     upgrade(make_engine(get_settings().db_url))  # serve migrates at start, before the workers
     with _metrics_shared(workers):
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
-                    log_config=log_config())
+                    log_config=log_config(file=log_file))
 
 
 @contextmanager
@@ -509,6 +511,10 @@ def _metrics_shared(workers: int) -> Iterator[None]:
 
 #: The synthetic province's last day: inspection results are known until then.
 DEMO_AS_OF = "2026-06-30"
+#: What a finished demo built, so that a second run serves it again instead of building a second
+#: model, a second set of keys and a duplicate plan. It holds the demo's keys in clear: it lives in
+#: the working folder of a development machine, and ``make demo-reset`` removes it.
+DEMO_STATE = "demo.json"
 
 
 @app.command()
@@ -517,32 +523,54 @@ def demo(
     seed: Annotated[int, typer.Option()] = 7,
     port: Annotated[int, typer.Option(min=0, max=65535, help="port to serve on; 0: do not serve")] = 8000,
 ) -> None:
-    """The whole flow on a synthetic province in the working folder, then the service."""
+    """The whole flow on a synthetic province in the working folder, then the service; a second
+    run serves what the first built."""
+    import json
+    import warnings
+
     from credit_engine.synth.plans import PLAN_FILE
 
+    warnings.filterwarnings("ignore")  # the libraries' deprecation notices are not the demo's news
     settings = get_settings()
-    folder = settings.var_dir / "demo-province"
-    synth(out=folder, entities=entities, seed=seed, as_of=DEMO_AS_OF)
-    init()
-    ingest([folder / "sources"], backfill=True)  # history: recorded when it was published
-    link()
-    build(as_of=DEMO_AS_OF)
-    train(as_of=DEMO_AS_OF, months=36, shares=None, thresholds=None, promote_=True, table=None, label=None,
-          id_column=None)
-    grade(as_of=DEMO_AS_OF)
-    publicity_sweep(as_of=DEMO_AS_OF)
-    draw_id = run_plan(folder / PLAN_FILE, show=5)
-    keys = {role: keys_create(role=role, scope=None, name=f"demo-{role}")
-            for role in ("regulator", "inspection", "analyst", "admin")}
+    state_file = settings.var_dir / DEMO_STATE
+    state = json.loads(state_file.read_text()) if state_file.exists() else None
+    if state is not None and (state["entities"], state["seed"]) != (entities, seed):
+        console.print(f"[red]the demo in {settings.var_dir} was built with --entities {state['entities']} "
+                      f"--seed {state['seed']}: run `make demo-reset` to build another[/red]")
+        raise typer.Exit(2)
+    if state is None:
+        folder = settings.var_dir / "demo-province"
+        synth(out=folder, entities=entities, seed=seed, as_of=DEMO_AS_OF)
+        init()
+        ingest([folder / "sources"], backfill=True)  # history: recorded when it was published
+        link()
+        build(as_of=DEMO_AS_OF)
+        train(as_of=DEMO_AS_OF, months=36, shares=None, thresholds=None, promote_=True, table=None, label=None,
+              id_column=None)
+        grade(as_of=DEMO_AS_OF)
+        publicity_sweep(as_of=DEMO_AS_OF)
+        draw_id = run_plan(folder / PLAN_FILE, show=5)
+        keys = {role: keys_create(role=role, scope=None, name=f"demo-{role}")
+                for role in ("regulator", "inspection", "analyst", "admin")}
+        state = {"entities": entities, "seed": seed, "draw": draw_id, "keys": keys}
+        state_file.write_text(json.dumps(state, indent=1))
+    else:
+        init()
+        console.print(f"the demo is already built in {settings.var_dir}; serving it again "
+                      "(`make demo-reset` starts over)")
+        for role, key in state["keys"].items():
+            console.print(f"demo key ({role}): {key}")
     if port:
         base = f"http://127.0.0.1:{port}"
-        console.print(f"\npublic page  {base}/\n双随机公示    {base}/inspections?draw={draw_id}\n"
-                      f"API docs     {base}/docs\nmetrics      {base}/metrics")
+        log_file = settings.var_dir / "access.log"
+        console.print(f"\npublic page  {base}/\n双随机公示    {base}/inspections?draw={state['draw']}\n"
+                      f"API docs     {base}/docs\nmetrics      {base}/metrics\naccess log   {log_file}")
         paths = {"regulator": "entities?grade=D", "inspection": "inspections/plans", "analyst": "models",
                  "admin": "entities?grade=D"}
-        for role, key in keys.items():
-            console.print(f"{role:<12} curl -H 'X-API-Key: {key}' {base}/v1/{paths[role]}")
-        serve(host="127.0.0.1", port=port, workers=1)
+        for role, key in state["keys"].items():
+            console.print(f"{role:<12} curl -H 'X-API-Key: {key}' '{base}/v1/{paths[role]}'")
+        console.print("stop with Ctrl-C; `make demo` serves the same state again, `make demo-reset` starts over")
+        serve(host="127.0.0.1", port=port, workers=1, log_file=log_file)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,20 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: 
     assert "draw 1 verified" in run("sample", "verify", "1")
     assert "transfer(s) due" in run("transfers", "--as-of", "2026-06-30")
 
+    # a second demo serves the same state: no second model, keys, plan, draw or grade batch
+    def state() -> tuple:
+        with make_engine(settings.db_url).connect() as conn:
+            return tuple(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
+                         for table in ("api_key", "inspection_plan", "inspection_draw", "grade", "fact", "entity"))
+
+    before, models_before = state(), run("models")
+    again = run("demo", "--entities", "1200", "--port", "0")
+    assert "already built" in again and "ingest report" not in again
+    assert all(f"({role}): ce_" in again for role in ("regulator", "inspection", "analyst", "admin"))
+    assert state() == before and run("models") == models_before
+    refused = runner.invoke(app, ["demo", "--entities", "1300", "--port", "0"])
+    assert refused.exit_code == 2 and "make demo-reset" in refused.output
+
 
 def test_train_and_export_refuse_bad_input_with_a_clear_message(settings: Settings, tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", "grades", "--out", str(tmp_path / "g.csv")])
