@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 # The demo needs only the package; the suite also needs the dev tools and the Spark extra.
 DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
-# The pure-logic tier: no synthetic province, no model training, no browser, no Spark, no PostgreSQL.
-FAST := not (province or model or browser or spark or postgres or slow)
+# The pure-logic tier: no store, no synthetic province, no training, no browser, no Spark, no PostgreSQL.
+FAST := not (store or province or model or browser or spark or postgres or slow)
 
 .PHONY: demo demo-reset test test-fast lint format install spec clean bench browser java
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,12 +41,54 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
     get_settings.cache_clear()
 
 
+#: Markers the suite's tiers select by (``make test-fast`` runs none of them), set from the fixtures a
+#: test uses so that a new test is tiered without a decorator of its own.
+TIER_FIXTURES = {
+    "store": {"engine", "registered", "initialised"},
+    "province": {"province", "demo_store", "drawn", "app", "client"},
+    "model": {"champion", "demo_store"},
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in TIER_FIXTURES.items():
+            if names & fixtures:
+                item.add_marker(marker)
+        if "tests/api/" in item.nodeid and "province" in names:  # the API's province has a champion
+            item.add_marker("model")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgresql" in params.values():
+            item.add_marker("postgres")
+            item.add_marker("store")
+
+
+_SQLITE_TEMPLATE: Path | None = None
+
+
+def _sqlite_template() -> Path:
+    """One migrated SQLite file per test process, copied for each test: migrating costs seconds,
+    a copy costs a millisecond, and every test still gets a store of its own."""
+    global _SQLITE_TEMPLATE
+    if _SQLITE_TEMPLATE is None:
+        path = Path(tempfile.mkdtemp(prefix="credit-engine-template-")) / "store.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        with engine.connect() as conn:  # everything into the main file, so that copying it copies all
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        _SQLITE_TEMPLATE = path
+    return _SQLITE_TEMPLATE
+
+
 @contextmanager
 def scratch_store(backend: str, folder: Path) -> Iterator[Engine]:
     """A freshly migrated store: a SQLite file, or a PostgreSQL schema dropped afterwards."""
     if backend == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_sqlite_template(), folder / "store.db")
         engine = make_engine(f"sqlite:///{folder / 'store.db'}")
-        upgrade(engine)
         yield engine
         engine.dispose()
         return

@@ -53,5 +53,6 @@ def test_without_pyspark_the_spark_engine_says_what_to_install(province, champio
     engine, settings = province
     with pytest.raises(RuntimeError, match=r"needs the `spark` extra: pip install 'credit-engine\[spark\]'"):
         batch.grade_all(engine, settings, AS_OF, champion, compute="spark")
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0  # the CLI's own store, so the refusal is Spark's
     result = CliRunner().invoke(app, ["grade", "--engine", "spark", "--as-of", "2026-06-30"])
     assert result.exit_code == 1 and "the Spark engine needs the `spark` extra" in " ".join(result.output.split())
