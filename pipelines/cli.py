@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +27,9 @@ from credit_engine.store.db import SchemaNotCurrent, current_revision, make_engi
 from pipelines.sample import run_plan, sample_app
 
 app = typer.Typer(help="Credit-based tiered supervision scoring (信用分级分类监管).", no_args_is_help=True)
-#: soft_wrap: a long line (a command, a key, a URL) stays one line that can be copied, terminal or not.
-console = Console(soft_wrap=True)
+#: soft_wrap: a long line (a command, a key, a URL) stays one line that can be copied, terminal or not;
+#: tables are laid out for a wide terminal when the output is not one (a log, a pipe).
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
 
 @app.command()
@@ -526,11 +528,13 @@ def demo(
     """The whole flow on a synthetic province in the working folder, then the service; a second
     run serves what the first built."""
     import json
+    import logging
     import warnings
 
     from credit_engine.synth.plans import PLAN_FILE
 
     warnings.filterwarnings("ignore")  # the libraries' deprecation notices are not the demo's news
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # nor MLflow's table creation and pickling notes
     settings = get_settings()
     state_file = settings.var_dir / DEMO_STATE
     state = json.loads(state_file.read_text()) if state_file.exists() else None
