@@ -121,7 +121,7 @@ def run_plan(plan: Path, seed: str | None = None, commit_only: bool = False, sho
         with engine.begin() as conn:
             ledger.upsert_inspectors(conn, pool, actor)
             stored = ledger.save_plan(conn, chosen, actor)
-            row = ledger.commit(conn, stored.id, actor, commitment=draw.commitment(seed, salt) if seed else None)
+            row = ledger.commit(conn, stored.id, actor, commitment=draw.commitment(seed, salt) if seed and salt else None)
     except (ValueError, LookupError) as exc:
         raise _fail(exc) from exc
     _print_weights(json.loads(row["summary_json"]), row["sample_size"], stored.policy_id)

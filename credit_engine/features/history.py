@@ -69,7 +69,7 @@ def load_history(conn: Connection, first: date, last: date, usccs: list[str] | N
     were loaded with them.
     """
     dialect = conn.dialect.name
-    extra = {0: [], 1: []}
+    extra: dict[int, list[str]] = {0: [], 1: []}
     for kind, fields in DETAIL_FIELDS.items():
         for i, field in enumerate(fields):
             if field:

@@ -43,7 +43,8 @@ class CutOffs:
         if len(shares) != 4 or abs(sum(shares) - 1) > 1e-6 or min(shares) < 0:
             raise ValueError(f"class shares must be four non-negative numbers adding up to 1: {shares}")
         points = np.cumsum(shares)[:3]
-        return cls(tuple(float(q) for q in np.quantile(probabilities, points)))
+        a_b, b_c, c_d = (float(q) for q in np.quantile(probabilities, points))
+        return cls((a_b, b_c, c_d))
 
     def classes(self, probabilities: np.ndarray) -> np.ndarray:
         return np.array(GRADES)[np.searchsorted(np.asarray(self.thresholds), probabilities, side="right")]

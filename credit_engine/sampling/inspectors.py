@@ -52,14 +52,14 @@ def assign(drawn: pd.DataFrame, pool: pd.DataFrame, per_entity: int, cross_assig
                 f"entity {uscc}: {len(candidates)} of {len(pool)} inspectors remain after recusal "
                 f"(own authority {home!r}, last inspectors, declared conflicts); the plan needs {per_entity}")
         ranked = candidates[np.lexsort((tie_break[candidates], load[candidates]))]
-        chosen = []
+        first: list[int] = []
         for name in joint:  # the least loaded eligible inspector of each department first
             own = ranked[department[ranked] == name]
             if not len(own):
                 raise NoEligibleInspector(f"entity {uscc}: no inspector of {name} remains after recusal "
                                           f"(own authority {home!r}, last inspectors, declared conflicts)")
-            chosen.append(own[0])
-        chosen = np.array(chosen + [i for i in ranked if i not in chosen][:per_entity - len(chosen)], dtype=np.int64)
+            first.append(own[0])
+        chosen = np.array(first + [i for i in ranked if i not in first][:per_entity - len(first)], dtype=np.int64)
         load[chosen] += 1
         out.append(sorted(codes[chosen].tolist()))
     return out

@@ -73,7 +73,7 @@ def resolve(policy_id: str | None, on: date, ratios: Mapping[str, float] | None 
     if key_area is not None and key_area not in rule_set.key_areas.value:
         raise ValueError(f"{key_area!r} is not a key area of rule set {rule_set.id} "
                          f"(key areas: {', '.join(rule_set.key_areas.value)})")
-    classes = {}
+    classes: dict[str, ClassTerms] = {}
     for grade in GRADES:
         row = policy.for_class(grade)
         low, high = row.ratio.value

@@ -69,7 +69,8 @@ def check(conn: Connection, results: list[InspectionResult], today: date) -> tup
     drawn = {(d, u): pi for d, u, pi in conn.execute(text(
         "SELECT draw_id, uscc, pi_units FROM inspection_sample WHERE draw_id IN :d").bindparams(
         bindparam("d", expanding=True)), {"d": draw_ids or [0]}).all()}
-    checked, problems = [], []
+    checked: list[Checked] = []
+    problems: list[Problem] = []
     for i, (r, code) in enumerate(zip(results, codes, strict=True)):
         before = len(problems)
         if code.kind not in (CodeKind.USCC, CodeKind.USCC_CHECK_FAILED):

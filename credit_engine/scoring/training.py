@@ -38,7 +38,8 @@ class TrainingSet:
 
 def month_ends(first: date, last: date) -> list[date]:
     """Every month end from the one of ``first`` to the last one on or before ``last``."""
-    out, month = [], date(first.year, first.month, 1)
+    out: list[date] = []
+    month = date(first.year, first.month, 1)
     while True:
         end = add_months(month, 1) - timedelta(days=1)
         if end > last:

@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, ForeignKeyConstraint, select, text
+from sqlalchemy import Connection, Engine, ForeignKeyConstraint, Table, select, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from credit_engine.store.models import Fact
+
+FACT_TABLE: Table = Fact.__table__  # type: ignore[assignment]  # a declarative class's table is a Table
 
 DEFERRED_INDEXES = ("ix_fact_subject", "ix_fact_person")
 LOADED_TABLES = ("fact", "entity", "name_gram", "entity_alias", "person", "source_file", "quarantine")
@@ -69,11 +71,11 @@ def analyse(engine: Engine) -> None:
 
 
 def _indexes() -> list:
-    return [i for i in Fact.__table__.indexes if i.name in DEFERRED_INDEXES]
+    return [i for i in FACT_TABLE.indexes if i.name in DEFERRED_INDEXES]
 
 
 def _source_file_fk() -> ForeignKeyConstraint:
-    (fk,) = (c for c in Fact.__table__.foreign_key_constraints if c.column_keys == ["source_file_id"])
+    (fk,) = (c for c in FACT_TABLE.foreign_key_constraints if c.column_keys == ["source_file_id"])
     return fk
 
 

@@ -35,6 +35,7 @@ def record_batches(database: str, query: str, batch_rows: int) -> Iterator[pa.Re
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a long message cannot block the child
         child = subprocess.Popen([sys.executable, "-m", __name__, database, str(batch_rows)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        assert child.stdin is not None and child.stdout is not None  # both are pipes
         try:
             try:
                 child.stdin.write(query.encode())

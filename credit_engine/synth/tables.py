@@ -6,6 +6,8 @@ systems do; ``defects`` then damages the tables and ``writers`` puts them on dis
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -14,6 +16,11 @@ from .dates import NA_DAY
 from .defects import Table
 from .events import Events
 from .world import World
+
+
+def _choose(condition: Any, chosen: Any, otherwise: Any) -> np.ndarray:
+    """``np.where`` as an object column: numpy's type stubs know no branch that is ``None``."""
+    return np.asarray(np.where(condition, chosen, otherwise), dtype=object)
 
 
 def zero_padded(numbers: np.ndarray, width: int) -> np.ndarray:
@@ -215,7 +222,7 @@ def _penalty_v2_table(pen: pd.DataFrame, lk: Lookup, path: str, encoding: str, s
         "CF_NR": _obj(content),
         "CF_NR_FK": np.array([f"{f / 10_000:g}" if f > 0 else None for f in fine], dtype=object),
         "CF_NR_WFFF": np.array([f"{c / 10_000:g}" if c > 0 else None for c in conf], dtype=object),
-        "CF_NR_ZKDX": np.where(np.isin(tier, ["revoke"]), lic_no, None).astype(object),
+        "CF_NR_ZKDX": _choose(np.isin(tier, ["revoke"]), lic_no, None),
         "CF_JDRQ": pen["day"].to_numpy(),
         "CF_YXQ": pen["valid_to"].to_numpy(),
         "CF_GSJZQ": pen["publicity_end"].to_numpy(),
@@ -324,8 +331,8 @@ def _list_table(frame: pd.DataFrame, lk: Lookup, path: str, kind: str, encoding:
     uscc_h, name_h, reason_h, day_h, by_h, out_reason_h, out_day_h, out_by_h = headers
     cols = {
         uscc_h: lk.uscc[e], name_h: lk.name[e], reason_h: reasons, day_h: frame["day"].to_numpy(),
-        by_h: authority, out_reason_h: np.where(removed, removal_reasons, None).astype(object),
-        out_day_h: frame["removed"].to_numpy(), out_by_h: np.where(removed, authority, None).astype(object),
+        by_h: authority, out_reason_h: _choose(removed, removal_reasons, None),
+        out_day_h: frame["removed"].to_numpy(), out_by_h: _choose(removed, authority, None),
     }
     return Table(path, kind, cols, e, encoding, dates={day_h: "cn_pad", out_day_h: "cn_pad"}, key_dates=(day_h,),
                  end_dates=(out_day_h,), optional=(out_reason_h, out_day_h, out_by_h), uscc=uscc_h,
@@ -372,9 +379,9 @@ def court(world: World, ev: Events, lk: Lookup) -> Table:
         "被执行人姓名/名称": np.where(person, lk.person_name[pp], lk.name[e]).astype(object),
         "身份证号码/组织机构代码": np.where(person, lk.person_id[pp], lk.uscc[e]).astype(object),
         "被执行人性质": np.where(person, "自然人", "法人").astype(object),
-        "性别": np.where(person, np.where(male, "男", "女"), None).astype(object),
-        "年龄": np.where(person, age.astype(str), None).astype(object),
-        "法定代表人或者负责人姓名": np.where(person, None, lk.lr_name[e]).astype(object),
+        "性别": _choose(person, np.where(male, "男", "女"), None),
+        "年龄": _choose(person, age.astype(str), None),
+        "法定代表人或者负责人姓名": _choose(person, None, lk.lr_name[e]),
         "执行法院": lk.reg.court[region],
         "案号": "（" + year + "）" + court_code + "执" + co["seq"].to_numpy().astype(str).astype(object) + "号",
         "执行依据文号": "（" + co["basis_year"].to_numpy().astype(str).astype(object) + "）" + court_code

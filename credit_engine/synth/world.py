@@ -236,12 +236,12 @@ def _roles(
     roles.loc[idx, "start"] = current_start.reindex(roles["entity"].to_numpy()[idx]).to_numpy()
     roles = pd.concat([roles, former], ignore_index=True)
 
-    share = np.full(len(roles), np.nan)
+    holding = np.full(len(roles), np.nan)
     is_sh = roles["role"].to_numpy() == "股东"
     weights = rng.gamma(1.5, size=int(is_sh.sum()))
     total = pd.Series(weights).groupby(roles["entity"].to_numpy()[is_sh]).transform("sum").to_numpy()
-    share[is_sh] = np.round(100 * weights / total, 2)
-    roles["share"] = share
+    holding[is_sh] = np.round(100 * weights / total, 2)
+    roles["share"] = holding
     roles = roles.sort_values(["entity", "role", "start", "person"], kind="stable")
     return roles.reset_index(drop=True), lr
 

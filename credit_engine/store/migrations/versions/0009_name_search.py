@@ -33,7 +33,7 @@ def upgrade() -> None:
     )
     after = ""
     while True:  # a province's names a batch at a time: all their pieces at once would not fit
-        names = dict(conn.execute(sa.text("SELECT uscc, name FROM entity WHERE name IS NOT NULL AND uscc > :after "
+        names: dict[str, str] = dict(conn.execute(sa.text("SELECT uscc, name FROM entity WHERE name IS NOT NULL AND uscc > :after "
                                           "ORDER BY uscc LIMIT :n"), {"after": after, "n": BATCH}).all())
         if not names:
             break
