@@ -7,7 +7,9 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,55 @@ def scratch_store(backend: str, folder: Path) -> Iterator[Engine]:
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     with scratch_store(request.param, tmp_path) as engine:
         yield engine
+
+
+@dataclass(frozen=True)
+class ProvinceSpec:
+    """What a synthetic province is built from, and how far along the flow (``pipelines.flow``)."""
+
+    entities: int
+    seed: int
+    steps: tuple[str, ...] = ("synth", "ingest", "link", "build", "train", "grade")
+    as_of: date = date(2026, 6, 30)
+
+
+@dataclass(frozen=True)
+class BuiltProvince:
+    engine: Engine
+    settings: Settings
+    folder: Path  # the province's source files are in ``folder / "sources"``
+    spec: ProvinceSpec
+
+
+class Provinces:
+    """Each (backend, spec) built once per test process, by the same steps the CLI runs; a test
+    that only reads takes the shared one, a test that writes asks for a copy of its own."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.built, self.stack = root, {}, ExitStack()
+
+    def get(self, backend: str, spec: ProvinceSpec) -> BuiltProvince:
+        if (backend, spec) not in self.built:
+            self.built[backend, spec] = self._build(backend, spec)
+        return self.built[backend, spec]
+
+    def _build(self, backend: str, spec: ProvinceSpec) -> BuiltProvince:
+        from pipelines import flow
+
+        folder = self.root / f"{backend}-{spec.entities}-{spec.seed}-{len(self.built)}"
+        engine = self.stack.enter_context(scratch_store(backend, folder))
+        settings = Settings(var_dir=folder / "var", model_dir=folder / "models", pseudonym_secret="test-secret",
+                            database_url=engine.url.render_as_string(hide_password=False))
+        run = flow.Run(engine, settings, spec.as_of, folder / "province", spec.entities, spec.seed, actor="test")
+        flow.run(run, spec.steps)
+        return BuiltProvince(engine, settings, run.folder, spec)
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+@pytest.fixture(scope="session")
+def provinces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provinces]:
+    factory = Provinces(tmp_path_factory.mktemp("provinces"))
+    yield factory
+    factory.close()

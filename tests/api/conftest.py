@@ -19,15 +19,10 @@ from sqlalchemy import Engine
 from stdnum.cn import ric
 
 from api import create_app
-from credit_engine.records import Publicity, current_record
-from credit_engine import linking
-from credit_engine.ingest import ingest_paths
 from credit_engine.keys import Role, create_key
-from credit_engine.grading import batch
-from credit_engine.scoring import lifecycle, registry
+from credit_engine.records import Publicity, current_record
 from credit_engine.settings import Settings, get_settings
-from credit_engine.synth import synthesise
-from tests.conftest import BACKENDS, scratch_store
+from tests.conftest import BACKENDS, Provinces, ProvinceSpec
 
 AS_OF = date(2026, 6, 30)
 
@@ -63,33 +58,26 @@ def _keys(engine: Engine, scope: str) -> dict[str, str]:
     return keys
 
 
+#: The API's province: 1 200 entities through the whole flow, with a champion and its grades.
+SPEC = ProvinceSpec(1200, 5, ("synth", "ingest", "link", "build", "train", "grade"), AS_OF)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def province(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
-    folder = tmp_path_factory.mktemp(f"api-{request.param}")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("CREDIT_ENGINE_VAR_DIR", str(folder / "var"))
-    patch.setenv("CREDIT_ENGINE_MODEL_DIR", str(folder / "models"))
-    patch.setenv("CREDIT_ENGINE_PSEUDONYM_SECRET", "test-secret")
-    patch.setenv("CREDIT_ENGINE_PUBLIC_RATE_LIMIT", "100000/minute")
-    patch.setenv("CREDIT_ENGINE_CHAMPION_FOLLOW_SECONDS", "0")  # a test that needs it asks for it
+def province(request: pytest.FixtureRequest, provinces: Provinces) -> Iterator[Province]:
+    built = provinces.get(request.param, SPEC)
+    patch = pytest.MonkeyPatch()  # what the service reads from its settings, for this session's app
+    for name, value in {"VAR_DIR": built.settings.var_dir, "MODEL_DIR": built.settings.model_dir,
+                        "DATABASE_URL": built.settings.db_url, "PSEUDONYM_SECRET": "test-secret",
+                        "PUBLIC_RATE_LIMIT": "100000/minute",
+                        "CHAMPION_FOLLOW_SECONDS": "0"}.items():  # a test that needs following asks for it
+        patch.setenv(f"CREDIT_ENGINE_{name}", str(value))
     patch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
-    patch.delenv("CREDIT_ENGINE_DATABASE_URL", raising=False)
-    synthesise(folder / "prov", 1200, seed=5, as_of=AS_OF)
-    with scratch_store(request.param, folder) as engine:
-        patch.setenv("CREDIT_ENGINE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-        get_settings.cache_clear()
-        settings = get_settings()
-        ingest_paths([folder / "prov" / "sources"], engine, settings, backfill=True)
-        with engine.begin() as conn:
-            linking.resolve_masked_debtors(conn)
-            linking.build(conn, AS_OF)
-        with engine.connect() as conn:
-            report = lifecycle.train_on_store(conn, settings, AS_OF)
-            scope = conn.exec_driver_sql("SELECT region_code FROM entity GROUP BY region_code "
-                                         "ORDER BY COUNT(*) DESC LIMIT 1").scalar()[:4]
-        registry.promote(settings, report.version)
-        batch.grade_all(engine, settings, AS_OF)
-        yield Province(engine, settings, _keys(engine, scope), scope, planted_ids(folder / "prov" / "sources"))
+    get_settings.cache_clear()
+    settings = get_settings()
+    with built.engine.connect() as conn:
+        scope = conn.exec_driver_sql("SELECT region_code FROM entity GROUP BY region_code "
+                                     "ORDER BY COUNT(*) DESC LIMIT 1").scalar()[:4]
+    yield Province(built.engine, settings, _keys(built.engine, scope), scope, planted_ids(built.folder / "sources"))
     patch.undo()
     get_settings.cache_clear()
 
