@@ -49,45 +49,33 @@ def settings(root: Path, url: str, champion: Path | None):
 
 
 def phase(step: str, root: Path, url: str, champion: Path | None) -> dict:
-    """One step of the flow; returns what it counted."""
+    """One step of the flow (``pipelines.flow``, as the CLI runs it); returns what it counted."""
     from credit_engine.store.db import make_engine, upgrade
+    from pipelines import flow
 
     s = settings(root, url, champion)
     engine = make_engine(url)
+    run = flow.Run(engine, s, AS_OF, root / "province", actor="benchmark")
     if step == "ingest":
-        from credit_engine.ingest import ingest_paths
-
         upgrade(engine)
-        reports = ingest_paths([root / "province" / "sources"], engine, s, backfill=True)
+        reports = flow.ingest(run)
         failed = [f"{r.path.name}: {r.status} {r.error}" for r in reports if r.status in ("failed", "rejected")]
         return {"rows": sum(r.rows_read for r in reports), "facts": sum(r.facts_new for r in reports),
                 "quarantined": sum(r.rows_quarantined for r in reports), "files": len(reports), "failed": failed}
     if step == "link":
-        from credit_engine import linking
-
-        with engine.begin() as conn:
-            return linking.resolve_masked_debtors(conn)
+        return flow.link(run)
     if step == "build":
-        from credit_engine import linking
-
-        with engine.begin() as conn:
-            return {"flags": sum(linking.build(conn, AS_OF).values())}
+        return {"flags": sum(flow.build(run).values())}
     if step == "train":
         from credit_engine.scoring import registry
-        from credit_engine.scoring.lifecycle import train_on_store
 
         try:
             return {"version": registry.load_champion(s).version, "reused": True}
         except LookupError:
             pass
-        with engine.connect() as conn:
-            report = train_on_store(conn, s, AS_OF)
-        registry.promote(s, report.version)
-        return {"version": report.version, "reused": False}
+        return {"version": flow.train(run).version, "reused": False}
     if step == "grade":
-        from credit_engine.grading import batch
-
-        report = batch.grade_all(engine, s, AS_OF, actor="benchmark")
+        report = flow.grade(run)
         return {"entities": sum(report.counts.values()), "counts": report.counts,
                 "parts": {k: round(v, 1) for k, v in report.seconds.items()}}
     if step == "weights":
