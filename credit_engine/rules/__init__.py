@@ -17,11 +17,14 @@ from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
 from credit_engine.rules.model import RuleSet, SamplingPolicy
-from credit_engine.rules.penalty import PenaltyTiering, Tier, tier_penalty
+from credit_engine.rules.penalty import PenaltyFacts, PenaltyTiering, Tier, judge_penalty, tier_penalty
 
 __all__ = [
     "rules_for",
     "NoRuleSetInForce",
+    "PenaltyFacts",
+    "judge_penalty",
+    "province_of",
     "PenaltyTiering",
     "RuleSet",
     "SamplingPolicy",
@@ -88,12 +91,26 @@ def rules_in_force(on: date) -> RuleSet:
     return sets[index]
 
 
-def rules_for(day: date) -> RuleSet:
-    """The set in force on ``day``; facts older than every set are judged by the earliest one."""
+def rules_for(day: date, province: str | None = None) -> RuleSet:
+    """The set in force on ``day``; facts older than every set are judged by the earliest one.
+    With ``province`` (two digits, ``province_of``): that province's own values applied."""
     try:
-        return rules_in_force(day)
+        rules = rules_in_force(day)
     except NoRuleSetInForce:
-        return load_rule_sets()[0]
+        rules = load_rule_sets()[0]
+    return rules if province is None else _localised(rules.id, province)
+
+
+@cache
+def _localised(set_id: str, province: str) -> RuleSet:
+    return next(s for s in load_rule_sets() if s.id == set_id).for_province(province)
+
+
+def province_of(uscc: str | None) -> str | None:
+    """The province of a USCC: the first two digits of its region code (characters 3-4)."""
+    if not uscc or len(uscc) < 4 or not uscc[2:4].isdigit():
+        return None
+    return uscc[2:4]
 
 
 def sampling_policy(policy_id: str | None = None, on: date | None = None) -> SamplingPolicy:

@@ -111,8 +111,9 @@ def test_penalty_severity_and_publicity_follow_the_rules(registered: Engine, set
     ingest(registered, settings, write_csv(tmp_path / "pen.csv", PEN_V2, rows))
     pen = facts(registered, "penalty").set_index("document_no")
     assert pen.loc["W1", "severity"] == "minor" and not pen.loc["W1", "published"]
-    assert pen.loc["W2", "severity"] == "minor" and str(pen.loc["W2", "publicity_end"]) == "2024-06-01"
-    assert pen.loc["W3", "severity"] == "general" and str(pen.loc["W3", "publicity_end"]) == "2027-03-01"
+    # Order 45 counts from publication: without a publication date, decision + 20 working days (2024-03-29)
+    assert pen.loc["W2", "severity"] == "minor" and str(pen.loc["W2", "publicity_end"]) == "2024-06-29"
+    assert pen.loc["W3", "severity"] == "general" and str(pen.loc["W3", "publicity_end"]) == "2027-03-29"
     assert pen.loc["W4", "severity"] == "serious"
     assert pen.loc["W3", "rule_set_id"] == "cn-2021-09-01"
     # under the 2026 national tiers a general penalty is public for one year only
