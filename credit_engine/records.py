@@ -56,7 +56,7 @@ class Publicity(StrEnum):
 
 
 #: Kinds kept for supervision only, never shown to the public (RULES.md §7).
-INTERNAL_KINDS = frozenset({"tax", "commitment", "complaint"})
+INTERNAL_KINDS = frozenset({"tax", "commitment", "complaint", "person_bar"})
 #: What the public view shows of a fact's detail, per kind; everything else stays internal.
 PUBLIC_DETAIL = {
     "penalty": ("party_name", "violation_type", "facts_text", "basis", "content"),
@@ -260,7 +260,7 @@ def publicity_on(row, detail: dict, as_of: date, rules: RuleSet | None = None) -
 
 
 def _day(value: object) -> date | None:
-    if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value == "" or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, datetime):
         return value.date()
@@ -276,13 +276,15 @@ def penalty_facts(row, detail: dict, rules: RuleSet) -> PenaltyFacts:
     """What a stored penalty version says, for ``judge_penalty``: the stated tier and end are the
     issuing authority's (flags ``tier_stated``, ``end_stated``); a natural person is a party with
     no USCC or an individual business (prefix 92)."""
-    flags = (row["flags"] or "").split(",")
+    flags = row["flags"].split(",") if isinstance(row["flags"], str) else []
     area = detail.get("key_area")
-    uscc = row["subject_uscc"]
+    uscc = row["subject_uscc"] if isinstance(row["subject_uscc"], str) else None
+    category = row["category"] if isinstance(row["category"], str) else "其他"
+    amount = row["amount_yuan"]
     return PenaltyFacts(
-        split_categories([row["category"] or "其他"]), row["amount_yuan"], _day(row["event_date"]),
+        split_categories([category]), None if amount is None or pd.isna(amount) else float(amount), _day(row["event_date"]),
         bool(area) and area in rules.repair.key_areas.value, _day(row["end_date"]),
-        stated_tier=Tier(row["severity"]) if TIER_STATED_FLAG in flags and row["severity"] else None,
+        stated_tier=Tier(row["severity"]) if TIER_STATED_FLAG in flags and isinstance(row["severity"], str) else None,
         stated_end=_day(row["publicity_end"]) if END_STATED_FLAG in flags else None,
         published_on=_day(detail.get("published_on")), simple_procedure=bool(detail.get("simple_procedure")),
         natural_person=not uscc or uscc.startswith("92"),

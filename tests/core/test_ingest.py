@@ -130,8 +130,9 @@ def test_key_area_repair_minimum_applies_only_to_the_areas_the_rule_set_names(
     pen = facts(registered, "penalty").set_index("document_no")
     food, chemicals = (json.loads(pen.loc[k, "detail_json"]) for k in ("F-1", "H-1"))
     assert (food["key_area"], chemicals["key_area"]) == ("食品", "危险化学品")
-    # SAMR 2021 repair rules: 12 months for food, drugs, special equipment; 6 months otherwise
-    assert (food["repair_from"], chemicals["repair_from"]) == ("2025-03-01", "2024-09-01")
+    # SAMR 2021 repair rules: 12 months for food, drugs, special equipment; 6 months otherwise, from
+    # publication (no date in the source: decision + 20 working days, 2024-03-29)
+    assert (food["repair_from"], chemicals["repair_from"]) == ("2025-03-29", "2024-09-29")
 
 
 def test_penalty_v1_and_lower_case_jsonl_codes(registered: Engine, settings: Settings, tmp_path: Path) -> None:
