@@ -36,13 +36,7 @@ TIER_STATED_FLAG = "tier_stated"
 END_STATED_FLAG = "end_stated"
 #: Flags that describe the publication state rather than the source data (not review flags).
 STATE_FLAGS = frozenset({OBJECTION_FLAG, OBJECTION_KEPT_FLAG, PUBLICITY_ENDED_FLAG, TIER_STATED_FLAG, END_STATED_FLAG})
-#: Where the transition between rule sets is decided (RULES.md §3 "Old records under a new set"):
-#: every record is judged by the set in force on the judged date, whatever the set in force when
-#: it was decided. The transitional articles of Orders 107 and 36 were not read (U); this choice
-#: never keeps a record public longer than the set in force allows, and each record's basis names
-#: the set that judged it. A period the issuing authority stated itself (公示截止期) stands.
-TRANSITION = ("judged by the set in force on the judged date (RULES.md §3 'Old records under a new set': "
-              "a configurable assumption, the transitional articles were not read)")
+#: The transition between rule sets (old records under a new set) is decided in ``rules.TRANSITION``.
 
 
 class Publicity(StrEnum):
@@ -189,7 +183,7 @@ _ENTITY = select(Entity.code_status, Entity.entity_type, Entity.region_code).whe
 def record_as_of(conn: Connection, uscc: str, as_of: date) -> EntityRecord:
     """The record of ``uscc`` exactly as the store knew it at the end of ``as_of``."""
     rows = conn.execute(_RECORD, {"uscc": uscc, "cut": end_of_day(as_of), "day": as_of}).mappings().all()
-    rules = rules_for(as_of, province_of(uscc))  # the transition choice: see TRANSITION
+    rules = rules_for(as_of, province_of(uscc))  # the transition choice: rules.TRANSITION
     facts = [_view(row, as_of, rules) for row in rows]
     return EntityRecord(uscc, as_of, rules.id, _entity(conn, uscc, facts), facts)
 
@@ -232,7 +226,7 @@ def _view(row, as_of: date, rules: RuleSet) -> FactView:
 
 def publicity_on(row, detail: dict, as_of: date, rules: RuleSet | None = None) -> tuple[Publicity, str, date | None]:
     """Publicity of one fact version on ``as_of`` under ``rules`` (default: the set in force that
-    day, with the entity's province applied: ``TRANSITION``)."""
+    day, with the entity's province applied: ``rules.TRANSITION``)."""
     rules = rules or rules_for(as_of, province_of(row["subject_uscc"]))
     if row["status"] == "withdrawn":
         return Publicity.WITHDRAWN, "decision revoked or changed: withdrawn from publicity (RULES.md §3)", None

@@ -22,6 +22,7 @@ from credit_engine.rules.penalty import PenaltyFacts, PenaltyTiering, Tier, judg
 __all__ = [
     "rules_for",
     "NoRuleSetInForce",
+    "TRANSITION",
     "PenaltyFacts",
     "judge_penalty",
     "province_of",
@@ -37,6 +38,14 @@ __all__ = [
 ]
 
 _DATA = files(__name__) / "data"
+#: Old records under a new set (RULES.md §3), decided here, where the set is picked: every record is
+#: judged by the set in force on the judged date, whatever the set in force when it was decided. The
+#: transitional articles of Orders 107 and 36 were not read (U), so this is a configurable assumption;
+#: it never keeps a record public longer than the set in force allows, and every record's basis
+#: names the set that judged it. A period the issuing authority stated itself (公示截止期) stands.
+TRANSITION = ("every record is judged by the set in force on the judged date (RULES.md §3 'Old records under "
+              "a new set'): a configurable assumption, the transitional articles were not read; a publicity end "
+              "stated by the issuing authority stands")
 
 
 class NoRuleSetInForce(LookupError):

@@ -46,7 +46,7 @@ def add_months_array(days: pd.Series, months: np.ndarray) -> pd.Series:
 
 
 def penalty_ends(candidates: pd.DataFrame, as_of: date) -> list[date | None]:
-    """Each penalty's end of publicity under the set in force on ``as_of`` (``records.TRANSITION``),
+    """Each penalty's end of publicity under the set in force on ``as_of`` (``rules.TRANSITION``),
     with its province's values: a stated end (公示截止期) as given, else the judged tier's period
     from publication or decision, as the set counts. None: never published."""
     ends: list[date | None] = []

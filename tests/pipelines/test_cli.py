@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -151,3 +152,27 @@ def test_keys_are_created_listed_and_revoked_and_only_their_hashes_stored(settin
     for bad in (["--role", "auditor"], ["--role", "analyst", "--scope", "2301"], ["--role", "regulator", "--scope", "23a"]):
         refused = runner.invoke(app, ["keys", "create", *bad])
         assert refused.exit_code == 2 and ("roles:" in refused.output)
+
+
+def test_rules_show_and_diff() -> None:
+    """``credit-engine rules show``: every value with its source and tag; ``--diff``: what changed."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["rules", "show", "--as-of", "2026-04-01", "--json"])
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    assert report["rule_set"] == "cn-2026-04-01"
+    counting = next(v for v in report["values"] if v["path"] == "penalty.counting")
+    assert counting["value"] == "decision" and counting["tag"] == "C"
+    diff = runner.invoke(app, ["rules", "show", "--as-of", "2026-03-31", "--diff", "2026-04-01", "--json"])
+    changes = {c["path"]: c for c in json.loads(diff.output)["changes"]}
+    assert (changes["penalty.counting"]["before"]["value"], changes["penalty.counting"]["after"]["value"]) == (
+        "publication", "decision")
+    general = changes["penalty.tiers.general.publicity_months"]  # 1 year on both sides; only its source changed
+    assert (general["before"]["value"], general["after"]["value"], general["before"]["tag"], general["after"]["tag"]) == (
+        12, 12, "P", "C")
+    table = runner.invoke(app, ["rules", "show", "--as-of", "2021-08-31"])
+    assert table.exit_code == 0 and "cn-2014-10-01" in table.output
