@@ -296,7 +296,8 @@ def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
         "as_of": as_of.isoformat(),
         "roles": [{"uscc": r.uscc, "role": r.role, "start": _day(r.start), "end": _day(r.end)} for r in mine.itertuples()],
         "court_listings": debts.loc[debts["person_key"] == pseudonym, "case_no"].tolist(),
-        "legal_rep_bars": [{"ground": b.ground, "until": b.until.isoformat(), "because_of": b.uscc,
+        "legal_rep_bars": [{"ground": b.ground, "until": b.until.isoformat(),
+                            "because_of": b.uscc if isinstance(b.uscc, str) else None,
                             "basis": b.basis, "other_enterprises_only": bool(b.other_only)}
                            for b in bars[bars["person_key"] == pseudonym].itertuples()],
     }
