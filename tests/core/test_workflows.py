@@ -49,8 +49,9 @@ def store(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytes
         ["甲", A, "M-2026", "通报批评", "", "2026-01-10", "局", "广告违法"],      # minor: 3 months
         ["甲", A, "S-2026", "责令停产停业", "", "2023-01-10", "局", "安全生产"],  # serious: 3 years
     ])], engine, settings)
-    ingest_paths([write_csv(tmp_path / "ab.csv", AB, [[A, "甲", "通过登记的住所或者经营场所无法联系的", "2026-03-02", ""]])],
-                 engine, settings)
+    # on the abnormal list from 2026-03-02 to 2026-06-01: no penalty repair meanwhile (Order 45 Art.14)
+    ingest_paths([write_csv(tmp_path / "ab.csv", AB, [[A, "甲", "通过登记的住所或者经营场所无法联系的", "2026-03-02",
+                                                       "2026-06-01"]])], engine, settings)
     return engine
 
 
