@@ -16,7 +16,7 @@ from credit_engine.rules.report import rules_diff, rules_report
 router = APIRouter(prefix="/v1/rules", tags=["regulators", "analysts"])
 
 
-async def reader(principal: Principal = Depends(get_principal)) -> Principal:
+async def reader(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     """Regulators, analysts and admins."""
     if principal.role not in (Role.REGULATOR, Role.ANALYST, Role.ADMIN):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {principal.role} key may not read the rules "

@@ -133,8 +133,8 @@ def test_the_sweep_on_both_sides_of_each_switch(world: Engine, before: str, afte
 
 def app(doc: str, uscc: str = A, kind: str = "penalty", **changes) -> RepairApplication:
     fact = f"{kind}:{doc}:{uscc}" if kind == "penalty" else doc
-    values = dict(uscc=uscc, fact=fact, applicant="申请人", obligations_performed=True, commitment_signed=True,
-                  evidence=PAID)
+    values = {"uscc": uscc, "fact": fact, "applicant": "申请人", "obligations_performed": True,
+              "commitment_signed": True, "evidence": PAID}
     return RepairApplication(**(values | changes))
 
 
@@ -157,7 +157,7 @@ def file(engine: Engine, application: RepairApplication, on: str):
 def test_repair_eligibility_on_both_sides_of_each_switch(world: Engine, doc: str, on: str, eligible: bool,
                                                          earliest: date | None) -> None:
     if doc.startswith("serious:"):
-        _, uscc, listed = doc.split(":")
+        listed = doc.split(":")[2]
         application = app(f"serious:{C}:{listed}", C, kind="serious")
     else:
         application = app(doc)
