@@ -142,7 +142,9 @@ class PersonRole(BaseModel):
 class PersonBar(BaseModel):
     ground: str
     until: date
-    because_of: str
+    because_of: str | None = Field(None, description="the enterprise that caused the bar, if any")
+    basis: str = Field("", description="the article and its period (RULES.md §5)")
+    other_enterprises_only: bool = False
 
 
 class PersonOut(BaseModel):

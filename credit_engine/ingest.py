@@ -32,7 +32,7 @@ from credit_engine.sources.batch import FACT_SCHEMA, Batch
 from credit_engine.sources.headers import HeaderMatch, UnknownHeader, recognise
 from credit_engine.sources.kinds import (
     ABNORMAL, COMMITMENT, COMPLAINT, COURT, INSPECTION, LICENSE_V1, LICENSE_V2, PENALTY_V1, PENALTY_V2,
-    PERSONNEL, REGISTRATION, SERIOUS, TAX, Kind,
+    PERSON_BAR, PERSONNEL, REGISTRATION, SERIOUS, TAX, Kind,
 )
 from credit_engine.sources.reader import Chunk, UnreadableFile, open_table, read_header, read_table, scan
 from credit_engine.sources.subjects import SubjectResolver, is_personal_id
@@ -45,6 +45,7 @@ TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
     ABNORMAL: listings.abnormal, SERIOUS: listings.serious, COURT: listings.court,
     REGISTRATION: registration.registration, PERSONNEL: registration.personnel,
     TAX: supervision.tax, INSPECTION: supervision.inspection, COMMITMENT: supervision.commitment, COMPLAINT: supervision.complaint,
+    PERSON_BAR: registration.person_bars,
 }
 #: Code columns that sometimes hold a natural person's ID instead (masked in stored raw rows).
 CODE_COLUMNS = {"uscc", "party_code"}

@@ -28,9 +28,11 @@ from credit_engine.store.repository import Store, now_utc, stamp
 BARRED_ROLE_NAMES = {
     "legal_representative": "法定代表人", "director": "董事", "supervisor": "监事", "manager": "高级管理人员",
 }
-#: The rule sets' names of the two legal-representative bars that source facts can show.
-REVOKED_GROUND = "licence revoked, personally responsible"
-SERIOUS_GROUND = "abnormal list unresolved 3 years, moved to the serious list"
+#: The bars on persons (rule sets' ``person_bars``) that the store's facts can show, by the
+#: fact that causes them: a revoked business licence or closure order, the abnormal-to-serious
+#: transfer, and the events of the ``person_bar`` source kind (sentences, liquidations, fraud).
+BAR_GROUNDS = ("licence_revoked_or_closed", "serious_list_transfer", "criminal_sentence", "criminal_probation",
+               "bankruptcy_liquidation", "registration_fraud")
 #: Too few visible digits shared by two masked forms prove nothing.
 MIN_SHARED_DIGITS = 8
 #: Enterprises per span of ``build``: only one span's roles are in memory at a time.
@@ -49,10 +51,14 @@ def serious_listed_from(as_of: date) -> date:
     removes an entry, stops its publicity and lifts its measures once its years have passed,
     whether or not the source records the removal (RULES.md §5)."""
     return add_months(as_of, -12 * rules_for(as_of).serious_list.publicity_years.value)
-#: Facts that can bar an enterprise's legal representative (licence revoked, serious list).
+#: Facts that can bar an enterprise's legal representative (Company Law Art.178(4), 登记管理条例
+#: Art.12(4): 吊销营业执照 and 责令关闭; 企业信息公示暂行条例 Art.17/18: the serious-list transfer).
 BAR_CAUSES = f"""subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT} AND event_date <= :day
-          AND ((kind = 'penalty' AND category LIKE '%吊销营业执照%')
+          AND ((kind = 'penalty' AND (category LIKE '%吊销营业执照%' OR category LIKE '%责令关闭%'))
                OR (kind = 'serious' AND category = 'abnormal_three_years'))"""
+#: Events naming the barred person directly (source kind ``person_bar``), counted from event_date.
+PERSON_BAR_EVENTS = f"""kind = 'person_bar' AND person_key IS NOT NULL AND status = 'active' AND {KNOWN_AT}
+          AND event_date <= :day"""
 
 
 def _as_of(conn: Connection, sql: str, as_of: date, person: str | None = None, span: Span | None = None) -> pd.DataFrame:
@@ -114,13 +120,16 @@ def _roles_on(conn: Connection, as_of: date, person: str | None = None, where: s
 
 
 def court_debtors_as_of(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
-    """Persons on the court list of dishonest debtors on ``as_of``: person_key, case, filed."""
+    """Persons on the court list of dishonest debtors on ``as_of``: person_key, case, filed, and the
+    listing ground (``conduct``, 失信被执行人行为具体情形)."""
     only = "" if person is None else " AND person_key = :person"
-    return _as_of(conn, f"""
-        SELECT person_key, document_no AS case_no, event_date AS filed, fact_key
+    debtors = _as_of(conn, f"""
+        SELECT person_key, document_no AS case_no, event_date AS filed, fact_key, detail_json
         FROM fact WHERE kind = 'court' AND person_key IS NOT NULL AND status = 'active' AND {KNOWN_AT}
           AND event_date <= :day AND (end_date IS NULL OR end_date > :day){only}
     """, as_of, person)
+    debtors["conduct"] = [json.loads(d).get("conduct") if isinstance(d, str) else None for d in debtors["detail_json"]]
+    return debtors.drop(columns="detail_json")
 
 
 @dataclass(frozen=True)
@@ -211,41 +220,64 @@ def _entity_listings(conn: Connection, as_of: date) -> pd.DataFrame:
 
 
 def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
-    """Persons barred as legal representative on ``as_of`` (登记管理条例 Art.12; 企业信息公示暂行条例 Art.17):
-    legal representatives of an enterprise whose licence was revoked, or which went from the
-    abnormal list to the serious list, within the bar's years. Whether the person was personally
-    responsible is for the regulator to confirm: the flag says so.
+    """Persons barred from a role on ``as_of`` (RULES.md §5), each bar with its own article and period:
+    legal representatives of an enterprise whose business licence was revoked or which was ordered
+    closed (Company Law Art.178(4); 登记管理条例 Art.12(4)), or which went from the abnormal to the
+    serious list (企业信息公示暂行条例 Art.17, Art.18 since 2024-05-01; other enterprises only); and the
+    persons a ``person_bar`` event names (sentences, bankruptcy liquidations counted from their
+    completion, registrations cancelled for fraud). Whether the person was personally responsible
+    is for the regulator to confirm: the flag says so.
 
-    Columns: person_key, ground, since, until, uscc (the enterprise that caused it), fact_key.
+    Columns: person_key, ground, since, until, uscc (the enterprise that caused it, if any), fact_key,
+    basis (the article), other_only (the bar concerns other enterprises only).
     """
-    years = {b.ground: b.years for b in rules_for(as_of).court_list.legal_rep_bars}
-    bar_years = {"licence_revoked": years[REVOKED_GROUND], "serious_list_from_abnormal": years[SERIOUS_GROUND]}
+    rules = rules_for(as_of)
+    columns = ["person_key", "ground", "since", "until", "uscc", "fact_key", "basis", "other_only"]
     causes = _as_of(conn, f"""
         SELECT subject_uscc AS uscc, event_date AS since, fact_key,
-               CASE WHEN kind = 'serious' THEN 'serious_list_from_abnormal' ELSE 'licence_revoked' END AS ground
+               CASE WHEN kind = 'serious' THEN 'serious_list_transfer' ELSE 'licence_revoked_or_closed' END AS ground
         FROM fact WHERE {BAR_CAUSES}{_near(person)}
     """, as_of, person)
-    if causes.empty:
-        return causes.assign(person_key=pd.Series(dtype=str), until=pd.Series(dtype=object))
-    causes["since"] = pd.to_datetime(causes["since"]).dt.date
-    causes["until"] = [add_months(day, 12 * bar_years[ground]) for day, ground in zip(causes["since"], causes["ground"])]
-    causes = causes[causes["until"] > as_of]
-    reps = _as_of(conn, f"""
-        SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
-        WHERE kind = 'role' AND category = 'legal_representative' AND {KNOWN_AT}{_near(person)}
-          AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {BAR_CAUSES})
-        ORDER BY id
+    frames = []
+    if not causes.empty:
+        reps = _as_of(conn, f"""
+            SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
+            WHERE kind = 'role' AND category = 'legal_representative' AND {KNOWN_AT}{_near(person)}
+              AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {BAR_CAUSES})
+            ORDER BY id
+        """, as_of, person)
+        causes["since"] = pd.to_datetime(causes["since"]).dt.date
+        merged = causes.merge(reps, on="uscc")
+        held = pd.Series([  # legal representative when it happened
+            (pd.isna(start) or pd.Timestamp(start).date() <= since) and (pd.isna(end) or pd.Timestamp(end).date() >= since)
+            for start, end, since in zip(merged["start"], merged["end"], merged["since"])
+        ], index=merged.index, dtype=bool)
+        merged = merged[held].assign(_start=pd.to_datetime(merged.loc[held, "start"]))
+        merged = merged.sort_values("_start", na_position="first", kind="stable")
+        # the one legal representative at the time: equal starts go to the later row (``latest_legal_rep``)
+        frames.append(merged.drop_duplicates("fact_key", keep="last"))
+    events = _as_of(conn, f"""
+        SELECT person_key, subject_uscc AS uscc, event_date AS since, fact_key, category AS ground
+        FROM fact WHERE {PERSON_BAR_EVENTS}{"" if person is None else " AND person_key = :person"}
     """, as_of, person)
-    merged = causes.merge(reps, on="uscc")
-    held = pd.Series([  # legal representative when it happened
-        (pd.isna(start) or pd.Timestamp(start).date() <= since) and (pd.isna(end) or pd.Timestamp(end).date() >= since)
-        for start, end, since in zip(merged["start"], merged["end"], merged["since"])
-    ], index=merged.index, dtype=bool)
-    merged = merged[held].assign(_start=pd.to_datetime(merged.loc[held, "start"]))
-    merged = merged.sort_values("_start", na_position="first", kind="stable")
-    # the one legal representative at the time: equal starts go to the later row (``latest_legal_rep``)
-    merged = merged.drop_duplicates("fact_key", keep="last")
-    return merged[["person_key", "ground", "since", "until", "uscc", "fact_key"]].reset_index(drop=True)
+    if not events.empty:
+        events["since"] = pd.to_datetime(events["since"]).dt.date
+        frames.append(events[events["ground"].isin(BAR_GROUNDS)])
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    bars = pd.concat([f[["person_key", "ground", "since", "uscc", "fact_key"]] for f in frames], ignore_index=True)
+    bars["until"] = [add_months(since, 12 * (rules.bar(ground).years or 0)) for since, ground in zip(bars["since"], bars["ground"])]
+    bars["basis"] = [_bar_basis(rules, ground, since) for ground, since in zip(bars["ground"], bars["since"])]
+    bars["other_only"] = [rules.bar(ground).other_enterprises_only for ground in bars["ground"]]
+    return bars[bars["until"] > as_of][columns].reset_index(drop=True)
+
+
+def _bar_basis(rules, ground: str, since: date) -> str:
+    """The article of a bar; the disclosure regulation's article as numbered when the transfer happened."""
+    bar = rules.bar(ground)
+    if ground == "serious_list_transfer":
+        return f"{rules.cite('disclosure_transfer', since)}; {bar.source}"
+    return bar.source
 
 
 def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
@@ -264,7 +296,9 @@ def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
         "as_of": as_of.isoformat(),
         "roles": [{"uscc": r.uscc, "role": r.role, "start": _day(r.start), "end": _day(r.end)} for r in mine.itertuples()],
         "court_listings": debts.loc[debts["person_key"] == pseudonym, "case_no"].tolist(),
-        "legal_rep_bars": [{"ground": b.ground, "until": b.until.isoformat(), "because_of": b.uscc}
+        "legal_rep_bars": [{"ground": b.ground, "until": b.until.isoformat(),
+                            "because_of": b.uscc if isinstance(b.uscc, str) else None,
+                            "basis": b.basis, "other_enterprises_only": bool(b.other_only)}
                            for b in bars[bars["person_key"] == pseudonym].itertuples()],
     }
 
@@ -291,10 +325,17 @@ def dishonesty_as_of(conn: Connection, as_of: date) -> Dishonesty:
 
 
 def key_person_court_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) -> list[Flag]:
-    """Enterprises whose legal representative, director, supervisor or manager is an active
-    court-list debtor: the person may not hold that role (Company Law Art.178; 登记管理条例 Art.12)."""
-    barred = court_listed_roles(roles, known.debtors)
-    bases = {b.role: b.source for b in rules_for(as_of).court_list.barred_roles}
+    """Enterprises whose legal representative, director, supervisor or manager is on the court
+    list for a large debt unpaid when due: only that ground bars the role (Company Law Art.178(5);
+    登记管理条例 Art.12(5)); other listing grounds do not."""
+    rules = rules_for(as_of)
+    debtors = known.debtors
+    grounds = rules.court_list.barring_conduct.value
+    if "conduct" in debtors:
+        conduct = debtors["conduct"].fillna("").astype(str)
+        debtors = debtors[np.array([any(g in text for g in grounds) for text in conduct], dtype=bool)]
+    barred = court_listed_roles(roles, debtors)
+    bases = {b.role: b.source for b in rules.court_list.barred_roles}
     return [
         Flag(row.uscc, f"court_listed_{row.role}",
              f"{BARRED_ROLE_NAMES[row.role]} on the court list ({row.case_no}): {bases.get(BARRED_ROLE_NAMES[row.role], '')}",
@@ -304,13 +345,20 @@ def key_person_court_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) 
 
 
 def barred_legal_rep_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) -> list[Flag]:
-    """Enterprises whose current legal representative is under a legal-representative bar."""
-    reps = roles[roles["role"] == "legal_representative"]
-    hits = reps.merge(known.bars, on="person_key", suffixes=("", "_cause"))
+    """Enterprises whose current legal representative (or director, supervisor, manager, as the
+    bar says) is under a bar; a bar for other enterprises only spares the enterprise that caused it."""
+    rules = rules_for(as_of)
+    hits = roles.merge(known.bars, on="person_key", suffixes=("", "_cause"))
+    if hits.empty:
+        return []
+    barred_role = [role in rules.bar(ground).roles for role, ground in zip(hits["role"], hits["ground"])]
+    own = (hits["uscc"] == hits["uscc_cause"]).to_numpy() & hits["other_only"].astype(bool).to_numpy()
+    hits = hits[np.array(barred_role, dtype=bool) & ~own]
     return [
-        Flag(row.uscc, "barred_legal_representative",
-             f"legal representative barred until {row.until:%Y-%m-%d} ({row.ground} of {row.uscc_cause} on "
-             f"{row.since:%Y-%m-%d}); 市场主体登记管理条例 第十二条 — personal responsibility to be confirmed",
+        Flag(row.uscc, "barred_legal_representative" if row.role == "legal_representative" else f"barred_{row.role}",
+             f"{BARRED_ROLE_NAMES.get(row.role, row.role)} barred until {row.until:%Y-%m-%d} ({row.ground}"
+             + (f" of {row.uscc_cause}" if isinstance(row.uscc_cause, str) else "")
+             + f" on {row.since:%Y-%m-%d}); {row.basis} — personal responsibility to be confirmed",
              row.person_key, (row.fact_key, row.fact_key_cause))
         for row in hits.itertuples(index=False)
     ]

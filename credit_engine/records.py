@@ -21,8 +21,8 @@ from sqlalchemy import Connection, Date, DateTime, bindparam, or_, select, text
 
 from credit_engine.calendar import add_months
 from credit_engine.identifiers import mask_ids_in_text
-from credit_engine.rules import RuleSet, rules_for
-from credit_engine.rules.penalty import tier_penalty
+from credit_engine.rules import RuleSet, province_of, rules_for
+from credit_engine.rules.penalty import PenaltyFacts, PenaltyTiering, Tier, judge_penalty, split_categories
 from credit_engine.store.models import Entity, Fact
 from credit_engine.store.repository import OBJECTION_FLAG, OBJECTION_KEPT_FLAG, now_utc
 
@@ -30,8 +30,13 @@ from credit_engine.store.repository import OBJECTION_FLAG, OBJECTION_KEPT_FLAG, 
 BEIJING = timedelta(hours=8)
 #: Set by ``credit-engine publicity-sweep`` once the maximum publicity period has passed.
 PUBLICITY_ENDED_FLAG = "publicity_ended"
+#: Set at ingest when the source states the tier (``severity`` holds it) or the publicity end
+#: (公示截止期, ``publicity_end`` holds it): the issuing authority's decision, used as given.
+TIER_STATED_FLAG = "tier_stated"
+END_STATED_FLAG = "end_stated"
 #: Flags that describe the publication state rather than the source data (not review flags).
-STATE_FLAGS = frozenset({OBJECTION_FLAG, OBJECTION_KEPT_FLAG, PUBLICITY_ENDED_FLAG})
+STATE_FLAGS = frozenset({OBJECTION_FLAG, OBJECTION_KEPT_FLAG, PUBLICITY_ENDED_FLAG, TIER_STATED_FLAG, END_STATED_FLAG})
+#: The transition between rule sets (old records under a new set) is decided in ``rules.TRANSITION``.
 
 
 class Publicity(StrEnum):
@@ -45,7 +50,7 @@ class Publicity(StrEnum):
 
 
 #: Kinds kept for supervision only, never shown to the public (RULES.md §7).
-INTERNAL_KINDS = frozenset({"tax", "commitment", "complaint"})
+INTERNAL_KINDS = frozenset({"tax", "commitment", "complaint", "person_bar"})
 #: What the public view shows of a fact's detail, per kind; everything else stays internal.
 PUBLIC_DETAIL = {
     "penalty": ("party_name", "violation_type", "facts_text", "basis", "content"),
@@ -106,6 +111,10 @@ class FactView:
     person_masked_id: str | None
     person_key: str | None
     recorded_at: datetime
+    #: penalties: the tier judged, whether a rule derived it (False: stated by the source) and which
+    tier: str | None = None
+    tier_derived: bool | None = None
+    tier_rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,7 +183,7 @@ _ENTITY = select(Entity.code_status, Entity.entity_type, Entity.region_code).whe
 def record_as_of(conn: Connection, uscc: str, as_of: date) -> EntityRecord:
     """The record of ``uscc`` exactly as the store knew it at the end of ``as_of``."""
     rows = conn.execute(_RECORD, {"uscc": uscc, "cut": end_of_day(as_of), "day": as_of}).mappings().all()
-    rules = rules_for(as_of)
+    rules = rules_for(as_of, province_of(uscc))  # the transition choice: rules.TRANSITION
     facts = [_view(row, as_of, rules) for row in rows]
     return EntityRecord(uscc, as_of, rules.id, _entity(conn, uscc, facts), facts)
 
@@ -201,6 +210,7 @@ def _view(row, as_of: date, rules: RuleSet) -> FactView:
     detail = json.loads(row["detail_json"]) if row["detail_json"] else {}
     flags = tuple(f for f in (row["flags"] or "").split(",") if f)
     publicity, basis, publicity_end = publicity_on(row, detail, as_of, rules)
+    tiering = penalty_tiering(row, detail, rules) if row["kind"] == "penalty" else None
     return FactView(
         fact_key=row["fact_key"], ref=fact_ref(row["fact_key"]), version=row["version"], kind=row["kind"], event_date=row["event_date"],
         end_date=row["end_date"], category=row["category"], severity=row["severity"], amount_yuan=row["amount_yuan"],
@@ -209,11 +219,15 @@ def _view(row, as_of: date, rules: RuleSet) -> FactView:
         objection_recorded=OBJECTION_KEPT_FLAG in flags,
         flags=tuple(f for f in flags if f not in STATE_FLAGS), detail=detail, person_name=row["person_name"],
         person_masked_id=row["person_masked_id"], person_key=row["person_key"], recorded_at=row["recorded_at"],
+        tier=tiering.tier.value if tiering else None, tier_derived=tiering.tier_derived if tiering else None,
+        tier_rule=tiering.tier_rule if tiering else None,
     )
 
 
-def publicity_on(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Publicity, str, date | None]:
-    """Publicity of one fact version on ``as_of`` under ``rules`` (the set in force that day)."""
+def publicity_on(row, detail: dict, as_of: date, rules: RuleSet | None = None) -> tuple[Publicity, str, date | None]:
+    """Publicity of one fact version on ``as_of`` under ``rules`` (default: the set in force that
+    day, with the entity's province applied: ``rules.TRANSITION``)."""
+    rules = rules or rules_for(as_of, province_of(row["subject_uscc"]))
     if row["status"] == "withdrawn":
         return Publicity.WITHDRAWN, "decision revoked or changed: withdrawn from publicity (RULES.md §3)", None
     if row["status"] == "repaired":
@@ -232,18 +246,51 @@ def publicity_on(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Public
     if row["kind"] == "serious":
         years = rules.serious_list.publicity_years.value
         end = add_months(row["event_date"], 12 * years)
+        source = rules.serious_list.publicity_years.source
         if end <= as_of:
-            return Publicity.ENDED, f"serious-list publicity of {years} years ended ({rules.id})", end
-        return Publicity.PUBLISHED, f"serious list, published {years} years ({rules.id})", end
+            return Publicity.ENDED, f"serious-list publicity of {years} years ended ({rules.id}: {source})", end
+        return Publicity.PUBLISHED, f"serious list, published {years} years until {end} ({rules.id}: {source})", end
     return Publicity.PUBLISHED, f"{row['kind']} records are public", None
 
 
-def _penalty(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Publicity, str, date | None]:
+def _day(value: object) -> date | None:
+    if value is None or value == "" or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def penalty_facts(row, detail: dict, rules: RuleSet) -> PenaltyFacts:
+    """What a stored penalty version says, for ``judge_penalty``: the stated tier and end are the
+    issuing authority's (flags ``tier_stated``, ``end_stated``); a natural person is a party with
+    no USCC or an individual business (prefix 92)."""
+    flags = row["flags"].split(",") if isinstance(row["flags"], str) else []
     area = detail.get("key_area")
-    tiering = tier_penalty(
-        (row["category"] or "其他").split("、"), row["amount_yuan"], row["event_date"],
-        bool(area) and area in rules.repair.key_areas.value, rules, row["end_date"],
+    uscc = row["subject_uscc"] if isinstance(row["subject_uscc"], str) else None
+    category = row["category"] if isinstance(row["category"], str) else "其他"
+    amount = row["amount_yuan"]
+    return PenaltyFacts(
+        split_categories([category]), None if amount is None or pd.isna(amount) else float(amount), _day(row["event_date"]),
+        bool(area) and area in rules.repair.key_areas.value, _day(row["end_date"]),
+        stated_tier=Tier(row["severity"]) if TIER_STATED_FLAG in flags and isinstance(row["severity"], str) else None,
+        stated_end=_day(row["publicity_end"]) if END_STATED_FLAG in flags else None,
+        published_on=_day(detail.get("published_on")), simple_procedure=bool(detail.get("simple_procedure")),
+        natural_person=not uscc or uscc.startswith("92"),
     )
+
+
+def penalty_tiering(row, detail: dict, rules: RuleSet) -> PenaltyTiering:
+    return judge_penalty(penalty_facts(row, detail, rules), rules)
+
+
+def _penalty(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Publicity, str, date | None]:
+    tiering = penalty_tiering(row, detail, rules)
     if not tiering.published:
         return Publicity.NOT_PUBLISHED, f"{tiering.basis} ({rules.id})", None
     if tiering.publicity_end and tiering.publicity_end <= as_of:

@@ -579,3 +579,48 @@ def demo(
 
 if __name__ == "__main__":
     app()
+
+
+rules_app = typer.Typer(help="The rules the service applies (RULES.md), as data.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("show")
+def rules_show(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the date judged (YYYY-MM-DD); default today")] = None,
+    diff: Annotated[str | None, typer.Option("--diff", help="a second date: show what changed from --as-of to it")] = None,
+    province: Annotated[str | None, typer.Option(help="two-digit province code (23 黑龙江): its own values")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """Every value in force on a date with its source, article and tag (C read, P summary, U
+    assumption); with --diff, what changed between the two dates."""
+    import json as jsonlib
+
+    from credit_engine.rules.report import rules_diff, rules_report
+
+    day = _day(as_of)
+    if diff:
+        result = rules_diff(day, _day(diff), province)
+        if as_json:
+            console.print_json(jsonlib.dumps(result, ensure_ascii=False))
+            return
+        table = Table("rule", "before", "after", "tag", "source", show_lines=True,
+                      title=f"{result['rule_set_from']} ({day}) -> {result['rule_set_to']} ({diff}): "
+                            f"{len(result['changes'])} change(s)")
+        for change in result["changes"]:
+            old, new = change["before"] or {}, change["after"] or {}
+            table.add_row(change["path"], str(old.get("value", "-")), str(new.get("value", "-")),
+                          f"{old.get('tag', '-')} -> {new.get('tag', '-')}", new.get("source") or old.get("source", ""))
+        console.print(table)
+        return
+    report = rules_report(day, province)
+    if as_json:
+        console.print_json(jsonlib.dumps(report, ensure_ascii=False))
+        return
+    table = Table("rule", "value", "tag", "source", "note", show_lines=True,
+                  title=f"{report['rule_set']} in force on {day} (from {report['effective_from']})"
+                        + (f", province {province}" if province else ""))
+    for value in report["values"]:
+        table.add_row(value["path"], str(value["value"]), value["tag"], value["source"], value["note"])
+    console.print(table)
+    console.print(f"transition: {report['transition']}")

@@ -29,7 +29,9 @@ class PersonLookup(BaseModel):
 def _scoped(record: dict, principal: Principal) -> dict:
     """Only the enterprises inside the key's regions; 403 when none is."""
     roles = [r for r in record["roles"] if principal.covers(region_of(r["uscc"]))]
-    bars = [b for b in record["legal_rep_bars"] if principal.covers(region_of(b["because_of"]))]
+    # a bar caused by no enterprise (a sentence) goes with the person's roles in scope
+    bars = [b for b in record["legal_rep_bars"]
+            if (principal.covers(region_of(b["because_of"])) if b["because_of"] else bool(roles))]
     if principal.scopes and not roles and not bars:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this person holds no role in an enterprise within this "
                                                        f"key's scope {','.join(principal.scopes)}")

@@ -17,11 +17,15 @@ from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
 from credit_engine.rules.model import RuleSet, SamplingPolicy
-from credit_engine.rules.penalty import PenaltyTiering, Tier, tier_penalty
+from credit_engine.rules.penalty import PenaltyFacts, PenaltyTiering, Tier, judge_penalty, tier_penalty
 
 __all__ = [
     "rules_for",
     "NoRuleSetInForce",
+    "TRANSITION",
+    "PenaltyFacts",
+    "judge_penalty",
+    "province_of",
     "PenaltyTiering",
     "RuleSet",
     "SamplingPolicy",
@@ -34,6 +38,14 @@ __all__ = [
 ]
 
 _DATA = files(__name__) / "data"
+#: Old records under a new set (RULES.md §3), decided here, where the set is picked: every record is
+#: judged by the set in force on the judged date, whatever the set in force when it was decided. The
+#: transitional articles of Orders 107 and 36 were not read (U), so this is a configurable assumption;
+#: it never keeps a record public longer than the set in force allows, and every record's basis
+#: names the set that judged it. A period the issuing authority stated itself (公示截止期) stands.
+TRANSITION = ("every record is judged by the set in force on the judged date (RULES.md §3 'Old records under "
+              "a new set'): a configurable assumption, the transitional articles were not read; a publicity end "
+              "stated by the issuing authority stands")
 
 
 class NoRuleSetInForce(LookupError):
@@ -88,12 +100,26 @@ def rules_in_force(on: date) -> RuleSet:
     return sets[index]
 
 
-def rules_for(day: date) -> RuleSet:
-    """The set in force on ``day``; facts older than every set are judged by the earliest one."""
+def rules_for(day: date, province: str | None = None) -> RuleSet:
+    """The set in force on ``day``; facts older than every set are judged by the earliest one.
+    With ``province`` (two digits, ``province_of``): that province's own values applied."""
     try:
-        return rules_in_force(day)
+        rules = rules_in_force(day)
     except NoRuleSetInForce:
-        return load_rule_sets()[0]
+        rules = load_rule_sets()[0]
+    return rules if province is None else _localised(rules.id, province)
+
+
+@cache
+def _localised(set_id: str, province: str) -> RuleSet:
+    return next(s for s in load_rule_sets() if s.id == set_id).for_province(province)
+
+
+def province_of(uscc: str | None) -> str | None:
+    """The province of a USCC: the first two digits of its region code (characters 3-4)."""
+    if not uscc or len(uscc) < 4 or not uscc[2:4].isdigit():
+        return None
+    return uscc[2:4]
 
 
 def sampling_policy(policy_id: str | None = None, on: date | None = None) -> SamplingPolicy:

@@ -1,8 +1,10 @@
 """Severity tier of an administrative penalty, and its publicity and repair dates (RULES.md §3).
 
-The tier decides how long a penalty is published and from when early repair may be applied
-for. Thresholds and periods come from the rule set passed in, so the same penalty is judged
-differently under the 2021, 2025-12-25 and 2026-04-01 rules.
+Who sets the tier is the issuing authority (谁认定、谁修复): a tier or a publicity end (公示截止期)
+stated by the source is taken as given. Only where the source is silent is the tier derived from
+the decision's content, and the result says so (``tier_derived``) and names the rule that derived
+it. Thresholds, periods and the way periods are counted come from the rule set passed in, so the
+same penalty is judged differently under the 2021, 2025-12-25 and 2026-04-01 rules.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
-from credit_engine.calendar import add_months
+from credit_engine.calendar import CalendarNotCovered, add_months, add_working_days
 from credit_engine.rules.model import PenaltyRules, RuleSet, TierRule
 
 FINE = "罚款"
@@ -26,10 +29,9 @@ CATEGORIES = frozenset(
         "行政拘留", "其他",
     }
 )
-#: The categories that restrict for a period (行政处罚法 Art.9: licence suspended, qualification
-#: lowered, production or business restricted or stopped, practice barred): only their period,
-#: the source's 处罚有效期, can outlast a tier's publicity. Other penalties carry that column too.
-RESTRICTING = frozenset({"暂扣许可证件", "降低资质等级", "限制开展生产经营活动", "责令停产停业", "限制从业"})
+#: Tier names a source may state (公示类别 / 失信行为严重程度), in Chinese or English.
+STATED_TIERS = {"轻微": "minor", "一般": "general", "严重": "serious", "minor": "minor", "general": "general",
+                "serious": "serious", "较重": "serious"}
 _SEPARATORS = re.compile(r"[、;；,，/\s]+")
 
 
@@ -37,6 +39,25 @@ class Tier(StrEnum):
     MINOR = "minor"
     GENERAL = "general"
     SERIOUS = "serious"
+
+
+@dataclass(frozen=True)
+class PenaltyFacts:
+    """What a penalty's publicity depends on: the decision, and what the source states about it."""
+
+    categories: tuple[str, ...]
+    amount_yuan: float | None
+    decision_date: date
+    key_area: bool = False
+    #: the source's 处罚有效期: the end of a restriction
+    restriction_until: date | None = None
+    #: the issuing authority's own tier and publicity end (公示截止期), when the source states them
+    stated_tier: Tier | None = None
+    stated_end: date | None = None
+    #: the source's publication date, when given
+    published_on: date | None = None
+    simple_procedure: bool = False
+    natural_person: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,12 @@ class PenaltyTiering:
     repairable_early: bool
     basis: str
     repair_from: date | None = None
+    #: False when the source stated the tier; True when a rule derived it (``tier_rule`` names it)
+    tier_derived: bool = True
+    tier_rule: str = ""
+    #: the day the periods run from (publication or decision, as the rule set counts)
+    counted_from: date | None = None
+    end_stated: bool = False
 
 
 def split_categories(categories: Sequence[str]) -> tuple[str, ...]:
@@ -57,36 +84,72 @@ def split_categories(categories: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parts))
 
 
+def stated_tier(text: object) -> Tier | None:
+    """A tier named by a source cell (轻微 / 一般 / 严重), or None."""
+    if not isinstance(text, str):
+        return None
+    value = STATED_TIERS.get(text.strip().lower()) or STATED_TIERS.get(text.strip().removesuffix("失信"))
+    return Tier(value) if value else None
+
+
 def _yuan(amount: float) -> str:
     return f"{amount:,.0f} yuan"
 
 
-def _classify(cats: tuple[str, ...], amount: float | None, rules: PenaltyRules) -> tuple[Tier, bool, str]:
-    """(tier, published, reason) following SAMR Order 45 and our fine thresholds."""
-    serious = [c for c in cats if c in rules.never_early_categories.value or c in rules.serious_categories.value]
+def _classify(cats: tuple[str, ...], amount: float | None, rules: PenaltyRules, simple: bool,
+              natural: bool) -> tuple[Tier, bool, str, str]:
+    """(tier, published, rule id, reason): the tier derived from the content (NDRC Order 36 pattern)."""
+    serious = [c for c in cats if c in rules.serious_categories.value]
     if serious:
-        return Tier.SERIOUS, True, f"serious: {'、'.join(serious)}"
-    large, small = rules.serious_fine_min_yuan.value, rules.small_fine_max_yuan.value
+        return Tier.SERIOUS, True, "penalty.serious_categories", f"serious: {'、'.join(serious)}"
+    assumed = [c for c in cats if c in rules.assumed_serious_categories.value]
+    if assumed:
+        return Tier.SERIOUS, True, "penalty.assumed_serious_categories", f"serious (assumed): {'、'.join(assumed)}"
+    large = rules.serious_fine_min_yuan.value
     if amount is not None and amount >= large:
-        return Tier.SERIOUS, True, f"serious: fine {_yuan(amount)} >= {_yuan(large)}"
+        return Tier.SERIOUS, True, "penalty.serious_fine_min_yuan", f"serious: fine {_yuan(amount)} >= {_yuan(large)}"
     fined = FINE in cats or bool(amount)
     if set(cats) <= set(rules.unpublished_categories.value) and not fined:
-        return Tier.MINOR, False, "minor: warning only, never published"
+        return Tier.MINOR, False, "penalty.unpublished_categories", "minor: warning only, never published"
+    general = [c for c in cats if c in rules.general_categories.value]
+    if general:
+        return Tier.GENERAL, True, "penalty.general_categories", f"general: {'、'.join(general)}"
+    if simple:
+        return Tier.MINOR, True, "penalty.simple_procedure_markers", "minor: simple procedure (简易程序)"
     others = [c for c in cats if c not in {*rules.unpublished_categories.value, *rules.minor_categories.value, FINE}]
     if others:
-        return Tier.GENERAL, True, f"general: {'、'.join(others)}"
+        return Tier.GENERAL, True, "penalty.general_categories", f"general: {'、'.join(others)} (not a minor category)"
+    limit = rules.small_fine_max_yuan_natural if natural else rules.small_fine_max_yuan
+    limit_id = "penalty.small_fine_max_yuan" + ("_natural" if natural else "")
+    party = "natural person" if natural else "legal person"
     if fined and amount is None:
-        return Tier.GENERAL, True, "general: fine amount unknown, not treated as a small fine"
-    if fined and amount > small:
-        return Tier.GENERAL, True, f"general: fine {_yuan(amount)} > small-fine limit {_yuan(small)}"
-    return Tier.MINOR, True, f"minor: only {'、'.join(cats)}" + (f", fine {_yuan(amount)}" if fined else "")
+        return Tier.GENERAL, True, limit_id, "general: fine amount unknown, not treated as a small fine"
+    if fined and amount > limit.value:
+        return Tier.GENERAL, True, limit_id, f"general: fine {_yuan(amount)} > small-fine limit {_yuan(limit.value)} ({party})"
+    rule = limit_id if fined else "penalty.minor_categories"
+    return Tier.MINOR, True, rule, f"minor: only {'、'.join(cats)}" + (f", fine {_yuan(amount)} ({party})" if fined else "")
 
 
-def lengthened_end(cats: tuple[str, ...], end: date | None, restriction_until: date | None) -> date | None:
-    """The later end of publicity that a restricting penalty's longer restriction gives, or None."""
-    if end is not None and restriction_until is not None and restriction_until > end and not RESTRICTING.isdisjoint(cats):
+def lengthened_end(cats: tuple[str, ...], end: date | None, restriction_until: date | None,
+                   rules: PenaltyRules) -> date | None:
+    """The later end of publicity that a longer restriction gives (Order 45 Art.13(3): only
+    限制开展生产经营活动 and 限制从业), or None."""
+    extending = set(rules.extending_categories.value)
+    if end is not None and restriction_until is not None and restriction_until > end and not extending.isdisjoint(cats):
         return restriction_until
     return None
+
+
+@lru_cache(maxsize=65536)
+def working_days_after(day: date, n: int) -> date:
+    """``calendar.add_working_days``; Monday to Friday where the holiday calendar does not reach."""
+    try:
+        return add_working_days(day, n)
+    except CalendarNotCovered:
+        while n:
+            day += timedelta(days=1)
+            n -= day.weekday() < 5
+        return day
 
 
 def _repair_months(rule: TierRule, key_area: bool) -> int | None:
@@ -95,9 +158,8 @@ def _repair_months(rule: TierRule, key_area: bool) -> int | None:
     return rule.repair_after_months.value
 
 
-def _repair(
-    cats: tuple[str, ...], decision_date: date, end: date | None, months: int | None, rules: PenaltyRules
-) -> tuple[date | None, str]:
+def _repair(cats: tuple[str, ...], start: date, end: date | None, months: int | None,
+            rules: PenaltyRules) -> tuple[date | None, str]:
     """(earliest repair date or None, explanation)."""
     blocked = [c for c in cats if c in rules.never_early_categories.value]
     if end is None:
@@ -106,11 +168,67 @@ def _repair(
         return None, f"never repairable early: {'、'.join(blocked)}"
     if months is None:
         return None, "no early stop in this tier"
-    start = add_months(decision_date, months)
-    if start >= end:
+    first = add_months(start, months)
+    if first >= end:
         return None, "no early stop before publicity ends"
     when = f"after {months} months" if months else "as soon as obligations are met"
-    return start, f"early repair from {start.isoformat()} ({when})"
+    return first, f"early repair from {first.isoformat()} ({when})"
+
+
+def _start(p: PenaltyFacts, rules: PenaltyRules) -> tuple[date, str]:
+    """The day periods run from, and how it was found."""
+    if rules.counting.value == "decision":
+        return p.decision_date, f"counted from the decision on {p.decision_date.isoformat()}"
+    if p.published_on is not None:
+        return p.published_on, f"counted from publication on {p.published_on.isoformat()} (source)"
+    lag = rules.publication_lag_working_days.value
+    day = working_days_after(p.decision_date, lag)
+    return day, f"counted from publication, taken as {day.isoformat()} (decision + {lag} working days, assumed)"
+
+
+def judge_penalty(p: PenaltyFacts, rules: RuleSet) -> PenaltyTiering:
+    """Tier, publicity end and earliest repair of a penalty under ``rules`` (the set in force on the
+    judged date, with the entity's province applied)."""
+    cats = split_categories(p.categories)
+    if not cats:
+        raise ValueError("a penalty needs at least one category (use 其他 when unknown)")
+    amount = None if p.amount_yuan is None or math.isnan(p.amount_yuan) else p.amount_yuan
+    if amount is not None and amount < 0:
+        raise ValueError(f"fine amount must not be negative, got {amount}")
+    penalty = rules.penalty
+    tier, published, rule, reason = _classify(cats, amount, penalty, p.simple_procedure, p.natural_person)
+    derived = p.stated_tier is None
+    if not derived:
+        tier, rule, reason = p.stated_tier, "source", f"{p.stated_tier.value}: tier stated by the issuing authority"
+        published = published or tier is not Tier.MINOR
+    if p.stated_end is not None:
+        published = True
+    tier_rule: TierRule = getattr(penalty.tiers, tier.value)
+    months = tier_rule.publicity_months.value
+    start, counted = _start(p, penalty)
+    if p.stated_end is not None:
+        end, longer = p.stated_end, None
+        period = f"published until {end.isoformat()}, the end stated by the issuing authority (公示截止期)"
+    else:
+        end = add_months(start, months) if published else None
+        longer = lengthened_end(cats, end, p.restriction_until, penalty)
+        end = longer or end
+        period = (f"published until {end.isoformat()}, the end of its restriction (longer than the tier's {months} months)"
+                  if longer else f"published {months} months until {end.isoformat()}, {counted}" if end else "not published")
+    if longer:
+        repair_from, repair_text = None, "no early stop while the restriction runs"
+    else:
+        repair_from, repair_text = _repair(cats, start, end, _repair_months(tier_rule, p.key_area), penalty)
+    unknown = [c for c in cats if c not in CATEGORIES]
+    parts = [
+        f"{rules.id}: {reason}" + (f" (derived by {rule})" if derived else ""),
+        f"unrecognised {'、'.join(unknown)} treated as 其他" if unknown else "",
+        period,
+        repair_text,
+    ]
+    basis = "; ".join(x for x in parts if x)
+    return PenaltyTiering(tier, published, end, repair_from is not None, basis, repair_from, derived, rule,
+                          start if published else None, p.stated_end is not None)
 
 
 def tier_penalty(
@@ -120,41 +238,8 @@ def tier_penalty(
     key_area: bool,
     rules: RuleSet,
     restriction_until: date | None = None,
+    **stated: object,
 ) -> PenaltyTiering:
-    """Tier a penalty under *rules* (use ``rules_in_force(decision_date)``).
-
-    *amount_yuan* is the fine in yuan (None or NaN when unknown); *key_area* says the penalty concerns
-    one of ``rules.repair.key_areas`` (a longer repair minimum may apply). Periods run from the
-    decision date; unrecognised categories count like 其他. A published penalty that restricts
-    (``RESTRICTING``) until *restriction_until* (the source's 处罚有效期), later than the tier's end,
-    stays published until the restriction ends, with no early repair meanwhile (SAMR Order 45:
-    "or the length of a longer restriction", RULES.md §3).
-    """
-    cats = split_categories(categories)
-    if not cats:
-        raise ValueError("a penalty needs at least one category (use 其他 when unknown)")
-    if amount_yuan is not None and math.isnan(amount_yuan):
-        amount_yuan = None
-    if amount_yuan is not None and amount_yuan < 0:
-        raise ValueError(f"fine amount must not be negative, got {amount_yuan}")
-    penalty = rules.penalty
-    tier, published, reason = _classify(cats, amount_yuan, penalty)
-    tier_rule: TierRule = getattr(penalty.tiers, tier.value)
-    months = tier_rule.publicity_months.value
-    end = add_months(decision_date, months) if published else None
-    longer = lengthened_end(cats, end, restriction_until)
-    if longer:
-        end = longer
-        repair_from, repair_text = None, "no early stop while the restriction runs"
-    else:
-        repair_from, repair_text = _repair(cats, decision_date, end, _repair_months(tier_rule, key_area), penalty)
-    unknown = [c for c in cats if c not in CATEGORIES]
-    parts = [
-        f"{rules.id}: {reason}",
-        f"unrecognised {'、'.join(unknown)} treated as 其他" if unknown else "",
-        (f"published until {end.isoformat()}, the end of its restriction (longer than the tier's {months} months)"
-         if longer else f"published {months} months until {end.isoformat()}" if end else "not published"),
-        repair_text,
-    ]
-    basis = "; ".join(p for p in parts if p)
-    return PenaltyTiering(tier, published, end, repair_from is not None, basis, repair_from)
+    """``judge_penalty`` from its parts; ``stated`` takes the other fields of ``PenaltyFacts``."""
+    return judge_penalty(PenaltyFacts(tuple(categories), amount_yuan, decision_date, key_area, restriction_until,
+                                      **stated), rules)

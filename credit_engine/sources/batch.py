@@ -27,7 +27,7 @@ FACT_SCHEMA = pa.DataFrameSchema(
         "fact_key": pa.Column(str, unique=True),
         "kind": pa.Column(str, pa.Check.isin(
             ["penalty", "license", "abnormal", "serious", "court", "registration", "role", "tax",
-             "inspection", "commitment", "complaint"])),
+             "inspection", "commitment", "complaint", "person_bar"])),
         "subject_uscc": pa.Column(str, pa.Check.str_length(18, 18), nullable=True),
         "person_key": pa.Column(str, pa.Check.str_length(32, 32), nullable=True),
         "event_date": pa.Column("datetime64[s]", nullable=True),

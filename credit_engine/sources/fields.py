@@ -59,10 +59,15 @@ def rule_ids(dates: pd.Series) -> pd.Series:
     return dates.map(by_date).astype("string")
 
 
+#: A decision changed (变更), revoked (撤销), found illegal (确认违法) or void (确认无效) is withdrawn
+#: from publicity within 3 working days (SAMR Order 45 Art.11; the rule sets' ``withdrawal``).
+WITHDRAWN_STATES = ("撤销", "变更", "确认违法", "确认无效")
+
+
 def lifecycle(source_status: pd.Series) -> pd.Series:
-    """A decision the source marks as revoked (撤销) is withdrawn (RULES.md §3); else active."""
+    """A decision the source marks as withdrawn (``WITHDRAWN_STATES``) is withdrawn; else active."""
     return pd.Series("active", index=source_status.index, dtype="string").mask(
-        source_status.str.contains("撤销", regex=False).fillna(False), "withdrawn")
+        source_status.str.contains("|".join(WITHDRAWN_STATES), regex=True).fillna(False), "withdrawn")
 
 
 def key_part(values: pd.Series) -> pd.Series:

@@ -109,6 +109,9 @@ PENALTY_V2 = Kind("penalty", "v2", (
     C("decision_date", "CF_JDRQ", "处罚决定日期", required=True),
     C("valid_until", "CF_YXQ", "处罚有效期"),
     C("publicity_until", "CF_GSJZQ", "公示截止期"),
+    # optional, beyond the national v2 header: the issuing authority's tier and publication date
+    C("stated_tier", None, "公示类别", "失信行为严重程度"),
+    C("published_on", None, "公示日期"),
     C("authority", "CF_CFJG", "处罚机关", required=True),
     C("authority_code", "CF_CFJGDM", "处罚机关统一社会信用代码"),
     C("data_source", "CF_SJLY", "数据来源单位"),
@@ -134,6 +137,9 @@ PENALTY_V1 = Kind("penalty", "v1", (
     C("decision_date", "CF_JDRQ", "处罚决定日期", required=True),
     C("authority", "CF_XZJG", "处罚机关", required=True),
     C("source_status", "CF_ZT", "当前状态"),
+    C("publicity_until", None, "公示截止期"),
+    C("stated_tier", None, "公示类别", "失信行为严重程度"),
+    C("published_on", None, "公示日期"),
     C("local_code", "DFBM", "地方编码"),
     C("updated_ts", "SJC", "数据更新时间戳"),
     C("remark", "BZ", "备注"),
@@ -286,7 +292,23 @@ COMPLAINT = Kind("complaint", "", (
     C("substantiated", None, "是否属实"),
 ))
 
+#: Events that bar a person from a role (RULES.md §5) which no other kind carries: criminal
+#: sentences (Company Law Art.178(2)), completed bankruptcy liquidations (178(3)), registrations
+#: cancelled for fraud (实施细则 Art.71). One row per person and event; 起算日期 is the day the bar
+#: runs from (刑罚执行完毕 / 缓刑考验期满 / 破产清算完结 / 撤销登记).
+PERSON_BAR = Kind("person_bar", "", (
+    C("name", None, "姓名", required=True),
+    C("id_no", None, "证件号码", required=True, personal_id=True),
+    C("ground", None, "限制事由", required=True),
+    C("counted_from", None, "起算日期", required=True),
+    C("uscc", None, "统一社会信用代码"),
+    C("enterprise_name", None, "企业名称"),
+    C("offence", None, "罪名"),
+    C("authority", None, "作出机关"),
+    C("document_no", None, "文书号"),
+), priority=2)
+
 KINDS: tuple[Kind, ...] = (
     PENALTY_V2, PENALTY_V1, LICENSE_V2, LICENSE_V1, ABNORMAL, SERIOUS, COURT,
-    REGISTRATION, PERSONNEL, TAX, INSPECTION, COMMITMENT, COMPLAINT,
+    REGISTRATION, PERSONNEL, TAX, INSPECTION, COMMITMENT, COMPLAINT, PERSON_BAR,
 )

@@ -8,8 +8,9 @@ from functools import lru_cache
 
 import pandas as pd
 
-from credit_engine.rules import load_rule_sets, rules_for
-from credit_engine.rules.penalty import tier_penalty
+from credit_engine.records import END_STATED_FLAG, TIER_STATED_FLAG
+from credit_engine.rules import load_rule_sets, province_of, rules_for
+from credit_engine.rules.penalty import Tier, stated_tier, tier_penalty
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import map_codes, parse_money_yuan, normalise_categories, text
@@ -53,6 +54,13 @@ def penalties(source: Source, ctx: Context) -> Batch:
     document_no = required_text(source, "document_no", rejects)
     decided = dated(source, "decision_date", rejects, required=True)
     valid_until = dated(source, "valid_until", rejects, required=False)
+    # the issuing authority's own publicity end (公示截止期) and tier, and the publication date: used as given
+    stated_end = dated(source, "publicity_until", rejects, required=False)
+    published_on = dated(source, "published_on", rejects, required=False)
+    tier_text = optional(source, "stated_tier")
+    tier_stated = tier_text.map(stated_tier, na_action="ignore")
+    rejects.add(tier_text.notna() & tier_stated.isna(), "bad_tier",
+                f"{source.label('stated_tier')}: " + tier_text.fillna("") + " is not 轻微, 一般 or 严重")
 
     category_text = optional(source, "category")
     if "category2" in f:
@@ -67,20 +75,26 @@ def penalties(source: Source, ctx: Context) -> Batch:
     confiscated = parse_money_yuan(f["confiscated_wan"], "万元") if "confiscated_wan" in f else None
 
     key_area = _key_area(source)
+    simple = _simple_procedure(document_no, content)
     keep = rejects.keep(f.index)
+    subject = uscc.fillna(person_key)
     tiers = [
         _tier(cats, None if pd.isna(amount) else float(amount), day.date(), None if pd.isna(area) else area,
-              None if pd.isna(until) else until.date())
-        for cats, amount, day, area, until in zip(categories[keep], fine[keep], decided[keep], key_area[keep],
-                                                  valid_until[keep])
+              _date(until), tier if isinstance(tier, str) else None, _date(end), _date(pub), bool(easy),
+              None if pd.isna(code) else str(code))
+        for cats, amount, day, area, until, tier, end, pub, easy, code in zip(
+            categories[keep], fine[keep], decided[keep], key_area[keep], valid_until[keep], tier_stated[keep],
+            stated_end[keep], published_on[keep], simple[keep], uscc[keep])
     ]
     tiering = pd.DataFrame(
-        [(t.tier.value, t.published, t.publicity_end, t.repairable_early, t.repair_from, t.basis, rule_id)
-         for t, rule_id in tiers],
+        [(t.tier.value, t.published, t.publicity_end, t.repairable_early, t.repair_from, t.basis, t.tier_derived,
+          t.tier_rule, rule_id) for t, rule_id in tiers],
         index=keep,
-        columns=["severity", "published", "publicity_end", "repairable_early", "repair_from", "basis", "rule_set_id"],
+        columns=["severity", "published", "publicity_end", "repairable_early", "repair_from", "basis", "tier_derived",
+                 "tier_rule", "rule_set_id"],
     )
-    subject = uscc.fillna(person_key)
+    flags = add_flag(flags, tier_stated.notna(), TIER_STATED_FLAG)
+    flags = add_flag(flags, stated_end.notna(), END_STATED_FLAG)
     detail = pd.DataFrame({
         "party_name": optional(source, "party_name"),
         "legal_rep_name": optional(source, "legal_rep_name"),
@@ -94,8 +108,13 @@ def penalties(source: Source, ctx: Context) -> Batch:
         "repairable_early": tiering["repairable_early"],
         "repair_from": pd.to_datetime(tiering["repair_from"]).astype("datetime64[s]"),
         "tier_basis": tiering["basis"],
+        "tier_derived": tiering["tier_derived"],
+        "tier_rule": tiering["tier_rule"],
+        "published_on": published_on,
+        "simple_procedure": simple.where(simple),
         "source_status": optional(source, "source_status"),
         "source_publicity_until": optional(source, "publicity_until"),
+        "source_tier": tier_text,
     })
     facts = assemble("penalty", source, keep, {
         "fact_key": "penalty:" + key_part(document_no) + ":" + subject,
@@ -118,11 +137,27 @@ def penalties(source: Source, ctx: Context) -> Batch:
                  persons=persons.loc[persons.index.intersection(keep)], aliases=subjects.aliases)
 
 
+def _date(value: object) -> date | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
 @lru_cache(maxsize=65536)
-def _tier(categories: str, amount: float | None, decided: date, area: str | None, until: date | None):
-    rules = rules_for(decided)
+def _tier(categories: str, amount: float | None, decided: date, area: str | None, until: date | None,
+          tier: str | None, end: date | None, published_on: date | None, simple: bool, uscc: str | None):
+    """The tier and dates as the set in force on the decision date judges them (stored with the
+    fact; records judge again by the set in force on the judged date)."""
+    rules = rules_for(decided, province_of(uscc))
     key_area = area is not None and area in rules.repair.key_areas.value
-    return tier_penalty(categories.split("、"), amount, decided, key_area, rules, until), rules.id
+    return tier_penalty(categories.split("、"), amount, decided, key_area, rules, until,
+                        stated_tier=Tier(tier) if tier else None, stated_end=end, published_on=published_on,
+                        simple_procedure=simple, natural_person=not uscc or uscc.startswith("92")), rules.id
+
+
+def _simple_procedure(document_no: pd.Series, content: pd.Series) -> pd.Series:
+    """Decisions whose number or content names the simple procedure (the markers of every set)."""
+    words = sorted({w for rules in load_rule_sets() for w in rules.penalty.simple_procedure_markers.value})
+    hay = document_no.fillna("").str.cat(content.fillna(""), sep=" ")
+    return hay.str.contains("|".join(re.escape(w) for w in words), regex=True).fillna(False).astype(bool)
 
 
 def _key_area(source: Source) -> pd.Series:

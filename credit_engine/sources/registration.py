@@ -120,3 +120,75 @@ def _roles(source: Source, rows: pd.Index, uscc: pd.Series, key: pd.Series, mask
         "category": role,
         "published": True,
     }, pd.DataFrame({"share": share.reindex(rows) if share is not None else None}, index=rows))
+
+
+#: 限制事由 text -> the bar it causes (rule sets' ``person_bars``), first match wins.
+BAR_GROUNDS = (
+    ("缓刑", "criminal_probation"),
+    ("破产", "bankruptcy_liquidation"),
+    ("撤销登记", "registration_fraud"),
+    ("欺诈", "registration_fraud"),
+    ("虚假", "registration_fraud"),
+    ("剥夺政治权利", "criminal_sentence"),
+    ("刑", "criminal_sentence"),
+    ("判决", "criminal_sentence"),
+)
+#: Offences that bar (Company Law Art.178(2)): others are kept, flagged, and bar nothing.
+BARRING_OFFENCES = ("贪污", "贿赂", "侵占", "挪用", "破坏社会主义市场经济秩序", "剥夺政治权利")
+
+
+def person_bars(source: Source, ctx: Context) -> Batch:
+    """Events barring a person from a role (the ``person_bar`` kind): one fact per person and event,
+    dated by the day the bar runs from; a sentence for an offence Art.178(2) does not name is kept,
+    flagged ``offence_not_barring``, and bars nothing (category ``criminal_other``)."""
+    f = source.frame
+    rejects = Rejects()
+    name = required_text(source, "name", rejects)
+    who = people(f["id_no"], name, ctx.pseudonymiser, ctx.keep_encrypted_ids)
+    rejects.add(who.key.isna(), "bad_person_id", f"{source.label('id_no')}: not a usable identity number ("
+                + who.checks["kind"].astype(str) + ": " + who.checks["reason"] + ")")
+    ground_text = required_text(source, "ground", rejects)
+    ground = pd.Series(pd.NA, index=f.index, dtype="string")
+    for word, code in BAR_GROUNDS:
+        ground = ground.mask(ground.isna() & ground_text.str.contains(word, regex=False).fillna(False), code)
+    rejects.add(ground_text.notna() & ground.isna(), "unknown_bar_ground",
+                f"{source.label('ground')}: '" + ground_text.fillna("") + "' is not a sentence, probation, "
+                "bankruptcy liquidation or registration cancelled for fraud")
+    since = dated(source, "counted_from", rejects, required=True)
+    offence = optional(source, "offence")
+    criminal = ground.isin(["criminal_sentence", "criminal_probation"]).fillna(False)
+    barring = offence.str.contains("|".join(BARRING_OFFENCES), regex=True).fillna(False) | ground_text.str.contains(
+        "剥夺政治权利", regex=False).fillna(False)
+    other = criminal & ~barring
+    ground = ground.mask(other, "criminal_other")
+    given = optional(source, "uscc").notna()
+    uscc = pd.Series(pd.NA, index=f.index, dtype="string")
+    subjects = None
+    if given.any():
+        subjects = ctx.resolver.resolve(f.loc[given], rejects, "uscc", source.label("uscc"),
+                                        name_column="enterprise_name" if "enterprise_name" in f else None, alt_columns=())
+        uscc = subjects.uscc.reindex(f.index).astype("string")
+    keep = rejects.keep(f.index)
+    flags = pd.Series(pd.NA, index=f.index, dtype="string")
+    flags = flags.mask(other, "offence_not_barring")
+    facts = assemble("person_bar", source, keep, {
+        "fact_key": "person_bar:" + who.key.fillna("") + ":" + ground.fillna("") + ":" + since.dt.strftime("%Y-%m-%d"),
+        "subject_uscc": uscc,
+        "person_key": who.key,
+        "person_masked_id": who.masked,
+        "person_name": name,
+        "event_date": since,
+        "published": False,
+        "document_no": optional(source, "document_no"),
+        "authority": optional(source, "authority"),
+        "category": ground,
+        "flags": flags,
+        "rule_set_id": rule_ids(since[keep]),
+    }, pd.DataFrame({"ground_text": ground_text, "offence": offence,
+                     "enterprise_name": optional(source, "enterprise_name")}))
+    persons = who.persons.loc[who.persons.index.intersection(keep)]
+    if subjects is None:
+        return Batch(facts, rejects.frame(), persons=persons)
+    return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep.intersection(given[given].index),
+                                                               optional(source, "enterprise_name")),
+                 persons=persons, aliases=subjects.aliases)

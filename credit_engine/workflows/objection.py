@@ -15,9 +15,10 @@ from datetime import date
 
 from sqlalchemy import Connection
 
-from credit_engine.records import OBJECTION_FLAG, OBJECTION_KEPT_FLAG, Publicity, publicity_on
-from credit_engine.rules import rules_for
-from credit_engine.rules.penalty import split_categories, tier_penalty
+from credit_engine.records import (
+    END_STATED_FLAG, OBJECTION_FLAG, OBJECTION_KEPT_FLAG, TIER_STATED_FLAG, Publicity, penalty_tiering, publicity_on,
+)
+from credit_engine.rules import province_of, rules_for
 from credit_engine.scoring import registry
 from credit_engine.store.repository import Store, now_utc
 from credit_engine.workflows import cases, effects
@@ -54,7 +55,7 @@ def file(conn: Connection, objection: Objection, filed_on: date, actor: str = "p
     if not objection.statement.strip() or not objection.objector.strip():
         raise cases.InvalidRequest("an objection needs the objector's name and a statement of what is wrong")
     fact = cases.current_fact(conn, objection.uscc, objection.fact)
-    rules = rules_for(filed_on)
+    rules = rules_for(filed_on, province_of(objection.uscc))  # a province may set its own limits (U)
     publicity, basis, _ = publicity_on(fact, json.loads(fact["detail_json"] or "{}"), filed_on, rules)
     if publicity is not Publicity.PUBLISHED:
         raise cases.InvalidRequest(f"the record is not published on {filed_on} ({publicity}: {basis}); "
@@ -76,7 +77,7 @@ def extend(conn: Connection, ticket: str, working_days: int, reason: str, actor:
     case = cases.get_case(conn, ticket)
     if case.kind != "objection":
         raise cases.InvalidRequest(f"{ticket} is not an objection: only objection time limits are extended")
-    total = rules_for(case.filed_on).objection.max_total_working_days.value
+    total = rules_for(case.filed_on, province_of(case.uscc)).objection.max_total_working_days.value
     return cases.extend(conn, ticket, revision, working_days, reason, actor, total, client)
 
 
@@ -91,12 +92,14 @@ def _corrected(fact: dict, correction: dict) -> dict:
         if isinstance(changes.get(day), str):
             changes[day] = date.fromisoformat(changes[day])
     if fact["kind"] == "penalty":  # the tier, and so the publicity, follows the corrected decision
-        merged = fact | changes
-        tiering = tier_penalty(split_categories([merged["category"] or "其他"]), merged["amount_yuan"],
-                               merged["event_date"], False, rules_for(merged["event_date"]),  # key area: repair only
-                               merged["end_date"])
-        changes |= {"severity": tiering.tier.value, "published": tiering.published,
-                    "publicity_end": tiering.publicity_end}
+        merged = fact | changes  # a tier or end the issuing authority stated stays as stated
+        rules = rules_for(merged["event_date"], province_of(merged["subject_uscc"]))
+        tiering = penalty_tiering(merged, json.loads(merged["detail_json"] or "{}"), rules)
+        if TIER_STATED_FLAG not in (merged["flags"] or ""):
+            changes["severity"] = tiering.tier.value
+        if END_STATED_FLAG not in (merged["flags"] or ""):
+            changes["publicity_end"] = tiering.publicity_end
+        changes["published"] = tiering.published
     return changes
 
 

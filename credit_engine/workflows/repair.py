@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, update
 
 from credit_engine.calendar import add_months
-from credit_engine.records import Publicity, publicity_on
-from credit_engine.rules import RuleSet, rules_for
-from credit_engine.rules.penalty import split_categories, tier_penalty
+from credit_engine.records import Publicity, end_of_day, penalty_tiering, publicity_on
+from credit_engine.rules import RuleSet, province_of, rules_for
 from credit_engine.scoring import registry
-from credit_engine.store.repository import Store
+from credit_engine.store.models import CreditCase, Fact
+from credit_engine.store.repository import Store, now_utc
 from credit_engine.workflows import cases, effects
 
 EVIDENCE_KINDS = ("fine_paid", "correction_done", "annual_report_filed", "information_published",
@@ -51,6 +51,18 @@ class RepairApplication:
     evidence: tuple[Evidence, ...] = ()
     commitment_text: str = ""
     contact: str | None = None
+    #: an enterprise in bankruptcy reorganisation: the court's ruling (number and court), from 2025-12-25
+    reorganisation_ruling: str = ""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the store says about the entity on the application date (Order 45 Art.14: no later
+    penalty of the same type, not on the abnormal or serious list)."""
+
+    later_same_type: tuple[str, ...] = ()  # "document_no (decided on)"
+    abnormal_listed: tuple[str, ...] = ()  # listing dates
+    serious_listed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,9 +98,7 @@ def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[C
     """The minimum-period check for the fact's kind: (check, earliest date, automatic end of publicity)."""
     kind = fact["kind"]
     if kind == "penalty":
-        area = detail.get("key_area")
-        tiering = tier_penalty(split_categories([fact["category"] or "其他"]), fact["amount_yuan"], fact["event_date"],
-                               bool(area) and area in rules.repair.key_areas.value, rules, fact["end_date"])
+        tiering = penalty_tiering(fact, detail, rules)
         end = tiering.publicity_end
         if tiering.repair_from is None:
             return Check("minimum period reached", False,
@@ -100,12 +110,24 @@ def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[C
         return Check("minimum period reached", True, f"{rules.id}: {tiering.basis}"), filed_on, end
     if kind == "serious":
         years = rules.serious_list.early_removal_after_years.value
-        since = add_months(fact["event_date"], 12 * years)
         end = add_months(fact["event_date"], 12 * rules.serious_list.publicity_years.value)
+        if years is None:
+            return Check("minimum period reached", False,
+                         f"serious list: no early removal under {rules.id} "
+                         f"({rules.serious_list.early_removal_after_years.source}); removed on {end}"), None, end
+        since = add_months(fact["event_date"], 12 * years)
         ok = filed_on >= since
         return Check("minimum period reached", ok,
                      f"serious list: early removal possible {years} year(s) after listing, from {since} "
                      f"({rules.serious_list.early_removal_after_years.source})"), (filed_on if ok else since), end
+    if kind == "inspection":
+        if fact["category"] != "problem":
+            return Check("adverse record", False, "the inspection found no problem: nothing to repair"), None, None
+        if not rules.repair.inspection_results_repairable.value:
+            return Check("repairable record", False, f"negative inspection results are not repairable under {rules.id} "
+                         f"({rules.repair.inspection_results_repairable.source})"), None, None
+        return Check("minimum period reached", True, f"negative inspection result: repairable under {rules.id} "
+                     f"({rules.repair.inspection_results_repairable.source})"), filed_on, None
     if kind == "abnormal":
         reasons = {r.id: r for r in rules.abnormal_list.reasons}
         reason = reasons.get(fact["category"] or "")
@@ -119,9 +141,61 @@ def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[C
     return Check("adverse record", False, f"a {kind} record is not adverse credit information: nothing to repair"), None, None
 
 
-def assess(fact: dict, application: RepairApplication, filed_on: date) -> Assessment:
-    """Every repair condition of the rule set in force on ``filed_on`` (RULES.md §3)."""
-    rules = rules_for(filed_on)
+def _obligations(application: RepairApplication, rules: RuleSet) -> Check:
+    """Obligations fully performed; from Order 107 an enterprise in bankruptcy reorganisation may
+    apply with the court's ruling instead."""
+    name = "conduct corrected and obligations fully performed"
+    ruling = application.reorganisation_ruling.strip()
+    if ruling and rules.repair.bankruptcy_reorganisation.value:
+        return Check(name, True, f"in bankruptcy reorganisation by court ruling {ruling} "
+                                 f"({rules.repair.bankruptcy_reorganisation.source})")
+    if ruling:
+        return Check(name, application.obligations_performed,
+                     f"a bankruptcy reorganisation ruling does not replace performance under {rules.id} "
+                     f"({rules.repair.bankruptcy_reorganisation.source})")
+    return Check(name, application.obligations_performed,
+                 "obligations performed (fine paid, conduct corrected), as declared and evidenced"
+                 if application.obligations_performed else
+                 "the conduct must be corrected and the obligations fully performed (e.g. the fine paid) first")
+
+
+def _standing_checks(fact: dict, standing: Standing, filed_on: date, rules: RuleSet) -> tuple[list[Check], date | None]:
+    """Order 45 Art.14 (C): no later penalty of the same type, not on the abnormal or serious list on
+    the application date; and no statutory measure still running (RULES.md §3, §5). Also the latest
+    date a running measure gives, for ``earliest_on``."""
+    checks: list[Check] = []
+    later: date | None = None
+    if fact["kind"] in ("penalty", "inspection"):
+        checks.append(Check("no later penalty of the same type", not standing.later_same_type,
+                            "no later penalty of the same type" if not standing.later_same_type else
+                            f"a later penalty of the same type exists ({', '.join(standing.later_same_type)}): "
+                            "市场监管总局令第45号 第十四条"))
+    if fact["kind"] != "abnormal":
+        checks.append(Check("not on the abnormal list", not standing.abnormal_listed,
+                            "not on the abnormal list on the application date" if not standing.abnormal_listed else
+                            f"on the abnormal list on {filed_on} (listed {', '.join(standing.abnormal_listed)}): "
+                            "have it removed first (市场监管总局令第45号 第十四条)"))
+    if fact["kind"] != "serious":
+        checks.append(Check("not on the serious list", not standing.serious_listed,
+                            "not on the serious list on the application date" if not standing.serious_listed else
+                            f"on the serious list on {filed_on} (listed {', '.join(standing.serious_listed)}) "
+                            "(市场监管总局令第45号 第十四条)"))
+    if fact["kind"] == "serious" and fact["category"] == "abnormal_three_years":
+        bar = rules.bar("serious_list_transfer")
+        until = add_months(fact["event_date"], 12 * (bar.years or 0))
+        running = filed_on < until
+        later = until if running else None
+        checks.append(Check("no statutory measure still running", not running,
+                            f"the legal representative's {bar.years}-year bar runs until {until} "
+                            f"({rules.cite('disclosure_transfer', fact['event_date'])}): no early removal meanwhile"
+                            if running else f"the legal representative's bar ended on {until}"))
+    return checks, later
+
+
+def assess(fact: dict, application: RepairApplication, filed_on: date, standing: Standing = Standing()) -> Assessment:
+    """Every repair condition of the rule set in force on ``filed_on`` (RULES.md §3), with the
+    entity's ``standing`` on that date (``standing_of``)."""
+    rules = rules_for(filed_on, province_of(fact["subject_uscc"]))
     detail = json.loads(fact["detail_json"]) if fact["detail_json"] else {}
     publicity, basis, _ = publicity_on(fact, detail, filed_on, rules)
     if publicity is not Publicity.PUBLISHED:
@@ -129,21 +203,54 @@ def assess(fact: dict, application: RepairApplication, filed_on: date) -> Assess
                                                  "there is nothing to repair")
         return Assessment(rules.id, (check,), None)
     period, earliest, ends = _period(fact, detail, filed_on, rules)
+    standing_checks, measure_until = _standing_checks(fact, standing, filed_on, rules)
+    if measure_until is not None:
+        earliest = max(d for d in (earliest, measure_until) if d is not None)
     checks = [
         period,
-        Check("conduct corrected and obligations fully performed", application.obligations_performed,
-              "obligations performed (fine paid, conduct corrected), as declared and evidenced"
-              if application.obligations_performed else
-              "the conduct must be corrected and the obligations fully performed (e.g. the fine paid) first"),
+        _obligations(application, rules),
         Check("evidence", bool(application.evidence),
               f"{len(application.evidence)} item(s) of evidence" if application.evidence else
               "no evidence given (e.g. the fine receipt, proof of the correction)"),
         Check("public credit commitment (信用承诺书) submitted", application.commitment_signed,
               "signed credit commitment submitted" if application.commitment_signed else
               "the signed public credit commitment (信用承诺书) is missing"),
+        *standing_checks,
     ]
-    notes = ("no other legal bar: confirmed by the regulator at decision",)
+    # a condition with no date of its own (a later penalty, a listing) leaves no earliest date
+    blocked = [c for c in standing_checks if not c.passed and not c.condition.startswith("no statutory")]
+    if blocked:
+        earliest = None
+    notes = ("harm eliminated and no other legal bar: confirmed by the regulator at decision",)
     return Assessment(rules.id, tuple(checks), earliest, ends, notes)
+
+
+def standing_of(conn: Connection, fact: dict, on: date) -> Standing:
+    """The entity's standing on ``on`` as the store knew it then: later penalties of the same type
+    (same 违法行为类型 where both name one, else a shared 处罚类别) and active listings."""
+    cut = end_of_day(on)
+    rows = conn.execute(select(Fact.kind, Fact.fact_key, Fact.document_no, Fact.category, Fact.event_date,
+                               Fact.end_date, Fact.detail_json).where(
+        Fact.subject_uscc == fact["subject_uscc"], Fact.kind.in_(("penalty", "abnormal", "serious")),
+        Fact.status == "active", Fact.recorded_at < cut, (Fact.superseded_at.is_(None)) | (Fact.superseded_at >= cut),
+        Fact.event_date <= on)).mappings().all()
+    mine = json.loads(fact["detail_json"] or "{}").get("violation_type")
+    later, abnormal, serious = [], [], []
+    for row in rows:
+        if row["fact_key"] == fact["fact_key"]:
+            continue
+        listed = row["end_date"] is None or row["end_date"] > on
+        if row["kind"] == "abnormal" and listed:
+            abnormal.append(str(row["event_date"]))
+        elif row["kind"] == "serious" and listed:
+            serious.append(str(row["event_date"]))
+        elif row["kind"] == "penalty" and fact["kind"] in ("penalty", "inspection") and row["event_date"] > fact["event_date"]:
+            theirs = json.loads(row["detail_json"] or "{}").get("violation_type")
+            same = (mine == theirs) if mine and theirs else bool(
+                set((row["category"] or "").split("、")) & set((fact["category"] or "").split("、")))
+            if same and fact["kind"] == "penalty":
+                later.append(f"{row['document_no']} ({row['event_date']})")
+    return Standing(tuple(later), tuple(abnormal), tuple(serious))
 
 
 def apply(conn: Connection, application: RepairApplication, filed_on: date, actor: str = "public",
@@ -155,16 +262,23 @@ def apply(conn: Connection, application: RepairApplication, filed_on: date, acto
     pending = cases.pending_on_fact(conn, fact["fact_key"], "repair")
     if pending:
         raise cases.CaseConflict(f"a repair application for this record is already pending: ticket {pending[0]}")
-    assessment = assess(fact, application, filed_on)
-    rules = rules_for(filed_on)
-    limit = rules.repair.decision_working_days.value
+    assessment = assess(fact, application, filed_on, standing_of(conn, fact, filed_on))
+    rules = rules_for(filed_on, province_of(fact["subject_uscc"]))
+    # abnormal-list removal has its own limit (5 working days), not the penalty repair limit
+    limit = (rules.repair.abnormal_decision_working_days if fact["kind"] == "abnormal"
+             else rules.repair.decision_working_days).value
     due = cases.deadline(filed_on, limit) if assessment.eligible else None
     request = {"evidence": [e.__dict__ for e in application.evidence], "obligations_performed": application.obligations_performed,
-               "commitment_signed": application.commitment_signed, "commitment_text": application.commitment_text}
+               "commitment_signed": application.commitment_signed, "commitment_text": application.commitment_text,
+               "reorganisation_ruling": application.reorganisation_ruling}
+    record = assessment.as_dict()
+    acceptance = rules.repair.acceptance_working_days.value
+    if acceptance is not None and assessment.eligible:  # Order 107: accepted or refused within 3 working days
+        record["accept_by"] = cases.deadline(filed_on, acceptance).day.isoformat()
     return cases.file_case(
         conn, kind="repair", uscc=application.uscc, fact=fact, ground=None, applicant=application.applicant,
         contact=application.contact, request=request, filed_on=filed_on, rule_set_id=rules.id,
-        status=cases.PENDING if assessment.eligible else cases.REFUSED, assessment=assessment.as_dict(),
+        status=cases.PENDING if assessment.eligible else cases.REFUSED, assessment=record,
         earliest_on=None if assessment.eligible else assessment.earliest_on, limit=limit if due else None,
         due=due, actor=actor, client=client)
 
@@ -183,13 +297,78 @@ def decide(conn: Connection, ticket: str, approve: bool, reasons: list[str], act
     if case.kind != "repair":
         raise cases.InvalidRequest(f"{ticket} is an objection, not a repair application")
     version = grade = None
+    related: list[str] = []
     if approve:
         fact = cases.current_fact(conn, case.uscc, case.fact_key)
         history = {"ticket": ticket, "approved_on": case.decision["decided_on"], "by": actor, "reasons": reasons}
         version = effects.new_version(conn, fact, moment, status="repaired",
                                       detail={"repair": history})
+        related = _repair_related_inspections(conn, fact, case.filed_on, moment, history)
         grade = effects.regrade(conn, champion, case.uscc, actor, f"credit repair approved ({ticket})")
     Store(conn).audit(moment, actor, "repair_decided", ticket, {
         "outcome": case.outcome, "reasons": reasons, "uscc": case.uscc, "fact_key": case.fact_key,
-        "fact_version": version, "grade": grade}, client=client)
+        "fact_version": version, "grade": grade, "related_inspections": related}, client=client)
     return Decision(case, version, grade)
+
+
+def _repair_related_inspections(conn: Connection, penalty: dict, filed_on: date, moment, history: dict) -> list[str]:
+    """From Order 107: negative inspection results stop with their related penalty (those of the same
+    entity in the ``related_inspection_days`` before its decision: our assumption, U)."""
+    rules = rules_for(filed_on)
+    if penalty["kind"] != "penalty" or not rules.repair.inspection_results_repairable.value:
+        return []
+    days = rules.repair.related_inspection_days.value
+    start = penalty["event_date"] - timedelta(days=days)
+    rows = conn.execute(select(*(c for c in Fact.__table__.columns if c.name != "raw_json")).where(
+        Fact.subject_uscc == penalty["subject_uscc"], Fact.kind == "inspection", Fact.category == "problem",
+        Fact.status == "active", Fact.superseded_at.is_(None), Fact.event_date >= start,
+        Fact.event_date <= penalty["event_date"])).mappings().all()
+    for row in rows:
+        effects.new_version(conn, dict(row), moment, status="repaired",
+                            detail={"repair": history | {"with_penalty": penalty["fact_key"]}})
+    return [row["fact_key"] for row in rows]
+
+
+def extend(conn: Connection, ticket: str, reason: str, actor: str, revision: int | None = None,
+           client: str | None = None) -> cases.Case:
+    """Extend a complex case once by the rule set's working days (Order 107: 10), with a reason."""
+    case = cases.get_case(conn, ticket)
+    if case.kind != "repair":
+        raise cases.InvalidRequest(f"{ticket} is not a repair application")
+    rules = rules_for(case.filed_on)
+    days = rules.repair.extension_working_days.value
+    if days is None:
+        raise cases.InvalidRequest(f"no extension of the repair limit under {case.rule_set_id} "
+                                   f"({rules.repair.extension_working_days.source})")
+    return cases.extend(conn, ticket, revision, days, reason, actor, rules.repair.decision_working_days.value + days,
+                        client)
+
+
+def revoke(conn: Connection, ticket: str, reasons: list[str], actor: str, champion: registry.Champion | None,
+           client: str | None = None) -> Decision:
+    """Revoke a repair obtained by a false commitment (RULES.md §3): a regulator's act, audited; the
+    record is restored (a new version, active again, with the revocation in its history) and the
+    entity re-graded at once."""
+    if not reasons or not all(r.strip() for r in reasons):
+        raise cases.InvalidRequest("a revocation needs at least one non-empty reason")
+    case = cases.get_case(conn, ticket)
+    if case.kind != "repair" or case.outcome != "approved":
+        raise cases.CaseConflict(f"{ticket} is not an approved repair ({case.kind}, {case.outcome}): nothing to revoke")
+    rules = rules_for(case.filed_on)
+    if not rules.repair.false_commitment_revocation.value:
+        raise cases.InvalidRequest(f"no revocation under {case.rule_set_id}")
+    moment = now_utc()
+    revoked = {"revoked_on": moment.date().isoformat(), "by": actor, "reasons": reasons,
+               "basis": rules.repair.false_commitment_revocation.source}
+    done = conn.execute(update(CreditCase).where(CreditCase.ticket == ticket, CreditCase.outcome == "approved").values(
+        outcome="revoked", revision=CreditCase.revision + 1,
+        decision_json=cases._json((case.decision or {}) | {"revoked": revoked})))
+    if done.rowcount != 1:
+        raise cases.CaseConflict(f"{ticket} changed meanwhile: read it again")
+    fact = cases.current_fact(conn, case.uscc, case.fact_key)
+    version = effects.new_version(conn, fact, moment, status="active", detail={"repair_revoked": revoked | {"ticket": ticket}})
+    grade = effects.regrade(conn, champion, case.uscc, actor, f"repair revoked: false commitment ({ticket})")
+    Store(conn).audit(moment, actor, "repair_revoked", ticket, {
+        "reasons": reasons, "uscc": case.uscc, "fact_key": case.fact_key, "fact_version": version, "grade": grade},
+        client=client)
+    return Decision(cases.get_case(conn, ticket), version, grade)

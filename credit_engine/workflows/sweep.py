@@ -9,6 +9,7 @@ a fact already swept is not selected again.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,9 +18,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 
-from credit_engine.records import PUBLICITY_ENDED_FLAG
-from credit_engine.rules import RuleSet, rules_for
-from credit_engine.rules.penalty import lengthened_end, split_categories, tier_penalty
+from credit_engine.records import PUBLICITY_ENDED_FLAG, penalty_facts
+from credit_engine.rules import judge_penalty, province_of, rules_for
 from credit_engine.store.models import Fact
 from credit_engine.store.repository import Store, now_utc
 
@@ -45,33 +45,33 @@ def add_months_array(days: pd.Series, months: np.ndarray) -> pd.Series:
     return (first + pd.to_timedelta(day - 1, unit="D")).dt.date
 
 
-def publicity_months(candidates: pd.DataFrame, rules: RuleSet) -> np.ndarray:
-    """Months each candidate is published under ``rules`` (-1: never published)."""
-    serious_months = 12 * rules.serious_list.publicity_years.value
-    tiers = rules.penalty.tiers
-    cache: dict[tuple[str, float | None], int] = {}
-
-    def months(category: str | None, amount: float | None) -> int:
-        key = (category or "其他", None if amount is None or np.isnan(amount) else float(amount))
-        if key not in cache:  # the tier depends on the categories and the fine, not on the date
-            tiering = tier_penalty(split_categories([key[0]]), key[1], date(2000, 1, 1), False, rules)
-            cache[key] = getattr(tiers, tiering.tier.value).publicity_months.value if tiering.published else -1
-        return cache[key]
-
-    is_penalty = (candidates["kind"] == "penalty").to_numpy()
-    out = np.full(len(candidates), serious_months, dtype=np.int64)
-    amounts = candidates["amount_yuan"].astype(float).to_numpy()
-    out[is_penalty] = [months(c, a) for c, a in zip(candidates["category"][is_penalty], amounts[is_penalty])]
-    return out
+def penalty_ends(candidates: pd.DataFrame, as_of: date) -> list[date | None]:
+    """Each penalty's end of publicity under the set in force on ``as_of`` (``rules.TRANSITION``),
+    with its province's values: a stated end (公示截止期) as given, else the judged tier's period
+    from publication or decision, as the set counts. None: never published."""
+    ends: list[date | None] = []
+    cache: dict[tuple, date | None] = {}
+    for row in candidates.itertuples(index=False):
+        mapping = row._asdict()
+        rules = rules_for(as_of, province_of(mapping["subject_uscc"]))
+        detail = json.loads(mapping["detail_json"]) if mapping["detail_json"] else {}
+        facts = penalty_facts(mapping, detail, rules)
+        key = (rules.id, rules.province, facts)
+        if key not in cache:  # many penalties share their content and dates
+            tiering = judge_penalty(facts, rules)
+            cache[key] = tiering.publicity_end if tiering.published else None
+        ends.append(cache[key])
+    return ends
 
 
 def _candidates(conn: Connection, as_of: date) -> pd.DataFrame:
     """Current, active, not yet swept facts; a list entry already removed stays removed (its
     legal basis is the removal, not the end of a period). A penalty's end date (处罚有效期) can
-    only lengthen its publicity, and only a restricting one's (``penalty.lengthened_end``)."""
+    only lengthen its publicity, and only an extending restriction's (``penalty.lengthened_end``)."""
     kinds = ", ".join(f"'{k}'" for k in SWEPT_KINDS)
     return pd.read_sql_query(text(f"""
-        SELECT id, kind, category, amount_yuan, event_date, end_date FROM fact
+        SELECT id, kind, subject_uscc, category, amount_yuan, event_date, end_date, publicity_end, severity, flags,
+               CASE WHEN kind = 'penalty' THEN detail_json END AS detail_json FROM fact
         WHERE superseded_at IS NULL AND status = 'active' AND kind IN ({kinds}) AND event_date <= :d
           AND (flags IS NULL OR flags NOT LIKE :swept) AND (kind = 'penalty' OR end_date IS NULL OR end_date > :d)
     """), conn, params={"d": as_of, "swept": f"%{PUBLICITY_ENDED_FLAG}%"})
@@ -83,17 +83,14 @@ def sweep(engine: Engine, as_of: date, actor: str = "publicity-sweep") -> SweepR
     rules = rules_for(as_of)
     with engine.begin() as conn:
         candidates = _candidates(conn, as_of)
-        months = publicity_months(candidates, rules)
-        published = months >= 0
+        is_penalty = (candidates["kind"] == "penalty").to_numpy()
         ends = pd.Series([None] * len(candidates), dtype=object)
-        if published.any():
-            ends[published] = add_months_array(candidates.loc[published, "event_date"], months[published]).to_numpy()
-            restriction = pd.to_datetime(candidates["end_date"]).dt.date
-            for i in np.flatnonzero(published & (candidates["kind"] == "penalty").to_numpy() & restriction.notna().to_numpy()):
-                longer = lengthened_end(split_categories([candidates["category"].iat[i] or "其他"]), ends.iat[i],
-                                        restriction.iat[i])
-                ends.iat[i] = longer or ends.iat[i]
-        ended = published & np.array([e is not None and e <= as_of for e in ends], dtype=bool)
+        if is_penalty.any():
+            ends[is_penalty] = penalty_ends(candidates[is_penalty], as_of)
+        if (~is_penalty).any():  # the serious list: its years under the set in force on as_of
+            years = np.full(int((~is_penalty).sum()), 12 * rules.serious_list.publicity_years.value, dtype=np.int64)
+            ends[~is_penalty] = add_months_array(candidates.loc[~is_penalty, "event_date"], years).to_numpy()
+        ended = np.array([e is not None and e <= as_of for e in ends], dtype=bool)
         done = candidates[ended].assign(publicity_end=ends[ended].to_numpy())
         moment = now_utc()
         _supersede(conn, done[["id", "publicity_end"]], moment)

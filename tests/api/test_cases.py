@@ -10,21 +10,24 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from credit_engine.records import today_in_beijing
-from credit_engine.rules import rules_for
-from credit_engine.rules.penalty import split_categories, tier_penalty
-from credit_engine.workflows import objection
+from credit_engine.workflows import cases, objection, repair
 from tests.api.conftest import Province, auth, published_penalties
 
 pytestmark = pytest.mark.xdist_group("api")
 
 
 def repairable(province: Province, skip: set[str]) -> tuple[str, object]:
+    """A published penalty that every repair condition allows today (period, later penalties, lists)."""
     today = today_in_beijing()
     for uscc, fact in published_penalties(province):
-        tiering = tier_penalty(split_categories([fact.category]), fact.amount_yuan, fact.event_date, False,
-                               rules_for(today))
-        if uscc not in skip and tiering.repair_from and tiering.repair_from <= today:
-            return uscc, fact
+        if uscc in skip:
+            continue
+        with province.engine.connect() as conn:
+            stored = cases.current_fact(conn, uscc, fact.fact_key)
+            applied = repair.RepairApplication(uscc, fact.fact_key, "申请企业", True, True,
+                                               (repair.Evidence("fine_paid", "罚款缴纳凭证"),))
+            if repair.assess(stored, applied, today, repair.standing_of(conn, stored, today)).eligible:
+                return uscc, fact
     raise AssertionError("the province has no repairable penalty")
 
 

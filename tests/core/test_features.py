@@ -25,7 +25,7 @@ from credit_engine.scoring.training import month_ends, spine_dates, training_set
 from credit_engine.settings import Settings
 from credit_engine.store.repository import Store
 from tests.core.test_ingest import PEN_V2
-from tests.core.test_linking import COURT
+from tests.core.test_linking import COURT, DEBT
 from tests.helpers import REG_HEADER, REP_A, A, B, C, record_at, reg_rows, write_csv
 
 INSPECTION = ["统一社会信用代码", "企业名称", "抽查任务编号", "检查实施机关", "类型", "检查日期", "检查结果", "入选概率"]
@@ -44,7 +44,7 @@ def province(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: py
     record_at(monkeypatch, "2024-08-01")  # the planted future fact: it happened in April, learned in August
     ingest_paths([
         write_csv(tmp_path / "p2.csv", PEN_V2, [penalty("P2", "2024-04-01")]),
-        write_csv(tmp_path / "court.csv", COURT, [["张三", REP_A, "自然人", "（2024）执1号", "2024-07-01", "2025-01-01"]]),
+        write_csv(tmp_path / "court.csv", COURT, [["张三", REP_A, "自然人", "（2024）执1号", "2024-07-01", "2025-01-01", DEBT]]),
         write_csv(tmp_path / "ins.csv", INSPECTION, [
             [A, "甲", "T1", "道里分局", "双随机抽查", "2024-09-01", "未按规定公示应当公示的信息", "5%"],
             [B, "乙", "T1", "南岗分局", "双随机抽查", "2024-09-02", "未发现问题", "0.05"],

@@ -111,12 +111,36 @@ def test_penalty_severity_and_publicity_follow_the_rules(registered: Engine, set
     ingest(registered, settings, write_csv(tmp_path / "pen.csv", PEN_V2, rows))
     pen = facts(registered, "penalty").set_index("document_no")
     assert pen.loc["W1", "severity"] == "minor" and not pen.loc["W1", "published"]
-    assert pen.loc["W2", "severity"] == "minor" and str(pen.loc["W2", "publicity_end"]) == "2024-06-01"
-    assert pen.loc["W3", "severity"] == "general" and str(pen.loc["W3", "publicity_end"]) == "2027-03-01"
+    # Order 45 counts from publication: without a publication date, decision + 20 working days (2024-03-29)
+    assert pen.loc["W2", "severity"] == "minor" and str(pen.loc["W2", "publicity_end"]) == "2024-06-29"
+    assert pen.loc["W3", "severity"] == "general" and str(pen.loc["W3", "publicity_end"]) == "2027-03-29"
     assert pen.loc["W4", "severity"] == "serious"
     assert pen.loc["W3", "rule_set_id"] == "cn-2021-09-01"
     # under the 2026 national tiers a general penalty is public for one year only
     assert pen.loc["W5", "rule_set_id"] == "cn-2026-04-01" and str(pen.loc["W5", "publicity_end"]) == "2027-05-01"
+
+
+def test_the_source_stated_publicity_end_tier_and_publication_date_are_stored_as_given(
+        registered: Engine, settings: Settings, tmp_path: Path) -> None:
+    """公示截止期 (CF_GSJZQ) and a stated tier are the issuing authority's: stored, flagged, not derived."""
+    header = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_GSJZQ", "公示类别", "公示日期",
+              "CF_CFJG"]
+    reports = ingest(registered, settings, write_csv(tmp_path / "pen.csv", header, [
+        ["甲", A, "E-1", "罚款", "20", "2024-03-01", "2024年9月1日", "", "", "局"],  # the authority's own end
+        ["甲", A, "T-1", "罚款", "5", "2024-03-01", "", "严重", "2024-03-05", "局"],  # its own tier and publication
+        ["甲", A, "D-1", "罚款", "20", "2024-03-01", "9999-9-9", "", "", "局"],  # sentinel: no end stated
+        ["甲", A, "B-1", "罚款", "20", "2024-03-01", "", "很重", "", "局"],  # not a tier
+    ]))
+    assert reports[0].quarantined == {"bad_tier": 1}
+    pen = facts(registered, "penalty").set_index("document_no")
+    assert str(pen.loc["E-1", "publicity_end"]) == "2024-09-01" and "end_stated" in pen.loc["E-1", "flags"]
+    detail = {k: json.loads(pen.loc[k, "detail_json"]) for k in ("E-1", "T-1", "D-1")}
+    assert (pen.loc["T-1", "severity"], detail["T-1"]["tier_derived"], detail["T-1"]["tier_rule"]) == ("serious", False, "source")
+    assert "tier_stated" in pen.loc["T-1", "flags"] and detail["T-1"]["published_on"].startswith("2024-03-05")
+    assert str(pen.loc["T-1", "publicity_end"]) == "2027-03-05"  # serious 3 years from the stated publication
+    assert (detail["E-1"]["tier_derived"], detail["E-1"]["tier_rule"]) == (True, "penalty.small_fine_max_yuan")
+    assert "end_stated" not in str(pen.loc["D-1", "flags"])
+    assert str(pen.loc["D-1", "publicity_end"]) == "2027-03-29"  # derived: 3 years from decision + 20 working days
 
 
 def test_key_area_repair_minimum_applies_only_to_the_areas_the_rule_set_names(
@@ -129,8 +153,9 @@ def test_key_area_repair_minimum_applies_only_to_the_areas_the_rule_set_names(
     pen = facts(registered, "penalty").set_index("document_no")
     food, chemicals = (json.loads(pen.loc[k, "detail_json"]) for k in ("F-1", "H-1"))
     assert (food["key_area"], chemicals["key_area"]) == ("食品", "危险化学品")
-    # SAMR 2021 repair rules: 12 months for food, drugs, special equipment; 6 months otherwise
-    assert (food["repair_from"], chemicals["repair_from"]) == ("2025-03-01", "2024-09-01")
+    # SAMR 2021 repair rules: 12 months for food, drugs, special equipment; 6 months otherwise, from
+    # publication (no date in the source: decision + 20 working days, 2024-03-29)
+    assert (food["repair_from"], chemicals["repair_from"]) == ("2025-03-29", "2024-09-29")
 
 
 def test_penalty_v1_and_lower_case_jsonl_codes(registered: Engine, settings: Settings, tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from credit_engine.settings import Settings
 from credit_engine.synth import synthesise
 from tests.helpers import A, B, C, REG_HEADER, REP_A, make_id, make_uscc, record_at, reg_rows, write_csv
 
-COURT = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "案号", "立案时间", "移除日期"]
+COURT = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "案号", "立案时间", "移除日期", "失信被执行人行为具体情形"]
+DEBT = "因所负数额较大债务到期未清偿"
 STAFF = ["统一社会信用代码", "姓名", "证件号码", "职务", "任职起始日期", "任职终止日期"]
 WANG_1, WANG_2 = make_id(61, birth="19950101"), make_id(62, birth="19950101")
 AS_OF = date(2026, 6, 30)
@@ -40,9 +41,9 @@ def graph(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytes
             [C, "王五", WANG_2, "董事", "2019-01-01", "2022-06-30"],
         ]),
         write_csv(tmp_path / "court.csv", COURT, [
-            ["张三", REP_A, "自然人", "（2023）执1号", "2023-04-04", "2024-01-01"],
-            ["张三", REP_A[:10] + "****" + REP_A[-4:], "自然人", "（2023）执2号", "2023-05-05", ""],
-            ["王五", WANG_1[:12] + "******", "自然人", "（2023）执3号", "2023-05-05", ""],
+            ["张三", REP_A, "自然人", "（2023）执1号", "2023-04-04", "2024-01-01", DEBT],
+            ["张三", REP_A[:10] + "****" + REP_A[-4:], "自然人", "（2023）执2号", "2023-05-05", "", DEBT],
+            ["王五", WANG_1[:12] + "******", "自然人", "（2023）执3号", "2023-05-05", "", DEBT],
         ]),
     ], engine, settings)
     return engine
@@ -112,14 +113,17 @@ def test_legal_rep_bars_and_related_enterprises(engine: Engine, settings: Settin
         related_after = flagged(conn, "related_enterprise", date(2023, 6, 1))
         zhao_key = bars.loc[bars["uscc"] == B, "person_key"].iloc[0]
         record = person_record(conn, zhao_key, date(2022, 6, 1))
-    assert list(zip(bars["uscc"], bars["ground"], bars["until"].astype(str))) == [(B, "licence_revoked", "2024-03-01")]
+    assert list(zip(bars["uscc"], bars["ground"], bars["until"].astype(str))) == [
+        (B, "licence_revoked_or_closed", "2024-03-01")]
+    assert "第一百七十八条" in bars["basis"].iloc[0] and "第十二条" in bars["basis"].iloc[0]
     assert expired.empty
     # C is on the serious list; B shares 赵 with it, so B is flagged as related — until C's removal
     assert [(f.uscc, f.flag) for f in related] == [(B, "related_enterprise_dishonest")]
     assert related_after == []
     assert record["masked_id"] == zhao[:10] + "****" + zhao[-4:] and zhao not in str(record)
     assert {(r["uscc"], r["role"]) for r in record["roles"]} == {(B, "legal_representative"), (C, "director")}
-    assert record["legal_rep_bars"] == [{"ground": "licence_revoked", "until": "2024-03-01", "because_of": B}]
+    assert [(b["ground"], b["until"], b["because_of"], b["other_enterprises_only"]) for b in record["legal_rep_bars"]] == [
+        ("licence_revoked_or_closed", "2024-03-01", B, False)]
 
 
 def test_a_later_appointment_replaces_the_legal_representative(engine: Engine, settings: Settings, tmp_path: Path,
@@ -267,3 +271,99 @@ def test_a_serious_listing_never_removed_ends_after_its_three_years(engine: Engi
     assert on.loc[C, "serious_active"] == 1 and off.loc[C, "serious_active"] == 0
     assert on.loc[B, "related_dishonest_enterprises"] == 1 and off.loc[B, "related_dishonest_enterprises"] == 0
     assert related == [(B, "related_enterprise_dishonest")]  # on the last day only
+
+
+def test_only_a_large_debt_unpaid_when_due_bars_a_court_listed_person(
+        engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Company Law Art.178(5): the court list bars only for 因所负数额较大债务到期未清偿."""
+    record_at(monkeypatch, "2018-06-01")
+    rep_b = reg_rows()[1][4]
+    ingest_paths([
+        write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows()),
+        write_csv(tmp_path / "court.csv", COURT, [
+            ["张三", REP_A, "自然人", "（2023）执1号", "2023-04-04", "", DEBT],  # holds: A's legal representative
+            ["李四", rep_b, "自然人", "（2023）执2号", "2023-04-04", "", "违反财产报告制度"],  # another ground: no bar
+        ]),
+    ], engine, settings)
+    with engine.connect() as conn:
+        during = flagged(conn, "court_listed", date(2023, 6, 1))
+    assert [(f.uscc, f.flag) for f in during] == [(A, "court_listed_legal_representative")]
+
+
+def _bar_world(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+               penalty: str = "责令关闭", events: list[list[str]] | None = None) -> str:
+    """赵 leads B and is a director of C; B gets ``penalty`` on 2021-03-01 or 赵 a ``person_bar`` event."""
+    record_at(monkeypatch, "2018-06-01")
+    zhao = make_id(70)
+    registration = reg_rows()
+    registration[1][3:5] = ["赵", zhao]
+    files = [write_csv(tmp_path / "reg.csv", REG_HEADER, registration),
+             write_csv(tmp_path / "staff.csv", STAFF, [[C, "赵", zhao, "董事", "2019-01-01", ""]])]
+    if penalty:
+        files.append(write_csv(tmp_path / "pen.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_JDRQ", "CF_CFJG"],
+                               [["乙", B, "R-1", penalty, "2021-03-01", "局"]]))
+    if events:
+        files.append(write_csv(tmp_path / "bars.csv", ["姓名", "证件号码", "限制事由", "起算日期", "罪名", "统一社会信用代码"],
+                               [["赵", zhao, *e] for e in events]))
+    ingest_paths(files, engine, settings)
+    return zhao
+
+
+@pytest.mark.parametrize(("penalty", "barred"), [("责令关闭", True), ("吊销营业执照", True), ("罚款", False)])
+def test_an_enterprise_ordered_closed_bars_its_legal_representative(
+        engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, penalty: str,
+        barred: bool) -> None:
+    """Company Law Art.178(4), 登记管理条例 Art.12(4): 吊销营业执照 and 责令关闭, 3 years from that date."""
+    _bar_world(engine, settings, tmp_path, monkeypatch, penalty)
+    with engine.connect() as conn:
+        bars = legal_rep_bars(conn, date(2022, 1, 1))
+        flags = flagged(conn, "barred_director", date(2022, 1, 1))  # 赵 is a director of C
+        later = legal_rep_bars(conn, date(2024, 3, 1))
+    assert list(bars["ground"]) == (["licence_revoked_or_closed"] if barred else [])
+    assert [(f.uscc, f.flag) for f in flags] == ([(C, "barred_director")] if barred else [])
+    assert later.empty
+
+
+@pytest.mark.parametrize(("ground", "offence", "since", "barred_until"), [
+    ("刑罚执行完毕", "职务侵占罪", "2020-05-01", "2025-05-01"),        # (2): 5 years after the sentence
+    ("缓刑考验期满", "挪用资金罪", "2021-05-01", "2023-05-01"),        # (2): 2 years after probation
+    ("刑罚执行完毕", "交通肇事罪", "2020-05-01", None),                # not an Art.178(2) offence
+    ("破产清算完结", "", "2021-05-01", "2024-05-01"),                  # (3): from the liquidation's completion
+    ("以欺诈手段取得登记被撤销登记", "", "2021-05-01", "2024-05-01"),  # 实施细则 Art.71
+])
+def test_person_bar_events_run_their_own_periods(
+        engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ground: str,
+        offence: str, since: str, barred_until: str | None) -> None:
+    _bar_world(engine, settings, tmp_path, monkeypatch, penalty="", events=[[ground, since, offence, ""]])
+    with engine.connect() as conn:
+        bars = legal_rep_bars(conn, date.fromisoformat(since))
+        flags = flagged(conn, "barred", date.fromisoformat(since))
+    assert [str(u) for u in bars["until"]] == ([barred_until] if barred_until else [])
+    if barred_until and "欺诈" not in ground:  # 赵 leads B and directs C: both roles barred
+        assert sorted((f.uscc, f.flag) for f in flags) == [(B, "barred_legal_representative"), (C, "barred_director")]
+    if barred_until and "欺诈" in ground:  # Art.71 bars leading an enterprise, not directing one
+        assert [(f.uscc, f.flag) for f in flags] == [(B, "barred_legal_representative")]
+    with engine.connect() as conn:
+        assert legal_rep_bars(conn, date.fromisoformat(barred_until or since) + (date(2000, 1, 2) - date(2000, 1, 1))
+                              ).empty or not barred_until
+
+
+def test_the_serious_list_transfer_bars_other_enterprises_only(
+        engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """企业信息公示暂行条例 Art.18 (Art.17 before 2024-05-01): the legal representative of the listed
+    enterprise may not lead ANOTHER enterprise for 3 years; the listed one itself is not flagged."""
+    record_at(monkeypatch, "2018-06-01")
+    zhao = make_id(70)
+    registration = reg_rows()
+    registration[1][3:5] = ["赵", zhao]  # 赵 leads B ...
+    registration[2][3:5] = ["赵", zhao]  # ... and C
+    se = ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "移出日期"]
+    ingest_paths([
+        write_csv(tmp_path / "reg.csv", REG_HEADER, registration),
+        write_csv(tmp_path / "se.csv", se, [[B, "乙", "被列入经营异常名录届满3年仍未履行相关义务的", "2024-06-01", ""]]),
+    ], engine, settings)
+    with engine.connect() as conn:
+        flags = flagged(conn, "barred_legal", date(2025, 1, 1))
+        bars = legal_rep_bars(conn, date(2025, 1, 1))
+    assert [(f.uscc, f.flag) for f in flags] == [(C, "barred_legal_representative")]  # not B itself
+    assert "第十八条" in bars["basis"].iloc[0] and bars["other_only"].iloc[0]

@@ -25,7 +25,7 @@ def entity(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pyte
     ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
     record_at(monkeypatch, "2024-03-05")
     ingest_paths([write_csv(tmp_path / "pen.csv", PEN, [
-        ["甲", A, "G-1", "罚款", "20", "2024-03-01", "局"],   # general: 3 years, then 1 year from 2026-04-01
+        ["甲", A, "G-1", "罚款", "20", "2024-03-01", "局"],   # general: 3 years, then 1 year from 2025-12-25
         ["甲", A, "W-1", "警告", "", "2024-03-01", "局"],     # warning only: never published
         ["甲", A, "S-1", "罚款", "0.5", "2024-03-01", "局"],  # small fine: 3 months
     ])], engine, settings)
@@ -44,11 +44,13 @@ def test_facts_appear_only_once_recorded(entity: Engine) -> None:
 
 
 def test_publicity_expiry_under_the_old_and_new_rule_sets(entity: Engine) -> None:
-    assert status(entity, "2024-05-31")["S-1"][0] is Publicity.PUBLISHED
-    assert status(entity, "2024-06-01")["S-1"][0] is Publicity.ENDED  # small fine: 3 months
-    assert status(entity, "2024-06-01")["W-1"][0] is Publicity.NOT_PUBLISHED
-    # a general penalty of 2024-03-01: 3 years under the 2025-12-25 set, 1 year under the 2026-04-01 set
-    assert status(entity, "2026-03-31")["G-1"][0] is Publicity.PUBLISHED
+    # small fine: 3 months from publication (decision + 20 working days: 2024-03-29)
+    assert status(entity, "2024-06-28")["S-1"][0] is Publicity.PUBLISHED
+    assert status(entity, "2024-06-29")["S-1"][0] is Publicity.ENDED
+    assert status(entity, "2024-06-29")["W-1"][0] is Publicity.NOT_PUBLISHED
+    # a general penalty of 2024-03-01: 3 years under Order 45, at most 1 year under Order 107 (2025-12-25)
+    assert status(entity, "2025-12-24")["G-1"][0] is Publicity.PUBLISHED
+    assert status(entity, "2025-12-25")["G-1"][0] is Publicity.ENDED
     assert status(entity, "2026-04-01")["G-1"][0] is Publicity.ENDED
     with entity.connect() as conn:
         assert record_as_of(conn, A, date(2026, 3, 31)).rule_set_id == "cn-2025-12-25"

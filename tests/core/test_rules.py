@@ -16,6 +16,7 @@ from credit_engine.rules import (
     SamplingPolicy,
     Tier,
     load_rule_sets,
+    rules_for,
     rules_in_force,
     sampling_policy,
     tier_penalty,
@@ -80,7 +81,7 @@ def test_no_rule_set_before_2014_10_01() -> None:
     ("set_id", "decision_days", "general_months", "general_repair", "key_area_repair"),
     [
         ("cn-2021-09-01", 15, 36, 6, 12),
-        ("cn-2025-12-25", 7, 36, 3, None),
+        ("cn-2025-12-25", 7, 12, 3, None),  # Order 107: general at most 1 year
         ("cn-2026-04-01", 7, 12, 3, None),
     ],
 )
@@ -102,11 +103,18 @@ def test_2026_three_tiers() -> None:
     assert {t.publicity_months.tag for t in three} == {"C"}
 
 
-def test_baseline_repeats_2021_values_but_is_unconfirmed() -> None:
+def test_baseline_repeats_2021_values_but_is_unconfirmed_except_the_serious_list() -> None:
     baseline, y2021 = load_rule_sets()[:2]
-    assert {t.tag for t in _tagged(baseline)} == {"U"}
-    assert all("configurable" in t.note for t in _tagged(baseline))
-    assert [getattr(t, "value", None) for t in _tagged(baseline)] == [getattr(t, "value", None) for t in _tagged(y2021)]
+    # before 2021-09-01 the serious list was removed after 5 years, never early (条例 2014 Art.17, 83号 Art.9)
+    listed = baseline.serious_list
+    assert (listed.publicity_years.value, listed.early_removal_after_years.value) == (5, None)
+    assert {listed.publicity_years.tag, listed.early_removal_after_years.tag} == {"C"}
+    rest = baseline.model_copy(update={"serious_list": y2021.serious_list, "provinces": ()})
+    shared = {id(t) for t in _tagged(y2021.serious_list)}  # the provinces' own values are the provinces' tags
+    assert {t.tag for t in _tagged(rest) if id(t) not in shared} == {"U"}
+    assert all("configurable" in t.note for t in _tagged(rest) if t.tag == "U")
+    assert [getattr(t, "value", None) for t in _tagged(rest)] == [
+        getattr(t, "value", None) for t in _tagged(y2021.model_copy(update={"provinces": ()}))]
 
 
 @pytest.mark.parametrize("name", [f"{i}.toml" for i in SET_IDS] + [
@@ -148,7 +156,14 @@ def test_limits_lists_and_retention() -> None:
     assert court.deletion_working_days.value == 3
     assert court.minors_listed.value is False
     assert {r.role for r in court.barred_roles} == {"董事", "监事", "高级管理人员", "法定代表人"}
-    assert [b.years for b in court.legal_rep_bars] == [3, 3, 3]
+    assert court.barring_conduct.value == ("到期未清偿",)
+    bars = {b.id: (b.years, b.counted_from, b.other_enterprises_only) for b in rules.person_bars}
+    assert bars == {
+        "criminal_sentence": (5, "sentence_served", False), "criminal_probation": (2, "probation_ended", False),
+        "bankruptcy_liquidation": (3, "liquidation_completed", False),
+        "licence_revoked_or_closed": (3, "revoked_or_closed", False), "court_large_debt": (None, "court_listing", False),
+        "registration_fraud": (3, "registration_cancelled", True), "serious_list_transfer": (3, "listed", True),
+    }
     assert rules.withdrawal.revoked_decision_working_days.value == 3
     retention = rules.retention
     kept = (retention.bad_info_max_years, retention.query_log_years, retention.free_reports_per_year)
@@ -223,22 +238,26 @@ D = date(2026, 1, 31)  # month-end decision date: periods clamp (+1 month → 02
 @pytest.mark.parametrize(
     ("set_on", "categories", "amount", "key_area", "tier", "end", "repair_from"),
     [
-        # 2021 rules: minor 3 months; others 3 years, early stop after 6 months (12 in key areas)
+        # 2021 rules (Order 45, counted from publication, here on D): minor 3 months; general 3 years,
+        # early stop after 6 months (12 in key areas); serious 3 years, never early
         (date(2022, 1, 1), ["警告"], None, False, Tier.MINOR, None, None),
         (date(2022, 1, 1), ["通报批评"], None, False, Tier.MINOR, date(2026, 4, 30), None),
         (date(2022, 1, 1), ["警告、罚款"], 10_000, False, Tier.MINOR, date(2026, 4, 30), None),
         (date(2022, 1, 1), ["罚款"], 10_001, False, Tier.GENERAL, date(2029, 1, 31), date(2026, 7, 31)),
         (date(2022, 1, 1), ["罚款"], 50_000, True, Tier.GENERAL, date(2029, 1, 31), date(2027, 1, 31)),
         (date(2022, 1, 1), ["罚款"], None, False, Tier.GENERAL, date(2029, 1, 31), date(2026, 7, 31)),
-        (date(2022, 1, 1), ["罚款"], 1_000_000, False, Tier.SERIOUS, date(2029, 1, 31), date(2026, 7, 31)),
+        (date(2022, 1, 1), ["没收违法所得"], None, False, Tier.GENERAL, date(2029, 1, 31), date(2026, 7, 31)),
+        (date(2022, 1, 1), ["降低资质等级"], None, False, Tier.GENERAL, date(2029, 1, 31), None),  # never early
+        (date(2022, 1, 1), ["罚款"], 1_000_000, False, Tier.SERIOUS, date(2029, 1, 31), None),
         (date(2022, 1, 1), ["罚款;吊销许可证件"], 5_000, False, Tier.SERIOUS, date(2029, 1, 31), None),
-        (date(2022, 1, 1), ["责令关闭"], None, False, Tier.SERIOUS, date(2029, 1, 31), date(2026, 7, 31)),
-        # 2025-12-25 rules: general after 3 months, serious after 1 year, no key-area extension
+        (date(2022, 1, 1), ["责令关闭"], None, False, Tier.SERIOUS, date(2029, 1, 31), None),
+        # 2025-12-25 rules (Order 107): general 3 months to 1 year, serious 1 to 3 years
         (date(2026, 1, 1), ["通报批评"], None, False, Tier.MINOR, date(2026, 4, 30), None),
-        (date(2026, 1, 1), ["没收违法所得", "罚款"], 5_000, True, Tier.GENERAL, date(2029, 1, 31), date(2026, 4, 30)),
+        (date(2026, 1, 1), ["没收违法所得", "罚款"], 5_000, True, Tier.GENERAL, date(2027, 1, 31), date(2026, 4, 30)),
+        (date(2026, 1, 1), ["罚款"], 50_000, False, Tier.GENERAL, date(2027, 1, 31), date(2026, 4, 30)),
         (date(2026, 1, 1), ["行政拘留"], None, False, Tier.SERIOUS, date(2029, 1, 31), date(2027, 1, 31)),
         (date(2026, 1, 1), ["责令停产停业"], None, False, Tier.SERIOUS, date(2029, 1, 31), None),
-        # 2026-04-01 rules: 3 months / 1 year / 3 years
+        # 2026-04-01 rules (Order 36, counted from the decision): 3 months / 1 year / 3 years
         (date(2026, 4, 1), ["警告"], 0, False, Tier.MINOR, None, None),
         (date(2026, 4, 1), ["罚款"], 2_000, False, Tier.MINOR, date(2026, 4, 30), D),
         (date(2026, 4, 1), ["罚款"], 20_000, True, Tier.GENERAL, date(2027, 1, 31), date(2026, 4, 30)),
@@ -256,18 +275,76 @@ def test_tiering_under_each_rule_set(
     repair_from: date | None,
 ) -> None:
     rules = rules_in_force(set_on)
-    result = tier_penalty(categories, amount, D, key_area, rules)
+    result = tier_penalty(categories, amount, D, key_area, rules, published_on=D)
     assert (result.tier, result.publicity_end, result.repair_from) == (tier, end, repair_from)
     assert result.published is (end is not None)
     assert result.repairable_early is (repair_from is not None)
     assert result.basis.startswith(rules.id + ": " + tier.value)
+    assert result.tier_derived and result.tier_rule.startswith("penalty.")
+
+
+def test_order_45_counts_from_publication_order_36_from_the_decision() -> None:
+    """Order 45 Art.13: from publication (the source's date, else decision + 20 working days, Art.9);
+    Order 36: from the decision document."""
+    decided = date(2024, 3, 1)
+    old, new = rules_in_force(date(2025, 12, 24)), rules_in_force(date(2026, 4, 1))
+    lagged = tier_penalty(["罚款"], 50_000, decided, False, old)
+    assert lagged.counted_from == date(2024, 3, 29) and lagged.publicity_end == date(2027, 3, 29)
+    assert "decision + 20 working days, assumed" in lagged.basis
+    dated = tier_penalty(["罚款"], 50_000, decided, False, old, published_on=date(2024, 3, 8))
+    assert dated.counted_from == date(2024, 3, 8) and dated.publicity_end == date(2027, 3, 8)
+    assert "publication on 2024-03-08 (source)" in dated.basis
+    decision = tier_penalty(["罚款"], 50_000, decided, False, new, published_on=date(2024, 3, 8))
+    assert decision.counted_from == decided and decision.publicity_end == date(2025, 3, 1)
+    assert rules_in_force(date(2025, 12, 24)).penalty.publication_lag_working_days.tag == "U"
+
+
+def test_a_stated_tier_or_end_is_the_issuing_authoritys_and_wins() -> None:
+    rules = rules_in_force(date(2026, 4, 1))
+    derived = tier_penalty(["罚款"], 50_000, D, False, rules)
+    assert derived.tier is Tier.GENERAL and derived.tier_derived and derived.tier_rule == "penalty.small_fine_max_yuan"
+    stated = tier_penalty(["罚款"], 50_000, D, False, rules, stated_tier=Tier.SERIOUS)
+    assert stated.tier is Tier.SERIOUS and not stated.tier_derived and stated.tier_rule == "source"
+    assert stated.publicity_end == date(2029, 1, 31) and stated.repair_from == date(2027, 1, 31)
+    ended = tier_penalty(["罚款"], 50_000, D, False, rules, stated_end=date(2026, 7, 31))
+    assert ended.publicity_end == date(2026, 7, 31) and ended.end_stated and "公示截止期" in ended.basis
+    assert ended.repair_from == date(2026, 4, 30)  # the derived general tier's minimum still applies
+    warned = tier_penalty(["警告"], None, D, False, rules, stated_end=date(2026, 3, 1))
+    assert warned.published and warned.publicity_end == date(2026, 3, 1)  # the authority published it
+
+
+@pytest.mark.parametrize(("province", "natural", "tier"), [
+    (None, False, Tier.GENERAL), ("23", False, Tier.GENERAL), ("42", False, Tier.MINOR), ("42", True, Tier.GENERAL),
+])
+def test_the_small_fine_limit_is_per_province_and_party_type(province: str | None, natural: bool, tier: Tier) -> None:
+    """较低数额罚款 is set per province, possibly per party type (湖北: 10 000 persons, 100 000 legal persons)."""
+    rules = rules_for(date(2024, 1, 1), province)
+    assert rules.province == (province if province == "42" or province == "23" else None)
+    assert tier_penalty(["罚款"], 50_000, D, False, rules, natural_person=natural).tier is tier
+
+
+def test_province_objection_limits_are_configurable_assumptions() -> None:
+    heilongjiang = rules_for(date(2026, 5, 1), "23")
+    assert heilongjiang.objection.decide_working_days.value == 5
+    assert heilongjiang.objection.decide_working_days.tag == "U"
+    assert heilongjiang.objection.max_total_working_days.value == 20
+    assert rules_for(date(2026, 5, 1), "42").objection.decide_working_days.tag == "C"  # national default kept
+
+
+def test_simple_procedure_is_minor_when_derived() -> None:
+    rules = rules_in_force(date(2026, 4, 1))
+    assert tier_penalty(["罚款"], 50_000, D, False, rules).tier is Tier.GENERAL
+    simple = tier_penalty(["罚款"], 50_000, D, False, rules, simple_procedure=True)
+    assert simple.tier is Tier.MINOR and simple.tier_rule == "penalty.simple_procedure_markers"
 
 
 def test_a_longer_restriction_keeps_the_penalty_published_until_it_ends() -> None:
-    """SAMR Order 45: others after 3 years "or the length of a longer restriction" (RULES.md §3)."""
+    """SAMR Order 45 Art.13(3): only 限制开展生产经营活动 and 限制从业 longer than the period extend it."""
     rules = rules_in_force(date(2026, 4, 1))
     five_years = tier_penalty(["限制从业"], None, D, False, rules, restriction_until=date(2031, 1, 31))
     assert five_years.publicity_end == date(2031, 1, 31) and "end of its restriction" in five_years.basis
+    business = tier_penalty(["限制开展生产经营活动"], None, D, False, rules, restriction_until=date(2031, 1, 31))
+    assert business.publicity_end == date(2031, 1, 31)
     shorter = tier_penalty(["限制从业"], None, D, False, rules, restriction_until=date(2027, 1, 31))
     assert shorter.publicity_end == date(2029, 1, 31)  # the tier's 3 years
     warning = tier_penalty(["警告"], 0, D, False, rules, restriction_until=date(2031, 1, 31))
@@ -275,16 +352,18 @@ def test_a_longer_restriction_keeps_the_penalty_published_until_it_ends() -> Non
     # a fine restricts nothing: its 处罚有效期 does not lengthen its publicity
     fine = tier_penalty(["罚款"], 2_000, D, False, rules, restriction_until=date(2999, 12, 31))
     assert fine.publicity_end == date(2026, 4, 30)
-    # a suspended licence may be repaired early, but not while the suspension runs
+    # a suspended licence or stopped business does not extend publicity (not in Art.13(3))
     suspended = tier_penalty(["暂扣许可证件"], None, D, False, rules, restriction_until=date(2028, 1, 31))
-    assert suspended.publicity_end == date(2028, 1, 31) and suspended.repair_from is None
-    assert tier_penalty(["暂扣许可证件"], None, D, False, rules).repair_from is not None
+    assert suspended.publicity_end == date(2027, 1, 31) and suspended.repair_from == date(2026, 4, 30)
+    stopped = tier_penalty(["责令停产停业"], None, D, False, rules, restriction_until=date(2031, 1, 31))
+    assert stopped.publicity_end == date(2029, 1, 31)
 
 
 def test_basis_explains_the_decision() -> None:
     rules = rules_in_force(date(2022, 1, 1))
-    basis = tier_penalty(["罚款"], 50_000, D, False, rules).basis
+    basis = tier_penalty(["罚款"], 50_000, D, False, rules, published_on=D).basis
     assert "50,000 yuan > small-fine limit 10,000 yuan" in basis and "2029-01-31" in basis
+    assert "derived by penalty.small_fine_max_yuan" in basis
     assert "never repairable early: 吊销营业执照" in tier_penalty(["吊销营业执照"], None, D, False, rules).basis
     assert "unrecognised 没收财物 treated as 其他" in tier_penalty(["没收财物"], None, D, False, rules).basis
 

@@ -49,8 +49,9 @@ def store(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytes
         ["甲", A, "M-2026", "通报批评", "", "2026-01-10", "局", "广告违法"],      # minor: 3 months
         ["甲", A, "S-2026", "责令停产停业", "", "2023-01-10", "局", "安全生产"],  # serious: 3 years
     ])], engine, settings)
-    ingest_paths([write_csv(tmp_path / "ab.csv", AB, [[A, "甲", "通过登记的住所或者经营场所无法联系的", "2026-03-02", ""]])],
-                 engine, settings)
+    # on the abnormal list from 2026-03-02 to 2026-06-01: no penalty repair meanwhile (Order 45 Art.14)
+    ingest_paths([write_csv(tmp_path / "ab.csv", AB, [[A, "甲", "通过登记的住所或者经营场所无法联系的", "2026-03-02",
+                                                       "2026-06-01"]])], engine, settings)
     return engine
 
 
@@ -76,12 +77,13 @@ def test_general_penalty_under_the_2026_rules_needs_three_months(store: Engine) 
 
 
 def test_the_2021_rules_need_six_months_and_a_year_in_key_areas(store: Engine) -> None:
-    assert apply(store, application("G-2022"), "2022-05-10").earliest_on == date(2022, 7, 10)
-    ok = apply(store, application("G-2022"), "2022-07-11")
+    # counted from publication: decided 2022-01-10, published by 2022-02-10 (20 working days, Spring Festival)
+    assert apply(store, application("G-2022"), "2022-05-10").earliest_on == date(2022, 8, 10)
+    ok = apply(store, application("G-2022"), "2022-08-11")
     assert ok.status == "pending" and ok.rule_set_id == "cn-2021-09-01"
-    assert ok.deadline == date(2022, 8, 1)  # 15 working days
-    food = apply(store, application("F-2022"), "2022-08-01")
-    assert food.status == "refused" and food.earliest_on == date(2023, 1, 10)
+    assert ok.deadline == date(2022, 9, 1)  # 15 working days
+    food = apply(store, application("F-2022"), "2022-09-01")
+    assert food.status == "refused" and food.earliest_on == date(2023, 2, 10)
 
 
 def test_a_revoked_licence_is_never_repairable_early(store: Engine) -> None:
@@ -288,7 +290,8 @@ def test_publicity_ends_by_itself_at_three_months_one_year_three_years(store: En
     assert "M-2026" in published("2026-04-09")
     assert "M-2026" not in published("2026-04-10")  # minor, 2026-01-10 + 3 months
     assert "G-2026" in published("2027-04-30") and "G-2026" not in published("2027-05-01")  # general: 1 year
-    assert "S-2026" in published("2026-01-09") and "S-2026" not in published("2026-01-10")  # serious: 3 years
+    # serious: 3 years from publication under Order 107 (decided 2023-01-10, published by 2023-02-10)
+    assert "S-2026" in published("2026-02-09") and "S-2026" not in published("2026-02-10")
 
     report = publicity.sweep(store, date(2026, 4, 10))
     assert report.rule_set_id == "cn-2026-04-01"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -196,3 +197,27 @@ def test_a_command_refuses_a_store_that_init_has_not_migrated(settings: Settings
         del os.environ["CREDIT_ENGINE_DATABASE_URL"]
         get_settings.cache_clear()
         engine.dispose()
+
+
+def test_rules_show_and_diff() -> None:
+    """``credit-engine rules show``: every value with its source and tag; ``--diff``: what changed."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["rules", "show", "--as-of", "2026-04-01", "--json"])
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    assert report["rule_set"] == "cn-2026-04-01"
+    counting = next(v for v in report["values"] if v["path"] == "penalty.counting")
+    assert counting["value"] == "decision" and counting["tag"] == "C"
+    diff = runner.invoke(app, ["rules", "show", "--as-of", "2026-03-31", "--diff", "2026-04-01", "--json"])
+    changes = {c["path"]: c for c in json.loads(diff.output)["changes"]}
+    assert (changes["penalty.counting"]["before"]["value"], changes["penalty.counting"]["after"]["value"]) == (
+        "publication", "decision")
+    general = changes["penalty.tiers.general.publicity_months"]  # 1 year on both sides; only its source changed
+    assert (general["before"]["value"], general["after"]["value"], general["before"]["tag"], general["after"]["tag"]) == (
+        12, 12, "P", "C")
+    table = runner.invoke(app, ["rules", "show", "--as-of", "2021-08-31"])
+    assert table.exit_code == 0 and "cn-2014-10-01" in table.output
