@@ -177,8 +177,12 @@ def train(
     thresholds: Annotated[str | None, typer.Option(help="probability cut-offs A|B, B|C, C|D instead of shares")] = None,
     promote_: Annotated[bool, typer.Option("--promote", help="promote the new version if the gate passes")] = False,
     table: Annotated[Path | None, typer.Option(help="an analyst's labelled CSV or Parquet table instead of the store")] = None,
-    label: Annotated[str | None, typer.Option(help="label column of --table (0/1)")] = None,
+    label: Annotated[str | None, typer.Option(help="label column of --table: two values of any type")] = None,
+    positive: Annotated[str | None, typer.Option(help="the label value of the bad outcome (guessed when unambiguous: "
+                                                      "bad, 1, yes, 是, default, 违约)")] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="identifier column of --table, not a feature")] = None,
+    keep: Annotated[list[str] | None, typer.Option(help="keep this column as a feature although it looks like an "
+                                                        "identifier (repeatable)")] = None,
 ) -> None:
     """Train LightGBM and a scorecard, validate, log to MLflow and register a `credit-risk` challenger."""
     from credit_engine.scoring import lifecycle
@@ -189,11 +193,18 @@ def train(
             console.print("[red]--table needs --label COLUMN[/red]")
             raise typer.Exit(2)
         try:
-            with console.status(f"training on {table.name} (stratified k-fold)"):
-                report, _ = lifecycle.train_on_table(settings, table, label, id_column)
+            with console.status(f"training on {table.name} (stratified k-fold, complexity by inner folds)"):
+                report, found = lifecycle.train_on_table(settings, table, label, id_column, positive=positive,
+                                                         keep=tuple(keep or ()))
         except (ValueError, FileNotFoundError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
+        how = "guessed; say otherwise with --positive" if found.label.guessed else "--positive"
+        console.print(f"label {found.label.column}: {found.label.positive} = 1 (bad), {found.label.negative} = 0 ({how})")
+        for column, why in found.left_out.items():
+            if why != "--id":
+                console.print(f"[yellow]left out {column}: {why} (keep it with --keep {column})[/yellow]")
+        console.print("outer folds' AUC: " + ", ".join(f"{a:.4f}" for a in found.outer_auc))
         _print_training(report, "credit-risk-analyst")
         return
     engine = make_engine(settings.db_url)

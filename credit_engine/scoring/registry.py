@@ -91,7 +91,7 @@ def _python_model(model: RiskModel, cutoffs: CutOffs):
             self.model, self.cutoffs = model, cutoffs
 
         def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> np.ndarray:
-            return self.model.predict_proba(model_input)
+            return self.model.risk(model_input)
 
     return CreditRiskModel()
 
@@ -117,7 +117,7 @@ def log_training(settings: Settings, model: RiskModel, cutoffs: CutOffs, params:
                 mlflow.log_artifact(str(path), "reports")
             for name, figure in figures.items():
                 mlflow.log_figure(figure, f"plots/{name}.png")
-        signature = infer_signature(sample, model.predict_proba(sample))
+        signature = infer_signature(sample, model.risk(sample))
         info = mlflow.pyfunc.log_model(name="model", python_model=_python_model(model, cutoffs),
                                        signature=signature, registered_model_name=model_name)
         version = str(info.registered_model_version)
