@@ -245,7 +245,7 @@ def phase_fit(root: Path, rows: int) -> dict:
 
     train, calibration = draw(rows), draw(100_000)
     started = time.perf_counter()
-    RiskModel().fit(train, calibration)
+    RiskModel().fit(train.X, train.y, train.weight, calibration=(calibration.X, calibration.y, calibration.weight))
     return {"fit_s": time.perf_counter() - started, "rows": rows, "columns": train.X.shape[1],
             "positives": int(train.y.sum()), "peak_mib": peak_mib()}
 

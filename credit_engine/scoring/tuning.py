@@ -47,7 +47,8 @@ def choose_on_time(X: pd.DataFrame, y: np.ndarray, weight: np.ndarray, valid_X: 
                       "valid_auc": metrics.auc(valid_y, model.raw_proba(valid_X), valid_weight)})
     table = pd.DataFrame(tried)
     best = table.iloc[int(table["valid_auc"].to_numpy().argmax())]
-    chosen = {k: best[k] for k in grid[0]} | {"n_estimators": int(best["rounds"])}
+    chosen = {"num_leaves": int(best["num_leaves"]), "min_child_samples": int(best["min_child_samples"]),
+              "reg_lambda": float(best["reg_lambda"]), "n_estimators": int(best["rounds"])}
     return RiskModel(**(STORE_BASE | chosen), categorical=categorical), table
 
 
