@@ -254,23 +254,35 @@ def _promote(version: str, justification: str | None) -> None:
 def promote(
     version: Annotated[str, typer.Argument(help="registered version of credit-risk")],
     force_reason: Annotated[str | None, typer.Option(help="promote past a failed gate, with this justification")] = None,
+    regrade: Annotated[bool, typer.Option("--regrade", help="grade every entity with the new champion at once "
+                                                            "(otherwise stored grades keep the old model until "
+                                                            "the next `grade`)")] = False,
+    as_of: Annotated[str | None, typer.Option(help="with --regrade: the date to grade as of; default today")] = None,
 ) -> None:
-    """Make a version the champion if the gate passes (AUC drop, class PSI), or forced with a reason."""
+    """Make a version the champion if the gate passes (AUC drop, class PSI), or forced with a reason. Stored grades
+    stay on the old model until the next `grade`, unless --regrade."""
     _promote(version, force_reason)
+    if regrade:
+        grade(as_of=as_of)
 
 
 @app.command()
 def models() -> None:
-    """Registered versions of credit-risk with their aliases and validation metrics."""
+    """Registered versions of both models, the store's credit-risk and the analysts' credit-risk-analyst, with their
+    aliases and key metrics."""
     from credit_engine.scoring import registry
 
-    table = Table("version", "aliases", "valid AUC", "valid KS", "Brier", "class PSI", title="credit-risk")
-    for v in registry.versions(get_settings()):
-        m = v["metrics"]
-        fmt = lambda key: f"{m[key]:.4f}" if key in m else "-"  # noqa: E731
-        table.add_row(v["version"], ", ".join(v["aliases"]), fmt("valid_auc"), fmt("valid_ks"), fmt("valid_brier"),
-                      fmt("class_psi_vs_champion"))
-    console.print(table)
+    settings = get_settings()
+    shown = {registry.MODEL_NAME: (("valid AUC", "valid_auc"), ("valid KS", "valid_ks"), ("Brier", "valid_brier"),
+                                   ("class PSI", "class_psi_vs_champion")),
+             registry.ANALYST_MODEL_NAME: (("outer-fold AUC", "cv_auc_mean"), ("± std", "cv_auc_std"),
+                                           ("fit-rows AUC", "cv_train_auc_mean"), ("scorecard AUC", "scorecard_valid_auc"))}
+    for name, columns in shown.items():
+        table = Table("version", "aliases", *(title for title, _ in columns), title=name)
+        for v in registry.versions(settings, name):
+            m = v["metrics"]
+            table.add_row(v["version"], ", ".join(v["aliases"]), *(f"{m[k]:.4f}" if k in m else "-" for _, k in columns))
+        console.print(table if table.row_count else f"{name}: no version registered")
 
 
 @app.command()

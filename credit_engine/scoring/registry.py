@@ -154,12 +154,12 @@ def run_metrics(settings: Settings, run_id: str) -> dict[str, float]:
     return dict(client(settings).get_run(run_id).data.metrics)
 
 
-def versions(settings: Settings) -> list[dict]:
-    """Every registered version with its aliases and metrics, newest first."""
+def versions(settings: Settings, model_name: str = MODEL_NAME) -> list[dict]:
+    """Every registered version of ``model_name`` with its aliases and metrics, newest first."""
     c = client(settings)
     out = []
-    for found in sorted(c.search_model_versions(f"name = '{MODEL_NAME}'"), key=lambda v: -int(v.version)):
-        v = c.get_model_version(MODEL_NAME, found.version)  # the search leaves the aliases out
+    for found in sorted(c.search_model_versions(f"name = '{model_name}'"), key=lambda v: -int(v.version)):
+        v = c.get_model_version(model_name, found.version)  # the search leaves the aliases out
         out.append({"version": str(v.version), "aliases": list(v.aliases), "run_id": v.run_id,
                     "created": v.creation_timestamp, "metrics": run_metrics(settings, v.run_id)})
     return out
