@@ -410,17 +410,25 @@ def _social_rates(v: AsOf) -> dict[str, np.ndarray]:
             "court listings in the last 5 years, removed or not, of the current legal representative and key persons", 1),
     Feature("related_court_5y", "关联企业近5年失信被执行次数",
             "court listings in the last 5 years, removed or not, of the other enterprises sharing a person", 1),
+    Feature("related_tax_grade_mean", "关联企业纳税信用等级均值",
+            "mean tax-credit grade (A=0 … D=4, M left out) of the other enterprises sharing a current person "
+            "(missing if none is graded)", 1),
 )
 def _related_history(v: AsOf) -> dict[str, np.ndarray]:
     """The past of the people behind an entity, not only what is active today: a debtor who has
-    paid, or an enterprise of the same people that was listed and removed, still says who they are."""
+    paid, or an enterprise of the same people that was listed and removed, still says who they are;
+    and the tax grades of the people's other enterprises say how those people run a business."""
     r = v.facts("role")
     r = where(r, eq(r["status"], "active") & v.active(r) & r["subject_uscc"].notna().to_numpy()
               & r["person_key"].notna().to_numpy())
     court = v.facts("court")
     court = where(court, v.within(court, 5 * YEAR) & ~eq(court["status"], "withdrawn"))
-    if r.empty or court.empty:
-        return {"persons_court_5y": np.zeros(v.n), "related_court_5y": np.zeros(v.n)}
+    tax = v.facts("tax")
+    grade = tax["category"].map(TAX_GRADES).astype(float).to_numpy()
+    tax = where(tax, ~np.isnan(grade) & ~eq(tax["category"], "M") & tax["subject_uscc"].notna().to_numpy())
+    if r.empty:
+        return {"persons_court_5y": np.zeros(v.n), "related_court_5y": np.zeros(v.n),
+                "related_tax_grade_mean": np.full(v.n, np.nan)}
     current = latest_legal_rep(pd.DataFrame({
         "uscc": r["subject_uscc"], "person_key": r["person_key"], "role": r["category"],
         "start": r["event_date"], "end": r["end_date"], "fact_key": r["fact_key"],
@@ -428,6 +436,7 @@ def _related_history(v: AsOf) -> dict[str, np.ndarray]:
     roles = pd.DataFrame({"uscc": current["uscc"].to_numpy(dtype=object),
                           "person": current["person_key"].to_numpy(dtype=object)}).drop_duplicates()
     by_person = court[court["person_key"].notna().to_numpy()].groupby("person_key")["fact_key"].nunique()
+    # (an empty court frame gives empty counts: every entity 0)
     listed = pd.Series(roles["person"].map(by_person).fillna(0.0).to_numpy(), index=roles["uscc"])
     persons = listed.groupby(level=0).sum()
     by_firm = court[court["subject_uscc"].notna().to_numpy()]
@@ -436,8 +445,15 @@ def _related_history(v: AsOf) -> dict[str, np.ndarray]:
     pairs = pairs.loc[pairs["uscc"] != pairs["uscc_other"], ["uscc", "uscc_other"]].drop_duplicates()
     related = pd.Series(pairs["uscc_other"].map(by_firm).fillna(0.0).to_numpy(), index=pairs["uscc"])
     related = related.groupby(level=0).sum()
+    graded = pd.DataFrame({"uscc": tax["subject_uscc"].to_numpy(dtype=object),
+                           "grade": tax["category"].map(TAX_GRADES).to_numpy(dtype=float)})
+    graded = graded.groupby("uscc", as_index=False)["grade"].agg(["sum", "count"]).rename(columns={"uscc": "uscc_other"})
+    reached = pairs.merge(graded, on="uscc_other").groupby("uscc")[["sum", "count"]].sum()
+    rows = pd.Series(reached.index)
     return {"persons_court_5y": _per_entity(v, pd.Series(persons.index), persons.to_numpy(dtype=float)),
-            "related_court_5y": _per_entity(v, pd.Series(related.index), related.to_numpy(dtype=float))}
+            "related_court_5y": _per_entity(v, pd.Series(related.index), related.to_numpy(dtype=float)),
+            "related_tax_grade_mean": _ratio(_per_entity(v, rows, reached["sum"].to_numpy(dtype=float)),
+                                             _per_entity(v, rows, reached["count"].to_numpy(dtype=float)))}
 
 
 def features_as_of(history: History, as_of: date) -> pd.DataFrame:
