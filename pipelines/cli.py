@@ -176,8 +176,12 @@ def train(
     thresholds: Annotated[str | None, typer.Option(help="probability cut-offs A|B, B|C, C|D instead of shares")] = None,
     promote_: Annotated[bool, typer.Option("--promote", help="promote the new version if the gate passes")] = False,
     table: Annotated[Path | None, typer.Option(help="an analyst's labelled CSV or Parquet table instead of the store")] = None,
-    label: Annotated[str | None, typer.Option(help="label column of --table (0/1)")] = None,
+    label: Annotated[str | None, typer.Option(help="label column of --table: two values of any type")] = None,
+    positive: Annotated[str | None, typer.Option(help="the label value of the bad outcome (guessed when unambiguous: "
+                                                      "bad, 1, yes, 是, default, 违约)")] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="identifier column of --table, not a feature")] = None,
+    keep: Annotated[list[str] | None, typer.Option(help="keep this column as a feature although it looks like an "
+                                                        "identifier (repeatable)")] = None,
 ) -> None:
     """Train LightGBM and a scorecard, validate, log to MLflow and register a `credit-risk` challenger."""
     from credit_engine.scoring import lifecycle
@@ -188,11 +192,18 @@ def train(
             console.print("[red]--table needs --label COLUMN[/red]")
             raise typer.Exit(2)
         try:
-            with console.status(f"training on {table.name} (stratified k-fold)"):
-                report, _ = lifecycle.train_on_table(settings, table, label, id_column)
+            with console.status(f"training on {table.name} (stratified k-fold, complexity by inner folds)"):
+                report, found = lifecycle.train_on_table(settings, table, label, id_column, positive=positive,
+                                                         keep=tuple(keep or ()))
         except (ValueError, FileNotFoundError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
+        how = "guessed; say otherwise with --positive" if found.label.guessed else "--positive"
+        console.print(f"label {found.label.column}: {found.label.positive} = 1 (bad), {found.label.negative} = 0 ({how})")
+        for column, why in found.left_out.items():
+            if why != "--id":
+                console.print(f"[yellow]left out {column}: {why} (keep it with --keep {column})[/yellow]")
+        console.print("outer folds' AUC: " + ", ".join(f"{a:.4f}" for a in found.outer_auc))
         _print_training(report, "credit-risk-analyst")
         return
     engine = _current_store()
@@ -240,23 +251,35 @@ def _promote(version: str, justification: str | None) -> None:
 def promote(
     version: Annotated[str, typer.Argument(help="registered version of credit-risk")],
     force_reason: Annotated[str | None, typer.Option(help="promote past a failed gate, with this justification")] = None,
+    regrade: Annotated[bool, typer.Option("--regrade", help="grade every entity with the new champion at once "
+                                                            "(otherwise stored grades keep the old model until "
+                                                            "the next `grade`)")] = False,
+    as_of: Annotated[str | None, typer.Option(help="with --regrade: the date to grade as of; default today")] = None,
 ) -> None:
-    """Make a version the champion if the gate passes (AUC drop, class PSI), or forced with a reason."""
+    """Make a version the champion if the gate passes (AUC drop, class PSI), or forced with a reason. Stored grades
+    stay on the old model until the next `grade`, unless --regrade."""
     _promote(version, force_reason)
+    if regrade:
+        grade(as_of=as_of)
 
 
 @app.command()
 def models() -> None:
-    """Registered versions of credit-risk with their aliases and validation metrics."""
+    """Registered versions of both models, the store's credit-risk and the analysts' credit-risk-analyst, with their
+    aliases and key metrics."""
     from credit_engine.scoring import registry
 
-    table = Table("version", "aliases", "valid AUC", "valid KS", "Brier", "class PSI", title="credit-risk")
-    for v in registry.versions(get_settings()):
-        m = v["metrics"]
-        fmt = lambda key: f"{m[key]:.4f}" if key in m else "-"  # noqa: E731
-        table.add_row(v["version"], ", ".join(v["aliases"]), fmt("valid_auc"), fmt("valid_ks"), fmt("valid_brier"),
-                      fmt("class_psi_vs_champion"))
-    console.print(table)
+    settings = get_settings()
+    shown = {registry.MODEL_NAME: (("valid AUC", "valid_auc"), ("valid KS", "valid_ks"), ("Brier", "valid_brier"),
+                                   ("class PSI", "class_psi_vs_champion")),
+             registry.ANALYST_MODEL_NAME: (("outer-fold AUC", "cv_auc_mean"), ("± std", "cv_auc_std"),
+                                           ("fit-rows AUC", "cv_train_auc_mean"), ("scorecard AUC", "scorecard_valid_auc"))}
+    for name, columns in shown.items():
+        table = Table("version", "aliases", *(title for title, _ in columns), title=name)
+        for v in registry.versions(settings, name):
+            m = v["metrics"]
+            table.add_row(v["version"], ", ".join(v["aliases"]), *(f"{m[k]:.4f}" if k in m else "-" for _, k in columns))
+        console.print(table if table.row_count else f"{name}: no version registered")
 
 
 @app.command()

@@ -116,8 +116,8 @@ def _chosen(usccs: list[str] | None):
 
 def _neighbourhood(chosen) -> str:
     """``picked``: the ids of the facts of the chosen entities and of what their related-enterprise
-    indicators need — the roles and court listings of their persons, and the listings and legal
-    representatives of the other enterprises of those persons (only the latest legal
+    indicators need — the roles and court listings of their persons, and the listings, tax grades
+    and legal representatives of the other enterprises of those persons (only the latest legal
     representative of an enterprise counts, ``linking.latest_legal_rep``: without the newer one,
     an old representative would still seem to be there). Joins on staged keys, not ``IN`` lists
     or ``OR``s, so that the database can hash them."""
@@ -132,7 +132,7 @@ def _neighbourhood(chosen) -> str:
             UNION SELECT f.id FROM fact f JOIN persons p ON f.person_key = p.person_key
                   WHERE f.kind IN ('role', 'court')
             UNION SELECT f.id FROM fact f JOIN others o ON f.subject_uscc = o.subject_uscc
-                  WHERE f.kind IN ('serious', 'court')
+                  WHERE f.kind IN ('serious', 'court', 'tax')
                      OR (f.kind = 'role' AND f.category = 'legal_representative'))
         """
 

@@ -108,6 +108,18 @@ class AsOf:
         out[rows[keep][order]] = np.asarray(values, dtype=float)[keep][order]
         return out
 
+    def exposure_years(self, most: float) -> np.ndarray:
+        """Years each entity could have had events, from establishment to the date, between half a
+        year and ``most`` (the window a rate counts over): the denominator of a rate per year."""
+        established = self.history.entities["established_on"].to_numpy(dtype="datetime64[us]")
+        age = (self.day - established) / (365.25 * DAY)
+        return np.clip(np.where(np.isnan(age), most, age), 0.5, most)
+
+    def decay(self, f: pd.DataFrame, half_life_years: float) -> np.ndarray:
+        """Each fact's weight by its age on the date: halved every ``half_life_years``."""
+        age = (self.day - self.events(f)) / YEAR
+        return np.where(np.isnan(age), 0.0, 0.5 ** (np.clip(age, 0, None) / half_life_years))
+
     def rows_of(self, usccs: pd.Series) -> np.ndarray:
         return positions(self.history.entities["uscc"], usccs)
 
@@ -187,6 +199,7 @@ def _dynamic(v: AsOf) -> dict[str, np.ndarray]:
     Feature("months_since_inspection", "距最近检查月数", "months since the latest inspection (120 if none)", 0),
 )
 def _supervision(v: AsOf) -> dict[str, np.ndarray]:
+    """Counts in fixed windows (RULES.md §1)."""
     pen = v.adverse("penalty")
     recent = v.within(pen, 3 * YEAR)
     amount = pen["amount_yuan"].to_numpy(dtype=float)
@@ -306,6 +319,141 @@ def _social(v: AsOf) -> dict[str, np.ndarray]:
         "commitments_3y": v.count(com, v.within(com, 3 * YEAR)),
         "commitments_broken_3y": v.count(com, v.within(com, 3 * YEAR) & broken),
     }
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, missing where the denominator is 0 (no exposure: nothing to rate)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
+
+
+#: Inspection results lose half their weight in this many years.
+INSPECTION_HALF_LIFE = 3.0
+#: Rates per year count over at most this many years.
+RATE_YEARS = 10.0
+
+
+@indicator_group(
+    "supervision",
+    Feature("penalties_per_year", "年均行政处罚次数",
+            "penalties decided in the last 10 years per year of existence in them (at least half a year)", 1),
+    Feature("log_fine_per_penalty", "单次罚款（对数均值）",
+            "mean log(1 + fine in yuan) of the penalties of the last 10 years (missing if none)", 1),
+    Feature("inspections_per_year", "年均抽查检查次数",
+            "inspections with an outcome in the last 10 years per year of existence: the entity's exposure", 0),
+    Feature("inspection_problem_rate", "检查发现问题率（时间衰减）",
+            "share of inspections that found a problem, each weighted by half every 3 years (missing if none)", 1),
+    Feature("inspections_weighted", "检查次数（时间衰减）",
+            "inspections with an outcome, each weighted by half every 3 years: how much the rate rests on", 0),
+    Feature("inspection_problems_trend", "近1年检查问题率减往年",
+            "problem share of the last 12 months' inspections minus that of the years before (0 if either has none)", 1),
+)
+def _supervision_rates(v: AsOf) -> dict[str, np.ndarray]:
+    """Rates per year of existence and per inspection: a count over a fixed window says less of
+    a young entity than of an old one, and counts of inspections rise with how often one is drawn."""
+    pen = v.facts("penalty")
+    pen = where(pen, v.within(pen, RATE_YEARS * YEAR))
+    amount = np.log1p(np.clip(np.nan_to_num(pen["amount_yuan"].to_numpy(dtype=float)), 0, None))
+    penalties = v.count(pen)
+    ins = v.facts("inspection")
+    ins = where(ins, (eq(ins["category"], "ok") | eq(ins["category"], "problem")) & v.within(ins, RATE_YEARS * YEAR))
+    problem = eq(ins["category"], "problem")
+    weight = v.decay(ins, INSPECTION_HALF_LIFE)
+    weighted = v.count(ins, weights=weight)
+    last_year = v.within(ins, YEAR)
+    recent = _ratio(v.count(ins, last_year & problem), v.count(ins, last_year))
+    before = _ratio(v.count(ins, ~last_year & problem), v.count(ins, ~last_year))
+    return {
+        "penalties_per_year": penalties / v.exposure_years(RATE_YEARS),
+        "log_fine_per_penalty": _ratio(v.count(pen, weights=amount), penalties),
+        "inspections_per_year": v.count(ins) / v.exposure_years(RATE_YEARS),
+        "inspection_problem_rate": _ratio(v.count(ins, problem, weights=weight), weighted),
+        "inspections_weighted": weighted,
+        # a trend is a difference and may be negative: shifted by 1 so that the catalogue's
+        # "never negative" holds (0.0 none better than before … 1 unchanged … 2.0 all worse)
+        "inspection_problems_trend": 1.0 + np.nan_to_num(recent - before),
+    }
+
+
+@indicator_group(
+    "social",
+    Feature("tax_grade_mean", "纳税信用等级均值", "mean of every tax-credit grade A=0 … D=4 published so far, "
+                                            "M (newly established) left out (missing if none)", 1),
+    Feature("complaints_per_year", "年均投诉举报次数", "complaints registered in the last 10 years per year of existence", 1),
+    Feature("complaints_substantiated_rate", "投诉属实率",
+            "share of the complaints with a verdict known (60 days after registration) found substantiated", 1),
+    Feature("commitments_broken_rate", "信用承诺违反率", "share of the commitments checked by the date found broken", 1),
+)
+def _social_rates(v: AsOf) -> dict[str, np.ndarray]:
+    """The yearly tax grade is a noisy reading of the same conduct each year: their mean says
+    more than the latest one. Shares rather than counts, for the same reason as the rates above."""
+    tax = v.facts("tax")
+    grade = tax["category"].map(TAX_GRADES).astype(float).to_numpy()
+    graded = ~np.isnan(grade) & ~eq(tax["category"], "M")
+    comp = v.facts("complaint")
+    comp = where(comp, v.within(comp, RATE_YEARS * YEAR))
+    heard = v.events(comp) + VERDICT_LAG <= v.day
+    com = v.facts("commitment")
+    checked_on = pd.to_datetime(com["extra2"], errors="coerce").to_numpy(dtype="datetime64[us]")
+    checked = ~np.isnat(checked_on) & (checked_on <= v.day) & com["extra"].isin(["履约", "未履约"]).fillna(False).to_numpy()
+    return {
+        "tax_grade_mean": _ratio(v.count(tax, graded, weights=np.nan_to_num(grade)), v.count(tax, graded)),
+        "complaints_per_year": v.count(comp) / v.exposure_years(RATE_YEARS),
+        "complaints_substantiated_rate": _ratio(v.count(comp, heard & eq(comp["extra"], "是")), v.count(comp, heard)),
+        "commitments_broken_rate": _ratio(v.count(com, checked & eq(com["extra"], "未履约")), v.count(com, checked)),
+    }
+
+
+@indicator_group(
+    "related",
+    Feature("persons_court_5y", "主要人员近5年失信被执行次数",
+            "court listings in the last 5 years, removed or not, of the current legal representative and key persons", 1),
+    Feature("related_court_5y", "关联企业近5年失信被执行次数",
+            "court listings in the last 5 years, removed or not, of the other enterprises sharing a person", 1),
+    Feature("related_tax_grade_mean", "关联企业纳税信用等级均值",
+            "mean tax-credit grade (A=0 … D=4, M left out) of the other enterprises sharing a current person "
+            "(missing if none is graded)", 1),
+)
+def _related_history(v: AsOf) -> dict[str, np.ndarray]:
+    """The past of the people behind an entity, not only what is active today: a debtor who has
+    paid, or an enterprise of the same people that was listed and removed, still says who they are;
+    and the tax grades of the people's other enterprises say how those people run a business."""
+    r = v.facts("role")
+    r = where(r, eq(r["status"], "active") & v.active(r) & r["subject_uscc"].notna().to_numpy()
+              & r["person_key"].notna().to_numpy())
+    court = v.facts("court")
+    court = where(court, v.within(court, 5 * YEAR) & ~eq(court["status"], "withdrawn"))
+    tax = v.facts("tax")
+    grade = tax["category"].map(TAX_GRADES).astype(float).to_numpy()
+    tax = where(tax, ~np.isnan(grade) & ~eq(tax["category"], "M") & tax["subject_uscc"].notna().to_numpy())
+    if r.empty:
+        return {"persons_court_5y": np.zeros(v.n), "related_court_5y": np.zeros(v.n),
+                "related_tax_grade_mean": np.full(v.n, np.nan)}
+    current = latest_legal_rep(pd.DataFrame({
+        "uscc": r["subject_uscc"], "person_key": r["person_key"], "role": r["category"],
+        "start": r["event_date"], "end": r["end_date"], "fact_key": r["fact_key"],
+    }))
+    roles = pd.DataFrame({"uscc": current["uscc"].to_numpy(dtype=object),
+                          "person": current["person_key"].to_numpy(dtype=object)}).drop_duplicates()
+    by_person = court[court["person_key"].notna().to_numpy()].groupby("person_key")["fact_key"].nunique()
+    # (an empty court frame gives empty counts: every entity 0)
+    listed = pd.Series(roles["person"].map(by_person).fillna(0.0).to_numpy(), index=roles["uscc"])
+    persons = listed.groupby(level=0).sum()
+    by_firm = court[court["subject_uscc"].notna().to_numpy()]
+    by_firm = by_firm.groupby("subject_uscc")["fact_key"].nunique()
+    pairs = roles.merge(roles, on="person", suffixes=("", "_other"))
+    pairs = pairs.loc[pairs["uscc"] != pairs["uscc_other"], ["uscc", "uscc_other"]].drop_duplicates()
+    related = pd.Series(pairs["uscc_other"].map(by_firm).fillna(0.0).to_numpy(), index=pairs["uscc"])
+    related = related.groupby(level=0).sum()
+    graded = pd.DataFrame({"uscc": tax["subject_uscc"].to_numpy(dtype=object),
+                           "grade": tax["category"].map(TAX_GRADES).to_numpy(dtype=float)})
+    graded = graded.groupby("uscc", as_index=False)["grade"].agg(["sum", "count"]).rename(columns={"uscc": "uscc_other"})
+    reached = pairs.merge(graded, on="uscc_other").groupby("uscc")[["sum", "count"]].sum()
+    rows = pd.Series(reached.index)
+    return {"persons_court_5y": _per_entity(v, pd.Series(persons.index), persons.to_numpy(dtype=float)),
+            "related_court_5y": _per_entity(v, pd.Series(related.index), related.to_numpy(dtype=float)),
+            "related_tax_grade_mean": _ratio(_per_entity(v, rows, reached["sum"].to_numpy(dtype=float)),
+                                             _per_entity(v, rows, reached["count"].to_numpy(dtype=float)))}
 
 
 def features_as_of(history: History, as_of: date) -> pd.DataFrame:

@@ -5,7 +5,7 @@ the whole fact table, so a batch read that table several times per span and grew
 square of the province (3 000 000 entities: unfinished after 19 minutes). Here the facts known
 on the date are read once, in chunks (by ADBC, straight into Arrow; on SQLite in a child
 process, ``store.sqlite_arrow``): each goes to its span's file on local disk, and those of the
-kinds a neighbourhood can hold (roles, court and serious listings) also to one in-memory table. A span's history is then its file
+kinds a neighbourhood can hold (roles, court and serious listings, tax grades) also to one in-memory table. A span's history is then its file
 plus the rows of that table reached from its entities — the neighbourhood of
 ``history._neighbourhood``, found with integer codes.
 
@@ -30,7 +30,7 @@ from credit_engine.records import end_of_day
 from credit_engine.store import sqlite_arrow
 
 #: Kinds of the facts a span's neighbourhood can need from other spans.
-NEIGHBOUR_KINDS = ("role", "court", "serious")
+NEIGHBOUR_KINDS = ("role", "court", "serious", "tax")
 #: Rows per batch of SQLite's stream (ADBC sizes PostgreSQL's batches itself).
 CHUNK = 200_000
 #: numpy's NaT as int64 microseconds: where a date is missing.
@@ -223,19 +223,19 @@ class _Codes:
         self.person, persons = _factorize(neighbours["person_key"])
         self.n_subjects, self.n_persons = len(subjects), len(persons)
         self.subject_part = _part_of(subjects, lows)
-        self.role, self.court, self.serious = (_equal(neighbours["kind"], k) for k in NEIGHBOUR_KINDS)
+        self.role, self.court, self.serious, self.tax = (_equal(neighbours["kind"], k) for k in NEIGHBOUR_KINDS)
         self.legal_rep = self.role & _equal(neighbours["category"], "legal_representative")
 
     def neighbourhood(self, part: int) -> np.ndarray:
         """Which neighbour facts span ``part`` needs: the roles and court listings of the persons
-        of its enterprises, and the listings and legal representatives of those persons' other
+        of its enterprises, and the listings, tax grades and legal representatives of those persons' other
         enterprises (as ``history._neighbourhood``), but not its own facts: they are in its file."""
         has_subject = self.subject >= 0
         in_part = np.zeros(len(self.subject), dtype=bool)
         in_part[has_subject] = self.subject_part[self.subject[has_subject]] == part
         persons = _lookup(self.person[self.role & in_part], self.n_persons)[self.person + 1]
         others = _lookup(self.subject[self.role & persons], self.n_subjects)[self.subject + 1]
-        needed = (persons & (self.role | self.court)) | (others & (self.serious | self.court | self.legal_rep))
+        needed = (persons & (self.role | self.court)) | (others & (self.serious | self.court | self.legal_rep | self.tax))
         return needed & ~in_part
 
 

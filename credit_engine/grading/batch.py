@@ -54,7 +54,7 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
     rules = rules_for(as_of)
     if features.empty:
         return pd.DataFrame(columns=GRADE_COLUMNS)
-    graded = grade(features, champion.model.predict_proba(features), champion.cutoffs, rules)
+    graded = grade(features, champion.model.risk(features), champion.cutoffs, rules)
     return pd.DataFrame({
         "uscc": features.index.astype(str),
         "as_of": as_of.isoformat(),

@@ -3,6 +3,9 @@ is chosen here: a notebook keeps its inline plots and a server needs no screen."
 
 from __future__ import annotations
 
+import functools
+import logging
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -11,7 +14,32 @@ from sklearn.metrics import roc_curve
 from credit_engine.scoring import metrics
 
 
+#: Fonts with Chinese glyphs, best first (fonts-noto-cjk, then fonts common on Windows and macOS).
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """The first installed font that draws Chinese, or None, said once: an analyst's column names
+    and the catalogue's labels are Chinese, and without such a font they are empty boxes."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((name for name in CJK_FONTS if name in installed), None)
+    if found is not None:  # first in line, the others still there for Latin text and symbols
+        matplotlib.rcParams["font.sans-serif"] = [found, *matplotlib.rcParams["font.sans-serif"]]
+        matplotlib.rcParams["axes.unicode_minus"] = False
+    else:
+        logging.getLogger(__name__).warning(
+            "no font with Chinese glyphs is installed (e.g. apt-get install fonts-noto-cjk): Chinese text in the "
+            "plots shows as boxes")
+    return found
+
+
 def _axes(width: float, height: float):
+    cjk_font()
     fig = Figure(figsize=(width, height))
     return fig, fig.subplots()
 

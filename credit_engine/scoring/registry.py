@@ -91,7 +91,7 @@ def _python_model(model: RiskModel, cutoffs: CutOffs):
             self.model, self.cutoffs = model, cutoffs
 
         def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> np.ndarray:
-            return self.model.predict_proba(model_input)
+            return self.model.risk(model_input)
 
     return CreditRiskModel()
 
@@ -117,7 +117,7 @@ def log_training(settings: Settings, model: RiskModel, cutoffs: CutOffs, params:
                 mlflow.log_artifact(str(path), "reports")
             for name, figure in figures.items():
                 mlflow.log_figure(figure, f"plots/{name}.png")
-        signature = infer_signature(sample, model.predict_proba(sample))
+        signature = infer_signature(sample, model.risk(sample))
         info = mlflow.pyfunc.log_model(name="model", python_model=_python_model(model, cutoffs),
                                        signature=signature, registered_model_name=model_name)
         version = str(info.registered_model_version)
@@ -154,12 +154,12 @@ def run_metrics(settings: Settings, run_id: str) -> dict[str, float]:
     return dict(client(settings).get_run(run_id).data.metrics)
 
 
-def versions(settings: Settings) -> list[dict]:
-    """Every registered version with its aliases and metrics, newest first."""
+def versions(settings: Settings, model_name: str = MODEL_NAME) -> list[dict]:
+    """Every registered version of ``model_name`` with its aliases and metrics, newest first."""
     c = client(settings)
     out = []
-    for found in sorted(c.search_model_versions(f"name = '{MODEL_NAME}'"), key=lambda v: -int(v.version)):
-        v = c.get_model_version(MODEL_NAME, found.version)  # the search leaves the aliases out
+    for found in sorted(c.search_model_versions(f"name = '{model_name}'"), key=lambda v: -int(v.version)):
+        v = c.get_model_version(model_name, found.version)  # the search leaves the aliases out
         out.append({"version": str(v.version), "aliases": list(v.aliases), "run_id": v.run_id,
                     "created": v.creation_timestamp, "metrics": run_metrics(settings, v.run_id)})
     return out

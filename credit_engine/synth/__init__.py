@@ -2,9 +2,9 @@
 
 ``synthesise`` draws a latent world (entities, persons, roles, hidden risk), the events that
 risk drives, damages the files with the defects of DATA_CONTRACT.md at low rates, and writes
-``sources/`` for the ingest plus ``truth/`` (latent risk, inspection-problem probability),
-which nothing in ``sources/`` reveals, and ``plans/`` (a 双随机 plan with its inspector pool).
-Same arguments, byte-identical output.
+``sources/`` for the ingest plus ``truth/`` (latent risk, inspection-problem probability, the
+following year's inspections), which nothing in ``sources/`` reveals, and ``plans/`` (a 双随机
+plan with its inspector pool). Same arguments, byte-identical output.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 from . import defects, tables
 from .events import Events, build_events
 from .ids import stream
+from .outcomes import following_year
 from .plans import write_plan
 from .vocab import LICENCE_CLASS_TEXT
 from .world import World, build_world
@@ -56,6 +57,7 @@ def synthesise(out_dir: Path, entities: int, seed: int, as_of: date) -> SynthRep
         _damage(t, world, events, lk, stream(seed, "defects:" + t.path), log)
         files[t.path] = write_table(t, out_dir)
     files.update(_write_truth(world, out_dir))
+    files.update(_write_following_year(world, out_dir, stream(seed, "following-year")))
     files.update(write_plan(out_dir, seed, as_of))
     return SynthReport(out_dir=out_dir, entities=len(world.entities), persons=len(world.persons),
                        files=files, defects=dict(sorted(log.items())))
@@ -127,3 +129,10 @@ def _write_truth(world: World, out_dir: Path) -> dict[str, int]:
     ent.to_csv(truth / "entities.csv", index=False, float_format="%.6f", lineterminator="\n")
     per.to_csv(truth / "persons.csv", index=False, float_format="%.6f", lineterminator="\n")
     return {"truth/entities.csv": len(ent), "truth/persons.csv": len(per)}
+
+
+def _write_following_year(world: World, out_dir: Path, rng: np.random.Generator) -> dict[str, int]:
+    """The next year's inspections and the ceiling's score (``outcomes``), for judging only."""
+    frame = following_year(world, rng)
+    frame.to_csv(out_dir / "truth" / "following_year.csv", index=False, float_format="%.6f", lineterminator="\n")
+    return {"truth/following_year.csv": len(frame)}

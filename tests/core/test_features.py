@@ -135,3 +135,63 @@ def test_spine_dates_leave_room_for_the_label_window() -> None:
     assert dates == [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 31), date(2025, 4, 30), date(2025, 5, 31),
                      date(2025, 6, 30)]
     assert len(FEATURES) >= 30
+
+
+#: The indicators of issue 36: rates, decayed results, trends, grade means, the people's history.
+NEW = ["penalties_per_year", "log_fine_per_penalty", "inspections_per_year", "inspection_problem_rate",
+       "inspections_weighted", "inspection_problems_trend", "tax_grade_mean", "complaints_per_year",
+       "complaints_substantiated_rate", "commitments_broken_rate", "persons_court_5y", "related_court_5y",
+       "related_tax_grade_mean"]
+
+
+@pytest.fixture
+def planted(province: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """Beside ``province``: 张三 (A's legal representative) has been B's supervisor since 2020; in
+    August 2024 the store learns of things that happened in spring (B's and A's tax grades, a
+    complaint, a broken commitment, a large fine, an inspection that found a problem where the one
+    of 2020 found none)."""
+    from tests.core.test_linking import STAFF
+
+    record_at(monkeypatch, "2020-06-01")
+    ingest_paths([write_csv(tmp_path / "staff.csv", STAFF, [[B, "张三", REP_A, "监事", "2020-01-01", ""]]),
+                  write_csv(tmp_path / "ins0.csv", INSPECTION, [[A, "甲", "T", "道里分局", "双随机抽查", "2020-05-01",
+                                                                "未发现问题", "0.1"]])],
+                 province, settings)
+    record_at(monkeypatch, "2024-08-01")
+    ingest_paths([
+        write_csv(tmp_path / "tax.csv", ["统一社会信用代码", "纳税人名称", "评价年度", "纳税信用等级", "评定日期"],
+                  [[A, "甲", "2023", "C", "2024-04-10"], [B, "乙", "2023", "D", "2024-04-12"]]),
+        write_csv(tmp_path / "complaints.csv", ["统一社会信用代码", "登记日期", "类别", "是否属实"], [[A, "2024-04-01", "质量", "是"]]),
+        write_csv(tmp_path / "commit.csv", ["统一社会信用代码", "承诺类型", "承诺日期", "履约状态", "核查日期"],
+                  [[A, "主动承诺", "2024-03-01", "未履约", "2024-04-20"]]),
+        write_csv(tmp_path / "p3.csv", PEN_V2, [["甲", A, "", "", "P3", "罚款", "", "20", "2024-05-01", "", "道里分局"]]),
+        write_csv(tmp_path / "ins2.csv", INSPECTION, [[A, "甲", "T0", "道里分局", "双随机抽查", "2024-04-15",
+                                                      "未按规定公示应当公示的信息", "0.1"]]),
+    ], province, settings)
+    return province
+
+
+def test_the_new_indicators_use_nothing_recorded_after_their_date(planted: Engine) -> None:
+    with planted.connect() as conn:
+        known_then = load_history(conn, date(2024, 6, 30), date(2024, 6, 30))
+        later = load_history(conn, date(2024, 6, 30), date(2024, 8, 31))
+        one = load_history(conn, date(2024, 6, 30), date(2024, 8, 31), usccs=[A])
+    before = features_as_of(later, date(2024, 6, 30))
+    # every indicator of June from a history that also holds August's facts is June's own
+    pd.testing.assert_frame_equal(before, features_as_of(known_then, date(2024, 6, 30)))
+    after = features_as_of(later, date(2024, 8, 1))
+    assert set(NEW) <= set(feature_names())
+    changed = [name for name in NEW if not np.isclose(before.loc[A, name], after.loc[A, name], equal_nan=True)]
+    # each planted fact moved its indicators, and only once known; the rest have no planted fact
+    assert changed == ["penalties_per_year", "log_fine_per_penalty", "inspections_per_year", "inspection_problem_rate",
+                       "inspections_weighted", "inspection_problems_trend", "tax_grade_mean", "complaints_per_year",
+                       "complaints_substantiated_rate", "commitments_broken_rate", "persons_court_5y",
+                       "related_tax_grade_mean"]
+    assert np.isnan(before.loc[A, "tax_grade_mean"]) and after.loc[A, "tax_grade_mean"] == 3.0
+    assert np.isnan(before.loc[A, "related_tax_grade_mean"]) and after.loc[A, "related_tax_grade_mean"] == 4.0  # B's D
+    assert before.loc[A, "persons_court_5y"] == 0 and after.loc[A, "persons_court_5y"] == 1
+    assert after.loc[A, "commitments_broken_rate"] == 1.0 and after.loc[A, "complaints_substantiated_rate"] == 1.0
+    assert before.loc[A, "inspection_problem_rate"] == 0.0 and 0.5 < after.loc[A, "inspection_problem_rate"] < 1.0
+    assert before.loc[A, "inspection_problems_trend"] == 1.0 and after.loc[A, "inspection_problems_trend"] == 2.0
+    # a single re-grade's neighbourhood reaches B's grades too
+    pd.testing.assert_series_equal(features_as_of(one, date(2024, 8, 1)).loc[A], after.loc[A])

@@ -229,7 +229,8 @@ def test_an_analyst_table_trains_with_folds_and_never_becomes_the_champion(provi
     path = tmp_path / "mine.csv"
     table.to_csv(path, index=False)
     champion_before = registry.alias_version(settings, "champion")
-    report, cv = lifecycle.train_on_table(settings, path, "bad", "id", folds=3)
+    report, found = lifecycle.train_on_table(settings, path, "bad", "id", folds=3)
+    cv = found.cv
     # the logged validation figures are the folds' held-out ones, pooled, not the final model's own rows
     assert cv["cv_auc_mean"] > 0.8 and abs(report.metrics["valid_auc"] - cv["cv_auc_mean"]) < 0.02
     assert report.metrics["valid_auc"] < report.metrics["train_auc"]
@@ -237,7 +238,7 @@ def test_an_analyst_table_trains_with_folds_and_never_becomes_the_champion(provi
     assert "challenger" in registered.aliases and registry.alias_version(settings, "champion") == champion_before
     with pytest.raises(ValueError, match="no column nope"):
         lifecycle.train_on_table(settings, path, "nope")
-    with pytest.raises(ValueError, match="only 0 and 1"):
+    with pytest.raises(ValueError, match="must hold exactly two values, it holds 7"):
         lifecycle.train_on_table(settings, path, "x")
 
 
@@ -261,10 +262,10 @@ def test_an_analyst_model_codes_its_categories_itself_after_a_reload(province, t
     # a category never seen and a missing one score alike, as missing
     assert p[3] == pytest.approx(p[4])
     model = loaded.unwrap_python_model().model
-    np.testing.assert_allclose(model.predict_proba(rows), p)
+    np.testing.assert_allclose(model.predict_proba(rows)[:, 1], p)
     # codes that arrive as numbers (a blank made a column of 1s into 1.0) still name their category
-    np.testing.assert_allclose(model.predict_proba(rows.assign(zone=1.0)), p)
-    assert (model.predict_proba(rows.assign(zone="2")) < p - 0.1).all()  # and the zone counts
+    np.testing.assert_allclose(model.risk(rows.assign(zone=1.0)), p)
+    assert (model.risk(rows.assign(zone="2")) < p - 0.1).all()  # and the zone counts
 
 
 def test_the_logged_brier_is_of_rows_the_calibrator_never_saw() -> None:
@@ -281,14 +282,15 @@ def test_the_logged_brier_is_of_rows_the_calibrator_never_saw() -> None:
         return TrainingSet(X, (rng.random(n) < 0.3).astype(int), np.ones(n), np.zeros(n))
 
     train, valid = rows(2000, 2000), rows(300, 60)
-    model = RiskModel(n_estimators=40, min_child_samples=20).fit(train, valid)
-    in_sample = metrics.brier(valid.y, model.predict_proba(valid.X))
-    held = model.held_out_proba(valid, valid.X.index.to_numpy())
+    model = RiskModel(n_estimators=40, min_child_samples=20).fit(train.X, train.y, train.weight,
+                                                                 calibration=(valid.X, valid.y, valid.weight))
+    in_sample = metrics.brier(valid.y, model.risk(valid.X))
+    held = model.held_out_proba(valid.X, valid.y, valid.weight, valid.X.index.to_numpy())
     assert metrics.brier(valid.y, held) > in_sample
     alone = valid.X.index.to_numpy() == "E0"  # every problem in one entity: nothing to judge it on
     lonely = TrainingSet(valid.X, alone.astype(int), valid.weight, valid.as_of)
     with pytest.raises(ValueError, match="at least 2 entities"):
-        model.held_out_proba(lonely, valid.X.index.to_numpy())
+        model.held_out_proba(lonely.X, lonely.y, lonely.weight, valid.X.index.to_numpy())
     # an entity's rows are held out together: one calibrator (a line in log-odds) for all of them,
     # and one calibrator a fold
     logit = lambda q: np.log(q / (1 - q))

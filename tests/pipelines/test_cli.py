@@ -80,6 +80,20 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: 
     assert (settings.var_dir / "credit_engine.db").exists()
     assert any((settings.var_dir / "archive").rglob("*.csv"))
     assert "champion" in run("models")
+    # an analyst's table with its label spelled good/bad and an identifier column
+    rows = pd.DataFrame({"客户编号": [f"K{i}" for i in range(300)], "x": [i % 7 for i in range(300)],
+                         "结果": ["bad" if (i % 7 > 3) ^ (i % 11 == 0) else "good" for i in range(300)]})
+    rows.to_csv(tmp_path / "mine.csv", index=False, encoding="gb18030")
+    trained = run("train", "--table", str(tmp_path / "mine.csv"), "--label", "结果")
+    assert "label 结果: bad = 1 (bad), good = 0 (guessed" in trained and "left out 客户编号: named like an identifier" in trained
+    listed = run("models")
+    assert "credit-risk-analyst" in listed and "challenger" in listed.split("credit-risk-analyst")[1]
+    with make_engine(settings.db_url).connect() as conn:
+        batches = conn.exec_driver_sql("SELECT COUNT(DISTINCT batch_id) FROM grade").scalar()
+    regraded = run("promote", "1", "--regrade", "--as-of", "2026-06-30")
+    assert "credit-risk version 1 is now the champion" in regraded and "grades as of 2026-06-30" in regraded
+    with make_engine(settings.db_url).connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(DISTINCT batch_id) FROM grade").scalar() == batches + 1
     out = tmp_path / "grades.csv"
     assert "wrote 1,2" in run("export", "grades", "--out", str(out))
     grades = pd.read_csv(out)
