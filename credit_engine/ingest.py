@@ -27,7 +27,7 @@ from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_id
 from credit_engine.settings import Settings
 from credit_engine.sources import listings, penalties_licences, registration, supervision
 from credit_engine.sources import jsontext
-from credit_engine.sources.assemble import Context, Source
+from credit_engine.sources.assemble import Context, Source, content_hash
 from credit_engine.sources.batch import FACT_SCHEMA, Batch
 from credit_engine.sources.headers import HeaderMatch, UnknownHeader, recognise
 from credit_engine.sources.kinds import (
@@ -35,7 +35,7 @@ from credit_engine.sources.kinds import (
     PERSONNEL, REGISTRATION, SERIOUS, TAX, Kind,
 )
 from credit_engine.sources.reader import Chunk, UnreadableFile, open_table, read_header, read_table, scan
-from credit_engine.sources.subjects import SubjectResolver, is_personal_id
+from credit_engine.sources.subjects import AMBIGUOUS, UNPLACED, SubjectResolver, is_personal_id
 from credit_engine.store.bulk import first_load
 from credit_engine.store.repository import Store, now_utc, stamp
 
@@ -61,6 +61,8 @@ class FileReport:
     rows_accepted: int = 0
     duplicates: int = 0
     quarantined: Counter = field(default_factory=Counter)
+    #: rows landed on a registered entity by correcting their check-failed code (flag ``uscc_corrected``)
+    rows_corrected: int = 0
     facts_new: int = 0
     facts_versioned: int = 0
     facts_unchanged: int = 0
@@ -70,6 +72,11 @@ class FileReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(self.quarantined.values())
+
+    @property
+    def rows_waiting(self) -> int:
+        """Quarantined rows that registration data may yet place (``requeue`` retries them)."""
+        return sum(n for reason, n in self.quarantined.items() if reason in RETRYABLE)
 
 
 def source_files(paths: Iterable[Path]) -> list[Path]:
@@ -225,6 +232,7 @@ def _write_chunk(store: Store, chunk: Chunk, source: Source, batch: Batch, facts
     store.add_quarantine(quarantine, file_id, moment)
     report.rows_read += len(chunk.frame) + len(chunk.malformed)
     report.rows_accepted += len(chunk.frame) - len(batch.quarantine)
+    report.rows_corrected += len(set(batch.corrections).difference(batch.quarantine.index))
     report.duplicates += duplicates
     report.quarantined.update(quarantine["reason_code"])
     report.facts_new += counts["facts_new"]
@@ -241,6 +249,8 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
     """Rows -> checked facts, without writing; ``seen``: the file's keys in earlier chunks (see
     ``_dedupe``). With ``backfill``, also the recorded time of new keys."""
     batch = TRANSFORMS[match.kind](source, ctx)
+    batch.corrections = ctx.resolver.corrections()
+    batch.facts = _with_written_codes(batch.facts, batch.corrections)
     facts, duplicates = _dedupe(batch, seen)
     FACT_SCHEMA.validate(facts)
     known = None
@@ -249,6 +259,25 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
         facts = facts.assign(flags=facts["flags"].fillna("").str.cat(
             pd.Series(backfill_time.FLAG, index=facts.index), sep=",").str.lstrip(","))
     return batch, facts, duplicates, known
+
+
+def _with_written_codes(facts: pd.DataFrame, corrections: dict[int, tuple[str, str]]) -> pd.DataFrame:
+    """Both codes as evidence: a fact placed by correcting its code keeps the code as written in
+    its detail (``uscc_as_written``) beside the registered one it is about."""
+    if not corrections:
+        return facts
+    written = facts["source_row"].map({row: code for row, (code, _) in corrections.items()})
+    rows = written.notna() & (facts["subject_uscc"] == facts["source_row"].map(
+        {row: placed for row, (_, placed) in corrections.items()})).fillna(False)
+    if not rows.any():
+        return facts
+    facts = facts.copy()
+    facts.loc[rows, "detail_json"] = [
+        json.dumps({**json.loads(detail), "uscc_as_written": code} if isinstance(detail, str) else
+                   {"uscc_as_written": code}, ensure_ascii=False)
+        for detail, code in zip(facts.loc[rows, "detail_json"], written[rows], strict=True)]
+    facts.loc[rows, "content_hash"] = content_hash(facts.loc[rows])
+    return facts
 
 
 def _write(store: Store, batch: Batch, facts: pd.DataFrame, match: HeaderMatch, file_id: int, moment: datetime,
@@ -260,7 +289,7 @@ def _write(store: Store, batch: Batch, facts: pd.DataFrame, match: HeaderMatch, 
 
 
 #: Refusals that more registration data can cure; the others are final for that row.
-RETRYABLE = ("unknown_reg_no", "unknown_org_code", "masked_unresolved", "ambiguous_old_code")
+RETRYABLE = ("unknown_reg_no", "unknown_org_code", "masked_unresolved", "ambiguous_old_code", UNPLACED, AMBIGUOUS)
 
 
 def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[FileReport]:

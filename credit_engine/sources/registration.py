@@ -27,7 +27,8 @@ POSITIONS = {
 def registration(source: Source, ctx: Context) -> Batch:
     f = source.frame
     rejects = Rejects()
-    subjects = ctx.resolver.resolve(f, rejects, "uscc", source.label("uscc"), name_column="name", alt_columns=("reg_no",))
+    subjects = ctx.resolver.resolve(f, rejects, "uscc", source.label("uscc"), name_column="name", alt_columns=("reg_no",),
+                                     authority=True)
     uscc = subjects.uscc
     name = required_text(source, "name", rejects)
     established = dated(source, "established_on", rejects, required=True)

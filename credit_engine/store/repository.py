@@ -150,6 +150,10 @@ class Store:
             out.setdefault(name, []).append(uscc)
         return out
 
+    def registered_names(self, usccs: list[str]) -> dict[str, str | None]:
+        """The names of those of ``usccs`` that registration data holds (not mere stubs)."""
+        return dict(self.select_in("SELECT uscc, name FROM entity WHERE registered AND uscc {in}", usccs))
+
     # -- source files ---------------------------------------------------------------------------
     def source_file(self, sha256: str) -> tuple[int, str] | None:
         row = self.conn.exec_driver_sql(
