@@ -323,6 +323,16 @@ def one_off_codes(code: str) -> dict[str, str]:
     return out
 
 
+def check_note(code: str) -> str | None:
+    """What a reader of a registered entity must be told when its own code fails the national
+    check (an early pilot code, RULES.md §6); None for a code that passes."""
+    check = classify_code(code)
+    if check.kind is not CodeKind.USCC_CHECK_FAILED:
+        return None
+    return (f"this code fails the national check of GB 32100-2015 ({check.reason}); it is the code the "
+            "registration data holds for this entity (early pilot codes are legal)")
+
+
 def _require_uscc_shape(code: str) -> str:
     value = normalise_code(code)
     problem = _uscc_format_problem(value) if len(value) == 18 else f"length {len(value)}, expected 18"
