@@ -308,7 +308,8 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
             match = recognise(table.header)
             retried = [c.frame.loc[c.frame.index.intersection(rows)] for c in table.chunks(settings.ingest_chunk_rows)]
             source = _source(pd.concat(retried), match)
-            batch, facts, _, known = _transform(source, match, _context(store, settings), moment, False, {})
+            batch, facts, _, _ = _transform(source, match, _context(store, settings), moment, False, {})
+            facts, known = _derived(store, facts, file_id, moment)
             counts = _write(store, batch, facts, match, file_id, moment, known)
             landed = source.frame.index.difference(batch.quarantine.index)
             store.resolve_quarantine(file_id, landed.tolist(), moment)
@@ -316,6 +317,19 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
         reports.append(FileReport(Path(name), "requeued", kind=match.kind.label, rows_read=len(rows),
                                   rows_accepted=len(landed), seconds=time.perf_counter() - started, **counts))
     return reports
+
+
+def _derived(store: Store, facts: pd.DataFrame, file_id: int, moment: datetime) -> tuple[pd.DataFrame, pd.Series]:
+    """Requeued rows are recorded when both their inputs were known: the row itself (its file's
+    ingest, or its assumed publication time if the file was a backfill) and the registration data
+    that now places it (the entity's first registration fact); flagged ``known_time_derived``."""
+    ingested, backfilled = store.file_known(file_id)
+    row = backfill_time.known_from(facts, ingested) if backfilled else pd.Series(pd.Timestamp(ingested), index=facts.index)
+    registered = store.first_registered(sorted(set(facts["subject_uscc"].dropna())))
+    known = pd.Series([backfill_time.derived_at([r] + ([registered.get(u)] if isinstance(u, str) else []), moment)
+                       for r, u in zip(row, facts["subject_uscc"], strict=True)], index=facts.index, dtype="datetime64[us]")
+    flags = facts["flags"].fillna("").str.cat(pd.Series(backfill_time.DERIVED_FLAG, index=facts.index), sep=",")
+    return facts.assign(flags=flags.str.lstrip(",")), known
 
 
 def _archive(path: Path, sha: str, suffix: str, root: Path) -> Path:

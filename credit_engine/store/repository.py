@@ -173,6 +173,20 @@ class Store:
             f"INSERT INTO source_file ({', '.join(columns)}) VALUES ({marks}) RETURNING id", tuple(values.values())
         ).scalar_one()
 
+    def file_known(self, file_id: int) -> tuple[datetime, bool]:
+        """When a file's rows were ingested, and whether as a backfill (its audit row names the lags)."""
+        sha, ingested_at = self.conn.exec_driver_sql(
+            f"SELECT sha256, ingested_at FROM source_file WHERE id = {self.mark}", (file_id,)).one()
+        details = self.conn.exec_driver_sql(
+            f"SELECT detail_json FROM audit_log WHERE action = 'ingest' AND target = {self.mark}", (sha,)).scalars()
+        backfill = any("backfill_lag_days" in json.loads(d or "{}") for d in details)
+        return pd.Timestamp(ingested_at).to_pydatetime(), backfill
+
+    def first_registered(self, usccs: list[str]) -> dict[str, object]:
+        """When registration data about each entity was first known (its earliest registration fact)."""
+        return dict(self.select_in("SELECT subject_uscc, MIN(recorded_at) FROM fact WHERE kind = 'registration' "
+                                   "AND subject_uscc {in} GROUP BY subject_uscc", usccs))
+
     def update_counts(self, file_id: int, counts: dict[str, int]) -> None:
         sets = ", ".join(f"{c} = {self.mark}" for c in counts)
         self.conn.exec_driver_sql(f"UPDATE source_file SET {sets} WHERE id = {self.mark}", (*counts.values(), file_id))

@@ -540,7 +540,7 @@ def test_requeue_lands_rows_that_registration_data_now_resolves(engine: Engine, 
     report = requeue(engine, settings, actor="cli:analyst")[0]
     assert (report.rows_read, report.rows_accepted, report.facts_new) == (1, 1, 1)
     pen = facts(engine, "penalty").iloc[0]
-    assert (pen["document_no"], pen["subject_uscc"], pen["flags"]) == ("Q-1", B, "resolved_from_reg_no")
+    assert (pen["document_no"], pen["subject_uscc"], pen["flags"]) == ("Q-1", B, "resolved_from_reg_no,known_time_derived")
     q = quarantine(engine).set_index("reason_code")
     assert q.loc["unknown_reg_no", "resolved_at"] is not None and pd.isna(q.loc["placeholder_code", "resolved_at"])
     assert requeue(engine, settings) == []  # idempotent
