@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, String
 
 from credit_engine import backfill as backfill_time
 from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_text
@@ -37,6 +37,7 @@ from credit_engine.sources.kinds import (
 from credit_engine.sources.reader import Chunk, UnreadableFile, open_table, read_header, read_table, scan
 from credit_engine.sources.subjects import AMBIGUOUS, UNPLACED, SubjectResolver, is_personal_id
 from credit_engine.store.bulk import first_load
+from credit_engine.store.models import Entity, Fact, Person
 from credit_engine.store.repository import Store, now_utc, stamp
 
 TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
@@ -250,6 +251,7 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
     ``_dedupe``). With ``backfill``, also the recorded time of new keys."""
     batch = TRANSFORMS[match.kind](source, ctx)
     batch.corrections = ctx.resolver.corrections()
+    _refuse_too_long(batch, source)
     batch.facts = _with_written_codes(batch.facts, batch.corrections)
     facts, duplicates = _dedupe(batch, seen)
     FACT_SCHEMA.validate(facts)
@@ -259,6 +261,38 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
         facts = facts.assign(flags=facts["flags"].fillna("").str.cat(
             pd.Series(backfill_time.FLAG, index=facts.index), sep=",").str.lstrip(","))
     return batch, facts, duplicates, known
+
+
+#: The store's bounded text columns of what a batch writes (PostgreSQL refuses a longer value,
+#: and with it the whole file; SQLite would store it silently).
+BOUNDED = {
+    name: {c.name: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
+    for name, table in (("facts", Fact.__table__), ("entities", Entity.__table__), ("persons", Person.__table__))
+}
+
+
+def _refuse_too_long(batch: Batch, source: Source) -> None:
+    """A row with a value longer than its column holds goes to quarantine, naming the column;
+    the rest of the file lands (issue 39: one value never fails a file)."""
+    reasons: dict[int, str] = {}
+    for name, widths in BOUNDED.items():
+        frame = getattr(batch, name)
+        rows = frame["source_row"] if name == "facts" else pd.Series(frame.index, index=frame.index)
+        for column, width in widths.items():
+            if column not in frame or not len(frame):
+                continue
+            length = frame[column].astype("string").str.len()
+            for row, n in zip(rows[length > width].tolist(), length[length > width].tolist(), strict=True):
+                label = source.label(column) if column in source.labels else f"{name[:-1]} {column}"
+                reasons.setdefault(int(row), f"{label}: {n} characters, more than the {width} the store holds")
+    if not reasons:
+        return
+    bad = pd.Index(sorted(reasons))
+    batch.facts = batch.facts[~batch.facts["source_row"].isin(bad)]
+    batch.entities = batch.entities[~batch.entities.index.isin(bad)]
+    batch.persons = batch.persons[~batch.persons.index.isin(bad)]
+    refused = pd.DataFrame({"reason_code": "value_too_long", "reason": [reasons[r] for r in bad]}, index=bad)
+    batch.quarantine = pd.concat([batch.quarantine, refused[~refused.index.isin(batch.quarantine.index)]]).sort_index()
 
 
 def _with_written_codes(facts: pd.DataFrame, corrections: dict[int, tuple[str, str]]) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 from credit_engine.identifiers import entity_types
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
-from credit_engine.sources.clean import parse_money_yuan
+from credit_engine.sources.clean import fold_name, parse_money_yuan
 from credit_engine.sources.fields import dated, entity_stubs, optional, required_text, rule_ids
 from credit_engine.sources.subjects import people
 
@@ -24,6 +24,35 @@ POSITIONS = {
 }
 
 
+#: 登记状态 as the sources spell it (folded by ``status_key``) -> the one status it means
+#: (DATA_CONTRACT defect 11). Closed: a spelling not here refuses the row rather than pass as
+#: trading. 吊销，未注销 is revoked (not trading), 吊销，已注销 cancelled.
+REG_STATUSES = {
+    **dict.fromkeys(("存续", "在业", "在营", "开业", "在册", "存续在营开业在册", "存续在业", "确立"), "存续"),
+    **dict.fromkeys(("吊销", "吊销未注销", "已吊销", "吊销营业执照"), "吊销"),
+    **dict.fromkeys(("注销", "已注销", "吊销已注销", "注销登记"), "注销"),
+    **dict.fromkeys(("迁出", "已迁出"), "迁出"),
+    **dict.fromkeys(("撤销", "已撤销", "撤销登记"), "撤销"),
+    "歇业": "歇业",
+}
+_STATUS_MARKS = str.maketrans("", "", "，,、()（）;；:：.。·-")
+
+
+def status_key(raw: str | None) -> str:
+    """A spelling of 登记状态 without width, spaces or punctuation: the key of ``REG_STATUSES``."""
+    return fold_name(raw).translate(_STATUS_MARKS)
+
+
+def reg_statuses(raw: pd.Series, label: str, rejects: Rejects) -> pd.Series:
+    """The normalised status of each row; an unknown spelling refuses the row, naming it."""
+    spellings = {value: REG_STATUSES.get(status_key(value)) for value in raw.dropna().unique()}
+    status = raw.map(spellings).astype("string")
+    rejects.add(raw.notna() & status.isna(), "unknown_reg_status",
+                f"{label}: '" + raw.fillna("") + "' is not a known registration status (known: "
+                + "、".join(dict.fromkeys(REG_STATUSES.values())) + ")")
+    return status
+
+
 def registration(source: Source, ctx: Context) -> Batch:
     f = source.frame
     rejects = Rejects()
@@ -33,7 +62,8 @@ def registration(source: Source, ctx: Context) -> Batch:
     name = required_text(source, "name", rejects)
     established = dated(source, "established_on", rejects, required=True)
     approved = dated(source, "approved_on", rejects, required=False)
-    status = required_text(source, "reg_status", rejects)
+    raw_status = required_text(source, "reg_status", rejects)
+    status = reg_statuses(raw_status, source.label("reg_status"), rejects)
     capital = parse_money_yuan(f["capital_wan"], "万元") if "capital_wan" in f else None
     rep = people(optional(source, "legal_rep_id"), optional(source, "legal_rep_name"), ctx.pseudonymiser, ctx.keep_encrypted_ids)
     keep = rejects.keep(f.index)
@@ -58,7 +88,8 @@ def registration(source: Source, ctx: Context) -> Batch:
     }).loc[keep].drop_duplicates("uscc", keep="last")
 
     as_of = approved.fillna(established)
-    detail = entities.drop(columns=["uscc", "code_status", "registered"]).assign(legal_rep_key=rep.key)
+    detail = entities.drop(columns=["uscc", "code_status", "registered"]).assign(
+        legal_rep_key=rep.key, reg_status_raw=raw_status.where(raw_status != status))  # the text, where it differs
     facts = [assemble("registration", source, keep, {
         "fact_key": "registration:" + uscc + ":" + as_of.dt.strftime("%Y-%m-%d"),
         "subject_uscc": uscc,
