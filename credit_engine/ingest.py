@@ -64,6 +64,8 @@ class FileReport:
     quarantined: Counter = field(default_factory=Counter)
     #: rows landed on a registered entity by correcting their check-failed code (flag ``uscc_corrected``)
     rows_corrected: int = 0
+    #: person rows kept by name and masked number, flagged ``person_unverified`` (ID invalid or missing)
+    persons_unverified: int = 0
     facts_new: int = 0
     facts_versioned: int = 0
     facts_unchanged: int = 0
@@ -234,6 +236,7 @@ def _write_chunk(store: Store, chunk: Chunk, source: Source, batch: Batch, facts
     report.rows_read += len(chunk.frame) + len(chunk.malformed)
     report.rows_accepted += len(chunk.frame) - len(batch.quarantine)
     report.rows_corrected += len(set(batch.corrections).difference(batch.quarantine.index))
+    report.persons_unverified += batch.persons_unverified
     report.duplicates += duplicates
     report.quarantined.update(quarantine["reason_code"])
     report.facts_new += counts["facts_new"]

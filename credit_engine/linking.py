@@ -109,7 +109,7 @@ def _roles_on(conn: Connection, as_of: date, person: str | None = None, where: s
     return _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, category AS role, event_date AS start, end_date AS "end",
                fact_key
-        FROM fact WHERE kind = 'role' AND status = 'active' AND {KNOWN_AT}
+        FROM fact WHERE kind = 'role' AND status = 'active' AND person_key IS NOT NULL AND {KNOWN_AT}
           AND (event_date IS NULL OR event_date <= :day) AND (end_date IS NULL OR end_date > :day){_near(person)}{where}
     """, as_of, person, span)
 

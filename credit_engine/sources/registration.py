@@ -11,6 +11,9 @@ from credit_engine.sources.clean import fold_name, parse_money_yuan
 from credit_engine.sources.fields import dated, entity_stubs, optional, required_text, rule_ids
 from credit_engine.sources.subjects import people
 
+#: Flag of a role whose person's identity number is invalid or missing: kept by name, no pseudonym.
+PERSON_UNVERIFIED = "person_unverified"
+
 #: 职务 text -> role code. A person may hold several at once ("执行董事兼总经理").
 POSITIONS = {
     "法定代表人": "legal_representative",
@@ -100,12 +103,18 @@ def registration(source: Source, ctx: Context) -> Batch:
         "flags": subjects.flags,
         "rule_set_id": rule_ids(as_of),
     }, detail.reindex(keep))]
-    with_rep = keep.intersection(rep.key.dropna().index)
+    # a legal representative whose identity number is invalid or missing keeps the role by name
+    # and masked number, flagged: never dropped, never a pseudonym of a number that is not one
+    rep_name = optional(source, "legal_rep_name")
+    with_rep = keep.intersection(rep.key.dropna().index.union(rep_name.dropna().index))
+    unverified = rep.key.isna()
     if len(with_rep):
-        facts.append(_roles(source, with_rep, uscc, rep.key, rep.masked, optional(source, "legal_rep_name"),
-                            pd.Series("legal_representative", index=f.index), as_of, None))
+        facts.append(_roles(source, with_rep, uscc, rep.key, rep.masked.str.slice(0, 18), rep_name,
+                            pd.Series("legal_representative", index=f.index), as_of, None,
+                            flags=pd.Series(PERSON_UNVERIFIED, index=f.index).where(unverified)))
     return Batch(pd.concat(facts), rejects.frame(), entities=entities, persons=rep.persons.loc[
-        rep.persons.index.intersection(keep)], aliases=subjects.aliases)
+        rep.persons.index.intersection(keep)], aliases=subjects.aliases,
+        persons_unverified=int(unverified.reindex(with_rep).sum()))
 
 
 def personnel(source: Source, ctx: Context) -> Batch:
@@ -136,13 +145,17 @@ def personnel(source: Source, ctx: Context) -> Batch:
 
 
 def _roles(source: Source, rows: pd.Index, uscc: pd.Series, key: pd.Series, masked: pd.Series, name: pd.Series,
-           role: pd.Series, start: pd.Series, end: pd.Series | None, share: pd.Series | None = None) -> pd.DataFrame:
-    """Role facts; ``rows`` repeats a row number when one person holds several positions."""
+           role: pd.Series, start: pd.Series, end: pd.Series | None, share: pd.Series | None = None,
+           flags: pd.Series | None = None) -> pd.DataFrame:
+    """Role facts; ``rows`` repeats a row number when one person holds several positions. A
+    person without a pseudonym (``PERSON_UNVERIFIED``) is told apart by name."""
     role = role.reindex(rows) if not role.index.equals(rows) else role
     uscc, key, start = uscc.reindex(rows), key.reindex(rows), start.reindex(rows)
+    who = key.fillna("unverified:" + name.reindex(rows))
     return assemble("role", source, rows, {
         # identity only: an export that adds or corrects the start date is a new version
-        "fact_key": "role:" + uscc + ":" + key + ":" + role,
+        "fact_key": "role:" + uscc + ":" + who + ":" + role,
+        "flags": flags.reindex(rows) if flags is not None else None,
         "subject_uscc": uscc,
         "person_key": key,
         "person_masked_id": masked.reindex(rows),

@@ -133,3 +133,21 @@ def test_without_registration_data_a_check_failed_code_only_waits(
                                                                              pen("甲", A, "W-2")]))[0]
     assert report.quarantined == {"uscc_check_failed_unplaced": 1}
     assert stored(engine, "SELECT uscc FROM entity")["uscc"].tolist() == [A]
+
+
+def test_a_legal_representative_with_an_invalid_or_missing_id_keeps_the_role_unverified(
+        engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    from tests.helpers import REP_A
+
+    bad = REP_A[:-1] + ("0" if REP_A[-1] != "0" else "1")  # wrong check digit
+    rows = [[A, "甲", "", "张三", bad, "", "2016-01-01", "", "", "", "存续", "", "", ""],
+            [B, "乙", "", "李四", "", "", "2016-01-01", "", "", "", "存续", "", "", ""],
+            [C, "丙", "", "", "", "", "2016-01-01", "", "", "", "存续", "", "", ""]]  # no one named: no role
+    report = ingest(engine, settings, write_csv(tmp_path / "reg.csv", REG_HEADER, rows))[0]
+    assert (report.rows_accepted, report.persons_unverified) == (3, 2)
+    roles = stored(engine, "SELECT subject_uscc, person_key, person_name, person_masked_id, flags, raw_json "
+                           "FROM fact WHERE kind = 'role' ORDER BY subject_uscc").set_index("subject_uscc")
+    assert roles["person_key"].isna().all() and set(roles["flags"]) == {"person_unverified"}
+    assert roles.loc[A, "person_masked_id"] == bad[:10] + "****" + bad[14:] and bad not in roles.loc[A, "raw_json"]
+    assert pd.isna(roles.loc[B, "person_masked_id"]) and roles.loc[B, "person_name"] == "李四"
+    assert stored(engine, "SELECT COUNT(*) AS n FROM person")["n"].iloc[0] == 0  # never a pseudonym of a bad number
