@@ -152,6 +152,7 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
 
     with engine.begin() as conn:
         store = Store(conn)
+        store.lock_file(sha)
         known = store.source_file(sha)
         if known and known[1] == "ingested":
             if on_bytes:

@@ -155,6 +155,15 @@ class Store:
         return dict(self.select_in("SELECT uscc, name FROM entity WHERE registered AND uscc {in}", usccs))
 
     # -- source files ---------------------------------------------------------------------------
+    def lock_file(self, sha256: str) -> None:
+        """Make a second ingest of the same file wait for the first, then find it ingested: an
+        advisory lock per content hash on PostgreSQL; on SQLite, taking the one write lock now,
+        before anything is read (a write after a read could fail instead of waiting)."""
+        if self.postgres:
+            self.conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (sha256,))
+        else:
+            self.conn.exec_driver_sql("UPDATE source_file SET id = id WHERE 0 = 1")
+
     def source_file(self, sha256: str) -> tuple[int, str] | None:
         row = self.conn.exec_driver_sql(
             f"SELECT id, status FROM source_file WHERE sha256 = {self.mark}", (sha256,)
