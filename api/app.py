@@ -12,6 +12,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import logs, metrics
 from api.routers import cases, disclosure, entities, inspections, models, ops, page, persons, public, rules, transfers
+from api.routers import quarantine
 from api.service import Service
 from credit_engine.settings import Settings, get_settings
 
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
                                 {"name": "inspection systems"},
                                 {"name": "operations"}])
-    for module in (entities, persons, public, cases, transfers, models, ops, page, inspections, disclosure, rules):
+    for module in (entities, persons, public, cases, transfers, models, ops, page, inspections, disclosure, rules, quarantine):
         app.include_router(module.router)
     app.include_router(cases.public)
     app.include_router(disclosure.pages)

@@ -178,13 +178,14 @@ UsccPath = Annotated[str, Path(description="unified social credit code (18 chara
 
 
 #: Built once: every entity request runs them.
-_KNOWN = select(Entity.uscc).where(Entity.uscc == bindparam("uscc"))
+_KNOWN = select(Entity.uscc).where(Entity.uscc == bindparam("uscc"), Entity.registered)
 _REGION = select(Entity.region_code).where(Entity.uscc == bindparam("uscc"))
 
 
 def checked_uscc(conn: Connection, raw: str) -> str:
     """The normalised code, or 422 naming the check that failed. A code failing only the check
-    digit is accepted when the store knows it (legal pilot codes are kept under their code)."""
+    digit is accepted when registration data holds it (legal pilot codes are registered under
+    their code, RULES.md §6); the answer then carries ``identifiers.check_note``."""
     check = classify_code(raw)
     if check.kind is CodeKind.USCC:
         return check.value

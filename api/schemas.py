@@ -70,8 +70,15 @@ class LinkFlagOut(BaseModel):
     facts: list[str]
 
 
+def code_note_field() -> Any:
+    """Set when the entity's own code fails the check digit: it is registered under it (RULES.md §6)."""
+    return Field(None, description="set when the entity's own code fails the national check digit (a registered "
+                                   "early pilot code)")
+
+
 class EntityOut(BaseModel):
     uscc: str = Field(examples=[USCC_EXAMPLE])
+    code_note: str | None = code_note_field()
     as_of: date
     rule_set_id: str
     entity: dict[str, Any]
@@ -176,6 +183,7 @@ class PublicRecord(BaseModel):
 
 class PublicEntity(BaseModel):
     uscc: str = Field(examples=[USCC_EXAMPLE])
+    code_note: str | None = code_note_field()
     as_of: date
     entity: dict[str, Any] = Field(description="basic registration data")
     records: list[PublicRecord] = Field(description="only what a rule publishes (RULES.md §7)")
@@ -183,6 +191,7 @@ class PublicEntity(BaseModel):
 
 class PublicHit(BaseModel):
     uscc: str
+    code_note: str | None = code_note_field()
     name: str | None
     reg_status: str | None
     address: str | None

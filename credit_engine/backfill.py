@@ -15,6 +15,10 @@ from datetime import datetime
 import pandas as pd
 
 FLAG = "known_time_assumed"
+#: A fact version written from facts already stored (a masked-ID link, a requeued row placed by
+#: registration data) is recorded when the last of its inputs was known, not when it was derived,
+#: and carries this flag: a store that learned everything in order would have derived it then.
+DERIVED_FLAG = "known_time_derived"
 
 #: Days from the event to its publication, per fact kind (assumptions, tagged U in the sense of
 #: RULES.md: configurable, not confirmed by a rule's wording).
@@ -39,3 +43,16 @@ def known_from(facts: pd.DataFrame, moment: datetime) -> pd.Series:
     lag = pd.to_timedelta(facts["kind"].map(PUBLICATION_LAG_DAYS).fillna(0).astype("int64"), unit="D")
     known = pd.to_datetime(facts["event_date"]) + lag
     return known.where(known.notna() & (known < pd.Timestamp(moment)), pd.Timestamp(moment)).astype("datetime64[us]")
+
+
+def as_stamp(value: object) -> pd.Timestamp:
+    """A recorded time as read back from either store (text on SQLite, datetime on PostgreSQL)."""
+    return pd.Timestamp(value)
+
+
+def derived_at(inputs: list[object], moment: datetime) -> datetime:
+    """When a derivation from ``inputs`` (their recorded times; None for unknown) became possible:
+    the latest of them, never later than ``moment`` (now), and ``moment`` when one is unknown."""
+    if not inputs or any(value is None or pd.isna(value) for value in inputs):
+        return moment
+    return min(max(as_stamp(value) for value in inputs), pd.Timestamp(moment)).to_pydatetime()

@@ -301,6 +301,38 @@ def classify_codes(values: pd.Series) -> pd.DataFrame:
     )
 
 
+#: How a code one typing error away from another differs from it (``one_off_codes``).
+CHECK_CHAR, OTHER_CHAR, TRANSPOSED = "check_character", "other_character", "transposed"
+
+
+def one_off_codes(code: str) -> dict[str, str]:
+    """Every USCC-shaped code one typing error away from ``code``: one character replaced (the
+    check character: ``CHECK_CHAR``; any other: ``OTHER_CHAR``) or two neighbours swapped
+    (``TRANSPOSED``). The candidates a check-failed code may have been meant as (RULES.md §6);
+    digits stay digits in the region code, so every candidate is USCC-shaped."""
+    value = normalise_code(code)
+    out: dict[str, str] = {}
+    for i, char in enumerate(value):
+        for other in ("0123456789" if 2 <= i <= 7 else USCC_ALPHABET):
+            if other != char:
+                out.setdefault(value[:i] + other + value[i + 1:], CHECK_CHAR if i == 17 else OTHER_CHAR)
+    for i in range(len(value) - 1):
+        swapped = value[:i] + value[i + 1] + value[i] + value[i + 2:]
+        if swapped != value and not _uscc_format_problem(swapped):
+            out.setdefault(swapped, TRANSPOSED)
+    return out
+
+
+def check_note(code: str) -> str | None:
+    """What a reader of a registered entity must be told when its own code fails the national
+    check (an early pilot code, RULES.md §6); None for a code that passes."""
+    check = classify_code(code)
+    if check.kind is not CodeKind.USCC_CHECK_FAILED:
+        return None
+    return (f"this code fails the national check of GB 32100-2015 ({check.reason}); it is the code the "
+            "registration data holds for this entity (early pilot codes are legal)")
+
+
 def _require_uscc_shape(code: str) -> str:
     value = normalise_code(code)
     problem = _uscc_format_problem(value) if len(value) == 18 else f"length {len(value)}, expected 18"

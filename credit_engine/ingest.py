@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, String
 
 from credit_engine import backfill as backfill_time
 from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_text
 from credit_engine.settings import Settings
 from credit_engine.sources import listings, penalties_licences, registration, supervision
 from credit_engine.sources import jsontext
-from credit_engine.sources.assemble import Context, Source
+from credit_engine.sources.assemble import Context, Source, content_hash
 from credit_engine.sources.batch import FACT_SCHEMA, Batch
 from credit_engine.sources.headers import HeaderMatch, UnknownHeader, recognise
 from credit_engine.sources.kinds import (
@@ -35,8 +35,9 @@ from credit_engine.sources.kinds import (
     PERSON_BAR, PERSONNEL, REGISTRATION, SERIOUS, TAX, Kind,
 )
 from credit_engine.sources.reader import Chunk, UnreadableFile, open_table, read_header, read_table, scan
-from credit_engine.sources.subjects import SubjectResolver, is_personal_id
+from credit_engine.sources.subjects import AMBIGUOUS, UNPLACED, SubjectResolver, is_personal_id
 from credit_engine.store.bulk import first_load
+from credit_engine.store.models import Entity, Fact, Person
 from credit_engine.store.repository import Store, now_utc, stamp
 
 TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
@@ -62,6 +63,10 @@ class FileReport:
     rows_accepted: int = 0
     duplicates: int = 0
     quarantined: Counter = field(default_factory=Counter)
+    #: rows landed on a registered entity by correcting their check-failed code (flag ``uscc_corrected``)
+    rows_corrected: int = 0
+    #: person rows kept by name and masked number, flagged ``person_unverified`` (ID invalid or missing)
+    persons_unverified: int = 0
     facts_new: int = 0
     facts_versioned: int = 0
     facts_unchanged: int = 0
@@ -71,6 +76,11 @@ class FileReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(self.quarantined.values())
+
+    @property
+    def rows_waiting(self) -> int:
+        """Quarantined rows that registration data may yet place (``requeue`` retries them)."""
+        return sum(n for reason, n in self.quarantined.items() if reason in RETRYABLE)
 
 
 def source_files(paths: Iterable[Path]) -> list[Path]:
@@ -143,6 +153,7 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
 
     with engine.begin() as conn:
         store = Store(conn)
+        store.lock_file(sha)
         known = store.source_file(sha)
         if known and known[1] == "ingested":
             if on_bytes:
@@ -226,6 +237,8 @@ def _write_chunk(store: Store, chunk: Chunk, source: Source, batch: Batch, facts
     store.add_quarantine(quarantine, file_id, moment)
     report.rows_read += len(chunk.frame) + len(chunk.malformed)
     report.rows_accepted += len(chunk.frame) - len(batch.quarantine)
+    report.rows_corrected += len(set(batch.corrections).difference(batch.quarantine.index))
+    report.persons_unverified += batch.persons_unverified
     report.duplicates += duplicates
     report.quarantined.update(quarantine["reason_code"])
     report.facts_new += counts["facts_new"]
@@ -242,6 +255,9 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
     """Rows -> checked facts, without writing; ``seen``: the file's keys in earlier chunks (see
     ``_dedupe``). With ``backfill``, also the recorded time of new keys."""
     batch = TRANSFORMS[match.kind](source, ctx)
+    batch.corrections = ctx.resolver.corrections()
+    _refuse_too_long(batch, source)
+    batch.facts = _with_written_codes(batch.facts, batch.corrections)
     facts, duplicates = _dedupe(batch, seen)
     FACT_SCHEMA.validate(facts)
     known = None
@@ -250,6 +266,57 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
         facts = facts.assign(flags=facts["flags"].fillna("").str.cat(
             pd.Series(backfill_time.FLAG, index=facts.index), sep=",").str.lstrip(","))
     return batch, facts, duplicates, known
+
+
+#: The store's bounded text columns of what a batch writes (PostgreSQL refuses a longer value,
+#: and with it the whole file; SQLite would store it silently).
+BOUNDED = {
+    name: {c.name: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
+    for name, table in (("facts", Fact.__table__), ("entities", Entity.__table__), ("persons", Person.__table__))
+}
+
+
+def _refuse_too_long(batch: Batch, source: Source) -> None:
+    """A row with a value longer than its column holds goes to quarantine, naming the column;
+    the rest of the file lands (issue 39: one value never fails a file)."""
+    reasons: dict[int, str] = {}
+    for name, widths in BOUNDED.items():
+        frame = getattr(batch, name)
+        rows = frame["source_row"] if name == "facts" else pd.Series(frame.index, index=frame.index)
+        for column, width in widths.items():
+            if column not in frame or not len(frame):
+                continue
+            length = frame[column].astype("string").str.len()
+            for row, n in zip(rows[length > width].tolist(), length[length > width].tolist(), strict=True):
+                label = source.label(column) if column in source.labels else f"{name[:-1]} {column}"
+                reasons.setdefault(int(row), f"{label}: {n} characters, more than the {width} the store holds")
+    if not reasons:
+        return
+    bad = pd.Index(sorted(reasons))
+    batch.facts = batch.facts[~batch.facts["source_row"].isin(bad)]
+    batch.entities = batch.entities[~batch.entities.index.isin(bad)]
+    batch.persons = batch.persons[~batch.persons.index.isin(bad)]
+    refused = pd.DataFrame({"reason_code": "value_too_long", "reason": [reasons[r] for r in bad]}, index=bad)
+    batch.quarantine = pd.concat([batch.quarantine, refused[~refused.index.isin(batch.quarantine.index)]]).sort_index()
+
+
+def _with_written_codes(facts: pd.DataFrame, corrections: dict[int, tuple[str, str]]) -> pd.DataFrame:
+    """Both codes as evidence: a fact placed by correcting its code keeps the code as written in
+    its detail (``uscc_as_written``) beside the registered one it is about."""
+    if not corrections:
+        return facts
+    written = facts["source_row"].map({row: code for row, (code, _) in corrections.items()})
+    rows = written.notna() & (facts["subject_uscc"] == facts["source_row"].map(
+        {row: placed for row, (_, placed) in corrections.items()})).fillna(False)
+    if not rows.any():
+        return facts
+    facts = facts.copy()
+    facts.loc[rows, "detail_json"] = [
+        json.dumps({**json.loads(detail), "uscc_as_written": code} if isinstance(detail, str) else
+                   {"uscc_as_written": code}, ensure_ascii=False)
+        for detail, code in zip(facts.loc[rows, "detail_json"], written[rows], strict=True)]
+    facts.loc[rows, "content_hash"] = content_hash(facts.loc[rows])
+    return facts
 
 
 def _write(store: Store, batch: Batch, facts: pd.DataFrame, match: HeaderMatch, file_id: int, moment: datetime,
@@ -261,7 +328,7 @@ def _write(store: Store, batch: Batch, facts: pd.DataFrame, match: HeaderMatch, 
 
 
 #: Refusals that more registration data can cure; the others are final for that row.
-RETRYABLE = ("unknown_reg_no", "unknown_org_code", "masked_unresolved", "ambiguous_old_code")
+RETRYABLE = ("unknown_reg_no", "unknown_org_code", "masked_unresolved", "ambiguous_old_code", UNPLACED, AMBIGUOUS)
 
 
 def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[FileReport]:
@@ -280,7 +347,8 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
             match = recognise(table.header)
             retried = [c.frame.loc[c.frame.index.intersection(rows)] for c in table.chunks(settings.ingest_chunk_rows)]
             source = _source(pd.concat(retried), match)
-            batch, facts, _, known = _transform(source, match, _context(store, settings), moment, False, {})
+            batch, facts, _, _ = _transform(source, match, _context(store, settings), moment, False, {})
+            facts, known = _derived(store, facts, file_id, moment)
             counts = _write(store, batch, facts, match, file_id, moment, known)
             landed = source.frame.index.difference(batch.quarantine.index)
             store.resolve_quarantine(file_id, landed.tolist(), moment)
@@ -288,6 +356,19 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
         reports.append(FileReport(Path(name), "requeued", kind=match.kind.label, rows_read=len(rows),
                                   rows_accepted=len(landed), seconds=time.perf_counter() - started, **counts))
     return reports
+
+
+def _derived(store: Store, facts: pd.DataFrame, file_id: int, moment: datetime) -> tuple[pd.DataFrame, pd.Series]:
+    """Requeued rows are recorded when both their inputs were known: the row itself (its file's
+    ingest, or its assumed publication time if the file was a backfill) and the registration data
+    that now places it (the entity's first registration fact); flagged ``known_time_derived``."""
+    ingested, backfilled = store.file_known(file_id)
+    row = backfill_time.known_from(facts, ingested) if backfilled else pd.Series(pd.Timestamp(ingested), index=facts.index)
+    registered = store.first_registered(sorted(set(facts["subject_uscc"].dropna())))
+    known = pd.Series([backfill_time.derived_at([r] + ([registered.get(u)] if isinstance(u, str) else []), moment)
+                       for r, u in zip(row, facts["subject_uscc"], strict=True)], index=facts.index, dtype="datetime64[us]")
+    flags = facts["flags"].fillna("").str.cat(pd.Series(backfill_time.DERIVED_FLAG, index=facts.index), sep=",")
+    return facts.assign(flags=flags.str.lstrip(",")), known
 
 
 def _archive(path: Path, sha: str, suffix: str, root: Path) -> Path:

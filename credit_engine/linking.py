@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, String, bindparam, text
 
+from credit_engine.backfill import DERIVED_FLAG, derived_at
 from credit_engine.calendar import add_months
 from credit_engine.frames import inner_join, matching_rows, taken
 from credit_engine.records import KNOWN_AT, end_of_day
@@ -114,7 +115,7 @@ def _roles_on(conn: Connection, as_of: date, person: str | None = None, where: s
     return _as_of(conn, f"""
         SELECT subject_uscc AS uscc, person_key, category AS role, event_date AS start, end_date AS "end",
                fact_key
-        FROM fact WHERE kind = 'role' AND status = 'active' AND {KNOWN_AT}
+        FROM fact WHERE kind = 'role' AND status = 'active' AND person_key IS NOT NULL AND {KNOWN_AT}
           AND (event_date IS NULL OR event_date <= :day) AND (end_date IS NULL OR end_date > :day){_near(person)}{where}
     """, as_of, person, span)
 
@@ -186,29 +187,35 @@ def resolve_masked_debtors(conn: Connection) -> dict[str, int]:
     """Link court-list facts with masked IDs to persons, one exact match at a time.
 
     A unique match supersedes the fact with the person's pseudonym (flag ``person_resolved_from_masked``);
-    several matches flag it ``person_ambiguous`` and leave it unlinked.
+    several matches flag it ``person_ambiguous`` and leave it unlinked. Either new version is
+    recorded when its inputs were known (the court fact, and the person's first fact), flagged
+    ``known_time_derived``: linked after a backfill, it shows on the past dates it belongs to.
     """
     store = Store(conn)
     pending = pd.read_sql_query(
-        "SELECT fact_key, person_masked_id, person_name, flags FROM fact WHERE kind = 'court' "
+        "SELECT fact_key, person_masked_id, person_name, flags, recorded_at FROM fact WHERE kind = 'court' "
         "AND person_key IS NULL AND person_masked_id IS NOT NULL AND superseded_at IS NULL", conn)
     if pending.empty:
         return {"linked": 0, "ambiguous": 0}
     names = sorted(set(pending["person_name"].dropna()))
     persons = pd.DataFrame(store.select_in("SELECT pseudonym, name, masked_id FROM person WHERE name {in}", names),
                            columns=["pseudonym", "name", "masked_id"])
+    known = dict(store.select_in("SELECT person_key, MIN(recorded_at) FROM fact WHERE person_key {in} "
+                                 "GROUP BY person_key", sorted(set(persons["pseudonym"]))))
     moment, linked, ambiguous = now_utc(), 0, 0
     for row in pending.itertuples(index=False):
         candidates = persons[persons["name"] == row.person_name]
         matches = [p for p, m in zip(candidates["pseudonym"], candidates["masked_id"])
                    if masked_digits_agree(row.person_masked_id, m) >= MIN_SHARED_DIGITS]
         flags = [f for f in (row.flags or "").split(",") if f and f not in ("person_unresolved", "person_ambiguous")]
+        flags += [] if DERIVED_FLAG in flags else [DERIVED_FLAG]
+        at = derived_at([row.recorded_at, *(known.get(p) for p in matches)], moment)
         if len(matches) == 1:
-            store.supersede(row.fact_key, moment, person_key=matches[0],
+            store.supersede(row.fact_key, at, person_key=matches[0],
                             flags=",".join([*flags, "person_resolved_from_masked"]))
             linked += 1
         elif len(matches) > 1 and "person_ambiguous" not in (row.flags or ""):
-            store.supersede(row.fact_key, moment, flags=",".join([*flags, "person_ambiguous"]))
+            store.supersede(row.fact_key, at, flags=",".join([*flags, "person_ambiguous"]))
             ambiguous += 1
     return {"linked": linked, "ambiguous": ambiguous}
 

@@ -109,6 +109,41 @@ def requeue() -> None:
 
 
 @app.command()
+def quarantine(
+    file: Annotated[str | None, typer.Option("--file", help="only rows of this file (its name)")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="only rows with this reason code")] = None,
+    export: Annotated[Path | None, typer.Option("--export", help="write every matching row to this CSV file")] = None,
+    limit: Annotated[int, typer.Option(help="rows shown (without --export)")] = 50,
+) -> None:
+    """List quarantined rows: file, row number, reason and the raw row (identity numbers masked)."""
+    import json
+
+    from credit_engine.quarantine import quarantined
+
+    settings = get_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        total, rows = quarantined(conn, file, reason, None if export else limit)
+    if export:
+        export.parent.mkdir(parents=True, exist_ok=True)
+        rows.assign(raw=rows["raw"].map(lambda raw: json.dumps(raw, ensure_ascii=False))).to_csv(
+            export, index=False, encoding="utf-8")
+        console.print(f"wrote {total:,} quarantined rows to {export}")
+        return
+    table = Table(title=f"quarantined rows: {total:,}" + (f" (first {len(rows):,})" if len(rows) < total else ""))
+    for column in ("file", "row", "reason"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail")
+    table.add_column("raw")
+    for r in rows.itertuples(index=False):
+        raw = r.raw if isinstance(r.raw, str) else " | ".join(f"{k}={v}" for k, v in r.raw.items() if v)
+        table.add_row(r.file, str(r.row_number), r.reason_code + (" (resolved)" if r.resolved_at else ""),
+                      r.reason, raw)
+    console.print(table)
+
+
+@app.command()
 def link() -> None:
     """Link court-list debtors whose IDs arrived masked to persons (exact single matches only)."""
     from credit_engine import linking
@@ -416,16 +451,21 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
     files = Table(title=f"ingest report: {len(reports)} files in {seconds:.1f} s")
     files.add_column("file", overflow="fold", min_width=22)
     files.add_column("kind", no_wrap=True)
-    for column in ("read", "quarantined", "new", "versioned", "unchanged"):
+    for column in ("read", "quarantined", "waiting", "corrected", "unverified", "new", "versioned", "unchanged"):
         files.add_column(column, justify="right", overflow="fold")
     for r in reports:
         kind = r.kind if r.status == "ingested" else f"[yellow]{r.status}[/yellow]"
-        files.add_row(r.path.name, kind, f"{r.rows_read:,}", f"{r.rows_quarantined:,}", f"{r.facts_new:,}",
+        files.add_row(r.path.name, kind, f"{r.rows_read:,}", f"{r.rows_quarantined:,}", f"{r.rows_waiting:,}",
+                      f"{r.rows_corrected:,}", f"{r.persons_unverified:,}", f"{r.facts_new:,}",
                       f"{r.facts_versioned:,}", f"{r.facts_unchanged:,}")
     total = lambda attr: f"{sum(getattr(r, attr) for r in reports):,}"  # noqa: E731
     files.add_section()
-    files.add_row("total", "", total("rows_read"), total("rows_quarantined"), total("facts_new"),
+    files.add_row("total", "", total("rows_read"), total("rows_quarantined"), total("rows_waiting"),
+                  total("rows_corrected"), total("persons_unverified"), total("facts_new"),
                   total("facts_versioned"), total("facts_unchanged"))
+    files.caption = ("waiting: quarantined until registration data can place them (`credit-engine requeue`); "
+                     "corrected: placed on a registered entity by correcting a check-failed code (flag uscc_corrected); "
+                     "unverified: persons kept by name and masked number, ID invalid or missing (flag person_unverified)")
     reasons = Table("file", "reason", "rows", title="quarantined rows by reason")
     for r in reports:
         for code, n in r.quarantined.most_common():

@@ -15,6 +15,7 @@ from api.deps import (Audit, AuditDep, ConnDep, RegulatorCaller, RegulatorDep, S
 from api.metrics import count_served
 from api.schemas import EntityOut, EntityPage, GradeHistoryItem, GradeOut, json_body
 from api.service import Service
+from credit_engine.identifiers import check_note
 from credit_engine.keys import Principal
 from credit_engine.linking import flags_of
 from credit_engine.records import record_as_of, today_in_beijing
@@ -49,7 +50,7 @@ def _entity(conn: Connection, service: Service, audit: Audit, uscc: str, as_of: 
     day = as_of or today_in_beijing()
     record = record_as_of(conn, code, day)
     body = EntityOut(
-        uscc=code, as_of=day, rule_set_id=record.rule_set_id, entity=record.entity,
+        uscc=code, code_note=check_note(code), as_of=day, rule_set_id=record.rule_set_id, entity=record.entity,
         grade=_grade(service, batch.latest_grade(conn, code, day)),
         facts=record.facts,
         persons=record.persons(), flags=flags_of(conn, code, day),

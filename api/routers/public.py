@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 from api.deps import PublicDep, ServiceDep, UsccPath, checked_uscc, with_store
 from api.schemas import PublicEntity, PublicHit, json_body
 from credit_engine import search
-from credit_engine.identifiers import classify_code
+from credit_engine.identifiers import check_note, classify_code
 from credit_engine.records import current_record
 from credit_engine.store.models import Entity
 
@@ -22,7 +22,7 @@ def public_entity(conn: Connection, uscc: str) -> dict:
     code = checked_uscc(conn, uscc)
     if conn.execute(select(Entity.uscc).where(Entity.uscc == code)).first() is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entity {code}")
-    return current_record(conn, code).public_view()
+    return {**current_record(conn, code).public_view(), "code_note": check_note(code)}
 
 
 @router.get("/entities/{uscc}", response_model=PublicEntity, summary="Published credit information of an entity")
@@ -49,4 +49,5 @@ async def public_search(
                             examples=["哈尔滨"])],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[dict]:
-    return [hit.__dict__ for hit in await with_store(service, lambda conn: find(conn, q, limit))]
+    hits = await with_store(service, lambda conn: find(conn, q, limit))
+    return [{**hit.__dict__, "code_note": check_note(hit.uscc)} for hit in hits]

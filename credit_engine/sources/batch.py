@@ -53,6 +53,10 @@ class Batch:
     entities: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ENTITY_COLUMNS)))
     persons: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PERSON_COLUMNS)))
     aliases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ALIAS_COLUMNS)))
+    #: rows whose check-failed code was placed on a registered entity: row -> (as written, placed on)
+    corrections: dict[int, tuple[str, str]] = field(default_factory=dict)
+    #: person rows kept by name and masked number, their identity number invalid or missing
+    persons_unverified: int = 0
 
 
 class Rejects:

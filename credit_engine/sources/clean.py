@@ -7,6 +7,7 @@ cleaned in a few passes of compiled code rather than a Python loop per row.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,14 @@ def fold_fullwidth(values: pd.Series) -> pd.Series:
 
 def fold_fullwidth_text(value: str) -> str:
     return value.translate(_FULLWIDTH)
+
+
+def fold_name(value: str | None) -> str:
+    """A name as compared with a registered one: full-width and half-width forms folded (NFKC),
+    every space removed; "" for a missing name."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(unicodedata.normalize("NFKC", value).split())
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:

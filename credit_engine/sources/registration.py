@@ -7,9 +7,12 @@ import pandas as pd
 from credit_engine.identifiers import entity_types
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
-from credit_engine.sources.clean import parse_money_yuan
+from credit_engine.sources.clean import fold_name, parse_money_yuan
 from credit_engine.sources.fields import dated, entity_stubs, optional, required_text, rule_ids
 from credit_engine.sources.subjects import people
+
+#: Flag of a role whose person's identity number is invalid or missing: kept by name, no pseudonym.
+PERSON_UNVERIFIED = "person_unverified"
 
 #: 职务 text -> role code. A person may hold several at once ("执行董事兼总经理").
 POSITIONS = {
@@ -24,15 +27,46 @@ POSITIONS = {
 }
 
 
+#: 登记状态 as the sources spell it (folded by ``status_key``) -> the one status it means
+#: (DATA_CONTRACT defect 11). Closed: a spelling not here refuses the row rather than pass as
+#: trading. 吊销，未注销 is revoked (not trading), 吊销，已注销 cancelled.
+REG_STATUSES = {
+    **dict.fromkeys(("存续", "在业", "在营", "开业", "在册", "存续在营开业在册", "存续在业", "确立"), "存续"),
+    **dict.fromkeys(("吊销", "吊销未注销", "已吊销", "吊销营业执照"), "吊销"),
+    **dict.fromkeys(("注销", "已注销", "吊销已注销", "注销登记"), "注销"),
+    **dict.fromkeys(("迁出", "已迁出"), "迁出"),
+    **dict.fromkeys(("撤销", "已撤销", "撤销登记"), "撤销"),
+    "歇业": "歇业",
+}
+_STATUS_MARKS = str.maketrans("", "", "，,、()（）;；:：.。·-")
+
+
+def status_key(raw: str | None) -> str:
+    """A spelling of 登记状态 without width, spaces or punctuation: the key of ``REG_STATUSES``."""
+    return fold_name(raw).translate(_STATUS_MARKS)
+
+
+def reg_statuses(raw: pd.Series, label: str, rejects: Rejects) -> pd.Series:
+    """The normalised status of each row; an unknown spelling refuses the row, naming it."""
+    spellings = {value: REG_STATUSES.get(status_key(value)) for value in raw.dropna().unique()}
+    status = raw.map(spellings).astype("string")
+    rejects.add(raw.notna() & status.isna(), "unknown_reg_status",
+                f"{label}: '" + raw.fillna("") + "' is not a known registration status (known: "
+                + "、".join(dict.fromkeys(REG_STATUSES.values())) + ")")
+    return status
+
+
 def registration(source: Source, ctx: Context) -> Batch:
     f = source.frame
     rejects = Rejects()
-    subjects = ctx.resolver.resolve(f, rejects, "uscc", source.label("uscc"), name_column="name", alt_columns=("reg_no",))
+    subjects = ctx.resolver.resolve(f, rejects, "uscc", source.label("uscc"), name_column="name", alt_columns=("reg_no",),
+                                     authority=True)
     uscc = subjects.uscc
     name = required_text(source, "name", rejects)
     established = dated(source, "established_on", rejects, required=True)
     approved = dated(source, "approved_on", rejects, required=False)
-    status = required_text(source, "reg_status", rejects)
+    raw_status = required_text(source, "reg_status", rejects)
+    status = reg_statuses(raw_status, source.label("reg_status"), rejects)
     capital = parse_money_yuan(f["capital_wan"], "万元") if "capital_wan" in f else None
     rep = people(optional(source, "legal_rep_id"), optional(source, "legal_rep_name"), ctx.pseudonymiser, ctx.keep_encrypted_ids)
     keep = rejects.keep(f.index)
@@ -57,7 +91,8 @@ def registration(source: Source, ctx: Context) -> Batch:
     }).loc[keep].drop_duplicates("uscc", keep="last")
 
     as_of = approved.fillna(established)
-    detail = entities.drop(columns=["uscc", "code_status", "registered"]).assign(legal_rep_key=rep.key)
+    detail = entities.drop(columns=["uscc", "code_status", "registered"]).assign(
+        legal_rep_key=rep.key, reg_status_raw=raw_status.where(raw_status != status))  # the text, where it differs
     facts = [assemble("registration", source, keep, {
         "fact_key": "registration:" + uscc + ":" + as_of.dt.strftime("%Y-%m-%d"),
         "subject_uscc": uscc,
@@ -68,12 +103,18 @@ def registration(source: Source, ctx: Context) -> Batch:
         "flags": subjects.flags,
         "rule_set_id": rule_ids(as_of),
     }, detail.reindex(keep))]
-    with_rep = keep.intersection(rep.key.dropna().index)
+    # a legal representative whose identity number is invalid or missing keeps the role by name
+    # and masked number, flagged: never dropped, never a pseudonym of a number that is not one
+    rep_name = optional(source, "legal_rep_name")
+    with_rep = keep.intersection(rep.key.dropna().index.union(rep_name.dropna().index))
+    unverified = rep.key.isna()
     if len(with_rep):
-        facts.append(_roles(source, with_rep, uscc, rep.key, rep.masked, optional(source, "legal_rep_name"),
-                            pd.Series("legal_representative", index=f.index), as_of, None))
+        facts.append(_roles(source, with_rep, uscc, rep.key, rep.masked.str.slice(0, 18), rep_name,
+                            pd.Series("legal_representative", index=f.index), as_of, None,
+                            flags=pd.Series(PERSON_UNVERIFIED, index=f.index).where(unverified)))
     return Batch(pd.concat(facts), rejects.frame(), entities=entities, persons=rep.persons.loc[
-        rep.persons.index.intersection(keep)], aliases=subjects.aliases)
+        rep.persons.index.intersection(keep)], aliases=subjects.aliases,
+        persons_unverified=int(unverified.reindex(with_rep).sum()))
 
 
 def personnel(source: Source, ctx: Context) -> Batch:
@@ -104,13 +145,17 @@ def personnel(source: Source, ctx: Context) -> Batch:
 
 
 def _roles(source: Source, rows: pd.Index, uscc: pd.Series, key: pd.Series, masked: pd.Series, name: pd.Series,
-           role: pd.Series, start: pd.Series, end: pd.Series | None, share: pd.Series | None = None) -> pd.DataFrame:
-    """Role facts; ``rows`` repeats a row number when one person holds several positions."""
+           role: pd.Series, start: pd.Series, end: pd.Series | None, share: pd.Series | None = None,
+           flags: pd.Series | None = None) -> pd.DataFrame:
+    """Role facts; ``rows`` repeats a row number when one person holds several positions. A
+    person without a pseudonym (``PERSON_UNVERIFIED``) is told apart by name."""
     role = role.reindex(rows) if not role.index.equals(rows) else role
     uscc, key, start = uscc.reindex(rows), key.reindex(rows), start.reindex(rows)
+    who = key.fillna("unverified:" + name.reindex(rows))
     return assemble("role", source, rows, {
         # identity only: an export that adds or corrects the start date is a new version
-        "fact_key": "role:" + uscc + ":" + key + ":" + role,
+        "fact_key": "role:" + uscc + ":" + who + ":" + role,
+        "flags": flags.reindex(rows) if flags is not None else None,
         "subject_uscc": uscc,
         "person_key": key,
         "person_masked_id": masked.reindex(rows),

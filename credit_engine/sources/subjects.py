@@ -4,7 +4,10 @@ A row may carry its party's USCC, an old 15-digit registration number, a 9-digit
 code, a masked code, or several of these (DATA_CONTRACT defects 2-5 and 10). The best usable key
 wins; old codes resolve through aliases learned from registration data and from rows that carry
 both forms; a masked code resolves only when the party's name and the visible characters match
-exactly one known entity. Anything else is refused with the precise reason.
+exactly one known entity. A code failing the check digit is never an entity by itself (RULES.md
+§6): registration data is the authority for its own codes, and elsewhere such a code is placed on
+the registered entity it names or was mistyped from, or refused until registration data can
+place it. Anything else is refused with the precise reason.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ from typing import Protocol
 import pandas as pd
 
 from credit_engine.identifiers import (
+    CHECK_CHAR,
     CodeKind,
     Pseudonymiser,
     classify_codes,
     classify_ids,
     mask_ids,
     masked_matches,
+    one_off_codes,
 )
 from credit_engine.sources.batch import Rejects
-from credit_engine.sources.clean import text
+from credit_engine.sources.clean import fold_name, text
 
 
 class EntityDirectory(Protocol):
@@ -32,6 +37,14 @@ class EntityDirectory(Protocol):
     def uscc_for_aliases(self, alias_kind: str, aliases: list[str]) -> dict[str, set[str]]: ...
 
     def usccs_named(self, names: list[str]) -> dict[str, list[str]]: ...
+
+    def registered_names(self, usccs: list[str]) -> dict[str, str | None]: ...
+
+
+#: Flag of a row whose check-failed code was placed on the registered entity it was meant for.
+CORRECTED_FLAG = "uscc_corrected"
+#: Refusals of a check-failed code that registration data may yet place (``ingest.requeue``).
+UNPLACED, AMBIGUOUS = "uscc_check_failed_unplaced", "uscc_check_failed_ambiguous"
 
 
 ALIAS_OF_KIND = {CodeKind.REG_NO: "reg_no", CodeKind.ORG_CODE: "org_code"}
@@ -53,6 +66,11 @@ class SubjectResolver:
     def __init__(self, directory: EntityDirectory) -> None:
         self.directory = directory
         self._stored: dict[tuple[str, str], set[str]] = {}
+        #: registered codes met so far -> their names; every code asked about
+        self._registered: dict[str, str | None] = {}
+        self._asked: set[str] = set()
+        #: source row -> (code as written, registered code it was placed on), since ``corrections``
+        self._corrections: dict[int, tuple[str, str]] = {}
         #: "kind:alias" -> the entity the file proved it names, or all of them when several
         self._proved: dict[str, str | frozenset[str]] = {}
 
@@ -64,7 +82,11 @@ class SubjectResolver:
         code_label: str,
         name_column: str | None = "party_name",
         alt_columns: tuple[str, ...] = ("reg_no", "org_code"),
+        authority: bool = False,
     ) -> Subjects:
+        """``authority``: the rows are registration data, whose codes are registered as written
+        (a check-failed one included); elsewhere a check-failed code must be placed on a
+        registered entity (``_place``) or wait in quarantine, never becoming an entity itself."""
         index = frame.index
         codes = text(frame[code_column]).fillna("")
         primary = classify_codes(codes)
@@ -74,6 +96,17 @@ class SubjectResolver:
         usable = primary["kind"].isin([CodeKind.USCC, CodeKind.USCC_CHECK_FAILED]) & ~personal
         uscc = primary["value"].where(usable).astype("string")
         flags = pd.Series(pd.NA, index=index, dtype="string")
+        failed = usable & (primary["kind"] == CodeKind.USCC_CHECK_FAILED)
+        outcome = pd.Series(pd.NA, index=index, dtype="string")
+        if failed.any() and not authority:
+            names = text(frame[name_column]) if name_column and name_column in frame else pd.Series(pd.NA, index=index)
+            placed, outcome = self._place(primary.loc[failed, "value"], names[failed])
+            outcome = outcome.reindex(index)
+            uscc[failed] = placed
+            corrected = (failed & placed.reindex(index).notna() & (uscc != primary["value"])).fillna(False)
+            flags[corrected] = CORRECTED_FLAG
+            self._corrections.update(zip(index[corrected].tolist(), zip(
+                primary.loc[corrected, "value"].tolist(), uscc[corrected].tolist(), strict=True), strict=True))
 
         learned = self._learn(uscc, frame, alt_columns)
         self._prove(learned)
@@ -105,12 +138,50 @@ class SubjectResolver:
             uscc[hit[hit].index] = found[hit]
             flags[hit[hit].index] = "resolved_from_masked"
 
-        self._reject_unresolved(uscc.isna(), primary, frame, code_label, rejects)
+        self._reject_unresolved(uscc.isna(), primary, frame, code_label, rejects, outcome)
         status = classify_codes(uscc.fillna(""))["kind"].astype("string").where(uscc.notna())
         failed = (status == CodeKind.USCC_CHECK_FAILED).fillna(False)
         flags = flags.mask(failed & flags.isna(), "uscc_check_failed").mask(
             failed & flags.notna(), flags + ",uscc_check_failed")
         return Subjects(uscc, status, flags, learned)
+
+    def corrections(self) -> dict[int, tuple[str, str]]:
+        """Rows placed by correction since the last call: row -> (code as written, code placed on)."""
+        out, self._corrections = self._corrections, {}
+        return out
+
+    # -- check-failed codes (RULES.md §6) --------------------------------------------------------
+    def _registered_among(self, codes: set[str]) -> set[str]:
+        """Those of ``codes`` that registration data holds (the store is asked once per code)."""
+        todo = sorted(codes - self._asked)
+        if todo:
+            self._registered.update(self.directory.registered_names(todo))
+            self._asked.update(todo)
+        return {code for code in codes if code in self._registered}
+
+    def _place(self, codes: pd.Series, names: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """The registered entity each check-failed code names: the one registered under that very
+        code; else the one whose code it repeats but for the check character; else one whose code
+        it matches but for one other character or two swapped neighbours and whose name the row
+        carries. Returns the codes placed on (NA where none or several) and, where none was
+        placed, why: ``UNPLACED``, or ``AMBIGUOUS`` followed by the candidates."""
+        distinct = set(codes)
+        exact = self._registered_among(distinct)
+        near = {c: one_off_codes(c) for c in distinct - exact}
+        registered = self._registered_among({v for variants in near.values() for v in variants})
+        placed, why = [], []
+        for code, name in zip(codes.tolist(), names.tolist(), strict=True):
+            if code in exact:
+                placed.append(code)
+                why.append(pd.NA)
+                continue
+            row_name = fold_name(name)
+            fits = sorted(v for v, how in near[code].items() if v in registered and (
+                how == CHECK_CHAR or (row_name and fold_name(self._registered[v]) == row_name)))
+            placed.append(fits[0] if len(fits) == 1 else pd.NA)
+            why.append(pd.NA if len(fits) == 1 else f"{AMBIGUOUS}:{', '.join(fits)}" if fits else UNPLACED)
+        return (pd.Series(placed, index=codes.index, dtype="string"),
+                pd.Series(why, index=codes.index, dtype="string"))
 
     # -- aliases -------------------------------------------------------------------------------
     def _learn(self, uscc: pd.Series, frame: pd.DataFrame, alt_columns: tuple[str, ...]) -> pd.DataFrame:
@@ -171,10 +242,24 @@ class SubjectResolver:
 
     @staticmethod
     def _reject_unresolved(
-        todo: pd.Series, checks: pd.DataFrame, frame: pd.DataFrame, label: str, rejects: Rejects
+        todo: pd.Series, checks: pd.DataFrame, frame: pd.DataFrame, label: str, rejects: Rejects,
+        outcome: pd.Series,
     ) -> None:
         kind = checks["kind"]
         value = checks["value"]
+        ambiguous = outcome.str.startswith(AMBIGUOUS).fillna(False)
+        rejects.add(
+            todo & ambiguous, AMBIGUOUS,
+            f"{label}: '" + value + "' fails the national check (" + checks["reason"]
+            + ") and fits several registered entities (" + outcome.str.removeprefix(AMBIGUOUS + ":").fillna("")
+            + "): never guessed",
+        )
+        rejects.add(
+            todo & (kind == CodeKind.USCC_CHECK_FAILED), UNPLACED,
+            f"{label}: '" + value + "' fails the national check (" + checks["reason"]
+            + "), no registered entity holds it, and none it could be a typo of (one character, or two"
+              " neighbours swapped, with the row's name) is registered: it waits for registration data",
+        )
         rejects.add(todo & (kind == CodeKind.EMPTY), "missing_code", f"{label}: empty, and the row names no other usable code")
         rejects.add(
             todo & (kind == CodeKind.PLACEHOLDER), "placeholder_code",

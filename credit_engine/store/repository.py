@@ -150,7 +150,20 @@ class Store:
             out.setdefault(name, []).append(uscc)
         return out
 
+    def registered_names(self, usccs: list[str]) -> dict[str, str | None]:
+        """The names of those of ``usccs`` that registration data holds (not mere stubs)."""
+        return dict(self.select_in("SELECT uscc, name FROM entity WHERE registered AND uscc {in}", usccs))
+
     # -- source files ---------------------------------------------------------------------------
+    def lock_file(self, sha256: str) -> None:
+        """Make a second ingest of the same file wait for the first, then find it ingested: an
+        advisory lock per content hash on PostgreSQL; on SQLite, taking the one write lock now,
+        before anything is read (a write after a read could fail instead of waiting)."""
+        if self.postgres:
+            self.conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (sha256,))
+        else:
+            self.conn.exec_driver_sql("UPDATE source_file SET id = id WHERE 0 = 1")
+
     def source_file(self, sha256: str) -> tuple[int, str] | None:
         row = self.conn.exec_driver_sql(
             f"SELECT id, status FROM source_file WHERE sha256 = {self.mark}", (sha256,)
@@ -168,6 +181,20 @@ class Store:
         return self.conn.exec_driver_sql(
             f"INSERT INTO source_file ({', '.join(columns)}) VALUES ({marks}) RETURNING id", tuple(values.values())
         ).scalar_one()
+
+    def file_known(self, file_id: int) -> tuple[datetime, bool]:
+        """When a file's rows were ingested, and whether as a backfill (its audit row names the lags)."""
+        sha, ingested_at = self.conn.exec_driver_sql(
+            f"SELECT sha256, ingested_at FROM source_file WHERE id = {self.mark}", (file_id,)).one()
+        details = self.conn.exec_driver_sql(
+            f"SELECT detail_json FROM audit_log WHERE action = 'ingest' AND target = {self.mark}", (sha,)).scalars()
+        backfill = any("backfill_lag_days" in json.loads(d or "{}") for d in details)
+        return pd.Timestamp(ingested_at).to_pydatetime(), backfill
+
+    def first_registered(self, usccs: list[str]) -> dict[str, object]:
+        """When registration data about each entity was first known (its earliest registration fact)."""
+        return dict(self.select_in("SELECT subject_uscc, MIN(recorded_at) FROM fact WHERE kind = 'registration' "
+                                   "AND subject_uscc {in} GROUP BY subject_uscc", usccs))
 
     def update_counts(self, file_id: int, counts: dict[str, int]) -> None:
         sets = ", ".join(f"{c} = {self.mark}" for c in counts)

@@ -59,7 +59,9 @@ def test_registration_creates_entities_aliases_persons_and_roles(registered: Eng
     assert set(aliases.query("alias_kind == 'reg_no'")["alias"]) == {"230102000012345", "230103000054321"}
     assert len(persons) == 2 and set(persons["masked_id"]) == {REP_A[:10] + "****" + REP_A[-4:], REP_B[:10] + "****" + REP_B[-4:]}
     roles = facts(registered, "role")
-    assert set(roles["category"]) == {"legal_representative"} and len(roles) == 2
+    assert set(roles["category"]) == {"legal_representative"} and len(roles) == 3
+    unverified = roles[roles["person_key"].isna()].iloc[0]  # C's 王五 has no identity number: kept, flagged
+    assert (unverified["subject_uscc"], unverified["person_name"], unverified["flags"]) == (C, "王五", "person_unverified")
 
 
 def test_penalty_v2_defects_resolve_to_the_best_key(registered: Engine, settings: Settings, tmp_path: Path) -> None:
@@ -565,7 +567,7 @@ def test_requeue_lands_rows_that_registration_data_now_resolves(engine: Engine, 
     report = requeue(engine, settings, actor="cli:analyst")[0]
     assert (report.rows_read, report.rows_accepted, report.facts_new) == (1, 1, 1)
     pen = facts(engine, "penalty").iloc[0]
-    assert (pen["document_no"], pen["subject_uscc"], pen["flags"]) == ("Q-1", B, "resolved_from_reg_no")
+    assert (pen["document_no"], pen["subject_uscc"], pen["flags"]) == ("Q-1", B, "resolved_from_reg_no,known_time_derived")
     q = quarantine(engine).set_index("reason_code")
     assert q.loc["unknown_reg_no", "resolved_at"] is not None and pd.isna(q.loc["placeholder_code", "resolved_at"])
     assert requeue(engine, settings) == []  # idempotent

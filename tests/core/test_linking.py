@@ -65,8 +65,8 @@ def test_a_masked_id_links_only_on_a_single_exact_match(graph: Engine) -> None:
             "SELECT document_no, COALESCE(person_key, '') || '|' || COALESCE(flags, '') FROM fact "
             "WHERE kind = 'court' AND superseded_at IS NULL").all())
     full = rows["（2023）执1号"].split("|")[0]
-    assert rows["（2023）执2号"] == f"{full}|person_resolved_from_masked"  # 张三: name and 14 digits agree
-    assert rows["（2023）执3号"] == "|person_ambiguous"  # two 王五 share the 12 visible digits: never guessed
+    assert rows["（2023）执2号"] == f"{full}|known_time_derived,person_resolved_from_masked"  # name, 14 digits agree
+    assert rows["（2023）执3号"] == "|known_time_derived,person_ambiguous"  # two 王五 share the 12 visible digits: never guessed
     with graph.begin() as conn:
         assert resolve_masked_debtors(conn) == {"linked": 0, "ambiguous": 0}  # idempotent
 
