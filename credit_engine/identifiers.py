@@ -653,8 +653,8 @@ def _masked(chars: str) -> str:
 
 
 def _mask_run(run: re.Match, today: date) -> str:
-    """A run with each identity number in it masked; a run that is exactly 18 ID-shaped or 15
-    digits long and holds none is masked whole all the same (as the ID columns are)."""
+    """A run with each identity number in it masked. A run merely shaped like one is not: every
+    page passes here, and a USCC of digits only (an old organisation code inside) is 18 digits."""
     text = run.group(0)
     spots = [(m.start(), m.group(0)) for m in _ID_CHAR.finditer(text)]
     chars = "".join(c for _, c in spots).translate(_TRANSLATION).upper().replace("\u00d7", "X")
@@ -666,8 +666,6 @@ def _mask_run(run: re.Match, today: date) -> str:
         if size:
             found.append((start, size))
         start += size or 1
-    if not found and (len(chars) == 15 and chars.isdigit() or re.fullmatch(_ID18_RE, chars)):
-        found = [(0, len(chars))]
     out, done = [], 0
     for start, size in found:
         out += [text[done:spots[start][0]], _masked(chars[start:start + size])]
@@ -680,8 +678,9 @@ def mask_ids_in_text(text: str) -> str:
     often names the party's 身份证号码), however it is written: full-width digits and X, ×,
     groups (6-8-4, 6-4-4-4) parted by any space, dash, dot or slash, zero-width marks between
     digits, a digit glued in front, the check digit left out (see ``_id_at``). Broad on purpose:
-    a 15-digit registration number written in the text is masked too, which costs less than a
-    leaked identity number."""
+    a number shaped like an ID with a birth date where one belongs is masked even if it is
+    something else, which costs less than a leaked identity number; one without is left (every
+    page passes here, and a USCC of digits only is 18 digits long)."""
     if sum(c.isdigit() for c in text) < 15:
         return text
     today = date.today()
@@ -739,3 +738,16 @@ class Pseudonymiser:
 
     def decrypt(self, token: str) -> str:
         return self._fernet.decrypt(token.encode()).decode()
+
+
+def mask_ids_everywhere(value: object, keep: frozenset[str] = frozenset({"uscc"})) -> object:
+    """``value`` (JSON-like: dicts, lists, strings) with :func:`mask_ids_in_text` applied to every
+    string in it, keys of ``keep`` excepted (an entity's own validated code is not free text):
+    the one pass every public output goes through, whatever route or field it came from."""
+    if isinstance(value, str):
+        return mask_ids_in_text(value)
+    if isinstance(value, dict):
+        return {k: v if k in keep and isinstance(v, str) else mask_ids_everywhere(v, keep) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_ids_everywhere(v, keep) for v in value]
+    return value
