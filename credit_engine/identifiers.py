@@ -751,3 +751,25 @@ def mask_ids_everywhere(value: object, keep: frozenset[str] = frozenset({"uscc"}
     if isinstance(value, (list, tuple)):
         return [mask_ids_everywhere(v, keep) for v in value]
     return value
+
+
+def mask_ids_in_texts(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`mask_ids_in_text` for a column of free text (names, addresses, decision
+    texts, document numbers): only cells holding 15 digits or more are looked at."""
+    if values.empty or not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+        return values
+    text = values.astype("str")
+    candidates = (text.str.count(f"[{_ID_DIGIT}]").fillna(0) >= 15).to_numpy(dtype=bool)
+    if not candidates.any():
+        return values
+    out = values.copy()
+    out[candidates] = [mask_ids_in_text(v) for v in text[candidates].tolist()]
+    return out
+
+
+def mask_ids_in_frame(frame: pd.DataFrame, keep: frozenset[str] | set[str] = frozenset()) -> pd.DataFrame:
+    """Every text column of ``frame`` but those of ``keep`` (codes, keys of other tables) through
+    :func:`mask_ids_in_texts`: what the store keeps of free text never holds a full ID."""
+    masked = {c: mask_ids_in_texts(frame[c]) for c in frame.columns
+              if c not in keep and (pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object)}
+    return frame.assign(**masked) if masked else frame

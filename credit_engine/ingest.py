@@ -23,7 +23,9 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from credit_engine import backfill as backfill_time
-from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_text
+from credit_engine.identifiers import (
+    Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_frame, mask_ids_in_text, mask_ids_in_texts,
+)
 from credit_engine.settings import Settings
 from credit_engine.sources import listings, penalties_licences, registration, supervision
 from credit_engine.sources import jsontext
@@ -49,6 +51,9 @@ TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
 #: Code columns that sometimes hold a natural person's ID instead (masked in stored raw rows).
 CODE_COLUMNS = {"uscc", "party_code"}
 SUFFIXES = {".csv", ".txt", ".jsonl", ".ndjson", ".json"}
+#: Columns of the entity and person rows that are codes or keys, not free text.
+ENTITY_CODES = {"uscc", "code_status", "entity_type", "region_code", "industry_code", "reg_status"}
+PERSON_CODES = {"pseudonym", "masked_id", "id_status", "encrypted_id"}
 
 
 @dataclass
@@ -241,6 +246,8 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
     """Rows -> checked facts, without writing; ``seen``: the file's keys in earlier chunks (see
     ``_dedupe``). With ``backfill``, also the recorded time of new keys."""
     batch = TRANSFORMS[match.kind](source, ctx)
+    batch.entities = mask_ids_in_frame(batch.entities, keep=ENTITY_CODES)  # a name or address may hold an ID
+    batch.persons = mask_ids_in_frame(batch.persons, keep=PERSON_CODES)
     facts, duplicates = _dedupe(batch, seen)
     FACT_SCHEMA.validate(facts)
     known = None
@@ -302,9 +309,10 @@ def _archive(path: Path, sha: str, suffix: str, root: Path) -> Path:
 
 
 def _source(frame: pd.DataFrame, match: HeaderMatch) -> Source:
-    """Canonical columns for the transform; the raw row as evidence, with identity numbers masked."""
+    """Canonical columns for the transform; the raw row as evidence, with identity numbers masked
+    in the ID and code columns and in every free-text cell."""
     canonical = frame[list(match.columns)].rename(columns=match.columns)
-    raw = frame.copy()
+    raw = mask_ids_in_frame(frame)
     for cell, column in match.columns.items():
         if column in match.kind.personal_id_columns:
             raw[cell] = _mask_personal(frame[cell])
@@ -362,7 +370,8 @@ def _dedupe(batch: Batch, seen: dict[str, tuple[int, str]]) -> tuple[pd.DataFram
 
 def _quarantine_rows(rejects: pd.DataFrame, source: Source, malformed: list[tuple[int, str, str]]) -> pd.DataFrame:
     """Refused rows keep their cells (as the fact table does); a malformed line is kept as text."""
-    rows = rejects.assign(raw_json=jsontext.arrays(source.raw.loc[rejects.index]), row_number=rejects.index.to_numpy())
+    rows = rejects.assign(raw_json=jsontext.arrays(source.raw.loc[rejects.index]), row_number=rejects.index.to_numpy(),
+                          reason=mask_ids_in_texts(rejects["reason"]))  # a reason may quote the value refused
     if malformed:
         bad = pd.DataFrame(malformed, columns=["row_number", "text", "reason"])
         bad["reason_code"] = "malformed_row"
