@@ -8,8 +8,6 @@ with a precise reason; the rest of the file lands.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -22,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from credit_engine import archive
 from credit_engine import backfill as backfill_time
 from credit_engine.identifiers import (
     Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_frame, mask_ids_in_text, mask_ids_in_texts,
@@ -141,7 +140,7 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
     started = time.perf_counter()
     found = scan(path)
     sha = found.sha256
-    archived = _archive(path, sha, path.suffix.lower(), settings.archive_dir)
+    archived = archive.archive(path, sha, path.suffix.lower(), settings)
     moment = now_utc()
     meta = {"sha256": sha, "file_name": path.name, "archive_path": str(archived), "ingested_at": stamp(moment)}
 
@@ -282,9 +281,11 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
         with engine.begin() as conn:
             store = Store(conn)
             rows = pd.Index(store.open_quarantine(file_id, RETRYABLE))
-            table = read_table(archived)
-            match = recognise(table.header)
-            retried = [c.frame.loc[c.frame.index.intersection(rows)] for c in table.chunks(settings.ingest_chunk_rows)]
+            with archive.read(conn, settings, archived, actor, "requeue of quarantined rows") as original:
+                table = read_table(original)
+                match = recognise(table.header)
+                retried = [c.frame.loc[c.frame.index.intersection(rows)]
+                           for c in table.chunks(settings.ingest_chunk_rows)]
             source = _source(pd.concat(retried), match)
             batch, facts, _, known = _transform(source, match, _context(store, settings), moment, False, {})
             counts = _write(store, batch, facts, match, file_id, moment, known)
@@ -294,18 +295,6 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
         reports.append(FileReport(Path(name), "requeued", kind=match.kind.label, rows_read=len(rows),
                                   rows_accepted=len(landed), seconds=time.perf_counter() - started, **counts))
     return reports
-
-
-def _archive(path: Path, sha: str, suffix: str, root: Path) -> Path:
-    """Content-addressed and write-once: the raw input is never modified after it arrives.
-    Copied file to file, never held in memory."""
-    target = root / sha[:2] / f"{sha}{suffix}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(target.suffix + ".part")
-        shutil.copyfile(path, partial)
-        os.replace(partial, target)
-    return target
 
 
 def _source(frame: pd.DataFrame, match: HeaderMatch) -> Source:
