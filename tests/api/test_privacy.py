@@ -314,3 +314,13 @@ def test_public_filings_get_one_answer_for_every_reference_not_shown(planted: Pl
         answer = planted.client.post(path, json={"uscc": uscc, "ref": "0123456789abcdef", **body})
         answers.add((answer.status_code, answer.text))
     assert len(answers) == 1 and next(iter(answers))[0] == 422, answers
+
+
+def test_regulators_decision_and_extension_texts_are_masked_on_the_public_ticket_view(planted: Planted) -> None:
+    """Item 3: the ticket view (JSON and page) shows the regulator's reasons, IDs masked."""
+    ticket = _decided_case(planted)
+    body = planted.client.get(f"/v1/public/cases/{ticket}").json()
+    assert body["extensions"][0]["reason"].startswith("需核实当事人1101051949****")
+    assert body["reasons"][0].startswith("经核实，当事人身份证号码3423011964****") and "****" in body["reasons"][1]
+    page = planted.client.get(f"/case/{ticket}").text
+    assert not leaks(json.dumps(body, ensure_ascii=False)) and not leaks(page) and "****" in page
