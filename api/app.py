@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import logs, metrics
-from api.routers import cases, disclosure, entities, inspections, models, ops, page, persons, public, rules, transfers
+from api.routers import audit, cases, disclosure, entities, inspections, models, ops, page, persons, public, rules, transfers
 from api.routers import quarantine
 from api.service import Service
 from credit_engine.settings import Settings, get_settings
@@ -28,8 +28,11 @@ their reasons, linked persons, and the public credit query.
 * **analysts**: model versions, reports, promotion through the gate.
 * **inspection systems** (role `inspection`): the sampling policy, plans and their weights, draws
   committed (frame hash, seed commitment) then revealed, verification, inspectors, results back.
+* **auditors** (role `auditor`, read-only, every read audited): a draw's whole frame with every
+  π, opening and nonce, and its full re-run (`/v1/audit`).
 * **the public**: published information only, rate-limited; never a class, a score or an
-  identity number; repair applications and objections filed and followed by ticket; 双随机、一公开 plans and draws, verifiable from the blinded frame.
+  identity number; repair applications and objections filed and followed by ticket; 双随机、一公开 plans and draws: the commitment,
+  the seed and the sample, each drawn entity checkable against the sealed frame committed before the draw.
 """
 
 
@@ -47,12 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="credit-engine", version="1", description=DESCRIPTION, lifespan=lifespan,
                   openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
-                                {"name": "inspection systems"},
+                                {"name": "inspection systems"}, {"name": "auditors"},
                                 {"name": "operations"}])
     for module in (entities, persons, public, cases, transfers, models, ops, page, inspections, disclosure, rules, quarantine):
         app.include_router(module.router)
     app.include_router(cases.public)
     app.include_router(disclosure.pages)
+    app.include_router(audit.router)
     app.add_middleware(logs.AccessLog)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
     return app

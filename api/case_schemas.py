@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas import USCC_EXAMPLE
+from api.schemas import USCC_EXAMPLE, PublicBody
 from credit_engine.workflows.objection import GROUNDS, OUTCOMES
 from credit_engine.workflows.repair import EVIDENCE_KINDS
 
@@ -51,7 +51,7 @@ class Extension(BaseModel):
     on: date
 
 
-class TicketOut(BaseModel):
+class TicketFields(BaseModel):
     """What anyone holding the ticket may read."""
 
     ticket: str
@@ -71,7 +71,11 @@ class TicketOut(BaseModel):
     decided_on: date | None
 
 
-class CaseOut(TicketOut):
+class TicketOut(PublicBody, TicketFields):
+    """The public ticket view: regulators' decision and extension texts masked like every public text."""
+
+
+class CaseOut(TicketFields):
     """The regulator's view: the whole file."""
 
     fact_key: str

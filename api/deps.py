@@ -128,6 +128,7 @@ RegulatorDep = Annotated[Principal, Depends(require(Role.REGULATOR))]
 RegulatorCaller = Annotated[Principal, Depends(require(Role.REGULATOR, caller=True))]
 AnalystDep = Annotated[Principal, Depends(require(Role.ANALYST))]
 InspectionDep = Annotated[Principal, Depends(require(Role.INSPECTION))]
+AuditorDep = Annotated[Principal, Depends(require(Role.AUDITOR))]
 
 
 async def public_client(request: Request, service: ServiceDep) -> str:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from api.schemas import PublicBody
 from credit_engine.sampling.plan import Plan, Scope
 from credit_engine.sampling.results import InspectionResult
 
@@ -99,6 +100,8 @@ class DrawnEntity(BaseModel):
     name: str | None
     pi: float
     opening: str
+    nonce: str = Field(description="with opening and π, the entity's receipt: handed to it with the inspection "
+                                   "notice, it checks its own seal in the public frame (it tells the entity its π)")
     inspectors: list[str]
 
 
@@ -121,6 +124,17 @@ class DrawOut(BaseModel):
     drawn_by: str | None
     drawn_at: datetime | None
     sample: list[DrawnEntity]
+
+
+class AuditFrameRow(BaseModel):
+    uscc: str
+    token: str
+    opening: str
+    nonce: str
+    pi_units: int
+    grade: str | None
+    sampled_as: str
+    reason: str
 
 
 class VerificationOut(BaseModel):
@@ -153,7 +167,7 @@ class ResultsOut(BaseModel):
     quarantined: dict[str, int]
 
 
-class PublicPlan(BaseModel):
+class PublicPlan(PublicBody):
     id: int
     title: str
     item: str
@@ -165,21 +179,23 @@ class PublicPlan(BaseModel):
     draws: list[int]
 
 
-class PublicDrawn(BaseModel):
+class PublicDrawn(PublicBody):
     draw_order: int
     uscc: str
     name: str | None
-    opening: str = Field(description="SHA-256(opening ':' uscc)[:32] is the entity's key in the frame")
+    opening: str | None = Field(description="SHA-256(opening ':' uscc)[:32] is the entity's token in the frame "
+                                            "(absent for a draw of the withdrawn v1 design)")
     results: list[str] = Field(description="inspection results published so far")
 
 
-class PublicDraw(BaseModel):
+class PublicDraw(PublicBody):
     id: int
     plan: PublicPlan
     status: str
     algorithm: str
     numpy_version: str
-    frame_hash: str = Field(description="SHA-256 of GET /v1/public/draws/{id}/frame, published before the draw")
+    frame_hash: str = Field(description="SHA-256 of GET /v1/public/draws/{id}/frame (token, seal), published "
+                                        "before the draw")
     frame_size: int
     sample_size: int
     commitment: str = Field(description="SHA-256 of 'salt:seed', published before the draw")

@@ -1,5 +1,6 @@
 """Response bodies, documented in the OpenAPI with examples. Public bodies have no field for a
-class, a score, a flag or an identity number: what is not in the model cannot leak."""
+class, a score, a flag or an identity number: what is not in the model cannot leak; and each is
+a ``PublicBody``, whose every string is masked on the way out (free text may name an ID)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Literal
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from credit_engine.identifiers import mask_ids_everywhere
 from credit_engine.records import FactView
 
 USCC_EXAMPLE = "91230103MA1BXXXX0Y"
@@ -19,6 +21,15 @@ def json_body(body: BaseModel) -> Response:
     again against the route's ``response_model`` and encode it through dicts. The route keeps
     ``response_model`` for its OpenAPI schema."""
     return Response(body.model_dump_json(), media_type="application/json")
+
+
+class PublicBody(BaseModel):
+    """A body the anonymous public reads: every string in it, nested bodies, lists and dicts
+    included, passes ``mask_ids_everywhere`` when it is serialised, whatever route returns it."""
+
+    @model_serializer(mode="wrap")
+    def _masked(self, handler: SerializerFunctionWrapHandler):  # no return annotation: keeps the OpenAPI schema
+        return mask_ids_everywhere(handler(self))
 
 
 class Reason(BaseModel):
@@ -165,7 +176,7 @@ class PersonOut(BaseModel):
     legal_rep_bars: list[PersonBar]
 
 
-class PublicRecord(BaseModel):
+class PublicRecord(PublicBody):
     ref: str = Field(description="names the record in a repair application or an objection")
     kind: str = Field(examples=["penalty"])
     event_date: date | None
@@ -181,7 +192,7 @@ class PublicRecord(BaseModel):
     detail: dict[str, Any]
 
 
-class PublicEntity(BaseModel):
+class PublicEntity(PublicBody):
     uscc: str = Field(examples=[USCC_EXAMPLE])
     code_note: str | None = code_note_field()
     as_of: date
@@ -189,7 +200,7 @@ class PublicEntity(BaseModel):
     records: list[PublicRecord] = Field(description="only what a rule publishes (RULES.md §7)")
 
 
-class PublicHit(BaseModel):
+class PublicHit(PublicBody):
     uscc: str
     code_note: str | None = code_note_field()
     name: str | None

@@ -635,18 +635,88 @@ def mask_id(value: str) -> str:
     return "*" * len(v)
 
 
-#: Digit runs shaped like an 18- or 15-character resident ID inside free text, whatever letters
-#: stand beside them ("ID342301…", "…3224号"), also written in the groups of region, birth date
-#: and sequence with a space or hyphen between ("342301 19640516 3224"). Only digits bound a
-#: run, so no part of a longer number is taken; a USCC has at most 17 digits in a row, too few.
-_ID_IN_TEXT = re.compile(r"(?<![0-9])(\d{17}[\dXx]|\d{6}[ -]\d{8}[ -]\d{3}[\dXx]|\d{15}|\d{6}[ -]\d{6}[ -]\d{3})(?![0-9])")
+#: Characters that may stand between the digits of an identity number written in free text:
+#: spaces of every width (no-break, ideographic, thin...), zero-width marks, hyphens and dashes,
+#: dots and slashes (``230102.19850715.4322``, ``230102/1985/0715/4322``).
+_ID_SEPARATORS = (" \t\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+                  "\\-\u2010-\u2015\u2212\ufe63\uff0d._/\\\\\u00b7\u2027\u30fb\uff0e\uff0f\uff3c")
+_ID_DIGIT = "0-9\uff10-\uff19"
+_ID_CHECK_X = "Xx\uff38\uff58\u00d7"
+#: A run of digits, up to three separators between two of them, perhaps ending in an X-like mark.
+_ID_RUN = re.compile(f"[{_ID_DIGIT}](?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_DIGIT}])*(?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_CHECK_X}])?")
+_ID_CHAR = re.compile(f"[{_ID_DIGIT}{_ID_CHECK_X}]")
+#: Province codes (GB/T 2260, the first two digits of a resident ID).
+_PROVINCES = frozenset("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 "
+                       "71 81 82 83".split())
+
+
+def _birth_plausible(digits: str, today: date) -> bool:
+    """Whether eight digits are a birth date from ``EARLIEST_BIRTH_YEAR`` to today."""
+    try:
+        born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return False
+    return EARLIEST_BIRTH_YEAR <= born.year and born <= today
+
+
+def _id_at(chars: str, start: int, today: date) -> int:
+    """Length (18, 17 or 15) of the identity number starting at ``chars[start]``, 0 for none.
+
+    ``chars`` are a run's digits (and a final X). An 18-character number with a correct check
+    digit, or 17 digits whose check digit can be computed (a plausible birth date in a known
+    province), are found anywhere in the run, so a digit glued in front hides nothing; so is a
+    15-digit first-generation number in a run of at most 16."""
+    body = chars[start:start + 17]
+    if len(body) == 17 and body.isdigit() and _birth_plausible(body[6:14], today):
+        check = chars[start + 17:start + 18]
+        if check and check == ric.calc_check_digit(body + "0"):
+            return 18
+        if body[:2] in _PROVINCES:
+            return 17
+    old = chars[start:start + 15]
+    if (len(chars) <= 16 and len(old) == 15 and old.isdigit() and old[:2] in _PROVINCES
+            and _birth_plausible("19" + old[6:12], today)):
+        return 15
+    return 0
+
+
+def _masked(chars: str) -> str:
+    return chars[:10] + "****" + chars[14:] if len(chars) == 17 else mask_id(chars)
+
+
+def _mask_run(run: re.Match, today: date) -> str:
+    """A run with each identity number in it masked. A run merely shaped like one is not: every
+    page passes here, and a USCC of digits only (an old organisation code inside) is 18 digits."""
+    text = run.group(0)
+    spots = [(m.start(), m.group(0)) for m in _ID_CHAR.finditer(text)]
+    chars = "".join(c for _, c in spots).translate(_TRANSLATION).upper().replace("\u00d7", "X")
+    if len(chars) < 15:
+        return text
+    found, start = [], 0
+    while start <= len(chars) - 15:
+        size = _id_at(chars, start, today)
+        if size:
+            found.append((start, size))
+        start += size or 1
+    out, done = [], 0
+    for start, size in found:
+        out += [text[done:spots[start][0]], _masked(chars[start:start + size])]
+        done = spots[start + size - 1][0] + 1
+    return "".join(out) + text[done:]
 
 
 def mask_ids_in_text(text: str) -> str:
-    """Every ID-shaped digit run in free text masked as :func:`mask_id` does (a decision's text
-    often names the party's 身份证号码). Broad on purpose: a 15-digit registration number
-    written in the text is masked too, which costs less than a leaked identity number."""
-    return _ID_IN_TEXT.sub(lambda m: mask_id(re.sub(r"[ -]", "", m.group(0))), text)
+    """Every identity number in free text masked as :func:`mask_id` does (a decision's text
+    often names the party's 身份证号码), however it is written: full-width digits and X, ×,
+    groups (6-8-4, 6-4-4-4) parted by any space, dash, dot or slash, zero-width marks between
+    digits, a digit glued in front, the check digit left out (see ``_id_at``). Broad on purpose:
+    a number shaped like an ID with a birth date where one belongs is masked even if it is
+    something else, which costs less than a leaked identity number; one without is left (every
+    page passes here, and a USCC of digits only is 18 digits long)."""
+    if sum(c.isdigit() for c in text) < 15:
+        return text
+    today = date.today()
+    return _ID_RUN.sub(lambda run: _mask_run(run, today), text)
 
 
 def mask_ids(values: pd.Series) -> pd.Series:
@@ -700,3 +770,38 @@ class Pseudonymiser:
 
     def decrypt(self, token: str) -> str:
         return self._fernet.decrypt(token.encode()).decode()
+
+
+def mask_ids_everywhere(value: object, keep: frozenset[str] = frozenset({"uscc"})) -> object:
+    """``value`` (JSON-like: dicts, lists, strings) with :func:`mask_ids_in_text` applied to every
+    string in it, keys of ``keep`` excepted (an entity's own validated code is not free text):
+    the one pass every public output goes through, whatever route or field it came from."""
+    if isinstance(value, str):
+        return mask_ids_in_text(value)
+    if isinstance(value, dict):
+        return {k: v if k in keep and isinstance(v, str) else mask_ids_everywhere(v, keep) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_ids_everywhere(v, keep) for v in value]
+    return value
+
+
+def mask_ids_in_texts(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`mask_ids_in_text` for a column of free text (names, addresses, decision
+    texts, document numbers): only cells holding 15 digits or more are looked at."""
+    if values.empty or not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+        return values
+    text = values.astype("str")
+    candidates = (text.str.count(f"[{_ID_DIGIT}]").fillna(0) >= 15).to_numpy(dtype=bool)
+    if not candidates.any():
+        return values
+    out = values.copy()
+    out[candidates] = [mask_ids_in_text(v) for v in text[candidates].tolist()]
+    return out
+
+
+def mask_ids_in_frame(frame: pd.DataFrame, keep: frozenset[str] | set[str] = frozenset()) -> pd.DataFrame:
+    """Every text column of ``frame`` but those of ``keep`` (codes, keys of other tables) through
+    :func:`mask_ids_in_texts`: what the store keeps of free text never holds a full ID."""
+    masked = {c: mask_ids_in_texts(frame[c]) for c in frame.columns
+              if c not in keep and (pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object)}
+    return frame.assign(**masked) if masked else frame

@@ -8,8 +8,6 @@ with a precise reason; the rest of the file lands.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -22,8 +20,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, String
 
+from credit_engine import archive
 from credit_engine import backfill as backfill_time
-from credit_engine.identifiers import Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_text
+from credit_engine.identifiers import (
+    Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_frame, mask_ids_in_text, mask_ids_in_texts,
+)
 from credit_engine.settings import Settings
 from credit_engine.sources import listings, penalties_licences, registration, supervision
 from credit_engine.sources import jsontext
@@ -51,6 +52,9 @@ TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
 #: Code columns that sometimes hold a natural person's ID instead (masked in stored raw rows).
 CODE_COLUMNS = {"uscc", "party_code"}
 SUFFIXES = {".csv", ".txt", ".jsonl", ".ndjson", ".json"}
+#: Columns of the entity and person rows that are codes or keys, not free text.
+ENTITY_CODES = {"uscc", "code_status", "entity_type", "region_code", "industry_code", "reg_status"}
+PERSON_CODES = {"pseudonym", "masked_id", "id_status", "encrypted_id"}
 
 
 @dataclass
@@ -147,7 +151,7 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
     started = time.perf_counter()
     found = scan(path)
     sha = found.sha256
-    archived = _archive(path, sha, path.suffix.lower(), settings.archive_dir)
+    archived = archive.archive(path, sha, path.suffix.lower(), settings)
     moment = now_utc()
     meta = {"sha256": sha, "file_name": path.name, "archive_path": str(archived), "ingested_at": stamp(moment)}
 
@@ -256,6 +260,8 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
     ``_dedupe``). With ``backfill``, also the recorded time of new keys."""
     batch = TRANSFORMS[match.kind](source, ctx)
     batch.corrections = ctx.resolver.corrections()
+    batch.entities = mask_ids_in_frame(batch.entities, keep=ENTITY_CODES)  # a name or address may hold an ID
+    batch.persons = mask_ids_in_frame(batch.persons, keep=PERSON_CODES)
     _refuse_too_long(batch, source)
     batch.facts = _with_written_codes(batch.facts, batch.corrections)
     facts, duplicates = _dedupe(batch, seen)
@@ -343,9 +349,11 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
         with engine.begin() as conn:
             store = Store(conn)
             rows = pd.Index(store.open_quarantine(file_id, RETRYABLE))
-            table = read_table(archived)
-            match = recognise(table.header)
-            retried = [c.frame.loc[c.frame.index.intersection(rows)] for c in table.chunks(settings.ingest_chunk_rows)]
+            with archive.read(conn, settings, archived, actor, "requeue of quarantined rows") as original:
+                table = read_table(original)
+                match = recognise(table.header)
+                retried = [c.frame.loc[c.frame.index.intersection(rows)]
+                           for c in table.chunks(settings.ingest_chunk_rows)]
             source = _source(pd.concat(retried), match)
             batch, facts, _, _ = _transform(source, match, _context(store, settings), moment, False, {})
             facts, known = _derived(store, facts, file_id, moment)
@@ -371,22 +379,11 @@ def _derived(store: Store, facts: pd.DataFrame, file_id: int, moment: datetime) 
     return facts.assign(flags=flags.str.lstrip(",")), known
 
 
-def _archive(path: Path, sha: str, suffix: str, root: Path) -> Path:
-    """Content-addressed and write-once: the raw input is never modified after it arrives.
-    Copied file to file, never held in memory."""
-    target = root / sha[:2] / f"{sha}{suffix}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(target.suffix + ".part")
-        shutil.copyfile(path, partial)
-        os.replace(partial, target)
-    return target
-
-
 def _source(frame: pd.DataFrame, match: HeaderMatch) -> Source:
-    """Canonical columns for the transform; the raw row as evidence, with identity numbers masked."""
+    """Canonical columns for the transform; the raw row as evidence, with identity numbers masked
+    in the ID and code columns and in every free-text cell."""
     canonical = frame[list(match.columns)].rename(columns=match.columns)
-    raw = frame.copy()
+    raw = mask_ids_in_frame(frame)
     for cell, column in match.columns.items():
         if column in match.kind.personal_id_columns:
             raw[cell] = _mask_personal(frame[cell])
@@ -444,7 +441,8 @@ def _dedupe(batch: Batch, seen: dict[str, tuple[int, str]]) -> tuple[pd.DataFram
 
 def _quarantine_rows(rejects: pd.DataFrame, source: Source, malformed: list[tuple[int, str, str]]) -> pd.DataFrame:
     """Refused rows keep their cells (as the fact table does); a malformed line is kept as text."""
-    rows = rejects.assign(raw_json=jsontext.arrays(source.raw.loc[rejects.index]), row_number=rejects.index.to_numpy())
+    rows = rejects.assign(raw_json=jsontext.arrays(source.raw.loc[rejects.index]), row_number=rejects.index.to_numpy(),
+                          reason=mask_ids_in_texts(rejects["reason"]))  # a reason may quote the value refused
     if malformed:
         bad = pd.DataFrame(malformed, columns=["row_number", "text", "reason"])
         bad["reason_code"] = "malformed_row"

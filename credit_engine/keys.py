@@ -29,6 +29,8 @@ class Role(StrEnum):
     INSPECTION = "inspection"
     ANALYST = "analyst"
     ADMIN = "admin"
+    #: Read-only: re-runs draws in full (every π, opening and nonce); each of its reads is audited.
+    AUDITOR = "auditor"
 
 
 @dataclass(frozen=True)

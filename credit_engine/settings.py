@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     keep_encrypted_ids: bool = Field(
         False, description="also store full identity numbers, encrypted with a key derived from the secret"
     )
+    archive_key: str | None = Field(
+        None, description="key encrypting the archived source files (32 bytes, url-safe base64: "
+        "`python -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`); "
+        "default: derived from the pseudonym secret"
+    )
     ingest_chunk_rows: int = Field(
         200_000, ge=1, description="rows of a source file read and written at a time (bounds the memory of an ingest)"
     )

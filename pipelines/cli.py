@@ -492,7 +492,7 @@ def _current_store():
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="regulator, inspection, analyst or admin")],
+    role: Annotated[str, typer.Option(help="regulator, inspection, analyst, admin or auditor (read-only)")],
     scope: Annotated[str | None, typer.Option(help="regulator only: region-code prefixes, e.g. 2301,2306")] = None,
     name: Annotated[str | None, typer.Option(help="who holds the key")] = None,
 ) -> str:

@@ -23,7 +23,7 @@ from api.case_schemas import (
 )
 from api.deps import Audit, AuditDep, ConnDep, PublicDep, RegulatorDep, ServiceDep, checked_uscc, write_transaction
 from credit_engine.keys import Principal
-from credit_engine.records import today_in_beijing
+from credit_engine.records import current_record, today_in_beijing
 from credit_engine.store.models import Entity
 from credit_engine.workflows import CaseConflict, CaseNotFound, InvalidRequest, get_case, list_cases, objection, repair
 from credit_engine.workflows.cases import Case
@@ -55,6 +55,19 @@ def _known(conn: Connection, raw: str) -> str:
     return code
 
 
+#: The one answer to a reference the public view does not show: an internal record, an unpublished
+#: or ended one, a raw fact key and a record that does not exist are told apart by nothing.
+NOT_PUBLISHED = "no record published for this entity has this reference: give the ref shown with the record"
+
+
+def _published(conn: Connection, raw: str, ref: str) -> tuple[str, str]:
+    """The entity's code and ``ref`` when ``ref`` names a record its public view shows today."""
+    code = _known(conn, raw)
+    if ref not in {r["ref"] for r in current_record(conn, code).public_view()["records"]}:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, NOT_PUBLISHED)
+    return code, ref
+
+
 def _evidence(items) -> tuple[Evidence, ...]:
     return tuple(Evidence(e.kind, e.description) for e in items)
 
@@ -65,8 +78,8 @@ def file_repair(body: RepairIn, conn: ConnDep, client: PublicDep) -> dict:
     """Checked at once under the rules in force today: an ineligible application is refused with
     every reason and the earliest date it could succeed; an eligible one gets a decision deadline
     in working days. Keep the ticket to follow the case."""
-    code = _known(conn, body.uscc)
-    application = RepairApplication(code, body.ref, body.applicant, body.obligations_performed, body.commitment_signed,
+    code, ref = _published(conn, body.uscc, body.ref)
+    application = RepairApplication(code, ref, body.applicant, body.obligations_performed, body.commitment_signed,
                                     _evidence(body.evidence), body.commitment_text, body.contact)
     with case_errors(), write_transaction(conn):
         case = repair.apply(conn, application, today_in_beijing(), actor="public", client=client)
@@ -78,8 +91,8 @@ def file_repair(body: RepairIn, conn: ConnDep, client: PublicDep) -> dict:
 def file_objection(body: ObjectionIn, conn: ConnDep, client: PublicDep) -> dict:
     """Anyone may object, with grounds and evidence. The record is marked as under objection at
     once, on the public page too; the decision is due within the rules' working days."""
-    code = _known(conn, body.uscc)
-    filed = objection.Objection(code, body.ref, body.ground, body.statement, body.objector, _evidence(body.evidence),
+    code, ref = _published(conn, body.uscc, body.ref)
+    filed = objection.Objection(code, ref, body.ground, body.statement, body.objector, _evidence(body.evidence),
                                 body.contact)
     with case_errors(), write_transaction(conn):
         case = objection.file(conn, filed, today_in_beijing(), actor="public", client=client)

@@ -1,29 +1,29 @@
 """一公开: plans, draws and results of 双随机 inspections, for anyone, rate-limited.
 
 A draw is published in two steps: on commit the frame hash and the seed commitment, on reveal
-the seed, the salt and the sample with each entity's opening. The published frame is blinded
-(``credit_engine.sampling.blinding``): anyone can re-run the draw from it, and no class of an
-entity that was not drawn can be read from it. No body here has a field for a class, a score,
+the seed, the salt and the sample with each entity's opening. The published frame is blinded and
+sealed (``credit_engine.sampling.blinding``): (token, seal) lines that commit every π before the
+draw and show none, so no class can be read from it, a drawn entity's neither. Anyone checks that
+the seed opens the commitment and that each drawn entity was in the committed frame; the full
+re-run with π is the auditor's (``/v1/audit``). No body here has a field for a class, a score,
 an inspector or any personal data."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, bindparam, text
 
 from api.deps import ConnDep, PublicDep
 from api.inspection_schemas import PublicDraw, PublicPlan
-from credit_engine.sampling import ledger
+from api.templating import templates
+from credit_engine.sampling import draw, ledger
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 pages = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=FilePath(__file__).parent.parent / "templates")
 DrawId = Annotated[int, Path(ge=1, le=2**53, description="a draw's number")]
 
 
@@ -54,6 +54,7 @@ def public_draw(conn: Connection, draw_id: int) -> PublicDraw:
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     drawn = row["status"] == "drawn"
+    sealed = row["algorithm"] != draw.ALGORITHM_V1  # a v1 opening finds the entity's π in its frame
     sample = ledger.sample_of(conn, draw_id).to_dict("records") if drawn else []
     found = _results(conn, draw_id, [s["uscc"] for s in sample])
     return PublicDraw(
@@ -62,7 +63,8 @@ def public_draw(conn: Connection, draw_id: int) -> PublicDraw:
         frame_size=row["frame_size"], sample_size=row["sample_size"], commitment=row["commitment"],
         committed_at=row["committed_at"], seed=row["seed"] if drawn else None, salt=row["salt"] if drawn else None,
         drawn_at=row["drawn_at"],
-        sample=[{"draw_order": s["draw_order"], "uscc": s["uscc"], "name": s["name"], "opening": s["opening"],
+        sample=[{"draw_order": s["draw_order"], "uscc": s["uscc"], "name": s["name"],
+                 "opening": s["opening"] if sealed else None,
                  "results": found.get(s["uscc"], [])} for s in sample])
 
 
@@ -76,20 +78,24 @@ def get_public_plans(conn: ConnDep, client: PublicDep, page: Annotated[int, Quer
 @router.get("/draws/{draw_id}", response_model=PublicDraw, summary="A published draw (抽查结果公示)")
 def get_public_draw(draw_id: DrawId, conn: ConnDep, client: PublicDep) -> PublicDraw:
     """Frame hash and commitment from the commit on; seed, salt, sample and results once drawn.
-    To verify: check SHA-256('salt:seed') = commitment and SHA-256(frame) = frame_hash, re-run
-    the algorithm on the frame, and check each drawn key is SHA-256('opening:uscc')[:32]."""
+    To verify: check SHA-256('salt:seed') = commitment and SHA-256(frame) = frame_hash, and that
+    each drawn entity's token SHA-256('opening:uscc')[:32] is a line of the frame. Which π each
+    was drawn with is sealed: the auditor re-runs the draw in full."""
     return public_draw(conn, draw_id)
 
 
-@router.get("/draws/{draw_id}/frame", summary="The blinded frame of a draw (token, π), as hashed",
+@router.get("/draws/{draw_id}/frame", summary="The sealed frame of a draw (token, seal), as hashed",
             response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 def get_public_frame(draw_id: DrawId, conn: ConnDep, client: PublicDep) -> Response:
-    """One line ``TOKEN,π`` per entity in scope, sorted by token: exactly the bytes of the
-    published frame hash."""
+    """One line ``TOKEN,SEAL`` per entity in scope, sorted by token: exactly the bytes of the
+    published frame hash. A draw of the withdrawn v1 design published π here: 404."""
     try:
-        ledger.get_draw(conn, draw_id)
+        row = ledger.get_draw(conn, draw_id)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if row["algorithm"] == draw.ALGORITHM_V1:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"the frame of draw {draw_id} (v1) is no longer published: "
+                                                       "it showed π, hence classes")
     return Response(ledger.frame_bytes(conn, draw_id), media_type="text/plain; charset=us-ascii",
                     headers={"Content-Disposition": f'attachment; filename="draw-{draw_id}-frame.txt"'})
 

@@ -227,8 +227,8 @@ def _draw_out(conn: ConnDep, row: dict) -> DrawOut:
                                           "committed_at", "drawn_by", "drawn_at")},
                    seed=row["seed"] if drawn else None, salt=row["salt"] if drawn else None,
                    summary=json.loads(row["summary_json"]),
-                   sample=sample[["draw_order", "uscc", "name", "pi", "opening", "inspectors"]].to_dict("records")
-                   if drawn else [])
+                   sample=sample[["draw_order", "uscc", "name", "pi", "opening", "nonce", "inspectors"]]
+                   .to_dict("records") if drawn else [])
 
 
 @router.post("/plans/{plan_id}/draws", response_model=DrawOut, status_code=status.HTTP_201_CREATED,

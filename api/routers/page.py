@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
 from api.case_schemas import EvidenceIn, ObjectionIn
 from api.deps import ConnDep, PublicDep, UsccPath
 from api.routers.cases import file_objection
 from api.routers.public import find, public_entity
+from api.templating import templates
 from credit_engine.workflows import CaseNotFound, get_case
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=FilePath(__file__).parent.parent / "templates")
 
 REGISTRATION = (("market_type", "市场主体类型"), ("legal_rep_name", "法定代表人"), ("established_on", "成立日期"),
                 ("reg_status", "登记状态"), ("authority", "登记机关"), ("address", "住所"),

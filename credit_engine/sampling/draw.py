@@ -12,7 +12,9 @@ commitment SHA-256(salt ":" seed); after it, reveal seed and salt. The random ge
 from seed, salt and frame hash, so anyone holding the frame re-runs the draw (``verify``).
 
 The canonical frame is one fixed-width ASCII line per entity, ``KEY,0.123456789\\n``, sorted by
-key; keys are the blinded tokens of ``credit_engine.sampling.blinding`` in the published frame.
+key. Since ``sealed/v2`` it is the auditor's frame, keyed by each entity's secret nonce; the
+public frame is ``TOKEN,SEAL\\n`` sorted by token (``credit_engine.sampling.blinding``), and its
+hash, published before the draw, seeds the generator with the seed and salt.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
+from credit_engine.sampling import blinding
 from credit_engine.sampling.weights import DECIMALS, UNIT
 
-ALGORITHM = "systematic-pps-shuffled/v1"
+#: The first design published (token, π): π is the class, so a drawn entity's opening told its class.
+ALGORITHM_V1 = "systematic-pps-shuffled/v1"
+ALGORITHM = "systematic-pps-sealed/v2"
 _POW10 = 10 ** np.arange(DECIMALS - 1, -1, -1, dtype=np.int64)
 
 
@@ -114,10 +120,11 @@ class Verification:
         return self.commitment_matches and self.frame_hash_matches and self.sample_matches
 
 
-def draw_keys(frame: bytes, seed: str, salt: str) -> list[str]:
-    """The keys of the entities the frame, seed and salt draw, in draw order."""
+def draw_keys(frame: bytes, seed: str, salt: str, frame_hash: str | None = None) -> list[str]:
+    """The keys of the entities the frame, seed and salt draw, in draw order; the generator is
+    seeded with ``frame_hash`` (the published one), by default the hash of ``frame`` itself."""
     keys, units = parse_frame(frame)
-    rng, _ = streams(seed, salt, sha256(frame))
+    rng, _ = streams(seed, salt, frame_hash or sha256(frame))
     return [k.decode() for k in keys[systematic_pps(units, rng)]]
 
 
@@ -142,4 +149,102 @@ def verify(frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: 
         missing = len(set(sample) - set(again))
         problems.append(f"re-running the draw gives another sample ({missing} of {len(sample)} published entities "
                         "not drawn, or a different order)")
+    return Verification(opened, hashed, same, tuple(problems))
+
+
+# ------------------------------------------------------------------ the sealed public frame (v2)
+
+_SEALED_LINE = 2 * blinding.TOKEN_CHARS + 2
+
+
+def public_frame(tokens: np.ndarray, seals: np.ndarray) -> bytes:
+    """``TOKEN,SEAL`` lines sorted by token: what is published and hashed before the draw."""
+    order = np.argsort(np.asarray(tokens, dtype=str), kind="stable")
+    lines = [f"{t},{s}\n" for t, s in zip(np.asarray(tokens)[order].tolist(), np.asarray(seals)[order].tolist())]
+    if not lines:
+        raise ValueError("an empty frame cannot be drawn from")
+    data = "".join(lines).encode("ascii")
+    if len(data) != len(lines) * _SEALED_LINE or len(set(np.asarray(tokens).tolist())) != len(lines):
+        raise ValueError("tokens and seals must be unique 32-character hex strings")
+    return data
+
+
+def parse_public_frame(data: bytes) -> dict[str, str]:
+    """Token → seal of a public frame; ValueError when it is not one."""
+    text = data.decode("ascii", errors="replace")
+    if not text or len(text) % _SEALED_LINE:
+        raise ValueError("not a public frame: each line is TOKEN,SEAL (32 hex characters each)")
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        token, _, seal = line.partition(",")
+        if len(token) != blinding.TOKEN_CHARS or len(seal) != blinding.TOKEN_CHARS or token in found:
+            raise ValueError("not a public frame: each line is TOKEN,SEAL (32 hex characters each), tokens unique")
+        found[token] = seal
+    if list(found) != sorted(found):
+        raise ValueError("not a public frame: tokens must be sorted")
+    return found
+
+
+def verify_public(frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: str, sample_size: int,
+                  sample: Sequence[tuple[str, str]]) -> Verification:
+    """What anyone can check of a sealed draw from its publication: the seed opens the commitment,
+    the frame has the hash published before the draw, and the sample is ``sample_size`` distinct
+    entities each of which (USCC, opening) was in that frame. Not which π each was drawn with,
+    nor that the frame held the right π: that takes the nonces (``verify_full``)."""
+    problems = []
+    opened = commitment(seed, salt) == commitment_hex
+    if not opened:
+        problems.append("seed and salt do not open the published commitment")
+    hashed = sha256(frame) == frame_hash
+    if not hashed:
+        problems.append("the frame does not have the published hash")
+    try:
+        seals = parse_public_frame(frame)
+    except ValueError as exc:
+        seals = {}
+        problems.append(str(exc))
+    tokens = [blinding.token(uscc, opening) for uscc, opening in sample]
+    missing = sum(t not in seals for t in tokens)
+    if missing:
+        problems.append(f"{missing} of {len(tokens)} published entities are not in the committed frame")
+    if len(set(tokens)) != len(tokens) or len(tokens) != sample_size:
+        problems.append(f"the sample holds {len(set(tokens))} distinct entities, the draw {sample_size}")
+    same = not missing and len(set(tokens)) == len(tokens) == sample_size
+    return Verification(opened, hashed, same, tuple(problems))
+
+
+def verify_receipt(frame: bytes, uscc: str, opening: str, nonce: str, pi_units: int) -> bool:
+    """A drawn entity's check of itself: its token is in the public frame, sealing its π."""
+    return parse_public_frame(frame).get(blinding.token(uscc, opening)) == blinding.seal(nonce, pi_units)
+
+
+def verify_full(rows: pd.DataFrame, frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: str,
+                sample: Sequence[str]) -> Verification:
+    """The auditor's re-run of a sealed draw. ``rows``: every entity of the frame with its uscc,
+    opening, nonce and pi_units; ``sample``: the drawn USCCs in draw order. The rows must rebuild
+    the published frame exactly (so they are the π committed before the draw), and the draw over
+    them, in nonce order, must give the sample."""
+    problems = []
+    opened = commitment(seed, salt) == commitment_hex
+    if not opened:
+        problems.append("seed and salt do not open the published commitment")
+    tokens = blinding.tokens(rows["uscc"].to_numpy(dtype=str), rows["opening"].to_numpy(dtype=str))
+    nonced = rows["nonce"].to_numpy(dtype=str)
+    units = rows["pi_units"].to_numpy(dtype=np.int64)
+    rebuilt = public_frame(tokens, blinding.seals(nonced, units))
+    hashed = sha256(frame) == frame_hash and rebuilt == frame
+    if not hashed:
+        problems.append("the frame's openings, nonces and π do not rebuild the frame published before the draw")
+    order = np.argsort(nonced, kind="stable")
+    try:
+        drawn = draw_keys(canonical_frame(nonced[order].astype("S"), units[order]), seed, salt, frame_hash)
+    except ValueError as exc:
+        drawn = []
+        problems.append(str(exc))
+    by_nonce = dict(zip(nonced.tolist(), rows["uscc"].tolist(), strict=True))
+    again = [by_nonce[n] for n in drawn]
+    same = again == list(sample)
+    if not same:
+        problems.append(f"re-running the draw gives another sample ({len(set(sample) - set(again))} of {len(sample)} "
+                        "published entities not drawn, or a different order)")
     return Verification(opened, hashed, same, tuple(problems))

@@ -1,9 +1,11 @@
 """Plans, draws, frames and samples in the store, each change audited.
 
-A draw goes through two states. ``commit`` computes the weights, blinds and hashes the frame,
-stores it and the seed commitment: both can be published before anyone knows the sample.
-``reveal`` opens the commitment, draws from the stored frame (whose hash is checked again) and
-assigns inspectors. Nothing of a committed frame changes afterwards.
+A draw goes through two states. ``commit`` computes the weights, blinds and seals the frame
+(``blinding``), stores it and hashes its public form with the seed commitment: both can be
+published before anyone knows the sample. ``reveal`` opens the commitment, draws from the stored
+frame (whose public hash is checked again) and assigns inspectors. Nothing of a committed frame
+changes afterwards. Draws of ``draw.ALGORITHM_V1`` (public π) are still verified internally, but
+their frame and openings are no longer published.
 """
 
 from __future__ import annotations
@@ -174,8 +176,7 @@ def commit(conn: Connection, plan_id: int, actor: str, client: str | None = None
     frame = weights.frame
     usccs = frame["uscc"].to_numpy(dtype=str)
     tokens = blinding.tokens(usccs, blinding.openings(key, usccs))
-    order = np.argsort(tokens, kind="stable")
-    data = draw.canonical_frame(tokens[order].astype("S"), frame["pi_units"].to_numpy()[order])
+    data = draw.public_frame(tokens, blinding.seals(blinding.nonces(key, usccs), frame["pi_units"].to_numpy()))
     if commitment is None:
         seed, salt, holder = secrets.token_hex(16), secrets.token_hex(16), "service"
         commitment = draw.commitment(seed, salt)
@@ -223,9 +224,35 @@ def stored_frame(conn: Connection, draw_id: int) -> pd.DataFrame:
 
 
 def frame_bytes(conn: Connection, draw_id: int) -> bytes:
-    """The published (blinded) frame of a draw, exactly the bytes its hash was taken of."""
+    """The published frame of a draw, exactly the bytes its hash was taken of: (token, seal), or
+    for a ``v1`` draw (token, π)."""
+    row = get_draw(conn, draw_id)
     frame = stored_frame(conn, draw_id)
-    return draw.canonical_frame(frame["token"].to_numpy(dtype="S"), frame["pi_units"].to_numpy(dtype=np.int64))
+    if row["algorithm"] == draw.ALGORITHM_V1:
+        return draw.canonical_frame(frame["token"].to_numpy(dtype="S"), frame["pi_units"].to_numpy(dtype=np.int64))
+    nonced = blinding.nonces(row["blinding_key"], frame["uscc"].to_numpy(dtype=str))
+    return draw.public_frame(frame["token"].to_numpy(dtype=str), blinding.seals(nonced, frame["pi_units"].to_numpy()))
+
+
+def audit_frame(conn: Connection, draw_id: int) -> pd.DataFrame:
+    """Every entity of a draw's frame with what re-runs it: opening, nonce, π (and class and why),
+    in the order the draw runs over them (by nonce). For the auditor only: it holds every class."""
+    row = get_draw(conn, draw_id)
+    frame = stored_frame(conn, draw_id)
+    usccs = frame["uscc"].to_numpy(dtype=str)
+    frame = frame.assign(opening=blinding.openings(row["blinding_key"], usccs),
+                         nonce=blinding.nonces(row["blinding_key"], usccs))
+    return frame.sort_values("nonce", kind="stable").reset_index(drop=True)
+
+
+def _drawn_positions(conn: Connection, row: dict, frame: pd.DataFrame, seed: str, salt: str) -> pd.DataFrame:
+    """The frame rows the revealed seed draws, in draw order (v2: over the frame in nonce order)."""
+    if row["algorithm"] == draw.ALGORITHM_V1:
+        entity_rng, _ = draw.streams(seed, salt, row["frame_hash"])
+        return frame.iloc[draw.systematic_pps(frame["pi_units"].to_numpy(dtype=np.int64), entity_rng)]
+    ordered = audit_frame(conn, row["id"])
+    entity_rng, _ = draw.streams(seed, salt, row["frame_hash"])
+    return ordered.iloc[draw.systematic_pps(ordered["pi_units"].to_numpy(dtype=np.int64), entity_rng)]
 
 
 def reveal(conn: Connection, draw_id: int, actor: str, client: str | None = None,
@@ -244,11 +271,10 @@ def reveal(conn: Connection, draw_id: int, actor: str, client: str | None = None
     else:
         seed, salt = row["seed"], row["salt"]
     frame = stored_frame(conn, draw_id)
-    data = draw.canonical_frame(frame["token"].to_numpy(dtype="S"), frame["pi_units"].to_numpy(dtype=np.int64))
-    if draw.sha256(data) != row["frame_hash"]:
+    if draw.sha256(frame_bytes(conn, draw_id)) != row["frame_hash"]:
         raise DrawStateError(f"the stored frame of draw {draw_id} no longer has its published hash")
-    entity_rng, inspector_rng = draw.streams(seed, salt, row["frame_hash"])
-    drawn = frame.iloc[draw.systematic_pps(frame["pi_units"].to_numpy(dtype=np.int64), entity_rng)]
+    _, inspector_rng = draw.streams(seed, salt, row["frame_hash"])
+    drawn = _drawn_positions(conn, row, frame, seed, salt)
     plan = get_plan(conn, row["plan_id"]).plan
     assigned = inspectors.assign(drawn, inspector_pool(conn, plan.departments), plan.inspectors_per_entity,
                                  plan.cross_assignment, inspector_rng, last_inspectors(conn, drawn["uscc"].tolist()))
@@ -279,23 +305,40 @@ def last_inspectors(conn: Connection, usccs: list[str]) -> dict[str, list[str]]:
 
 
 def sample_of(conn: Connection, draw_id: int) -> pd.DataFrame:
-    """Drawn entities in draw order: uscc, name, opening, π units, inspectors (codes)."""
+    """Drawn entities in draw order: uscc, name, opening, π units, inspectors (codes), and the
+    nonce that, with opening and π, is the entity's receipt (internal: it tells π)."""
     sample = pd.read_sql_query(text(
         "SELECT s.draw_order, s.uscc, e.name, s.opening, s.pi_units, s.inspectors_json FROM inspection_sample s "
         "LEFT JOIN entity e ON e.uscc = s.uscc WHERE s.draw_id = :i ORDER BY s.draw_order"), conn, params={"i": draw_id})
     sample["inspectors"] = sample.pop("inspectors_json").map(json.loads)
     sample["pi"] = sample["pi_units"] / UNIT
+    key = get_draw(conn, draw_id)["blinding_key"]
+    sample["nonce"] = blinding.nonces(key, sample["uscc"].to_numpy(dtype=str)) if len(sample) else []
     return sample
 
 
 def verify_stored(conn: Connection, draw_id: int, seed: str | None = None, salt: str | None = None,
                   frame: bytes | None = None) -> draw.Verification:
-    """Verify a drawn draw as the public would, from its published parts; ``seed``, ``salt`` or
-    ``frame`` replace the published ones (to see that a changed one is detected)."""
+    """Re-run a drawn draw in full, as the auditor does, against its published parts; ``seed``,
+    ``salt`` or ``frame`` replace the published ones (to see that a changed one is detected)."""
     row = get_draw(conn, draw_id)
     if row["status"] != "drawn":
         raise DrawStateError(f"draw {draw_id} is {row['status']}: there is nothing to verify before the reveal")
     sample = sample_of(conn, draw_id)
-    tokens = [blinding.token(u, o) for u, o in zip(sample["uscc"], sample["opening"], strict=True)]
-    return draw.verify(frame if frame is not None else frame_bytes(conn, draw_id), seed or row["seed"],
-                       salt or row["salt"], row["commitment"], row["frame_hash"], tokens)
+    published = frame if frame is not None else frame_bytes(conn, draw_id)
+    seed, salt = seed or row["seed"], salt or row["salt"]
+    if row["algorithm"] == draw.ALGORITHM_V1:
+        tokens = [blinding.token(u, o) for u, o in zip(sample["uscc"], sample["opening"], strict=True)]
+        return draw.verify(published, seed, salt, row["commitment"], row["frame_hash"], tokens)
+    return draw.verify_full(audit_frame(conn, draw_id), published, seed, salt, row["commitment"], row["frame_hash"],
+                            sample["uscc"].tolist())
+
+
+def verify_published(conn: Connection, draw_id: int) -> draw.Verification:
+    """What the public can check of a drawn draw from its publication alone (``draw.verify_public``)."""
+    row = get_draw(conn, draw_id)
+    if row["status"] != "drawn":
+        raise DrawStateError(f"draw {draw_id} is {row['status']}: there is nothing to verify before the reveal")
+    sample = sample_of(conn, draw_id)
+    return draw.verify_public(frame_bytes(conn, draw_id), row["seed"], row["salt"], row["commitment"],
+                              row["frame_hash"], row["sample_size"], list(zip(sample["uscc"], sample["opening"])))

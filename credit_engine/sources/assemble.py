@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from credit_engine.identifiers import Pseudonymiser
+from credit_engine.identifiers import Pseudonymiser, mask_ids_in_frame
 from credit_engine.sources import jsontext
 from credit_engine.sources.batch import FACT_COLUMNS
 from credit_engine.sources.subjects import SubjectResolver
@@ -18,6 +18,11 @@ HASHED = (
     "end_date", "publicity_end", "published", "severity", "amount_yuan", "document_no",
     "authority", "category", "status", "flags", "detail_json",
 )
+
+
+#: Fact columns of free text (a 文号 or a name may hold a person's ID, and the key is built from
+#: the 文号): masked as the ID columns are, before the content hash.
+FREE_TEXT = frozenset({"fact_key", "document_no", "authority", "category", "person_name"})
 
 
 @dataclass
@@ -51,7 +56,8 @@ def assemble(
     columns: dict[str, object],
     detail: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Fact rows for ``rows``: given columns, defaults for the rest, detail and raw JSON, hash.
+    """Fact rows for ``rows``: given columns, defaults for the rest, detail and raw JSON, hash;
+    identity numbers in free text, the detail and the key masked (``source.raw`` already is).
 
     ``rows`` are source row numbers; one may repeat when a row yields several facts, and then
     the columns given for it must already be aligned on ``rows``.
@@ -66,9 +72,10 @@ def assemble(
     for col in ("fact_key", "subject_uscc", "person_key", "person_masked_id", "person_name",
                 "severity", "document_no", "authority", "category", "flags", "rule_set_id"):
         facts[col] = facts[col].astype("string")
+    facts = mask_ids_in_frame(facts, keep=set(facts.columns) - FREE_TEXT)
     facts["amount_yuan"] = facts["amount_yuan"].astype("float64")
     facts["published"] = facts["published"].astype("boolean")
-    facts["detail_json"] = jsontext.objects(_aligned(detail, rows)) if detail is not None else pd.NA
+    facts["detail_json"] = jsontext.objects(mask_ids_in_frame(_aligned(detail, rows))) if detail is not None else pd.NA
     facts["detail_json"] = facts["detail_json"].astype("string")
     facts["raw_json"] = jsontext.arrays(source.raw.loc[rows])
     facts["source_row"] = rows.to_numpy(dtype="int64")

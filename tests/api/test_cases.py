@@ -83,7 +83,7 @@ def test_an_ineligible_application_is_refused_with_reasons(client: TestClient, p
 def test_bad_requests_get_precise_answers(client: TestClient, province: Province) -> None:
     uscc, fact = next(published_penalties(province))
     assert client.post("/v1/public/repairs", json=application(uscc, "0000000000000000")).status_code == 422
-    assert "has no fact" in client.post("/v1/public/repairs", json=application(uscc, "0000000000000000")).text
+    assert "no record published" in client.post("/v1/public/repairs", json=application(uscc, "0000000000000000")).text
     bad_code = client.post("/v1/public/objections", json={"uscc": "91230103MA1BXXXX0Y", "ref": fact.ref,
                                                           "ground": "error", "statement": "x", "objector": "y"})
     assert bad_code.status_code == 422 and "check" in bad_code.text

@@ -119,11 +119,14 @@ def test_anyone_can_verify_a_published_draw(client: TestClient, province: Provin
     draw_id = drawn["committed"]["id"]
     public = client.get(f"/v1/public/draws/{draw_id}").json()
     frame = client.get(f"/v1/public/draws/{draw_id}/frame").content
-    tokens = [blinding.token(s["uscc"], s["opening"]) for s in public["sample"]]
-    assert len(tokens) == 15 and draw.sha256(frame) == public["frame_hash"]
-    assert draw.verify(frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"], tokens).ok
-    assert not draw.verify(frame, public["seed"] + "x", public["salt"], public["commitment"], public["frame_hash"],
-                           tokens).ok
+    opened = [(s["uscc"], s["opening"]) for s in public["sample"]]
+    assert len(opened) == 15 and draw.sha256(frame) == public["frame_hash"]
+    assert draw.verify_public(frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"],
+                              public["sample_size"], opened).ok
+    assert not draw.verify_public(frame, public["seed"] + "x", public["salt"], public["commitment"],
+                                  public["frame_hash"], public["sample_size"], opened).ok
+    assert not draw.verify_public(frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"],
+                                  public["sample_size"], opened[:-1]).ok  # an entity left out of the sample
     assert [s["uscc"] for s in public["sample"]] == [s["uscc"] for s in drawn["drawn"]["sample"]]
     assert client.post(f"/v1/inspections/draws/{draw_id}/verify", json={},
                        headers=auth(province, "inspection")).json()["ok"]
@@ -146,6 +149,49 @@ def test_publication_has_no_class_score_pi_or_personal_data(client: TestClient, 
         assert not [n for n in province.identity_numbers if n in body]
         assert "检查员" not in body and "API-" not in body  # no inspector, by name or code
     assert not any(s["uscc"] in frame for s in internal)  # the frame is blinded
+
+
+def test_no_drawn_entitys_pi_or_class_can_be_read_from_the_public_draw(client: TestClient, province: Province,
+                                                                       drawn: dict) -> None:
+    """Issue 34 item 5: an opening used to find the entity's π in the published frame (π is the
+    class). Now the frame line it finds seals π: only the entity's receipt (opening, nonce, π,
+    internal) opens the seal."""
+    draw_id = drawn["committed"]["id"]
+    frame = client.get(f"/v1/public/draws/{draw_id}/frame").text
+    lines = dict(line.split(",") for line in frame.splitlines())
+    internal = {s["uscc"]: s for s in drawn["drawn"]["sample"]}
+    for entry in client.get(f"/v1/public/draws/{draw_id}").json()["sample"]:
+        shown = lines[blinding.token(entry["uscc"], entry["opening"])]
+        pi = internal[entry["uscc"]]
+        assert shown != f"{pi['pi']:.9f}" and not re.fullmatch(r"[01]\.\d{9}", shown)
+        assert {blinding.seal("0" * 32, units) for units in range(0, 10**9 + 1, 10**7)}.isdisjoint({shown})
+        assert shown == blinding.seal(pi["nonce"], round(pi["pi"] * 10**9))  # the receipt opens it
+
+
+def test_the_auditor_re_runs_a_draw_in_full_read_only_and_audited(client: TestClient, province: Province,
+                                                                  drawn: dict) -> None:
+    draw_id, public = drawn["committed"]["id"], drawn["drawn"]
+    for role, code in ((None, 401), ("regulator", 403), ("inspection", 403)):
+        headers = auth(province, role) if role else {}
+        assert client.get(f"/v1/audit/draws/{draw_id}/frame", headers=headers).status_code == code
+    rows = client.get(f"/v1/audit/draws/{draw_id}/frame", headers=auth(province, "auditor"))
+    assert rows.status_code == 200 and len(rows.json()) == public["frame_size"]
+    frame = client.get(f"/v1/public/draws/{draw_id}/frame").content
+    sample = [s["uscc"] for s in public["sample"]]
+    full = pd.DataFrame(rows.json())
+    assert draw.verify_full(full, frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"],
+                            sample).ok
+    moved = full.assign(pi_units=full["pi_units"].iloc[::-1].to_numpy())  # other π than committed
+    assert not draw.verify_full(moved, frame, public["seed"], public["salt"], public["commitment"],
+                                public["frame_hash"], sample).frame_hash_matches
+    verified = client.get(f"/v1/audit/draws/{draw_id}/verification", headers=auth(province, "auditor")).json()
+    assert verified["ok"], verified
+    with province.engine.connect() as conn:
+        actions = [a for (a,) in conn.execute(text(
+            "SELECT action FROM audit_log WHERE target = :t ORDER BY id"), {"t": f"draw:{draw_id}"})]
+    assert actions[-2:] == ["audit_read_frame", "audit_verify_draw"]
+    assert client.post("/v1/inspections/plans", json=_plan(province), headers=auth(province, "auditor")).status_code == 403
+    assert client.get(f"/v1/inspections/draws/{draw_id}", headers=auth(province, "auditor")).status_code == 403
 
 
 def test_results_come_back_as_facts_with_the_draws_pi(client: TestClient, province: Province, drawn: dict) -> None:

@@ -97,9 +97,16 @@ def test_a_draw_is_committed_revealed_stored_audited_and_verifiable(store: Engin
     assert len(sample) == 12 and sample["draw_order"].tolist() == list(range(1, 13))
     pi = frame.set_index("uscc")["pi_units"]
     assert (sample["pi_units"].to_numpy() == pi[sample["uscc"]].to_numpy()).all()  # each drawn entity keeps its π
-    # anyone can re-run it from the published parts alone
-    tokens = [blinding.token(u, o) for u, o in zip(sample["uscc"], sample["opening"])]
-    assert draw.draw_keys(published, drawn["seed"], drawn["salt"]) == tokens
+    # anyone can check the published parts: commitment, frame hash, each drawn entity in the frame
+    opened = list(zip(sample["uscc"], sample["opening"]))
+    assert draw.verify_public(published, drawn["seed"], drawn["salt"], drawn["commitment"], drawn["frame_hash"], 12,
+                              opened).ok
+    assert not draw.verify_public(published, drawn["seed"], drawn["salt"], drawn["commitment"], drawn["frame_hash"],
+                                  12, opened[:-1] + [(opened[-1][0], opened[0][1])]).ok  # a wrong opening fails
+    # and each drawn entity, with its receipt, that it was drawn with the π it has
+    first = sample.iloc[0]
+    assert draw.verify_receipt(published, first["uscc"], first["opening"], first["nonce"], first["pi_units"])
+    assert not draw.verify_receipt(published, first["uscc"], first["opening"], first["nonce"], first["pi_units"] + 1)
     assert audit_actions(store)[-3:] == ["plan_create", "draw_commit", "draw_reveal"]
 
 
