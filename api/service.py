@@ -23,6 +23,7 @@ from credit_engine.grading import batch
 from credit_engine.scoring import registry
 from credit_engine.settings import Settings
 from credit_engine.store.db import make_engine
+from credit_engine.store.roles import owns_tables
 
 log = logging.getLogger("credit_engine.api")
 #: Reason codes kept in memory (a few hundred bytes each): ``pred_contrib`` costs about a
@@ -63,6 +64,9 @@ class Service:
             db_slots=asyncio.Semaphore(settings.db_connections),
             keys=KeyCache(settings.api_key_cache_seconds),
         )
+        if owns_tables(service.engine):
+            log.warning("the service connects as the owner of the tables, which can switch the append-only "
+                        "triggers off: serve as the role `credit-engine init --service-role` grants")
         service.reload()
         return service
 

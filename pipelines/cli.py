@@ -30,7 +30,11 @@ console = Console()
 
 
 @app.command()
-def init() -> None:
+def init(
+    service_role: Annotated[str | None, typer.Option(
+        help="PostgreSQL: create this role if missing and grant it what the service needs (read and insert only "
+             "on the audit log and grades); run init as the tables' owner, serve as this role")] = None,
+) -> None:
     """Create the database or upgrade it to the current schema."""
     settings = get_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -40,6 +44,16 @@ def init() -> None:
     after = current_revision(engine)
     state = "created" if before is None else ("up to date" if before == after else f"upgraded from {before}")
     console.print(f"database {engine.url.render_as_string(hide_password=True)}: {state} (schema {after})")
+    if service_role:
+        from credit_engine.store.roles import grant_service_role
+
+        try:
+            done = grant_service_role(engine, service_role)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        created = "created (NOLOGIN: give it LOGIN and a password), " if done[0].startswith("CREATE ROLE") else ""
+        console.print(f"service role {service_role}: {created}{len(done)} grants")
 
 
 @app.command()
@@ -416,6 +430,23 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
 
 
 app.add_typer(sample_app, name="sample")
+
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain from its first row; name the first broken link."""
+    from credit_engine.store.audit import verify
+
+    with _store().connect() as conn:
+        found = verify(conn)
+    if not found.intact:
+        console.print(f"[red]audit log broken at row {found.broken_at}[/red] ({found.rows} rows read): {found.problem}")
+        raise typer.Exit(1)
+    console.print(f"audit log intact: {found.rows} rows chained")
+
 
 keys_app = typer.Typer(help="API keys of the service (only their hashes are stored).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
