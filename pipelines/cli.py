@@ -520,11 +520,19 @@ def serve(
     import uvicorn
 
     from api.logs import log_config
+    from credit_engine.settings import InsecureSettingsError
 
+    try:
+        console.print(get_settings().check_bind(host))
+    except InsecureSettingsError as exc:
+        console.print(f"[red]refused: {exc}[/red]")
+        raise typer.Exit(2) from exc
     _store()  # migrate before the workers start
     with _metrics_shared(workers):
+        # X-Forwarded-For is the app's to read, from CREDIT_ENGINE_TRUSTED_PROXIES only (api.guards):
+        # uvicorn's own handling believed any peer on 127.0.0.1
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
-                    log_config=log_config())
+                    log_config=log_config(), proxy_headers=False)
 
 
 @contextmanager
