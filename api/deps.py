@@ -3,6 +3,7 @@ and its role, the public rate limit, the audit of regulator reads, a validated U
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +19,7 @@ from api.service import Service
 from credit_engine.identifiers import CodeKind, classify_code, mask_ids_in_text
 from credit_engine.keys import Principal, Role, principal_for
 from credit_engine.store.models import Entity
-from credit_engine.store.repository import Store, now_utc
+from credit_engine.store.repository import Store, now_utc, stamp
 
 T = TypeVar("T")
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key from `credit-engine keys create`")
@@ -170,21 +171,36 @@ def write_transaction(conn: Connection) -> RootTransaction:
     return conn.begin()
 
 
-class Audit:
-    """Writes one audit row per regulator read before the data leaves, on the request's own
-    connection: a request holds one pooled connection at a time, so a busy pool cannot deadlock."""
+def audit_read(service: Service, conn: Connection | None, actor: str, action: str, target: str, detail: dict,
+               client: str | None) -> None:
+    """One audit row of a read, written before the data leaves: to the read audit's own database
+    when there is one (``GroupWriter``), else on the request's connection (a request holds one
+    pooled connection at a time, so a busy pool cannot deadlock)."""
+    if service.read_audit is not None:
+        service.read_audit.append((stamp(now_utc()), actor, action, target,
+                                   json.dumps(detail, ensure_ascii=False, default=str), client))
+        return
+    if conn is None:
+        with service.engine.begin() as own:
+            Store(own).audit(now_utc(), actor, action, target, detail, client=client)
+        return
+    with write_transaction(conn):
+        Store(conn).audit(now_utc(), actor, action, target, detail, client=client)
 
-    def __init__(self, conn: Connection, principal: Principal, client: str, path: str) -> None:
-        self.conn, self.principal, self.client, self.path = conn, principal, client, path
+
+class Audit:
+    """Writes one audit row per regulator read before the data leaves (``audit_read``)."""
+
+    def __init__(self, service: Service, conn: Connection, principal: Principal, client: str, path: str) -> None:
+        self.service, self.conn, self.principal, self.client, self.path = service, conn, principal, client, path
 
     def __call__(self, action: str, target: str, **detail: object) -> None:
-        with write_transaction(self.conn):
-            Store(self.conn).audit(now_utc(), self.principal.actor, action, target,
-                                   {"path": self.path, "role": str(self.principal.role), **detail}, client=self.client)
+        audit_read(self.service, self.conn, self.principal.actor, action, target,
+                   {"path": self.path, "role": str(self.principal.role), **detail}, self.client)
 
 
-async def get_audit(request: Request, conn: ConnDep, principal: RegulatorDep) -> Audit:
-    return Audit(conn, principal, client_address(request), request.url.path)
+async def get_audit(request: Request, service: ServiceDep, conn: ConnDep, principal: RegulatorDep) -> Audit:
+    return Audit(service, conn, principal, client_address(request), request.url.path)
 
 
 AuditDep = Annotated[Audit, Depends(get_audit)]
@@ -196,10 +212,9 @@ def audit_failure(service: Service, request: Request, error: BaseException) -> N
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         return
-    with service.engine.begin() as conn:
-        Store(conn).audit(now_utc(), principal.actor, "read_failed", mask_ids_in_text(request.url.path)[:200],
-                          {"path": mask_ids_in_text(request.url.path), "role": str(principal.role),
-                           "method": request.method, "error": type(error).__name__}, client=client_address(request))
+    audit_read(service, None, principal.actor, "read_failed", mask_ids_in_text(request.url.path)[:200],
+               {"path": mask_ids_in_text(request.url.path), "role": str(principal.role), "method": request.method,
+                "error": type(error).__name__}, client_address(request))
 
 UsccPath = Annotated[str, Path(description="unified social credit code (18 characters)",
                                examples=["91230103MA1BXXXX0Y"])]

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     open_cases_per_client: int = Field(
         10, ge=1, description="pending repair applications and objections filed from one client address at once"
     )
+    read_audit_database_url: str | None = Field(
+        None, description="where the audit rows of reads go: an SQLite store's writer (an ingest holds it for a whole "
+        "file) must not hold up a regulator's read, so on SQLite they go by default to audit.db in var_dir; a "
+        "database server keeps them in the store"
+    )
     max_body_bytes: int = Field(4 << 20, ge=1024, description="largest request body of a keyed route, refused "
                                 "with 413 before it is read further")
     public_max_body_bytes: int = Field(256 << 10, ge=1024, description="largest request body of the public API and "
@@ -105,6 +110,14 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'credit_engine.db').resolve()}"
+
+    @property
+    def read_audit_url(self) -> str:
+        if self.read_audit_database_url:
+            return self.read_audit_database_url
+        if self.db_url.startswith("sqlite"):
+            return f"sqlite:///{(self.var_dir / 'audit.db').resolve()}"
+        return self.db_url
 
     @property
     def db_connections(self) -> int:

@@ -438,14 +438,27 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain from its first row; name the first broken link."""
+    from sqlalchemy.engine import make_url
+
     from credit_engine.store.audit import verify
 
-    with _store().connect() as conn:
-        found = verify(conn)
-    if not found.intact:
-        console.print(f"[red]audit log broken at row {found.broken_at}[/red] ({found.rows} rows read): {found.problem}")
+    settings = get_settings()
+    logs = {"audit log": _store()}
+    reads = settings.read_audit_url
+    if reads != settings.db_url and (not reads.startswith("sqlite") or Path(make_url(reads).database).exists()):
+        logs["audit log of reads"] = make_engine(reads)
+    broken = False
+    for name, engine in logs.items():
+        with engine.connect() as conn:
+            found = verify(conn)
+        if found.intact:
+            console.print(f"{name} intact: {found.rows} rows chained")
+        else:
+            broken = True
+            console.print(f"[red]{name} broken at row {found.broken_at}[/red] ({found.rows} rows read): "
+                          f"{found.problem}")
+    if broken:
         raise typer.Exit(1)
-    console.print(f"audit log intact: {found.rows} rows chained")
 
 
 keys_app = typer.Typer(help="API keys of the service (only their hashes are stored).", no_args_is_help=True)

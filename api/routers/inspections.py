@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, status
 from pydantic import Field
 from fastapi.responses import StreamingResponse
 
-from api.deps import ConnDep, InspectionDep, ServiceDep, client_address, write_transaction
+from api.deps import ConnDep, InspectionDep, ServiceDep, audit_read, client_address, write_transaction
 from api.inspection_schemas import (
     ClassTermsOut, CommitIn, DrawOut, InspectorOut, PlanOut, PolicyOut, ResultsIn, ResultsOut, RevealIn,
     VerificationOut, WeightsPage,
@@ -31,7 +31,6 @@ from credit_engine.sampling.inspectors import NoEligibleInspector
 from credit_engine.sampling.plan import Inspector, Line, Plan
 from credit_engine.sampling.policy import UNGRADED_AS, resolve
 from credit_engine.sampling.weights import REASONS, Weights
-from credit_engine.store.repository import Store, now_utc
 
 router = APIRouter(prefix="/v1/inspections", tags=["inspection systems"])
 T = TypeVar("T")
@@ -54,9 +53,8 @@ def _run(work: Callable[[], T]) -> T:
 
 
 def _audit(conn: ConnDep, request: Request, principal: Principal, action: str, target: str, **detail: object) -> None:
-    with write_transaction(conn):
-        Store(conn).audit(now_utc(), principal.actor, action, target, {"path": request.url.path, **detail},
-                          client=client_address(request))
+    audit_read(request.app.state.service, conn, principal.actor, action, target, {"path": request.url.path, **detail},
+               client_address(request))
 
 
 @router.get("/policy", response_model=PolicyOut, summary="A sampling policy: class ratios and frequencies")

@@ -35,7 +35,8 @@ def readyz(service: ServiceDep) -> JSONResponse:
         database, revision = False, None
     champion = service.champion.version if service.champion else None
     body = Ready(database=database, schema_revision=revision, schema_head=head_revision(), champion=champion,
-                 champion_problem=CHAMPION_MISSING if service.champion_problem else None, rule_sets=[r.id for r in service.rule_sets])
+                 champion_problem=CHAMPION_MISSING if service.champion_problem else None,
+                 rule_sets=[r.id for r in service.rule_sets])
     ready = database and revision == head_revision() and champion is not None
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 

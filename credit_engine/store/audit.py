@@ -87,3 +87,59 @@ def verify(conn: Connection) -> Verification:
             return Verification(count, row_id, f"row {row_id}'s fields no longer match its hash: it was changed")
         prev = row_hash
     return Verification(count, None, None)
+
+
+class GroupWriter:
+    """Audit rows of reads, appended by one thread in group commits: a read hands its row over and
+    waits until the transaction holding it has committed (its row is durable when it answers),
+    while the rows of reads arriving meanwhile share the next commit. Pointed at an audit database
+    of its own (SQLite), a read never waits for the store's writer (an ingest holds it for a file)."""
+
+    def __init__(self, engine, batch: int = 500) -> None:
+        import queue
+        import threading
+
+        self.engine, self.batch = engine, batch
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def append(self, values: tuple[str, str, str, str | None, str | None, str | None]) -> None:
+        """Append one row (``FIELDS`` in order, ``at`` as text); returns once it is committed."""
+        from concurrent.futures import Future
+
+        done: Future = Future()
+        self._queue.put((values, done))
+        done.result()
+
+    def _run(self) -> None:
+        import queue
+
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            items = [first]
+            while len(items) < self.batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                items.append(item)
+            try:
+                with self.engine.begin() as conn:
+                    for values, _ in items:
+                        append(conn, values)
+            except Exception as exc:  # each waiting read fails with the cause: none is answered unaudited
+                for _, done in items:
+                    done.set_exception(exc)
+            else:
+                for _, done in items:
+                    done.set_result(None)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(10)

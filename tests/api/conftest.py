@@ -77,6 +77,9 @@ def province(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     synthesise(folder / "prov", 1200, seed=5, as_of=AS_OF)
     with scratch_store(request.param, folder) as engine:
         patch.setenv("CREDIT_ENGINE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+        # the reads' audit rows in the store itself, where the tests look for them (test_hardening
+        # covers the audit database of its own that an SQLite store gets by default)
+        patch.setenv("CREDIT_ENGINE_READ_AUDIT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
         get_settings.cache_clear()
         settings = get_settings()
         ingest_paths([folder / "prov" / "sources"], engine, settings, backfill=True)

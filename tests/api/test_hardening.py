@@ -246,3 +246,38 @@ def test_the_development_secret_is_refused_beyond_loopback(monkeypatch: pytest.M
         assert started[-1]["proxy_headers"] is False  # X-Forwarded-For is read by the app's rules alone
     finally:
         get_settings.cache_clear()
+
+
+# ------------------------------------------------------------- 12: reads beside an SQLite writer
+
+
+def test_a_regulator_read_answers_while_another_writer_holds_the_sqlite_store(province: Province,
+                                                                                tmp_path) -> None:
+    """An ingest holds the store's write lock for a whole file: each read's audit row waited for it
+    (30 s, then 500 "database is locked"). The rows of reads now go to an audit database of their own."""
+    import sqlite3
+
+    from api import create_app
+    from credit_engine.store.audit import verify
+    from credit_engine.store.db import make_engine
+
+    if province.engine.dialect.name != "sqlite":
+        pytest.skip("a database server does not lock the store for a writer")
+    audit_url = f"sqlite:///{tmp_path / 'audit.db'}"
+    app = create_app(province.settings.model_copy(update={"read_audit_database_url": audit_url}))
+    with province.engine.connect() as conn:
+        uscc = conn.exec_driver_sql("SELECT uscc FROM grade ORDER BY id LIMIT 1").scalar()
+    writer = sqlite3.connect(province.engine.url.database, isolation_level=None)
+    with TestClient(app) as caller:
+        writer.execute("BEGIN IMMEDIATE")  # what an ingest holds
+        try:
+            answers = [caller.get(f"/v1/entities/{uscc}", headers=auth(province, "regulator")) for _ in range(3)]
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    reads = make_engine(audit_url)
+    with reads.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT action, target FROM audit_log").all()
+        assert rows == [("read_entity", uscc)] * 3 and verify(conn).intact
+    reads.dispose()

@@ -36,7 +36,8 @@ def test_ready_with_a_champion_and_metrics_count_grades_by_version(client: TestC
     before = served()
     assert client.get(f"/v1/entities/{uscc}", headers=auth(province, "regulator")).status_code == 200
     assert served() == before + 1
-    assert 'http_requests_total{handler="/v1/entities/{uscc}"' in client.get("/metrics", headers=auth(province, "admin")).text
+    exposed = client.get("/metrics", headers=auth(province, "admin")).text
+    assert 'http_requests_total{handler="/v1/entities/{uscc}"' in exposed
 
 
 def test_not_ready_without_a_champion(province: Province, tmp_path) -> None:
