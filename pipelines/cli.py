@@ -47,8 +47,14 @@ def init(
     if service_role:
         from credit_engine.store.roles import grant_service_role
 
+        from sqlalchemy.exc import DBAPIError
+
         try:
             done = grant_service_role(engine, service_role)
+        except DBAPIError as exc:
+            console.print(f"[red]the role {service_role} could not be created or granted: "
+                          f"{str(exc.orig).strip()}[/red] (init needs CREATEROLE, or a DBA creates the role first)")
+            raise typer.Exit(2) from exc
         except ValueError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc

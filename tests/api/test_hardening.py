@@ -64,7 +64,8 @@ def test_a_read_ending_in_a_server_error_is_audited(app: FastAPI, client: TestCl
     assert json.loads(detail)["error"] == "RuntimeError"
 
 
-def test_reading_a_draw_with_its_sample_is_audited(client: TestClient, province: Province, drawn: dict) -> None:
+def test_reading_a_draw_with_its_sample_is_audited(client: TestClient, province: Province,
+                                                 drawn: dict) -> None:  # noqa: F811
     draw_id = drawn["committed"]["id"]
     before = len(_audit(province, "read_draw", f"draw:{draw_id}"))
     assert client.get(f"/v1/inspections/draws/{draw_id}", headers=auth(province, "inspection")).status_code == 200

@@ -24,14 +24,14 @@ def _object(engine: Engine, doc: str, statement: str, client: str | None = "10.0
                               ON, client=client, limits=limits).ticket
 
 
-def test_an_identical_pending_objection_is_refused(store: Engine) -> None:
+def test_an_identical_pending_objection_is_refused(store: Engine) -> None:  # noqa: F811
     _object(store, "G-2026", "罚款金额有误")
     with pytest.raises(CaseConflict, match="identical objection"):
         _object(store, "G-2026", "罚款金额有误", client="10.0.0.8")
     _object(store, "G-2026", "处罚日期有误")  # another statement is another objection
 
 
-def test_one_record_holds_a_bounded_number_of_pending_objections(store: Engine) -> None:
+def test_one_record_holds_a_bounded_number_of_pending_objections(store: Engine) -> None:  # noqa: F811
     limits = OpenLimits(per_record=2, per_client=100)
     _object(store, "G-2026", "一", limits=limits)
     _object(store, "G-2026", "二", client="10.0.0.9", limits=limits)
@@ -40,7 +40,7 @@ def test_one_record_holds_a_bounded_number_of_pending_objections(store: Engine) 
     _object(store, "E-2025", "三", limits=limits)  # another record
 
 
-def test_one_client_holds_a_bounded_number_of_pending_cases(store: Engine) -> None:
+def test_one_client_holds_a_bounded_number_of_pending_cases(store: Engine) -> None:  # noqa: F811
     limits = OpenLimits(per_record=100, per_client=2)
     _object(store, "G-2026", "一", limits=limits)
     with store.begin() as conn:
