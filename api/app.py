@@ -4,18 +4,25 @@ operations endpoints, and a lifespan that loads the champion and the rule sets o
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from api import logs, metrics
+from api import guards, logs, metrics
+from api.deps import audit_failure
 from api.routers import audit, cases, disclosure, entities, inspections, models, ops, page, persons, public, rules, transfers
 from api.routers import quarantine
 from api.service import Service
 from credit_engine.settings import Settings, get_settings
 
+log = logging.getLogger("credit_engine.api")
 DESCRIPTION = """
 Credit-based tiered supervision (信用分级分类监管): entity credit records, risk classes A–D with
 their reasons, linked persons, and the public credit query.
@@ -49,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service.stop()
 
     app = FastAPI(title="credit-engine", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None,  # served by ops, for whom operations_access allows
                   openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
                                 {"name": "inspection systems"}, {"name": "auditors"},
                                 {"name": "operations"}])
@@ -57,6 +65,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases.public)
     app.include_router(disclosure.pages)
     app.include_router(audit.router)
+    app.add_middleware(guards.RequestGuard, max_body=settings.max_body_bytes,
+                       public_max_body=settings.public_max_body_bytes)
+    app.add_middleware(guards.PageGuard)
     app.add_middleware(logs.AccessLog)
+    guards.networks(settings.trusted_proxies)  # a wrong proxy setting stops the start, not the first request
+    app.add_middleware(guards.ClientAddress, trusted_proxies=settings.trusted_proxies)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Where and why, never the input itself: echoed once per missing field, a large body
+        became a far larger answer."""
+        errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> PlainTextResponse:
+        try:
+            await run_in_threadpool(audit_failure, request.app.state.service, request, exc)
+        except Exception:  # the store itself may be what failed: the error is still answered and logged
+            log.exception("the audit row of a failed request was not written")
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
     return app

@@ -4,15 +4,17 @@ internal assessment and no grade: only what the applicant or objector needs to f
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from api.schemas import USCC_EXAMPLE, PublicBody
-from credit_engine.workflows.objection import GROUNDS, OUTCOMES
+from credit_engine.workflows.objection import CORRECTABLE, GROUNDS, OUTCOMES
 from credit_engine.workflows.repair import EVIDENCE_KINDS
 
 EvidenceKind = Literal[EVIDENCE_KINDS]  # type: ignore[valid-type]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+CorrectionField = Literal[CORRECTABLE]  # type: ignore[valid-type]
 Ground = Literal[tuple(GROUNDS)]  # type: ignore[valid-type]
 Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
 REF = Field(min_length=1, max_length=200, description="the record's `ref`, as shown with each published record",
@@ -21,7 +23,8 @@ REF = Field(min_length=1, max_length=200, description="the record's `ref`, as sh
 
 class EvidenceIn(BaseModel):
     kind: EvidenceKind = Field(examples=["fine_paid"])
-    description: str = Field(min_length=1, max_length=2000, examples=["罚款缴纳凭证，2026年6月1日"])
+    description: str = Field(min_length=1, max_length=2000, pattern=r"\S", examples=["罚款缴纳凭证，2026年6月1日"],
+                             description="what the item proves: not blank")
 
 
 class RepairIn(BaseModel):
@@ -103,10 +106,17 @@ class CasePage(BaseModel):
 class DecisionIn(BaseModel):
     outcome: Literal["approved", "rejected", "corrected", "removed", "upheld", "undetermined"] = Field(
         description="repair: approved or rejected; objection: " + ", ".join(OUTCOMES))
-    reasons: list[str] = Field(min_length=1, max_length=20, examples=[["罚款已缴纳，违法行为已整改"]])
-    correction: dict[str, Any] | None = Field(
+    reasons: list[Reason] = Field(min_length=1, max_length=20, examples=[["罚款已缴纳，违法行为已整改"]])
+    correction: dict[CorrectionField, str | float | None] | None = Field(
         None, description="with outcome 'corrected': new values of category, amount_yuan, event_date, end_date, "
                           "document_no, authority")
+
+    @field_validator("correction")
+    @classmethod
+    def _bounded(cls, value: dict | None) -> dict | None:
+        if value and any(isinstance(v, str) and len(v) > 2000 for v in value.values()):
+            raise ValueError("a corrected value has at most 2000 characters")
+        return value
     revision: int | None = Field(None, description="the revision you read: refused with 409 if the case changed since")
 
 

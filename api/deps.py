@@ -3,6 +3,7 @@ and its role, the public rate limit, the audit of regulator reads, a validated U
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,11 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select
 
+from api.guards import is_loopback
 from api.service import Service
-from credit_engine.identifiers import CodeKind, classify_code
+from credit_engine.identifiers import CodeKind, classify_code, mask_ids_in_text
 from credit_engine.keys import Principal, Role, principal_for
 from credit_engine.store.models import Entity
-from credit_engine.store.repository import Store, now_utc
+from credit_engine.store.repository import Store, now_utc, stamp
 
 T = TypeVar("T")
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key from `credit-engine keys create`")
@@ -66,7 +68,7 @@ async def with_store(service: Service, work: Callable[[Connection], T]) -> T:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address (uvicorn has already applied X-Forwarded-For from trusted proxies)."""
+    """The caller's address (``guards.ClientAddress`` has applied X-Forwarded-For of trusted proxies)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -117,8 +119,9 @@ def require(role: Role, caller: bool = False):
 
     holder = Depends(get_caller if caller else get_principal)  # a default: the annotations are strings here
 
-    async def check(principal: Principal = holder) -> Principal:
-        return admitted(principal, role)
+    async def check(request: Request, principal: Principal = holder) -> Principal:
+        request.state.principal = admitted(principal, role)  # a read ending in a server error is audited by it
+        return principal
 
     return check
 
@@ -148,6 +151,20 @@ async def public_client(request: Request, service: ServiceDep) -> str:
 PublicDep = Annotated[str, Depends(public_client)]
 
 
+async def operations_reader(request: Request, service: ServiceDep, key: ApiKey) -> None:
+    """Who may read the metrics and the API's documentation (``operations_access``): by default a
+    key with the admin role, or a caller on the loopback address (a scraper beside the service)."""
+    access = service.settings.operations_access
+    if access == "open" or (access == "admin-or-loopback" and is_loopback(client_address(request))):
+        return
+    found = await get_caller(service, key)
+    if found.role is not Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "metrics and documentation are for keys with the admin role")
+
+
+OperationsDep = Depends(operations_reader)
+
+
 def write_transaction(conn: Connection) -> RootTransaction:
     """A write transaction on the request's connection, after ending the snapshot of its reads."""
     if conn.in_transaction():
@@ -155,24 +172,50 @@ def write_transaction(conn: Connection) -> RootTransaction:
     return conn.begin()
 
 
-class Audit:
-    """Writes one audit row per regulator read before the data leaves, on the request's own
-    connection: a request holds one pooled connection at a time, so a busy pool cannot deadlock."""
+def audit_read(service: Service, conn: Connection | None, actor: str, action: str, target: str, detail: dict,
+               client: str | None) -> None:
+    """One audit row of a read, written before the data leaves: to the read audit's own database
+    when there is one (``GroupWriter``), else on the request's connection (a request holds one
+    pooled connection at a time, so a busy pool cannot deadlock)."""
+    if service.read_audit is not None:
+        service.read_audit.append((stamp(now_utc()), actor, action, target,
+                                   json.dumps(detail, ensure_ascii=False, default=str), client))
+        return
+    if conn is None:
+        with service.engine.begin() as own:
+            Store(own).audit(now_utc(), actor, action, target, detail, client=client)
+        return
+    with write_transaction(conn):
+        Store(conn).audit(now_utc(), actor, action, target, detail, client=client)
 
-    def __init__(self, conn: Connection, principal: Principal, client: str, path: str) -> None:
-        self.conn, self.principal, self.client, self.path = conn, principal, client, path
+
+class Audit:
+    """Writes one audit row per regulator read before the data leaves (``audit_read``)."""
+
+    def __init__(self, service: Service, conn: Connection, principal: Principal, client: str, path: str) -> None:
+        self.service, self.conn, self.principal, self.client, self.path = service, conn, principal, client, path
 
     def __call__(self, action: str, target: str, **detail: object) -> None:
-        with write_transaction(self.conn):
-            Store(self.conn).audit(now_utc(), self.principal.actor, action, target,
-                                   {"path": self.path, "role": str(self.principal.role), **detail}, client=self.client)
+        audit_read(self.service, self.conn, self.principal.actor, action, target,
+                   {"path": self.path, "role": str(self.principal.role), **detail}, self.client)
 
 
-async def get_audit(request: Request, conn: ConnDep, principal: RegulatorDep) -> Audit:
-    return Audit(conn, principal, client_address(request), request.url.path)
+async def get_audit(request: Request, service: ServiceDep, conn: ConnDep, principal: RegulatorDep) -> Audit:
+    return Audit(service, conn, principal, client_address(request), request.url.path)
 
 
 AuditDep = Annotated[Audit, Depends(get_audit)]
+
+
+def audit_failure(service: Service, request: Request, error: BaseException) -> None:
+    """The audit row of a keyed request that ended in a server error: what was asked is on record
+    even when the answer never came (on a connection of its own: the request's may be broken)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        return
+    audit_read(service, None, principal.actor, "read_failed", mask_ids_in_text(request.url.path)[:200],
+               {"path": mask_ids_in_text(request.url.path), "role": str(principal.role), "method": request.method,
+                "error": type(error).__name__}, client_address(request))
 
 UsccPath = Annotated[str, Path(description="unified social credit code (18 characters)",
                                examples=["91230103MA1BXXXX0Y"])]
@@ -196,10 +239,19 @@ def checked_uscc(conn: Connection, raw: str) -> str:
                         f"{raw!r} is not a valid unified social credit code: {check.reason}")
 
 
+def audited_uscc(conn: Connection, raw: str, audit: Audit) -> str:
+    """``checked_uscc`` for a regulator: a refused code is audited too (with identity numbers masked)."""
+    try:
+        return checked_uscc(conn, raw)
+    except HTTPException:
+        audit("read_invalid", mask_ids_in_text(raw)[:64])
+        raise
+
+
 def scoped_entity(conn: Connection, uscc: str, principal: Principal, audit: Audit) -> str:
-    """The validated code of an entity the regulator may see: 404 unknown, 403 outside its regions
-    (both audited too)."""
-    code = checked_uscc(conn, uscc)
+    """The validated code of an entity the regulator may see: 422 invalid, 404 unknown, 403 outside
+    its regions (all audited too)."""
+    code = audited_uscc(conn, uscc, audit)
     region = conn.execute(_REGION, {"uscc": code}).scalar()
     if region is None:
         audit("read_missing", code)  # asking whether a code is known is itself a read

@@ -22,7 +22,9 @@ from credit_engine.rules import RuleSet, load_rule_sets
 from credit_engine.grading import batch
 from credit_engine.scoring import registry
 from credit_engine.settings import Settings
-from credit_engine.store.db import make_engine
+from credit_engine.store.audit import GroupWriter
+from credit_engine.store.db import make_engine, upgrade
+from credit_engine.store.roles import owns_tables
 
 log = logging.getLogger("credit_engine.api")
 #: Reason codes kept in memory (a few hundred bytes each): ``pred_contrib`` costs about a
@@ -47,6 +49,7 @@ class Service:
     public_limit: RateLimitItem
     db_slots: asyncio.Semaphore  # requests at the database at once (``deps.get_conn``)
     keys: KeyCache
+    read_audit: GroupWriter | None = None  # the audit rows of reads, when they go to a database of their own
     champion: registry.Champion | None = None
     champion_problem: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -63,6 +66,13 @@ class Service:
             db_slots=asyncio.Semaphore(settings.db_connections),
             keys=KeyCache(settings.api_key_cache_seconds),
         )
+        if settings.read_audit_url != settings.db_url:
+            audit_engine = make_engine(settings.read_audit_url)
+            upgrade(audit_engine)  # the store's schema: only its audit log is used there
+            service.read_audit = GroupWriter(audit_engine)
+        if owns_tables(service.engine):
+            log.warning("the service connects as the owner of the tables, which can switch the append-only "
+                        "triggers off: serve as the role `credit-engine init --service-role` grants")
         service.reload()
         return service
 
@@ -109,4 +119,7 @@ class Service:
                 await asyncio.to_thread(self.reload)
 
     def stop(self) -> None:
+        if self.read_audit is not None:
+            self.read_audit.stop()
+            self.read_audit.engine.dispose()
         self.engine.dispose()

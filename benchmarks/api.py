@@ -13,11 +13,17 @@ read, not a cache. Every regulator lookup also writes its audit row, as in produ
 
 Targets (acceptance): entity lookup ≥ 50 % of the trivial endpoint's requests/s, and its p99
 < 50 ms at 32 connections on 2 cores.
+
+With ``--ingest-rows N`` (default 100 000; 0 skips it) the regulator lookup is driven once more
+while ``credit-engine ingest`` loads a penalty file of N new rows in the background (its own
+process, stopped after ``--ingest-timeout`` seconds): on SQLite the ingest holds the store's write
+lock for the whole file, and each lookup's audit row must not wait for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import re
 import socket
@@ -126,6 +132,46 @@ def graded_usccs(base: str, headers: dict[str, str]) -> list[str]:
         page += 1
 
 
+PENALTY_HEADER = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_CFJG", "CF_WFXW"]
+
+
+def penalty_file(folder: Path, usccs: list[str], rows: int) -> Path:
+    """``rows`` new penalties (a fine each) over the graded entities, in the contract's CSV format."""
+    path = folder / f"bench-penalties-{rows}.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(PENALTY_HEADER)
+        for i in range(rows):
+            writer.writerow(["基准测试", usccs[i % len(usccs)], f"基准罚字〔2026〕{i}号", "罚款", "0.5", "2026-05-01",
+                             "基准测试市场监督管理局", "价格违法"])
+    return path
+
+
+def during_ingest(base: str, paths: list[str], headers: dict[str, str], args: argparse.Namespace, folder: Path,
+                  server: psutil.Process, env: dict[str, str], usccs: list[str]) -> tuple[dict, str]:
+    """The lookup driven while an ingest of ``--ingest-rows`` rows runs: (result, what the ingest did)."""
+    source = penalty_file(folder, usccs, args.ingest_rows)
+    started = time.perf_counter()
+    ingest = subprocess.Popen(CLI + ["ingest", str(source)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(3)  # past reading the header: the rows are being written
+    try:
+        result = _drive(base, paths, headers, args.seconds, args.concurrency, folder, server)
+        running = ingest.poll() is None
+        try:
+            ingest.wait(max(1.0, args.ingest_timeout - (time.perf_counter() - started)))
+            state = f"ingest {'still running at the end of the run, ' if running else 'ended before the run did, '}" \
+                    f"done in {time.perf_counter() - started:.0f} s (exit {ingest.returncode})"
+        except subprocess.TimeoutExpired:
+            ingest.kill()
+            ingest.wait()
+            state = f"ingest stopped after the {args.ingest_timeout:.0f} s timeout"
+    finally:
+        if ingest.poll() is None:
+            ingest.kill()
+    return result, state
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entities", type=int, default=3000)
@@ -133,6 +179,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--ingest-rows", type=int, default=100_000)
+    parser.add_argument("--ingest-timeout", type=float, default=600.0)
     args = parser.parse_args()
 
     folder, env, key = served_province("bench-api-", args.entities, args.database_url)
@@ -149,6 +197,11 @@ def main() -> None:
         for name, (paths, headers) in runs.items():
             _drive(base, paths[:20], headers, 2.0, args.concurrency, folder, process)  # warm-up
             results[name] = _drive(base, paths, headers, args.seconds, args.concurrency, folder, process)
+        ingest_state = None
+        if args.ingest_rows:
+            name = f"regulator lookup, ingest of {args.ingest_rows:,} rows"
+            results[name], ingest_state = during_ingest(base, runs["regulator GET /v1/entities/{uscc}"][0], regulator,
+                                                        args, folder, process, env, usccs)
     finally:
         server.terminate()
         server.wait(10)
@@ -166,6 +219,10 @@ def main() -> None:
     print(f"entity lookup p99: {lookup['p99']:.1f} ms (target < 50 ms: {'PASS' if lookup['p99'] < 50 else 'FAIL'})")
     public = results["public GET /v1/public/entities/{uscc}"]
     print(f"public query / trivial requests/s: {public['rps'] / trivial:.2f}; p99 {public['p99']:.1f} ms")
+    if ingest_state:
+        busy = results[f"regulator lookup, ingest of {args.ingest_rows:,} rows"]
+        print(f"entity lookup p99 during the ingest: {busy['p99']:.1f} ms ({busy['errors']} errors) beside "
+              f"{lookup['p99']:.1f} ms without; {ingest_state}")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ isolated instances side by side by pointing each at its own working folder.
 
 from __future__ import annotations
 
+import ipaddress
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +21,16 @@ DEFAULT_PSEUDONYM_SECRET = "credit-engine-development-secret-not-for-production"
 
 class InsecureSettingsError(RuntimeError):
     """Raised when a production instance would start with development defaults."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a listening address reaches this machine only (a name other than localhost may not)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -56,6 +68,26 @@ class Settings(BaseSettings):
         30.0, ge=0, description="how often an API worker checks which version the champion alias names and "
         "loads it when it changed: a promotion through another worker or the CLI (0: only on reload)"
     )
+    open_cases_per_record: int = Field(
+        3, ge=1, description="pending objections one published record may have at once (an identical one is refused)"
+    )
+    open_cases_per_client: int = Field(
+        10, ge=1, description="pending repair applications and objections filed from one client address at once"
+    )
+    read_audit_database_url: str | None = Field(
+        None, description="where the audit rows of reads go: an SQLite store's writer (an ingest holds it for a whole "
+        "file) must not hold up a regulator's read, so on SQLite they go by default to audit.db in var_dir; a "
+        "database server keeps them in the store"
+    )
+    max_body_bytes: int = Field(4 << 20, ge=1024, description="largest request body of a keyed route, refused "
+                                "with 413 before it is read further")
+    public_max_body_bytes: int = Field(256 << 10, ge=1024, description="largest request body of the public API and "
+                                       "the page (an objection at its longest fits)")
+    trusted_proxies: str = Field("", description="comma-separated addresses or networks of the reverse proxies whose "
+                                 "X-Forwarded-For is believed (default none: the peer's address is the client's)")
+    operations_access: Literal["admin-or-loopback", "admin", "open"] = Field(
+        "admin-or-loopback", description="who may read /metrics, /docs, /redoc and /openapi.json: a key with the "
+        "admin role or a caller on the loopback address (default), admin keys only, or anyone")
     rate_limit_storage: str = Field(
         "memory://", description="where rate-limit counters live: memory:// (one process) or redis://host:6379"
     )
@@ -69,9 +101,28 @@ class Settings(BaseSettings):
             )
         return self
 
+    def check_bind(self, host: str) -> str:
+        """What the service says at start about its secret: refused (InsecureSettingsError) when
+        the development secret would serve any address beyond this machine's loopback."""
+        if self.pseudonym_secret != DEFAULT_PSEUDONYM_SECRET:
+            return "pseudonym secret: set (CREDIT_ENGINE_PSEUDONYM_SECRET)"
+        if not is_loopback_host(host):
+            raise InsecureSettingsError(
+                f"the service would listen on {host}, beyond the loopback address, with the development pseudonym "
+                "secret: set CREDIT_ENGINE_PSEUDONYM_SECRET to a secret of your own before serving other machines")
+        return f"pseudonym secret: the development default, accepted only because {host} is a loopback address"
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'credit_engine.db').resolve()}"
+
+    @property
+    def read_audit_url(self) -> str:
+        if self.read_audit_database_url:
+            return self.read_audit_database_url
+        if self.db_url.startswith("sqlite"):
+            return f"sqlite:///{(self.var_dir / 'audit.db').resolve()}"
+        return self.db_url
 
     @property
     def db_connections(self) -> int:

@@ -33,7 +33,11 @@ console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
 
 @app.command()
-def init() -> None:
+def init(
+    service_role: Annotated[str | None, typer.Option(
+        help="PostgreSQL: create this role if missing and grant it what the service needs (read and insert only "
+             "on the audit log and grades); run init as the tables' owner, serve as this role")] = None,
+) -> None:
     """Create the database or upgrade it to the current schema."""
     settings = get_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -43,6 +47,22 @@ def init() -> None:
     after = current_revision(engine)
     state = "created" if before is None else ("up to date" if before == after else f"upgraded from {before}")
     console.print(f"database {engine.url.render_as_string(hide_password=True)}: {state} (schema {after})")
+    if service_role:
+        from credit_engine.store.roles import grant_service_role
+
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            done = grant_service_role(engine, service_role)
+        except DBAPIError as exc:
+            console.print(f"[red]the role {service_role} could not be created or granted: "
+                          f"{str(exc.orig).strip()}[/red] (init needs CREATEROLE, or a DBA creates the role first)")
+            raise typer.Exit(2) from exc
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        created = "created (NOLOGIN: give it LOGIN and a password), " if done[0].startswith("CREATE ROLE") else ""
+        console.print(f"service role {service_role}: {created}{len(done)} grants")
 
 
 @app.command()
@@ -120,9 +140,7 @@ def quarantine(
 
     from credit_engine.quarantine import quarantined
 
-    settings = get_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _current_store()
     with engine.connect() as conn:
         total, rows = quarantined(conn, file, reason, None if export else limit)
     if export:
@@ -475,6 +493,36 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
 
 app.add_typer(sample_app, name="sample")
 
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain from its first row; name the first broken link."""
+    from sqlalchemy.engine import make_url
+
+    from credit_engine.store.audit import verify
+
+    settings = get_settings()
+    logs = {"audit log": _current_store()}
+    reads = settings.read_audit_url
+    if reads != settings.db_url and (not reads.startswith("sqlite") or Path(make_url(reads).database).exists()):
+        logs["audit log of reads"] = make_engine(reads)
+    broken = False
+    for name, engine in logs.items():
+        with engine.connect() as conn:
+            found = verify(conn)
+        if found.intact:
+            console.print(f"{name} intact: {found.rows} rows chained")
+        else:
+            broken = True
+            console.print(f"[red]{name} broken at row {found.broken_at}[/red] ({found.rows} rows read): "
+                          f"{found.problem}")
+    if broken:
+        raise typer.Exit(1)
+
+
 keys_app = typer.Typer(help="API keys of the service (only their hashes are stored).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
@@ -552,11 +600,19 @@ def serve(
     import uvicorn
 
     from credit_engine.logs import log_config
+    from credit_engine.settings import InsecureSettingsError
 
+    try:
+        console.print(get_settings().check_bind(host))
+    except InsecureSettingsError as exc:
+        console.print(f"[red]refused: {exc}[/red]")
+        raise typer.Exit(2) from exc
     upgrade(make_engine(get_settings().db_url))  # serve migrates at start, before the workers
     with _metrics_shared(workers):
+        # X-Forwarded-For is the app's to read, from CREDIT_ENGINE_TRUSTED_PROXIES only (api.guards):
+        # uvicorn's own handling believed any peer on 127.0.0.1
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
-                    log_config=log_config(file=log_file))
+                    log_config=log_config(file=log_file), proxy_headers=False)
 
 
 @contextmanager

@@ -21,18 +21,21 @@ from api.case_schemas import (
     RepairIn,
     TicketOut,
 )
-from api.deps import Audit, AuditDep, ConnDep, PublicDep, RegulatorDep, ServiceDep, checked_uscc, write_transaction
+from api.deps import (Audit, AuditDep, ConnDep, PublicDep, RegulatorDep, ServiceDep, audited_uscc, checked_uscc,
+                      write_transaction)
+from api.service import Service
 from credit_engine.keys import Principal
 from credit_engine.records import current_record, today_in_beijing
 from credit_engine.store.models import Entity
 from credit_engine.workflows import CaseConflict, CaseNotFound, InvalidRequest, get_case, list_cases, objection, repair
-from credit_engine.workflows.cases import Case
+from credit_engine.workflows.cases import Case, OpenLimits, TooManyOpen
 from credit_engine.workflows.repair import Evidence, RepairApplication
 
 public = APIRouter(prefix="/v1/public", tags=["public"])
 router = APIRouter(prefix="/v1/cases", tags=["regulators"])
 
 TICKET_DOC = "the ticket returned when the case was filed"
+Ticket = Annotated[str, Path(description=TICKET_DOC, max_length=32, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 @contextmanager
@@ -42,6 +45,8 @@ def case_errors() -> Iterator[None]:
         yield
     except CaseNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except TooManyOpen as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from exc
     except CaseConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except InvalidRequest as exc:
@@ -68,13 +73,17 @@ def _published(conn: Connection, raw: str, ref: str) -> tuple[str, str]:
     return code, ref
 
 
+def open_limits(service: Service) -> OpenLimits:
+    return OpenLimits(service.settings.open_cases_per_record, service.settings.open_cases_per_client)
+
+
 def _evidence(items) -> tuple[Evidence, ...]:
     return tuple(Evidence(e.kind, e.description) for e in items)
 
 
 @public.post("/repairs", response_model=TicketOut, status_code=status.HTTP_201_CREATED,
              summary="Apply for credit repair of a published record")
-def file_repair(body: RepairIn, conn: ConnDep, client: PublicDep) -> dict:
+def file_repair(body: RepairIn, conn: ConnDep, client: PublicDep, service: ServiceDep) -> dict:
     """Checked at once under the rules in force today: an ineligible application is refused with
     every reason and the earliest date it could succeed; an eligible one gets a decision deadline
     in working days. Keep the ticket to follow the case."""
@@ -82,25 +91,27 @@ def file_repair(body: RepairIn, conn: ConnDep, client: PublicDep) -> dict:
     application = RepairApplication(code, ref, body.applicant, body.obligations_performed, body.commitment_signed,
                                     _evidence(body.evidence), body.commitment_text, body.contact)
     with case_errors(), write_transaction(conn):
-        case = repair.apply(conn, application, today_in_beijing(), actor="public", client=client)
+        case = repair.apply(conn, application, today_in_beijing(), actor="public", client=client,
+                            limits=open_limits(service))
     return case.public()
 
 
 @public.post("/objections", response_model=TicketOut, status_code=status.HTTP_201_CREATED,
              summary="Object to a published record")
-def file_objection(body: ObjectionIn, conn: ConnDep, client: PublicDep) -> dict:
+def file_objection(body: ObjectionIn, conn: ConnDep, client: PublicDep, service: ServiceDep) -> dict:
     """Anyone may object, with grounds and evidence. The record is marked as under objection at
     once, on the public page too; the decision is due within the rules' working days."""
     code, ref = _published(conn, body.uscc, body.ref)
     filed = objection.Objection(code, ref, body.ground, body.statement, body.objector, _evidence(body.evidence),
                                 body.contact)
     with case_errors(), write_transaction(conn):
-        case = objection.file(conn, filed, today_in_beijing(), actor="public", client=client)
+        case = objection.file(conn, filed, today_in_beijing(), actor="public", client=client,
+                              limits=open_limits(service))
     return case.public()
 
 
 @public.get("/cases/{ticket}", response_model=TicketOut, summary="Follow a repair application or an objection")
-def follow(ticket: Annotated[str, Path(description=TICKET_DOC, max_length=32)], conn: ConnDep,
+def follow(ticket: Ticket, conn: ConnDep,
            client: PublicDep) -> dict:
     with case_errors():
         return get_case(conn, ticket).public()
@@ -115,9 +126,12 @@ def case_out(case: Case) -> CaseOut:
 
 
 def _scoped_case(conn: Connection, ticket: str, principal: Principal, audit: Audit) -> Case:
-    """The case if the regulator's regions cover its entity: 404 unknown, 403 outside (audited)."""
-    with case_errors():
+    """The case if the regulator's regions cover its entity: 404 unknown, 403 outside (both audited)."""
+    try:
         case = get_case(conn, ticket)
+    except CaseNotFound as exc:
+        audit("read_missing", ticket)  # asking whether a ticket exists is itself a read
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     region = conn.execute(select(Entity.region_code).where(Entity.uscc == case.uscc)).scalar()
     if not principal.covers(region):
         audit("read_denied", ticket, uscc=case.uscc, region=region)
@@ -133,12 +147,12 @@ def cases(
     kind: Literal["repair", "objection"] | None = None,
     uscc: Annotated[str | None, Query(max_length=24)] = None,
     overdue: Annotated[bool, Query(description="only pending cases past their deadline")] = False,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
     """Newest first, limited to the key's regions; ``overdue=true`` is the list of cases past their
     deadline (also the ``credit_engine_cases_overdue`` metric)."""
-    code = checked_uscc(conn, uscc) if uscc else None
+    code = audited_uscc(conn, uscc, audit) if uscc else None
     total, found = list_cases(conn, status=status_, kind=kind, uscc=code,
                               overdue_on=today_in_beijing() if overdue else None, regions=principal.scopes,
                               limit=size, offset=(page - 1) * size)
@@ -147,14 +161,14 @@ def cases(
 
 
 @router.get("/{ticket}", response_model=CaseOut, summary="A case file")
-def read_case(ticket: str, principal: RegulatorDep, conn: ConnDep, audit: AuditDep) -> CaseOut:
+def read_case(ticket: Ticket, principal: RegulatorDep, conn: ConnDep, audit: AuditDep) -> CaseOut:
     case = _scoped_case(conn, ticket, principal, audit)
     audit("read_case", ticket, uscc=case.uscc)
     return case_out(case)
 
 
 @router.post("/{ticket}/decision", response_model=DecisionOut, summary="Decide a pending case")
-def decide(ticket: str, body: DecisionIn, principal: RegulatorDep, conn: ConnDep, audit: AuditDep,
+def decide(ticket: Ticket, body: DecisionIn, principal: RegulatorDep, conn: ConnDep, audit: AuditDep,
            service: ServiceDep) -> DecisionOut:
     """Repair: approved (publicity and sharing stop, flags it caused end, the entity is re-graded)
     or rejected. Objection: corrected (with ``correction``), removed, upheld or undetermined;
@@ -177,7 +191,7 @@ def decide(ticket: str, body: DecisionIn, principal: RegulatorDep, conn: ConnDep
 
 
 @router.post("/{ticket}/extension", response_model=CaseOut, summary="Extend an objection's time limit")
-def extend(ticket: str, body: ExtensionIn, principal: RegulatorDep, conn: ConnDep, audit: AuditDep) -> CaseOut:
+def extend(ticket: Ticket, body: ExtensionIn, principal: RegulatorDep, conn: ConnDep, audit: AuditDep) -> CaseOut:
     """With a reason, up to the rules' total (20 working days by default)."""
     _scoped_case(conn, ticket, principal, audit)
     with case_errors(), write_transaction(conn):

@@ -23,8 +23,12 @@ from credit_engine.grading import batch
 
 router = APIRouter(prefix="/v1/entities", tags=["regulators"])
 
-AsOf = Annotated[date | None, Query(description="as the store stood at the end of this day (Beijing time); "
-                                                "default today", examples=["2026-06-30"])]
+#: The days a record can be asked about: beyond them the calendars and rule sets do not reach (and
+#: 0001-01-01 or 9999-12-31 overflowed the date arithmetic into a server error).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+AsOf = Annotated[date | None, Query(ge=EARLIEST, le=LATEST, examples=["2026-06-30"],
+                                    description="as the store stood at the end of this day (Beijing time); "
+                                                "default today")]
 
 
 def _grade(service: Service, row: dict | None) -> GradeOut | None:
@@ -42,7 +46,8 @@ async def get_entity(uscc: UsccPath, principal: RegulatorCaller, service: Servic
     publicity under the rule set then in force, the class held on that date with its reasons,
     the persons holding a role (masked IDs) and the propagated flags of the latest build."""
     where = (client_address(request), request.url.path)
-    return await with_store(service, lambda conn: _entity(conn, service, Audit(conn, principal, *where), uscc, as_of))
+    return await with_store(service, lambda conn: _entity(conn, service, Audit(service, conn, principal, *where), uscc,
+                                                           as_of))
 
 
 def _entity(conn: Connection, service: Service, audit: Audit, uscc: str, as_of: date | None) -> Response:

@@ -15,10 +15,11 @@ from typing import Annotated, TypeVar
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, status
+from pydantic import Field
 from fastapi.responses import StreamingResponse
 
-from api.deps import ConnDep, InspectionDep, ServiceDep, client_address, write_transaction
+from api.deps import ConnDep, InspectionDep, ServiceDep, audit_read, client_address, write_transaction
 from api.inspection_schemas import (
     ClassTermsOut, CommitIn, DrawOut, InspectorOut, PlanOut, PolicyOut, ResultsIn, ResultsOut, RevealIn,
     VerificationOut, WeightsPage,
@@ -27,10 +28,9 @@ from credit_engine.keys import Principal
 from credit_engine.records import today_in_beijing
 from credit_engine.sampling import ledger, results
 from credit_engine.sampling.inspectors import NoEligibleInspector
-from credit_engine.sampling.plan import Inspector, Plan
+from credit_engine.sampling.plan import Inspector, Line, Plan
 from credit_engine.sampling.policy import UNGRADED_AS, resolve
 from credit_engine.sampling.weights import REASONS, Weights
-from credit_engine.store.repository import Store, now_utc
 
 router = APIRouter(prefix="/v1/inspections", tags=["inspection systems"])
 T = TypeVar("T")
@@ -53,9 +53,8 @@ def _run(work: Callable[[], T]) -> T:
 
 
 def _audit(conn: ConnDep, request: Request, principal: Principal, action: str, target: str, **detail: object) -> None:
-    with write_transaction(conn):
-        Store(conn).audit(now_utc(), principal.actor, action, target, {"path": request.url.path, **detail},
-                          client=client_address(request))
+    audit_read(request.app.state.service, conn, principal.actor, action, target, {"path": request.url.path, **detail},
+               client_address(request))
 
 
 @router.get("/policy", response_model=PolicyOut, summary="A sampling policy: class ratios and frequencies")
@@ -78,8 +77,16 @@ def get_policy(principal: InspectionDep,
 # ------------------------------------------------------------------------------------- inspectors
 
 
+class InspectorIn(Inspector):
+    """An inspector as the pool receives it: the authority is required, since recusal from one's
+    own authority's entities depends on it."""
+
+    authority: Line = Field(min_length=1, max_length=64, description="registration authority the inspector belongs to")
+
+
 @router.put("/inspectors", summary="Add or replace inspectors of the pool (by code)")
-def put_inspectors(pool: list[Inspector], principal: InspectionDep, conn: ConnDep, request: Request) -> dict[str, int]:
+def put_inspectors(pool: Annotated[list[InspectorIn], Body(max_length=10_000)], principal: InspectionDep,
+                   conn: ConnDep, request: Request) -> dict[str, int]:
     with write_transaction(conn):
         count = ledger.upsert_inspectors(conn, pool, principal.actor, client_address(request))
     return {"upserted": count}
@@ -88,8 +95,8 @@ def put_inspectors(pool: list[Inspector], principal: InspectionDep, conn: ConnDe
 @router.get("/inspectors", response_model=list[InspectorOut], summary="The inspector pool")
 def get_inspectors(principal: InspectionDep, conn: ConnDep) -> list[dict]:
     pool = ledger.inspector_pool(conn)
-    return [{**row, "conflicts": sorted(row["conflicts"]), "active": bool(row["active"])}
-            for row in pool.to_dict("records")]
+    return [{**row, "authority": row["authority"] if isinstance(row["authority"], str) else None,
+             "conflicts": sorted(row["conflicts"]), "active": bool(row["active"])} for row in pool.to_dict("records")]
 
 
 # ------------------------------------------------------------------------------------------ plans
@@ -242,8 +249,11 @@ def commit_draw(plan_id: PlanId, body: CommitIn, principal: InspectionDep, conn:
 
 
 @router.get("/draws/{draw_id}", response_model=DrawOut, summary="A draw with its sample and inspectors")
-def get_draw(draw_id: DrawId, principal: InspectionDep, conn: ConnDep) -> DrawOut:
-    return _draw_out(conn, _run(lambda: ledger.get_draw(conn, draw_id)))
+def get_draw(draw_id: DrawId, principal: InspectionDep, conn: ConnDep, request: Request) -> DrawOut:
+    """The sample carries π of each drawn entity, which tells its class: the read is audited."""
+    shown = _draw_out(conn, _run(lambda: ledger.get_draw(conn, draw_id)))
+    _audit(conn, request, principal, "read_draw", f"draw:{draw_id}", sample=len(shown.sample or []))
+    return shown
 
 
 @router.get("/draws/{draw_id}/frame.csv", summary="The frame of a draw with classes (internal, streamed)",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from api import metrics
-from api.deps import ServiceDep
+from api.deps import OperationsDep, ServiceDep
 from api.schemas import Ready
 from credit_engine.store.db import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
+#: Why the champion is missing is in the service's log, not in an answer anyone may read (it named
+#: the registry's host).
+CHAMPION_MISSING = "no champion model loaded: see the service's log"
 
 
 @router.get("/healthz", summary="The process is up")
@@ -31,11 +35,27 @@ def readyz(service: ServiceDep) -> JSONResponse:
         database, revision = False, None
     champion = service.champion.version if service.champion else None
     body = Ready(database=database, schema_revision=revision, schema_head=head_revision(), champion=champion,
-                 champion_problem=service.champion_problem, rule_sets=[r.id for r in service.rule_sets])
+                 champion_problem=CHAMPION_MISSING if service.champion_problem else None,
+                 rule_sets=[r.id for r in service.rule_sets])
     ready = database and revision == head_revision() and champion is not None
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, dependencies=[OperationsDep])
 def prometheus_metrics() -> Response:
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/openapi.json", include_in_schema=False, dependencies=[OperationsDep])
+def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", include_in_schema=False, dependencies=[OperationsDep])
+def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="credit-engine")
+
+
+@router.get("/redoc", include_in_schema=False, dependencies=[OperationsDep])
+def redoc() -> HTMLResponse:
+    return get_redoc_html(openapi_url="/openapi.json", title="credit-engine")

@@ -112,11 +112,11 @@ def objection_submit(request: Request, conn: ConnDep, client: PublicDep,
                      form: Annotated[ObjectionForm, Form()]) -> HTMLResponse:
     """The form posts here (no script needed); the answer is the ticket page, or the form again
     with the precise reason it was refused."""
-    evidence = [EvidenceIn(kind="document", description=form.evidence)] if form.evidence.strip() else []
-    try:
+    try:  # the evidence too: a description beyond its limit is the form's error, not the server's
+        evidence = [EvidenceIn(kind="document", description=form.evidence)] if form.evidence.strip() else []
         body = ObjectionIn(uscc=form.uscc, ref=form.ref, ground=form.ground, statement=form.statement,
                            objector=form.objector, contact=form.contact or None, evidence=evidence)
-        ticket = file_objection(body, conn, client)
+        ticket = file_objection(body, conn, client, request.app.state.service)
     except (HTTPException, ValidationError) as exc:
         shown, record = _record(conn, form.uscc, form.ref)
         error = exc.detail if isinstance(exc, HTTPException) else "; ".join(

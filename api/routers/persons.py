@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from api.deps import Audit, AuditDep, ConnDep, RegulatorDep, ServiceDep
-from api.routers.entities import AsOf
+from api.routers.entities import EARLIEST, LATEST, AsOf
 from api.schemas import PersonOut
 from credit_engine.identifiers import Pseudonymiser, region_of
 from credit_engine.keys import Principal
@@ -22,8 +22,9 @@ router = APIRouter(prefix="/v1/persons", tags=["regulators"])
 
 
 class PersonLookup(BaseModel):
-    id_number: str = Field(description="a resident identity number (18 or 15 digits)", examples=["11010519491231002X"])
-    as_of: date | None = None
+    id_number: str = Field(max_length=32, description="a resident identity number (18 or 15 digits)",
+                           examples=["11010519491231002X"])
+    as_of: date | None = Field(None, ge=EARLIEST, le=LATEST)
 
 
 def _scoped(record: dict, principal: Principal) -> dict:
@@ -66,5 +67,6 @@ def lookup_person(body: PersonLookup, principal: RegulatorDep, conn: ConnDep, au
     try:
         pseudonym = Pseudonymiser(service.settings.pseudonym_secret).key(body.id_number)
     except ValueError as exc:
+        audit("read_invalid", "person", characters=len(body.id_number))  # the number itself stays out
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return _person(conn, pseudonym, body.as_of, principal, audit)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import AuditDep, ConnDep, RegulatorDep
+from api.routers.entities import EARLIEST, LATEST
 from api.schemas import TransferPage
 from credit_engine.records import today_in_beijing
 from credit_engine.rules import rules_for
@@ -21,7 +22,8 @@ router = APIRouter(prefix="/v1/transfers", tags=["regulators"])
 @router.get("", response_model=TransferPage, summary="Abnormal-list entries to warn or to move to the serious list")
 def transfers(
     principal: RegulatorDep, conn: ConnDep, audit: AuditDep,
-    as_of: Annotated[date | None, Query(description="the day of the worklist; default today", examples=["2026-06-30"])] = None,
+    as_of: Annotated[date | None, Query(ge=EARLIEST, le=LATEST, description="the day of the worklist; default today",
+                                        examples=["2026-06-30"])] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TransferPage:

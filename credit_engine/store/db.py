@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
+from credit_engine.store.audit import chain_hash
 from credit_engine.store.bulk import restore
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -36,6 +37,7 @@ def make_engine(url: str, connections: int | None = None) -> Engine:
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     dbapi_conn.isolation_level = None  # transactions are begun by the "begin" listener
+    dbapi_conn.create_function("audit_chain_hash", 7, chain_hash, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

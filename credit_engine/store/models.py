@@ -197,7 +197,8 @@ class Quarantine(Base):
 
 
 class AuditLog(Base):
-    """Append-only: database triggers refuse UPDATE and DELETE (see the initial migration)."""
+    """Append-only: database triggers refuse UPDATE, DELETE and a conflicting INSERT; each row is
+    hash-chained to the one before (``credit_engine.store.audit``)."""
 
     __tablename__ = "audit_log"
 
@@ -208,6 +209,8 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(Text, index=True)
     detail_json: Mapped[str | None] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))  # the row before's row_hash (credit_engine.store.audit)
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class LinkFlag(Base):
@@ -277,7 +280,8 @@ class CreditCase(Base):
     at once exactly one succeeds."""
 
     __tablename__ = "credit_case"
-    __table_args__ = (Index("ix_credit_case_status_deadline", "status", "deadline"),)
+    __table_args__ = (Index("ix_credit_case_status_deadline", "status", "deadline"),
+                      Index("ix_credit_case_client_status", "client", "status"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ticket: Mapped[str] = mapped_column(String(32), unique=True)
@@ -303,6 +307,7 @@ class CreditCase(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decision_json: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, server_default="1")
+    client: Mapped[str | None] = mapped_column(Text)  # the address that filed it: open cases per client are limited
 
 
 class Inspector(Base):

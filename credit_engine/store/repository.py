@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 from credit_engine.search import name_pieces
+from credit_engine.store import audit as audit_chain
 
 CHUNK = 5000
 #: Set on a fact while an objection to it is open.
@@ -202,11 +203,9 @@ class Store:
 
     def audit(self, moment: datetime, actor: str, action: str, target: str, detail: dict,
               client: str | None = None) -> None:
-        """Append to the audit log (the database refuses updates and deletes of it)."""
-        self.conn.exec_driver_sql(
-            f"INSERT INTO audit_log (at, actor, action, target, detail_json, client) VALUES ({', '.join([self.mark] * 6)})",
-            (stamp(moment), actor, action, target, json.dumps(detail, ensure_ascii=False, default=str), client),
-        )
+        """Append to the audit log, chained to its last row (the database refuses updates and deletes of it)."""
+        audit_chain.append(self.conn, (stamp(moment), actor, action, target,
+                                       json.dumps(detail, ensure_ascii=False, default=str), client))
 
     # -- entities, aliases, persons ---------------------------------------------------------------
     def upsert_entities(self, entities: pd.DataFrame, moment: datetime, full: bool) -> None:

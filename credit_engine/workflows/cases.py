@@ -40,6 +40,41 @@ class InvalidRequest(CaseError, ValueError):
     """The request names an unknown fact or breaks a rule of the procedure (HTTP 422)."""
 
 
+class TooManyOpen(CaseConflict):
+    """The client has as many open cases as it may (HTTP 429): filing is not a way to flood the store."""
+
+
+@dataclass(frozen=True)
+class OpenLimits:
+    """How many pending cases one record and one client address may have at once (the service
+    takes them from its settings). An identical pending objection is refused whatever the limits."""
+
+    per_record: int = 3
+    per_client: int = 10
+
+
+def check_open(conn: Connection, kind: str, fact_key: str, client: str | None, limits: OpenLimits,
+               ground: str | None = None, request: dict | None = None) -> None:
+    """Refuse a case beyond the limits of open cases, or a copy of an open objection."""
+    pending = select(CreditCase.ticket, CreditCase.ground, CreditCase.request_json, CreditCase.filed_on).where(
+        CreditCase.fact_key == fact_key, CreditCase.kind == kind, CreditCase.status == PENDING)
+    open_here = conn.execute(pending).all()
+    if kind == "objection" and request is not None:
+        same = next((r for r in open_here if r.ground == ground and json.loads(r.request_json) == request), None)
+        if same is not None:
+            raise CaseConflict(f"an identical objection to this record is pending since {same.filed_on}: "
+                               "follow that case instead of filing it again")
+    if len(open_here) >= limits.per_record:
+        raise CaseConflict(f"this record already has {len(open_here)} pending {kind} cases, the most it may have "
+                           "at once: file again once one is decided")
+    if client is not None:
+        mine = conn.execute(select(func.count()).select_from(CreditCase).where(
+            CreditCase.client == client, CreditCase.status == PENDING)).scalar()
+        if mine >= limits.per_client:
+            raise TooManyOpen(f"{mine} cases filed from this address are pending, the most one address may have "
+                              "at once: file again once one is decided")
+
+
 @dataclass(frozen=True)
 class Deadline:
     """A decision deadline; ``provisional`` when the holiday calendar does not cover its year yet
@@ -153,6 +188,7 @@ def file_case(conn: Connection, *, kind: str, uscc: str, fact: dict, ground: str
         applicant=applicant, contact=contact, request_json=_json(request), filed_on=filed_on, filed_at=moment,
         rule_set_id=rule_set_id, status=status, assessment_json=_json(assessment), earliest_on=earliest_on,
         limit_working_days=limit, deadline=due.day if due else None, extensions_json="[]", revision=1,
+        client=client,
     ))
     Store(conn).audit(moment, actor, f"{kind}_filed", ticket, {
         "uscc": uscc, "fact_key": fact["fact_key"], "status": status, "ground": ground,

@@ -48,7 +48,7 @@ class Objection:
 
 
 def file(conn: Connection, objection: Objection, filed_on: date, actor: str = "public",
-         client: str | None = None) -> cases.Case:
+         client: str | None = None, limits: cases.OpenLimits = cases.OpenLimits()) -> cases.Case:
     """File an objection and mark the record at once, in the caller's transaction."""
     if objection.ground not in GROUNDS:
         raise cases.InvalidRequest(f"unknown ground {objection.ground!r}; use one of {', '.join(GROUNDS)}")
@@ -61,9 +61,10 @@ def file(conn: Connection, objection: Objection, filed_on: date, actor: str = "p
         raise cases.InvalidRequest(f"the record is not published on {filed_on} ({publicity}: {basis}); "
                                    "objections concern published records")
     limit = rules.objection.decide_working_days.value
+    request = {"statement": objection.statement, "evidence": [e.__dict__ for e in objection.evidence]}
+    cases.check_open(conn, "objection", fact["fact_key"], client, limits, objection.ground, request)
     if OBJECTION_FLAG not in (fact["flags"] or ""):
         effects.new_version(conn, fact, now_utc(), add=[OBJECTION_FLAG])
-    request = {"statement": objection.statement, "evidence": [e.__dict__ for e in objection.evidence]}
     return cases.file_case(
         conn, kind="objection", uscc=objection.uscc, fact=fact, ground=objection.ground, applicant=objection.objector,
         contact=objection.contact, request=request, filed_on=filed_on, rule_set_id=rules.id, status=cases.PENDING,

@@ -254,7 +254,7 @@ def standing_of(conn: Connection, fact: dict, on: date) -> Standing:
 
 
 def apply(conn: Connection, application: RepairApplication, filed_on: date, actor: str = "public",
-          client: str | None = None) -> cases.Case:
+          client: str | None = None, limits: cases.OpenLimits = cases.OpenLimits()) -> cases.Case:
     """File an application in the caller's transaction: refused at once, or pending with a deadline."""
     if not application.applicant.strip():
         raise cases.InvalidRequest("the applicant must be named")
@@ -262,6 +262,7 @@ def apply(conn: Connection, application: RepairApplication, filed_on: date, acto
     pending = cases.pending_on_fact(conn, fact["fact_key"], "repair")
     if pending:
         raise cases.CaseConflict(f"a repair application for this record is already pending: ticket {pending[0]}")
+    cases.check_open(conn, "repair", fact["fact_key"], client, limits)
     assessment = assess(fact, application, filed_on, standing_of(conn, fact, filed_on))
     rules = rules_for(filed_on, province_of(fact["subject_uscc"]))
     # abnormal-list removal has its own limit (5 working days), not the penalty repair limit

@@ -69,7 +69,10 @@ def province(request: pytest.FixtureRequest, provinces: Provinces) -> Iterator[P
     for name, value in {"VAR_DIR": built.settings.var_dir, "MODEL_DIR": built.settings.model_dir,
                         "DATABASE_URL": built.settings.db_url, "PSEUDONYM_SECRET": "test-secret",
                         "PUBLIC_RATE_LIMIT": "100000/minute",
-                        "CHAMPION_FOLLOW_SECONDS": "0"}.items():  # a test that needs following asks for it
+                        "CHAMPION_FOLLOW_SECONDS": "0",  # a test that needs following asks for it
+                        # the reads' audit rows in the store itself, where the tests look for them
+                        # (test_hardening covers the audit database of its own an SQLite store gets)
+                        "READ_AUDIT_DATABASE_URL": built.settings.db_url}.items():
         patch.setenv(f"CREDIT_ENGINE_{name}", str(value))
     patch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
     get_settings.cache_clear()

@@ -144,4 +144,5 @@ def test_overdue_list_and_metric(client: TestClient, province: Province) -> None
     with province.engine.connect() as conn:
         count = conn.execute(text("SELECT COUNT(*) FROM credit_case WHERE kind = 'objection' AND status = 'pending' "
                                   "AND deadline < :d"), {"d": today_in_beijing()}).scalar()
-    assert f'credit_engine_cases_overdue{{kind="objection"}} {float(count)}' in client.get("/metrics").text
+    exposed = client.get("/metrics", headers=auth(province, "admin")).text
+    assert f'credit_engine_cases_overdue{{kind="objection"}} {float(count)}' in exposed

@@ -28,7 +28,7 @@ def test_ready_with_a_champion_and_metrics_count_grades_by_version(client: TestC
         uscc = conn.exec_driver_sql("SELECT uscc FROM grade ORDER BY id LIMIT 1").scalar()
 
     def served() -> float:
-        for line in client.get("/metrics").text.splitlines():
+        for line in client.get("/metrics", headers=auth(province, "admin")).text.splitlines():
             if line.startswith(f'credit_engine_grades_served_total{{model_version="{version}"}}'):
                 return float(line.split()[-1])
         return 0.0
@@ -36,7 +36,8 @@ def test_ready_with_a_champion_and_metrics_count_grades_by_version(client: TestC
     before = served()
     assert client.get(f"/v1/entities/{uscc}", headers=auth(province, "regulator")).status_code == 200
     assert served() == before + 1
-    assert 'http_requests_total{handler="/v1/entities/{uscc}"' in client.get("/metrics").text
+    exposed = client.get("/metrics", headers=auth(province, "admin")).text
+    assert 'http_requests_total{handler="/v1/entities/{uscc}"' in exposed
 
 
 def test_not_ready_without_a_champion(province: Province, tmp_path) -> None:

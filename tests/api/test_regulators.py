@@ -142,7 +142,8 @@ def test_bad_codes_and_unknown_entities(client: TestClient, province: Province) 
 def test_a_page_of_classes_is_audited_entity_by_entity_and_counted_by_model_version(client: TestClient,
                                                                                     province: Province) -> None:
     def served() -> float:
-        return sum(float(line.split()[-1]) for line in client.get("/metrics").text.splitlines()
+        exposed = client.get("/metrics", headers=auth(province, "admin")).text
+        return sum(float(line.split()[-1]) for line in exposed.splitlines()
                    if line.startswith("credit_engine_grades_served_total{"))
 
     before = served()
