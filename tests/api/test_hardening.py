@@ -224,7 +224,7 @@ def test_metrics_and_docs_are_for_admins_or_loopback_and_readiness_hides_interna
 # ------------------------------------------------------------------- 16: the development secret
 
 
-def test_the_development_secret_is_refused_beyond_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_development_secret_is_refused_beyond_loopback(settings, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     import uvicorn
@@ -235,7 +235,7 @@ def test_the_development_secret_is_refused_beyond_loopback(monkeypatch: pytest.M
     monkeypatch.delenv("CREDIT_ENGINE_ENV", raising=False)
     started: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw))
-    monkeypatch.setattr("pipelines.cli._store", lambda: None)
+    monkeypatch.setattr("pipelines.cli.upgrade", lambda engine: None)  # no store needed to refuse a start
     get_settings.cache_clear()
     try:
         for host in ("0.0.0.0", "192.0.2.10", "::"):
