@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from api import logs, metrics
+from api import docs, errors, logs, metrics
 from api.routers import cases, disclosure, entities, inspections, models, ops, page, persons, public, transfers
 from api.service import Service
 from credit_engine.settings import Settings, get_settings
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service.stop()
 
     app = FastAPI(title="credit-engine", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # served offline by api.docs
                   openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
                                 {"name": "inspection systems"},
                                 {"name": "operations"}])
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(cases.public)
     app.include_router(disclosure.pages)
+    docs.install(app)
+    errors.install(app)
     app.add_middleware(logs.AccessLog)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
     return app

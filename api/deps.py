@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select
 
+from api.messages import invalid_uscc, rate_limited
 from api.service import Service
 from credit_engine.identifiers import CodeKind, classify_code
 from credit_engine.keys import Principal, Role, principal_for
@@ -138,9 +139,7 @@ async def public_client(request: Request, service: ServiceDep) -> str:
     if not await service.limiter.hit(service.public_limit, "public", client):
         reset = (await service.limiter.get_window_stats(service.public_limit, "public", client)).reset_time
         wait = max(1, math.ceil(reset - time.time()))
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
-                            f"more than {service.public_limit} public queries; retry in {wait} s",
-                            headers={"Retry-After": str(wait)})
+        raise rate_limited(str(service.public_limit), wait)
     return client
 
 
@@ -190,8 +189,7 @@ def checked_uscc(conn: Connection, raw: str) -> str:
         return check.value
     if check.kind is CodeKind.USCC_CHECK_FAILED and conn.execute(_KNOWN, {"uscc": check.value}).first():
         return check.value
-    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                        f"{raw!r} is not a valid unified social credit code: {check.reason}")
+    raise invalid_uscc(raw, check)
 
 
 def scoped_entity(conn: Connection, uscc: str, principal: Principal, audit: Audit) -> str:

@@ -170,6 +170,7 @@ class PublicRecord(BaseModel):
     objection_recorded: bool = Field(description="an objection could not be determined: kept beside the record")
     person_name: str | None
     detail: dict[str, Any]
+    corrected_on: date | None = Field(None, description="已更正: an objection corrected the record on this day")
 
 
 class PublicEntity(BaseModel):
@@ -185,6 +186,14 @@ class PublicHit(BaseModel):
     reg_status: str | None
     address: str | None
     match: str = Field(description="code, prefix, contains or fuzzy", examples=["prefix"])
+
+
+class PublicHitPage(BaseModel):
+    total: int = Field(description="every match, not only this page's (at least this many when `more`)")
+    more: bool = Field(description="counting stopped early: there are at least `total` matches")
+    page: int
+    size: int
+    items: list[PublicHit]
 
 
 class ModelVersionOut(BaseModel):

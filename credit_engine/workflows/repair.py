@@ -10,6 +10,7 @@ read only from active facts, ``linking.flags_of``) and re-grades the entity at o
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -34,9 +35,11 @@ class Evidence:
 
     def __post_init__(self) -> None:
         if self.kind not in EVIDENCE_KINDS:
-            raise cases.InvalidRequest(f"unknown evidence kind {self.kind!r}; use one of {', '.join(EVIDENCE_KINDS)}")
+            raise cases.InvalidRequest(f"unknown evidence kind {self.kind!r}; use one of {', '.join(EVIDENCE_KINDS)}",
+                                       "证明材料类型不正确。", "unknown_evidence_kind")
         if not self.description.strip():
-            raise cases.InvalidRequest(f"evidence {self.kind!r} needs a description")
+            raise cases.InvalidRequest(f"evidence {self.kind!r} needs a description", "请填写证明材料的说明。",
+                                       "evidence_without_description")
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,14 @@ class RepairApplication:
 
 @dataclass(frozen=True)
 class Check:
+    """One condition of repair: ``detail`` for the regulator (English, with the rule set), ``code``
+    (machine-readable) and ``zh`` (the reason an applicant reads, naming the rule and its article)."""
+
     condition: str
     passed: bool
     detail: str
+    code: str = ""
+    zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,45 +86,89 @@ class Assessment:
 
     def as_dict(self) -> dict:
         return {"rule_set": self.rule_set_id, "eligible": self.eligible, "reasons": self.reasons,
+                "refusals": [{"code": c.code, "message": c.zh} for c in self.checks if not c.passed],
                 "checks": [c.__dict__ for c in self.checks], "publicity_ends_on": self.publicity_ends_on,
                 "notes": list(self.notes)}
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_TIER_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
+
+
+def law_of(source: str, rules: RuleSet) -> str:
+    """The name and article of the rule a value comes from, in Chinese: the part of its ``source``
+    before the English gloss (``国市监信规〔2021〕3号: early stop after 6 months``), else the
+    rule set's own title."""
+    head = re.split(r":|：| says | \(|[A-Za-z]{3,}", source, maxsplit=1)[0].strip(" ;；,")
+    if _CJK.search(head):
+        return head.replace("; ", "、")
+    found = re.search(r"[\u3400-\u9fff][^A-Za-z()]*", rules.title)
+    return found.group(0).strip(" ;；,:").replace("; ", "、") if found else rules.title
+
+
 def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[Check, date | None, date | None]:
     """The minimum-period check for the fact's kind: (check, earliest date, automatic end of publicity)."""
-    kind = fact["kind"]
+    kind, code = fact["kind"], "minimum_period"
     if kind == "penalty":
         area = detail.get("key_area")
-        tiering = tier_penalty(split_categories([fact["category"] or "其他"]), fact["amount_yuan"], fact["event_date"],
-                               bool(area) and area in rules.repair.key_areas.value, rules, fact["end_date"])
+        key_area = bool(area) and area in rules.repair.key_areas.value
+        cats = split_categories([fact["category"] or "其他"])
+        tiering = tier_penalty(cats, fact["amount_yuan"], fact["event_date"], key_area, rules, fact["end_date"])
         end = tiering.publicity_end
+        tier_rule = getattr(rules.penalty.tiers, tiering.tier.value)
+        law = law_of((tier_rule.key_area_repair_after_months if key_area and
+                      tier_rule.key_area_repair_after_months.value is not None else tier_rule.repair_after_months).source,
+                     rules)
+        tier = _TIER_ZH[tiering.tier.value]
         if tiering.repair_from is None:
+            blocked = [c for c in cats if c in rules.penalty.never_early_categories.value]
+            why = (f"处罚种类含{'、'.join(blocked)}，依据{law_of(rules.penalty.never_early_categories.source, rules)}"
+                   if blocked else f"依据{law}，该{tier}失信行为")
             return Check("minimum period reached", False,
                          f"not repairable early under {rules.id}: {tiering.basis}; publicity ends by itself on "
-                         f"{end}"), None, end
+                         f"{end}", "not_repairable_early",
+                         f"{why}不可提前停止公示，公示期满（{end}）后自动停止公示。"), None, end
         if filed_on < tiering.repair_from:
             return Check("minimum period reached", False,
-                         f"minimum publicity period not reached under {rules.id}: {tiering.basis}"), tiering.repair_from, end
-        return Check("minimum period reached", True, f"{rules.id}: {tiering.basis}"), filed_on, end
+                         f"minimum publicity period not reached under {rules.id}: {tiering.basis}", code,
+                         f"依据{law}，{tier}失信行为的最短公示期未满，{tiering.repair_from}起方可申请信用修复。"
+                         ), tiering.repair_from, end
+        return Check("minimum period reached", True, f"{rules.id}: {tiering.basis}", code,
+                     f"依据{law}，最短公示期已满。"), filed_on, end
     if kind == "serious":
-        years = rules.serious_list.early_removal_after_years.value
-        since = add_months(fact["event_date"], 12 * years)
+        rule = rules.serious_list.early_removal_after_years
+        since = add_months(fact["event_date"], 12 * rule.value)
         end = add_months(fact["event_date"], 12 * rules.serious_list.publicity_years.value)
         ok = filed_on >= since
         return Check("minimum period reached", ok,
-                     f"serious list: early removal possible {years} year(s) after listing, from {since} "
-                     f"({rules.serious_list.early_removal_after_years.source})"), (filed_on if ok else since), end
+                     f"serious list: early removal possible {rule.value} year(s) after listing, from {since} "
+                     f"({rule.source})", code,
+                     f"依据{law_of(rule.source, rules)}，列入严重违法失信名单满{rule.value}年后方可申请提前移出，"
+                     f"{since}起可以申请。"), (filed_on if ok else since), end
     if kind == "abnormal":
         reasons = {r.id: r for r in rules.abnormal_list.reasons}
         reason = reasons.get(fact["category"] or "")
         grounds = reason.repair_grounds if reason else "remedy the reason for listing"
         return Check("minimum period reached", True,
-                     f"abnormal list: no minimum period; removal once the reason is remedied ({grounds})"), filed_on, None
+                     f"abnormal list: no minimum period; removal once the reason is remedied ({grounds})", code,
+                     "经营异常名录无最短公示期，消除列入原因后即可申请移出。"), filed_on, None
     if kind == "court":
+        rule = rules.court_list.deletion_working_days
         return Check("repairable by market regulators", False,
                      f"court-list records are deleted by the court within "
-                     f"{rules.court_list.deletion_working_days.value} working days of performance: apply to the court"), None, None
-    return Check("adverse record", False, f"a {kind} record is not adverse credit information: nothing to repair"), None, None
+                     f"{rule.value} working days of performance: apply to the court", "court_record",
+                     f"失信被执行人信息由人民法院在被执行人履行义务后{rule.value}个工作日内删除"
+                     f"（{law_of(rule.source, rules).replace('同上', law_of(rules.court_list.listed_years.source, rules))}），"
+                     "请向执行法院申请。"), None, None
+    return Check("adverse record", False, f"a {kind} record is not adverse credit information: nothing to repair",
+                 "not_adverse", f"该条信息（{KIND_ZH.get(kind, '公示信息')}）不属于失信信息，无需信用修复。"), None, None
+
+
+#: The public names of the kinds of record (the public page's section titles).
+KIND_ZH = {"penalty": "行政处罚信息", "abnormal": "经营异常名录", "serious": "严重违法失信名单",
+           "court": "失信被执行人信息", "license": "行政许可信息", "inspection": "抽查检查结果", "role": "主要人员"}
+#: The kinds a market regulator repairs (the others are not adverse, or are the court's).
+REPAIRABLE_KINDS = ("penalty", "abnormal", "serious")
 
 
 def assess(fact: dict, application: RepairApplication, filed_on: date) -> Assessment:
@@ -126,21 +178,27 @@ def assess(fact: dict, application: RepairApplication, filed_on: date) -> Assess
     publicity, basis, _ = publicity_on(fact, detail, filed_on, rules)
     if publicity is not Publicity.PUBLISHED:
         check = Check("record published", False, f"the record is not published on {filed_on} ({publicity}: {basis}): "
-                                                 "there is nothing to repair")
+                                                 "there is nothing to repair", "not_published",
+                      f"该条信息在{filed_on}未处于公示状态，无需信用修复。")
         return Assessment(rules.id, (check,), None)
     period, earliest, ends = _period(fact, detail, filed_on, rules)
+    law = law_of(rules.repair.conditions.source, rules)
     checks = [
         period,
         Check("conduct corrected and obligations fully performed", application.obligations_performed,
               "obligations performed (fine paid, conduct corrected), as declared and evidenced"
               if application.obligations_performed else
-              "the conduct must be corrected and the obligations fully performed (e.g. the fine paid) first"),
+              "the conduct must be corrected and the obligations fully performed (e.g. the fine paid) first",
+              "obligations", "" if application.obligations_performed else
+              f"依据{law}，须先纠正失信行为、全面履行法定义务（如缴清罚款）。"),
         Check("evidence", bool(application.evidence),
               f"{len(application.evidence)} item(s) of evidence" if application.evidence else
-              "no evidence given (e.g. the fine receipt, proof of the correction)"),
+              "no evidence given (e.g. the fine receipt, proof of the correction)",
+              "evidence", "" if application.evidence else "未提交证明材料（如罚款缴纳凭证、整改证明）。"),
         Check("public credit commitment (信用承诺书) submitted", application.commitment_signed,
               "signed credit commitment submitted" if application.commitment_signed else
-              "the signed public credit commitment (信用承诺书) is missing"),
+              "the signed public credit commitment (信用承诺书) is missing",
+              "commitment", "" if application.commitment_signed else f"依据{law}，须提交签署的信用承诺书。"),
     ]
     notes = ("no other legal bar: confirmed by the regulator at decision",)
     return Assessment(rules.id, tuple(checks), earliest, ends, notes)
@@ -150,11 +208,13 @@ def apply(conn: Connection, application: RepairApplication, filed_on: date, acto
           client: str | None = None) -> cases.Case:
     """File an application in the caller's transaction: refused at once, or pending with a deadline."""
     if not application.applicant.strip():
-        raise cases.InvalidRequest("the applicant must be named")
+        raise cases.InvalidRequest("the applicant must be named", "请填写申请人名称。", "applicant_missing")
     fact = cases.current_fact(conn, application.uscc, application.fact)
     pending = cases.pending_on_fact(conn, fact["fact_key"], "repair")
     if pending:
-        raise cases.CaseConflict(f"a repair application for this record is already pending: ticket {pending[0]}")
+        raise cases.CaseConflict(f"a repair application for this record is already pending: ticket {pending[0]}",
+                                 f"该条信息已有正在处理的信用修复申请（受理编号{pending[0]}），请凭编号查询进度。",
+                                 "repair_pending")
     assessment = assess(fact, application, filed_on)
     rules = rules_for(filed_on)
     limit = rules.repair.decision_working_days.value
