@@ -92,7 +92,8 @@ def known_principal(service: Service, conn: Connection, key: str | None) -> Prin
 def admitted(principal: Principal, role: Role) -> Principal:
     """``principal`` when it holds ``role`` or ``admin``; 403 otherwise."""
     if principal.role not in (role, Role.ADMIN):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {principal.role} key may not use this endpoint "
+        article = "an" if str(principal.role)[0] in "aeiou" else "a"
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{article} {principal.role} key may not use this endpoint "
                                                        f"(needs the {role} role)")
     return principal
 

@@ -80,11 +80,12 @@ def fact_ref(fact_key: str) -> str:
 
 def _spellings(field: str, value: str) -> list[str]:
     """How a source's free text may write a corrected value: an amount with or without decimals
-    or thousands separators, a date as ISO or as 2025年3月1日."""
+    or thousands separators (a whole amount without them), a date as ISO or as 2025年3月1日."""
     if field == "amount_yuan":
         amount = float(value)
-        return [f"{amount:,.2f}", f"{amount:.2f}", f"{amount:,.0f}", f"{amount:.0f}"] if amount == int(amount) else [
-            f"{amount:,.2f}", f"{amount:.2f}"]
+        whole = amount == int(amount)
+        return [f"{amount:,.2f}", f"{amount:.2f}", f"{amount:,.0f}" if whole else f"{amount:,.2f}",
+                f"{amount:.0f}" if whole else f"{amount:.2f}"]
     if field in ("event_date", "end_date"):
         day = date.fromisoformat(value)
         return [value, f"{day.year}年{day.month}月{day.day}日", f"{day.year}年{day.month:02d}月{day.day:02d}日"]

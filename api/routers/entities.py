@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import AfterValidator
 from sqlalchemy import Connection
 
 from api.deps import (Audit, AuditDep, ConnDep, RegulatorCaller, RegulatorDep, ServiceDep, UsccPath, client_address,
@@ -22,8 +23,16 @@ from credit_engine.grading import batch
 
 router = APIRouter(prefix="/v1/entities", tags=["regulators"])
 
+def not_future(day: date | None) -> date | None:
+    """The store knows nothing of a day that has not come: a record "as of" it would be today's."""
+    if day is not None and day > today_in_beijing():
+        raise ValueError(f"as_of {day} is in the future (today is {today_in_beijing()} in Beijing)")
+    return day
+
+
 AsOf = Annotated[date | None, Query(description="as the store stood at the end of this day (Beijing time); "
-                                                "default today", examples=["2026-06-30"])]
+                                                "default today; not after today", examples=["2026-06-30"]),
+                 AfterValidator(not_future)]
 
 
 def _grade(service: Service, row: dict | None) -> GradeOut | None:

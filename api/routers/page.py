@@ -94,9 +94,11 @@ def record_label(record: dict) -> str:
 
 def record_rows(record: dict, entity_name: str | None = None) -> list[tuple[str, str]]:
     """A record as label/value rows, in the order a reader looks for them; no empty row and no
-    value twice (the source's own wording of a listing ground is preferred to our label of it)."""
-    kind, detail = record["kind"], record["detail"]
-    category = None if detail.get("reason") else record.get("category")
+    value twice (a listing ground we can name replaces the source's own wording of it)."""
+    kind, detail = record["kind"], dict(record["detail"])
+    category = record.get("category")
+    if category in CATEGORY_LABELS.get(kind, {}):
+        detail.pop("reason", None)
     rows: list[tuple[str, object]] = [
         ("文书编号", record.get("document_no")),
         (DATE_LABELS.get(kind, "日期"), record.get("event_date")),
