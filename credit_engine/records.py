@@ -97,12 +97,12 @@ def as_corrected(text: object, corrected: dict | None) -> object:
     columns show the new values; the decision's text still named the old ones)."""
     if not isinstance(text, str) or not corrected:
         return text
-    for field, (old, new) in corrected.get("fields", {}).items():
+    for name, (old, new) in corrected.get("fields", {}).items():
         if not old or not new or old == new:
             continue
-        spelt = dict(zip(_spellings(field, old), _spellings(field, new)))
+        spelt = dict(zip(_spellings(name, old), _spellings(name, new)))
         for before, after in sorted(spelt.items(), key=lambda pair: -len(pair[0])):
-            if field == "amount_yuan":  # an amount only where it stands alone, not inside a longer number
+            if name == "amount_yuan":  # an amount only where it stands alone, not inside a longer number
                 text = re.sub(rf"(?<![\d.,]){re.escape(before)}(?![\d])", after, text)
             else:
                 text = text.replace(before, after)

@@ -137,7 +137,8 @@ WEIGHT_COLUMNS = ["uscc", "name", "region_code", "industry_code", "grade", "samp
 
 @router.get("/plans/{plan_id}/weights", response_model=WeightsPage, summary="Weights of a plan (paged)")
 def get_weights(plan_id: PlanId, principal: InspectionDep, conn: ConnDep, request: Request,
-                grade: Annotated[str | None, Query(pattern=r"^[ABCDabcd]$", description="only entities sampled as")] = None,
+                grade: Annotated[str | None, Query(pattern=r"^[ABCDabcd]$",
+                                                   description="only entities sampled as (any case)")] = None,
                 page: PageNo = 1, size: PageSize = 100) -> WeightsPage:
     """Each entity in scope: class held on the plan's date, π and why (policy row, frequency cap,
     full coverage), with the per-class summary; Σπ is the planned sample size exactly."""
@@ -281,7 +282,8 @@ def reveal_draw(draw_id: DrawId, principal: InspectionDep, conn: ConnDep, reques
 
 
 @router.post("/draws/{draw_id}/verify", response_model=VerificationOut, summary="Re-run a drawn draw")
-def verify_draw(draw_id: DrawId, principal: InspectionDep, conn: ConnDep, body: RevealIn | None = None) -> VerificationOut:
+def verify_draw(draw_id: DrawId, principal: InspectionDep, conn: ConnDep,
+                body: RevealIn | None = None) -> VerificationOut:
     """From the published frame, commitment and sample; a ``seed`` or ``salt`` given replaces
     the revealed one (a changed seed must fail). No body at all is an empty one."""
     body = body or RevealIn()

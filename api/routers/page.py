@@ -142,8 +142,8 @@ def card(shown: dict) -> dict:
     registration = [(label, deduplicated(entity[key])) for key, label in REGISTRATION if entity.get(key)]
     sections = []
     for kind, label in KINDS:
-        records = [{**r, "rows": record_rows(r, entity.get("name")), "label": record_label(r), "repairable": kind in REPAIRABLE_KINDS}
-                   for r in shown["records"] if r["kind"] == kind]
+        records = [{**r, "rows": record_rows(r, entity.get("name")), "label": record_label(r),
+                    "repairable": kind in REPAIRABLE_KINDS} for r in shown["records"] if r["kind"] == kind]
         if records:
             sections.append({"kind": kind, "label": label, "records": records})
     return {"uscc": shown["uscc"], "as_of": shown["as_of"], "name": entity.get("name"), "registration": registration,

@@ -116,9 +116,10 @@ def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[C
         tiering = tier_penalty(cats, fact["amount_yuan"], fact["event_date"], key_area, rules, fact["end_date"])
         end = tiering.publicity_end
         tier_rule = getattr(rules.penalty.tiers, tiering.tier.value)
-        law = law_of((tier_rule.key_area_repair_after_months if key_area and
-                      tier_rule.key_area_repair_after_months.value is not None else tier_rule.repair_after_months).source,
-                     rules)
+        minimum = tier_rule.key_area_repair_after_months
+        if not key_area or minimum.value is None:
+            minimum = tier_rule.repair_after_months
+        law = law_of(minimum.source, rules)
         tier = _TIER_ZH[tiering.tier.value]
         if tiering.repair_from is None:
             blocked = [c for c in cats if c in rules.penalty.never_early_categories.value]
@@ -154,12 +155,12 @@ def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[C
                      "经营异常名录无最短公示期，消除列入原因后即可申请移出。"), filed_on, None
     if kind == "court":
         rule = rules.court_list.deletion_working_days
+        court_law = law_of(rule.source, rules).replace("同上", law_of(rules.court_list.listed_years.source, rules))
         return Check("repairable by market regulators", False,
                      f"court-list records are deleted by the court within "
                      f"{rule.value} working days of performance: apply to the court", "court_record",
                      f"失信被执行人信息由人民法院在被执行人履行义务后{rule.value}个工作日内删除"
-                     f"（{law_of(rule.source, rules).replace('同上', law_of(rules.court_list.listed_years.source, rules))}），"
-                     "请向执行法院申请。"), None, None
+                     f"（{court_law}），请向执行法院申请。"), None, None
     return Check("adverse record", False, f"a {kind} record is not adverse credit information: nothing to repair",
                  "not_adverse", f"该条信息（{KIND_ZH.get(kind, '公示信息')}）不属于失信信息，无需信用修复。"), None, None
 

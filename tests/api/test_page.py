@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from sqlalchemy import text
 
 from api import create_app
 from tests.api.conftest import AS_OF, LiveServer, Province, auth, published_penalties
@@ -112,7 +112,8 @@ def test_search_counts_every_match_pages_them_and_an_exact_code_opens_the_card(
     expect(page).to_have_url(re.compile(r"page=2"))
     second = page.locator(".result a").all_inner_texts()
     assert second and not set(first) & set(second)
-    assert second == [h["name"] for h in client.get("/v1/public/search", params={"q": prefix, "page": 2}).json()["items"]]
+    again = client.get("/v1/public/search", params={"q": prefix, "page": 2}).json()["items"]
+    assert second == [h["name"] for h in again]
 
     uscc = api["items"][0]["uscc"]
     page.goto(base + "/")
