@@ -121,8 +121,8 @@ def find_by_name(conn: Connection, query: str, size: int = 20, offset: int = 0) 
     found = _containing_page(conn, query, size, offset, sizes)
     if found.total:
         return found
-    ranked = _fuzzy(conn, query, FUZZY_CANDIDATES, sizes)
-    return Found(len(ranked), ranked[offset:offset + size])
+    ranked = _fuzzy_ranked(conn, query, FUZZY_CANDIDATES, sizes)
+    return Found(len(ranked), _fuzzy_hits(conn, ranked[offset:offset + size]))
 
 
 #: Matches are counted up to this number (a page further on is not served either).
@@ -195,7 +195,12 @@ def _containing(conn: Connection, query: str, limit: int, sizes: dict[str, int])
 
 
 def _fuzzy(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> list[Hit]:
-    """Candidates hold one of the query's rarest pieces (as many as ``FUZZY_BUDGET`` names hold);
+    """The ``limit`` best near misses (``_fuzzy_ranked``)."""
+    return _fuzzy_hits(conn, _fuzzy_ranked(conn, query, limit, sizes))
+
+
+def _fuzzy_ranked(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> list[str]:
+    """The codes of the ``limit`` names nearest the query, best first. Candidates hold one of the query's rarest pieces (as many as ``FUZZY_BUDGET`` names hold);
     the ``FUZZY_CANDIDATES`` holding the most of all its pieces are ranked by rapidfuzz. A wrong
     character breaks at most two pieces, so a name that is meant keeps most of the rare ones."""
     rare, budget = [], 0
@@ -215,7 +220,11 @@ def _fuzzy(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> l
     shared = sorted(((-sum(piece in (name or "") for piece in pieces), uscc, name or "") for uscc, name in found))
     names = [name for _, _, name in shared[:FUZZY_CANDIDATES]]
     ranked = process.extract(query, names, scorer=fuzz.WRatio, limit=limit, score_cutoff=FUZZY_CUTOFF)
-    chosen = [shared[i][1] for _, _, i in ranked]
+    return [shared[i][1] for _, _, i in ranked]
+
+
+def _fuzzy_hits(conn: Connection, chosen: list[str]) -> list[Hit]:
+    """The rows of the chosen codes, in their order (only a page's: reading them costs more than ranking)."""
     if not chosen:
         return []
     rows = {row.uscc: row for row in conn.execute(text(f"{_COLUMNS} WHERE uscc IN :u").bindparams(
