@@ -10,12 +10,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from api import guards, logs, metrics
+from api import docs, errors, guards, logs, metrics
 from api.deps import audit_failure
 from api.routers import audit, cases, disclosure, entities, inspections, models, ops, page, persons, public, rules, transfers
 from api.routers import quarantine
@@ -56,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service.stop()
 
     app = FastAPI(title="credit-engine", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None,  # served by ops, for whom operations_access allows
+                  # served by ops, to whom operations_access allows, with api.docs' offline assets
+                  docs_url=None, redoc_url=None, openapi_url=None,
                   openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
                                 {"name": "inspection systems"}, {"name": "auditors"},
                                 {"name": "operations"}])
@@ -68,16 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(guards.RequestGuard, max_body=settings.max_body_bytes,
                        public_max_body=settings.public_max_body_bytes)
     app.add_middleware(guards.PageGuard)
+    docs.install(app)
+    errors.install(app)
     app.add_middleware(logs.AccessLog)
     guards.networks(settings.trusted_proxies)  # a wrong proxy setting stops the start, not the first request
     app.add_middleware(guards.ClientAddress, trusted_proxies=settings.trusted_proxies)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        """Where and why, never the input itself: echoed once per missing field, a large body
-        became a far larger answer."""
-        errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
-        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> PlainTextResponse:

@@ -65,7 +65,11 @@ class TicketFields(BaseModel):
     filed_on: date
     status: Literal["pending", "refused", "decided"]
     outcome: str | None
-    reasons: list[str] = Field(description="why it was refused, or the reasons of the decision")
+    reasons: list[str] = Field(description="why it was refused (in Chinese, naming the rule and its article), "
+                                           "or the reasons of the decision")
+    reason_codes: list[str] = Field(default_factory=list, description="a refusal's reasons as machine-readable codes: "
+                                    "minimum_period, not_repairable_early, not_published, court_record, not_adverse, "
+                                    "obligations, evidence, commitment")
     earliest_on: date | None = Field(description="a refused repair: the earliest date it could succeed")
     deadline: date | None = Field(description="decision due by this day (working days under the rules)")
     deadline_provisional: bool = Field(description="the holiday calendar does not cover the deadline's year yet: "

@@ -15,6 +15,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select
 
 from api.guards import is_loopback
+from api.messages import invalid_uscc, rate_limited
 from api.service import Service
 from credit_engine.identifiers import CodeKind, classify_code, mask_ids_in_text
 from credit_engine.keys import Principal, Role, principal_for
@@ -93,7 +94,8 @@ def known_principal(service: Service, conn: Connection, key: str | None) -> Prin
 def admitted(principal: Principal, role: Role) -> Principal:
     """``principal`` when it holds ``role`` or ``admin``; 403 otherwise."""
     if principal.role not in (role, Role.ADMIN):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {principal.role} key may not use this endpoint "
+        article = "an" if str(principal.role)[0] in "aeiou" else "a"
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{article} {principal.role} key may not use this endpoint "
                                                        f"(needs the {role} role)")
     return principal
 
@@ -142,9 +144,7 @@ async def public_client(request: Request, service: ServiceDep) -> str:
     if not await service.limiter.hit(service.public_limit, "public", client):
         reset = (await service.limiter.get_window_stats(service.public_limit, "public", client)).reset_time
         wait = max(1, math.ceil(reset - time.time()))
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
-                            f"more than {service.public_limit} public queries; retry in {wait} s",
-                            headers={"Retry-After": str(wait)})
+        raise rate_limited(str(service.public_limit), wait)
     return client
 
 
@@ -235,8 +235,7 @@ def checked_uscc(conn: Connection, raw: str) -> str:
         return check.value
     if check.kind is CodeKind.USCC_CHECK_FAILED and conn.execute(_KNOWN, {"uscc": check.value}).first():
         return check.value
-    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                        f"{raw!r} is not a valid unified social credit code: {check.reason}")
+    raise invalid_uscc(raw, check)
 
 
 def audited_uscc(conn: Connection, raw: str, audit: Audit) -> str:

@@ -25,7 +25,8 @@ CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; for
        "frame-ancestors 'none'; base-uri 'none'")
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
            (b"referrer-policy", b"same-origin")]
-#: Swagger UI and ReDoc load their scripts and styles from a CDN: they get the other headers only.
+#: Swagger UI and ReDoc start from inline scripts (their assets are served by the app, api.docs): they get the
+#: other headers only.
 DOCS = ("/docs", "/redoc")
 
 

@@ -82,6 +82,8 @@ class WeightsPage(BaseModel):
     page: int
     size: int
     items: list[WeightItem]
+    note: str | None = Field(None, description="set once a draw of the plan was drawn: why the weights now differ "
+                                               "from those the draw used")
 
 
 class CommitIn(BaseModel):

@@ -190,6 +190,7 @@ class PublicRecord(PublicBody):
     objection_recorded: bool = Field(description="an objection could not be determined: kept beside the record")
     person_name: str | None
     detail: dict[str, Any]
+    corrected_on: date | None = Field(None, description="已更正: an objection corrected the record on this day")
 
 
 class PublicEntity(PublicBody):
@@ -207,6 +208,14 @@ class PublicHit(PublicBody):
     reg_status: str | None
     address: str | None
     match: str = Field(description="code, prefix, contains or fuzzy", examples=["prefix"])
+
+
+class PublicHitPage(PublicBody):
+    total: int = Field(description="every match, not only this page's (at least this many when `more`)")
+    more: bool = Field(description="counting stopped early: there are at least `total` matches")
+    page: int
+    size: int
+    items: list[PublicHit]
 
 
 class ModelVersionOut(BaseModel):

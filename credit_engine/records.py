@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -82,6 +83,37 @@ def fact_ref(fact_key: str) -> str:
     return hashlib.sha256(fact_key.encode()).hexdigest()[:16]
 
 
+def _spellings(field: str, value: str) -> list[str]:
+    """How a source's free text may write a corrected value: an amount with or without decimals
+    or thousands separators (a whole amount without them), a date as ISO or as 2025年3月1日."""
+    if field == "amount_yuan":
+        amount = float(value)
+        whole = amount == int(amount)
+        return [f"{amount:,.2f}", f"{amount:.2f}", f"{amount:,.0f}" if whole else f"{amount:,.2f}",
+                f"{amount:.0f}" if whole else f"{amount:.2f}"]
+    if field in ("event_date", "end_date"):
+        day = date.fromisoformat(value)
+        return [value, f"{day.year}年{day.month}月{day.day}日", f"{day.year}年{day.month:02d}月{day.day:02d}日"]
+    return [value]
+
+
+def as_corrected(text: object, corrected: dict | None) -> object:
+    """A source text with the values an objection corrected written as corrected (the record's
+    columns show the new values; the decision's text still named the old ones)."""
+    if not isinstance(text, str) or not corrected:
+        return text
+    for name, (old, new) in corrected.get("fields", {}).items():
+        if not old or not new or old == new:
+            continue
+        spelt = dict(zip(_spellings(name, old), _spellings(name, new)))
+        for before, after in sorted(spelt.items(), key=lambda pair: -len(pair[0])):
+            if name == "amount_yuan":  # an amount only where it stands alone, not inside a longer number
+                text = re.sub(rf"(?<![\d.,]){re.escape(before)}(?![\d])", after, text)
+            else:
+                text = text.replace(before, after)
+    return text
+
+
 def end_of_day(day: date) -> datetime:
     """The last instant of a Beijing calendar day, as naive UTC: the as-of cut for recorded times."""
     return datetime.combine(day + timedelta(days=1), time()) - BEIJING
@@ -147,7 +179,9 @@ class EntityRecord:
                     "under_objection": f.under_objection,
                     "objection_recorded": f.objection_recorded,
                     "person_name": _no_ids(f.person_name) if f.kind == "role" else None,
-                    "detail": {k: _no_ids(f.detail.get(k)) for k in PUBLIC_DETAIL.get(f.kind, ())},
+                    "detail": {k: _no_ids(as_corrected(f.detail.get(k), f.detail.get("corrected")))
+                               for k in PUBLIC_DETAIL.get(f.kind, ())},
+                    "corrected_on": (f.detail.get("corrected") or {}).get("on"),
                 }
                 for f in shown
             ],

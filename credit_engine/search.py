@@ -96,27 +96,80 @@ def by_code(conn: Connection, code: str) -> list[Hit]:
     return [Hit(*row, match="code")] if row else []
 
 
+@dataclass(frozen=True)
+class Found:
+    """One page of a search: ``total`` matches in all (at least ``total`` when ``more``: counting
+    stops at ``COUNTED``, and a part made only of common pieces is looked for among a sample)."""
+
+    total: int
+    hits: list[Hit]
+    more: bool = False
+
+
 def by_name(conn: Connection, query: str, limit: int = 20) -> list[Hit]:
-    """Prefix hits first, then names containing the query, each ordered by name; only when neither
-    finds anything (a typo), fuzzy hits."""
+    """The first ``limit`` hits of ``find_by_name``."""
+    return find_by_name(conn, query, limit).hits
+
+
+def find_by_name(conn: Connection, query: str, size: int = 20, offset: int = 0) -> Found:
+    """Names starting with the query first, then names containing it, each ordered by name, and
+    how many there are; only when neither finds anything (a typo), fuzzy hits, best first."""
     query = query.strip()
     if not query:
-        return []
-    hits = {hit.uscc: hit for hit in _prefix(conn, query, limit)}
-    if len(hits) == limit:
-        return list(hits.values())
+        return Found(0, [])
     sizes = _piece_sizes(conn, query)
-    for hit in _containing(conn, query, limit + len(hits), sizes):
-        hits.setdefault(hit.uscc, hit)
-    if hits:
-        return list(hits.values())[:limit]
-    return _fuzzy(conn, query, limit, sizes)
+    found = _containing_page(conn, query, size, offset, sizes)
+    if found.total:
+        return found
+    ranked = _fuzzy_ranked(conn, query, FUZZY_CANDIDATES, sizes)
+    return Found(len(ranked), _fuzzy_hits(conn, ranked[offset:offset + size]))
 
 
-def _prefix(conn: Connection, query: str, limit: int) -> list[Hit]:
-    rows = conn.execute(text(f"{_COLUMNS} WHERE name >= :low AND name < :high {_IN_ORDER}"),
-                        {"low": query, "high": _after_prefix(query), "n": limit}).all()
-    return [Hit(*row, match="prefix") for row in rows]
+#: Matches are counted up to this number (a page further on is not served either).
+COUNTED = 10_000
+
+
+def _count(conn: Connection, sql: TextClause, values: dict) -> int:
+    return conn.execute(sql, {**values, "cap": COUNTED + 1}).scalar_one()
+
+
+def _labelled(rows, query: str) -> list[Hit]:
+    return [Hit(*row, match="prefix" if (row.name or "").startswith(query) else "contains") for row in rows]
+
+
+def _containing_page(conn: Connection, query: str, size: int, offset: int, sizes: dict[str, int]) -> Found:
+    if 0 in sizes.values():  # a name holding the query holds each of its pieces
+        return Found(0, [])
+    span = {"low": query, "high": _after_prefix(query), "p": f"%{_like(query)}%"}
+    rare = _rarest(sizes)[:2]  # the names holding the two rarest pieces, checked against the query
+    if rare:
+        holding = "SELECT uscc FROM name_gram WHERE gram IN :pieces GROUP BY uscc HAVING COUNT(*) = :k"
+        where = f"WHERE uscc IN ({holding}) AND name LIKE :p ESCAPE '\\'"
+        values = {**span, "pieces": rare, "k": len(rare)}
+        total = _count(conn, _in_pieces(f"SELECT COUNT(*) FROM (SELECT 1 FROM entity {where} LIMIT :cap) AS held"),
+                       values)
+        rows = conn.execute(_in_pieces(
+            f"{_COLUMNS} {where} ORDER BY CASE WHEN name >= :low AND name < :high THEN 0 ELSE 1 END, name, uscc "
+            "LIMIT :n OFFSET :o"), {**values, "n": size, "o": offset}).all()
+        return Found(min(total, COUNTED), _labelled(rows, query), total > COUNTED)
+    # No rare piece: the prefix range of the name index, then the names holding the query among
+    # the first SCAN_NAMES stored (not in the prefix range), in name order.
+    in_range = "name >= :low AND name < :high"
+    prefixed = _count(conn, text(f"SELECT COUNT(*) FROM (SELECT 1 FROM entity WHERE {in_range} LIMIT :cap) AS p"),
+                      span)
+    sample = f"(SELECT * FROM ({_COLUMNS} LIMIT :scan) AS sampled WHERE name LIKE :p ESCAPE '\\' AND NOT ({in_range}))"
+    others = _count(conn, text(f"SELECT COUNT(*) FROM (SELECT 1 FROM {sample} AS s LIMIT :cap) AS o"),
+                    {**span, "scan": SCAN_NAMES})
+    rows = conn.execute(text(f"{_COLUMNS} WHERE {in_range} {_IN_ORDER} OFFSET :o"),
+                        {**span, "n": size, "o": offset}).all() if offset < prefixed else []
+    if len(rows) < size:
+        rows += conn.execute(text(f"SELECT * FROM {sample} AS s ORDER BY name, uscc LIMIT :n OFFSET :o"),
+                             {**span, "scan": SCAN_NAMES, "n": size - len(rows),
+                              "o": max(0, offset - prefixed)}).all()
+    scanned = conn.execute(text("SELECT COUNT(*) FROM (SELECT 1 FROM entity LIMIT :scan) AS s"),
+                           {"scan": SCAN_NAMES + 1}).scalar_one()
+    total = prefixed + others
+    return Found(min(total, COUNTED), _labelled(rows, query), total > COUNTED or scanned > SCAN_NAMES)
 
 
 def _piece_sizes(conn: Connection, query: str) -> dict[str, int]:
@@ -137,24 +190,17 @@ def _in_pieces(sql: str) -> TextClause:
 
 
 def _containing(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> list[Hit]:
-    if 0 in sizes.values():  # a name holding the query holds each of its pieces
-        return []
-    pattern = {"p": f"%{_like(query)}%", "n": limit}
-    rare = _rarest(sizes)[:2]  # the names holding the two rarest pieces, checked against the query
-    if rare:
-        holding = "SELECT uscc FROM name_gram WHERE gram IN :pieces GROUP BY uscc HAVING COUNT(*) = :k"
-        rows = conn.execute(_in_pieces(f"{_COLUMNS} WHERE uscc IN ({holding}) AND name LIKE :p ESCAPE '\\' {_IN_ORDER}"),
-                            {**pattern, "pieces": rare, "k": len(rare)}).all()
-    else:  # the first names found holding it among at most SCAN_NAMES, in name order
-        sample = f"SELECT * FROM ({_COLUMNS} LIMIT :scan) AS sampled"
-        rows = conn.execute(text(f"{sample} WHERE name LIKE :p ESCAPE '\\' LIMIT :n"),
-                            {**pattern, "scan": SCAN_NAMES}).all()
-        rows = sorted(rows, key=lambda row: (row.name, row.uscc))
-    return [Hit(*row, match="contains") for row in rows]
+    """The first ``limit`` names holding the query (prefixes first)."""
+    return _containing_page(conn, query, limit, 0, sizes).hits
 
 
 def _fuzzy(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> list[Hit]:
-    """Candidates hold one of the query's rarest pieces (as many as ``FUZZY_BUDGET`` names hold);
+    """The ``limit`` best near misses (``_fuzzy_ranked``)."""
+    return _fuzzy_hits(conn, _fuzzy_ranked(conn, query, limit, sizes))
+
+
+def _fuzzy_ranked(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> list[str]:
+    """The codes of the ``limit`` names nearest the query, best first. Candidates hold one of the query's rarest pieces (as many as ``FUZZY_BUDGET`` names hold);
     the ``FUZZY_CANDIDATES`` holding the most of all its pieces are ranked by rapidfuzz. A wrong
     character breaks at most two pieces, so a name that is meant keeps most of the rare ones."""
     rare, budget = [], 0
@@ -174,7 +220,11 @@ def _fuzzy(conn: Connection, query: str, limit: int, sizes: dict[str, int]) -> l
     shared = sorted(((-sum(piece in (name or "") for piece in pieces), uscc, name or "") for uscc, name in found))
     names = [name for _, _, name in shared[:FUZZY_CANDIDATES]]
     ranked = process.extract(query, names, scorer=fuzz.WRatio, limit=limit, score_cutoff=FUZZY_CUTOFF)
-    chosen = [shared[i][1] for _, _, i in ranked]
+    return [shared[i][1] for _, _, i in ranked]
+
+
+def _fuzzy_hits(conn: Connection, chosen: list[str]) -> list[Hit]:
+    """The rows of the chosen codes, in their order (only a page's: reading them costs more than ranking)."""
     if not chosen:
         return []
     rows = {row.uscc: row for row in conn.execute(text(f"{_COLUMNS} WHERE uscc IN :u").bindparams(

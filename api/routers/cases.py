@@ -24,6 +24,7 @@ from api.case_schemas import (
 from api.deps import (Audit, AuditDep, ConnDep, PublicDep, RegulatorDep, ServiceDep, audited_uscc, checked_uscc,
                       write_transaction)
 from api.service import Service
+from api.messages import PublicError, unknown_entity, unknown_ticket
 from credit_engine.keys import Principal
 from credit_engine.records import current_record, today_in_beijing
 from credit_engine.store.models import Entity
@@ -43,20 +44,19 @@ def case_errors() -> Iterator[None]:
     """The workflows' refusals as HTTP answers with their precise message."""
     try:
         yield
-    except CaseNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except TooManyOpen as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from exc
-    except CaseConflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except InvalidRequest as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except (CaseNotFound, CaseConflict, InvalidRequest) as exc:
+        code = {CaseNotFound: 404, CaseConflict: 409}.get(type(exc), status.HTTP_422_UNPROCESSABLE_CONTENT)
+        if exc.zh:
+            raise PublicError(code, str(exc), exc.code, exc.zh) from exc
+        raise HTTPException(code, str(exc)) from exc
 
 
 def _known(conn: Connection, raw: str) -> str:
     code = checked_uscc(conn, raw)
     if conn.execute(select(Entity.uscc).where(Entity.uscc == code)).first() is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entity {code}")
+        raise unknown_entity(code)
     return code
 
 
@@ -113,8 +113,10 @@ def file_objection(body: ObjectionIn, conn: ConnDep, client: PublicDep, service:
 @public.get("/cases/{ticket}", response_model=TicketOut, summary="Follow a repair application or an objection")
 def follow(ticket: Ticket, conn: ConnDep,
            client: PublicDep) -> dict:
-    with case_errors():
+    try:
         return get_case(conn, ticket).public()
+    except CaseNotFound as exc:
+        raise unknown_ticket(ticket) from exc
 
 
 def case_out(case: Case) -> CaseOut:

@@ -11,6 +11,7 @@ an inspector or any personal data."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -20,6 +21,8 @@ from sqlalchemy import Connection, bindparam, text
 from api.deps import ConnDep, PublicDep
 from api.inspection_schemas import PublicDraw, PublicPlan
 from api.templating import templates
+from credit_engine.identifiers import mask_ids_in_text
+from credit_engine.records import BEIJING
 from credit_engine.sampling import draw, ledger
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
@@ -100,16 +103,63 @@ def get_public_frame(draw_id: DrawId, conn: ConnDep, client: PublicDep) -> Respo
                     headers={"Content-Disposition": f'attachment; filename="draw-{draw_id}-frame.txt"'})
 
 
+def beijing(moment: datetime | str | None) -> str | None:
+    """A recorded instant (naive UTC; SQLite's raw rows give it as text) as a person in the
+    province reads it."""
+    if not moment:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return f"{moment + BEIJING:%Y-%m-%d %H:%M}（北京时间）"
+
+
+def _plan_view(conn: Connection, plan: PublicPlan) -> dict:
+    draws = [{"id": d["id"], "committed": beijing(d["committed_at"]), "drawn": beijing(d["drawn_at"]),
+              "sample_size": d["sample_size"], "frame_size": d["frame_size"]} for d in ledger.list_draws(conn, plan.id)]
+    return {"plan": plan, "draws": [d for d in draws if d["committed"]]}
+
+
 @pages.get("/inspections", response_class=HTMLResponse)
 def inspections_page(request: Request, conn: ConnDep, client: PublicDep,
                      draw: Annotated[int | None, Query(ge=1, le=2**53)] = None) -> HTMLResponse:
-    """The 双随机抽查 publication: plans with their draws; one draw in full when asked."""
-    plans = [public_plan(conn, p) for p in ledger.list_plans(conn, 50, published_only=True)]
+    """The 双随机抽查 publication: what a plan and a draw are, plans with their dated draws, and
+    one draw in full when asked, with how to check it."""
+    plans = [_plan_view(conn, public_plan(conn, p)) for p in ledger.list_plans(conn, 50, published_only=True)]
     shown, code = None, 200
     if draw is not None:
         try:
             shown = public_draw(conn, draw)
         except HTTPException as exc:
             code = exc.status_code
-    return templates.TemplateResponse(request, "plans.html", {"plans": plans, "draw": shown,
-                                                              "missing": draw if code != 200 else None}, status_code=code)
+    return templates.TemplateResponse(request, "plans.html", {
+        "plans": plans, "draw": shown, "committed": beijing(shown.committed_at) if shown else None,
+        "drawn": beijing(shown.drawn_at) if shown else None, "missing": draw if code != 200 else None},
+        status_code=code)
+
+
+def check_sheet(shown: PublicDraw) -> str:
+    """The draw's published values with a how-to, as a text file anyone can open and follow."""
+    lines = [f"双随机抽查 抽取批次 {shown.id} 核验材料", f"抽查计划：{shown.plan.title}", f"抽查事项：{shown.plan.item}",
+             f"公布名录与承诺：{beijing(shown.committed_at)}", f"抽取：{beijing(shown.drawn_at) or '尚未抽取'}", "",
+             f"名录哈希（SHA-256）：{shown.frame_hash}", f"名录数量：{shown.frame_size}",
+             f"种子承诺（SHA-256）：{shown.commitment}", f"随机种子：{shown.seed or '抽取后公布'}",
+             f"盐值：{shown.salt or '抽取后公布'}", f"抽取程序：{shown.algorithm}", "",
+             "核验方法：",
+             f"1. 下载名录文件 draw-{shown.id}-frame.txt，计算其 SHA-256 值，应与上面的名录哈希相同。",
+             "   Linux/macOS：sha256sum 文件名；Windows：certutil -hashfile 文件名 SHA256",
+             "2. 把“盐值:随机种子”（中间是英文冒号，不含引号和空格）计算 SHA-256，应与种子承诺相同。",
+             "   Linux/macOS：printf '%s' '盐值:随机种子' | sha256sum",
+             "3. 对每个抽查对象，把“开启值:统一社会信用代码”计算 SHA-256，取前32位，应能在名录文件中找到。",
+             "4. 各对象的入选概率不公开（它会透露内部的信用风险分类）：按概率重新抽取的完整核验由审计人员进行，",
+             "   每个被抽中的对象也可以向监管部门核对自己的那一行。", "",
+             "抽查对象（序号、统一社会信用代码、名称、开启值）："]
+    lines += [f"{s.draw_order}\t{s.uscc}\t{s.name or ''}\t{s.opening}" for s in shown.sample] or ["（抽取后公布）"]
+    return mask_ids_in_text("\r\n".join(lines) + "\r\n")  # a name may hold an identity number
+
+
+@pages.get("/inspections/{draw_id}/check.txt")
+def check_download(draw_id: DrawId, conn: ConnDep, client: PublicDep) -> Response:
+    """The check sheet of a draw (UTF-8 with a byte-order mark: Windows' Notepad opens it right)."""
+    body = "\ufeff" + check_sheet(public_draw(conn, draw_id))
+    return Response(body.encode("utf-8"), media_type="text/plain; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="draw-{draw_id}-check.txt"'})

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import AfterValidator
 from sqlalchemy import Connection
 
 from api.deps import (Audit, AuditDep, ConnDep, RegulatorCaller, RegulatorDep, ServiceDep, UsccPath, client_address,
@@ -26,9 +27,19 @@ router = APIRouter(prefix="/v1/entities", tags=["regulators"])
 #: The days a record can be asked about: beyond them the calendars and rule sets do not reach (and
 #: 0001-01-01 or 9999-12-31 overflowed the date arithmetic into a server error).
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def not_future(day: date | None) -> date | None:
+    """The store knows nothing of a day that has not come: a record "as of" it would be today's."""
+    if day is not None and day > today_in_beijing():
+        raise ValueError(f"as_of {day} is in the future (today is {today_in_beijing()} in Beijing)")
+    return day
+
+
 AsOf = Annotated[date | None, Query(ge=EARLIEST, le=LATEST, examples=["2026-06-30"],
                                     description="as the store stood at the end of this day (Beijing time); "
-                                                "default today")]
+                                                "default today; not after today"),
+                 AfterValidator(not_future)]
 
 
 def _grade(service: Service, row: dict | None) -> GradeOut | None:

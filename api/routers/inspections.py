@@ -144,20 +144,32 @@ WEIGHT_COLUMNS = ["uscc", "name", "region_code", "industry_code", "grade", "samp
 
 @router.get("/plans/{plan_id}/weights", response_model=WeightsPage, summary="Weights of a plan (paged)")
 def get_weights(plan_id: PlanId, principal: InspectionDep, conn: ConnDep, request: Request,
-                grade: Annotated[str | None, Query(pattern=r"^[ABCD]$", description="only entities sampled as")] = None,
+                grade: Annotated[str | None, Query(pattern=r"^[ABCDabcd]$",
+                                                   description="only entities sampled as (any case)")] = None,
                 page: PageNo = 1, size: PageSize = 100) -> WeightsPage:
     """Each entity in scope: class held on the plan's date, π and why (policy row, frequency cap,
     full coverage), with the per-class summary; Σπ is the planned sample size exactly."""
     weights, frame = _weights(conn, plan_id)
     if grade:
-        frame = frame[frame["sampled_as"] == grade]
+        frame = frame[frame["sampled_as"] == grade.upper()]
     part = frame.iloc[(page - 1) * size: page * size][WEIGHT_COLUMNS]
     items = json.loads(part.to_json(orient="records", date_format="iso", force_ascii=False))
     _audit(conn, request, principal, "read_weights", f"plan:{plan_id}", page=page, returned=len(items))
     return WeightsPage(plan_id=plan_id, sample_size=weights.sample_size,
                        scale=None if weights.scale != weights.scale else weights.scale,
                        summary=weights.summary(), total=len(frame), page=page, size=size,
-                       items=items)
+                       items=items, note=_after_draws(conn, plan_id))
+
+
+def _after_draws(conn: ConnDep, plan_id: int) -> str | None:
+    """Why a plan's weights read after one of its draws differ from those the draw used."""
+    drawn = [d["id"] for d in ledger.list_draws(conn, plan_id) if d["status"] == "drawn"]
+    if not drawn:
+        return None
+    return (f"weights as they stand now: the entities sampled by this plan's draws ({', '.join(map(str, drawn))}) "
+            "count as inspected on the plan's date, so the frequency caps lower their π (or exclude them) and the "
+            "other entities' π rise to keep Σπ; the π each entity was drawn with is in the draw's frame "
+            "(GET /v1/inspections/draws/{id}/frame.csv)")
 
 
 def _csv_chunks(frame: pd.DataFrame, rows: int = 50_000) -> Iterator[bytes]:
@@ -240,11 +252,13 @@ def _draw_out(conn: ConnDep, row: dict) -> DrawOut:
 
 @router.post("/plans/{plan_id}/draws", response_model=DrawOut, status_code=status.HTTP_201_CREATED,
              summary="Commit a draw: freeze the frame, publish its hash and the seed commitment")
-def commit_draw(plan_id: PlanId, body: CommitIn, principal: InspectionDep, conn: ConnDep, request: Request) -> DrawOut:
+def commit_draw(plan_id: PlanId, principal: InspectionDep, conn: ConnDep, request: Request,
+                body: CommitIn | None = None) -> DrawOut:
     """Nothing is drawn yet: the frame hash and the commitment are published first (一公开),
-    the seed is revealed afterwards (``/draws/{id}/reveal``)."""
+    the seed is revealed afterwards (``/draws/{id}/reveal``). No body at all is an empty one."""
+    commitment = body.commitment if body else None
     with write_transaction(conn):
-        row = _run(lambda: ledger.commit(conn, plan_id, principal.actor, client_address(request), body.commitment))
+        row = _run(lambda: ledger.commit(conn, plan_id, principal.actor, client_address(request), commitment))
     return _draw_out(conn, row)
 
 
@@ -267,18 +281,22 @@ def download_frame(draw_id: DrawId, principal: InspectionDep, conn: ConnDep, req
 
 
 @router.post("/draws/{draw_id}/reveal", response_model=DrawOut, summary="Reveal the seed and draw")
-def reveal_draw(draw_id: DrawId, body: RevealIn, principal: InspectionDep, conn: ConnDep, request: Request) -> DrawOut:
+def reveal_draw(draw_id: DrawId, principal: InspectionDep, conn: ConnDep, request: Request,
+                body: RevealIn | None = None) -> DrawOut:
     """A caller-held commitment needs seed and salt that open it; a service-held one takes none.
-    The sample and its inspectors are stored with each entity's π."""
+    The sample and its inspectors are stored with each entity's π. No body at all is an empty one."""
+    body = body or RevealIn()
     with write_transaction(conn):
         row = _run(lambda: ledger.reveal(conn, draw_id, principal.actor, client_address(request), body.seed, body.salt))
     return _draw_out(conn, row)
 
 
 @router.post("/draws/{draw_id}/verify", response_model=VerificationOut, summary="Re-run a drawn draw")
-def verify_draw(draw_id: DrawId, body: RevealIn, principal: InspectionDep, conn: ConnDep) -> VerificationOut:
+def verify_draw(draw_id: DrawId, principal: InspectionDep, conn: ConnDep,
+                body: RevealIn | None = None) -> VerificationOut:
     """From the published frame, commitment and sample; a ``seed`` or ``salt`` given replaces
-    the revealed one (a changed seed must fail)."""
+    the revealed one (a changed seed must fail). No body at all is an empty one."""
+    body = body or RevealIn()
     result = _run(lambda: ledger.verify_stored(conn, draw_id, body.seed, body.salt))
     return VerificationOut(ok=result.ok, commitment_matches=result.commitment_matches,
                            frame_hash_matches=result.frame_hash_matches, sample_matches=result.sample_matches,

@@ -30,8 +30,10 @@ def get_version(version: Version, principal: AnalystDep, service: ServiceDep) ->
 
 @router.post("/{version}/promote", response_model=PromoteOut, summary="Make a version the champion",
              responses={409: {"description": "the gate refused; send a reason to force it"}})
-def promote(version: Version, body: PromoteIn, principal: AnalystDep, service: ServiceDep, conn: ConnDep,
-            request: Request) -> PromoteOut:
+def promote(version: Version, principal: AnalystDep, service: ServiceDep, conn: ConnDep,
+            request: Request, body: PromoteIn | None = None) -> PromoteOut:
+    """Through the gate; past a failed gate only with a ``reason`` (audited). No body at all is an empty one."""
+    body = body or PromoteIn()
     try:
         with write_transaction(conn):
             outcome = lifecycle.promote_audited(conn, service.settings, version, body.reason, principal.actor,

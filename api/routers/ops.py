@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from api import metrics
+from api import docs, metrics
 from api.deps import OperationsDep, ServiceDep
 from api.schemas import Ready
 from credit_engine.store.db import current_revision, head_revision
@@ -52,10 +51,15 @@ def openapi(request: Request) -> JSONResponse:
 
 
 @router.get("/docs", include_in_schema=False, dependencies=[OperationsDep])
-def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="credit-engine")
+def swagger(request: Request) -> HTMLResponse:
+    return docs.swagger_page(request)
+
+
+@router.get("/docs/oauth2-redirect", include_in_schema=False, dependencies=[OperationsDep])
+def swagger_redirect() -> HTMLResponse:
+    return docs.swagger_redirect_page()
 
 
 @router.get("/redoc", include_in_schema=False, dependencies=[OperationsDep])
-def redoc() -> HTMLResponse:
-    return get_redoc_html(openapi_url="/openapi.json", title="credit-engine")
+def redoc(request: Request) -> HTMLResponse:
+    return docs.redoc_page(request)

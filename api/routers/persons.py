@@ -7,11 +7,11 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import Connection
 
 from api.deps import Audit, AuditDep, ConnDep, RegulatorDep, ServiceDep
-from api.routers.entities import EARLIEST, LATEST, AsOf
+from api.routers.entities import EARLIEST, LATEST, AsOf, not_future
 from api.schemas import PersonOut
 from credit_engine.identifiers import Pseudonymiser, region_of
 from credit_engine.keys import Principal
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1/persons", tags=["regulators"])
 class PersonLookup(BaseModel):
     id_number: str = Field(max_length=32, description="a resident identity number (18 or 15 digits)",
                            examples=["11010519491231002X"])
-    as_of: date | None = Field(None, ge=EARLIEST, le=LATEST)
+    as_of: Annotated[date | None, Field(ge=EARLIEST, le=LATEST), AfterValidator(not_future)] = None
 
 
 def _scoped(record: dict, principal: Principal) -> dict:
@@ -39,13 +39,14 @@ def _scoped(record: dict, principal: Principal) -> dict:
     return {**record, "roles": roles, "legal_rep_bars": bars}
 
 
-def _person(conn: Connection, pseudonym: str, day: date | None, principal: Principal, audit: Audit) -> dict:
+def _person(conn: Connection, pseudonym: str, day: date | None, principal: Principal, audit: Audit,
+            missing: str | None = None) -> dict:
     day = day or today_in_beijing()
     try:
         record = person_record(conn, pseudonym, day)
     except LookupError as exc:
         audit("read_missing", f"person:{pseudonym}")  # asking whether a person is known is itself a read
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, missing or str(exc)) from exc
     try:
         shown = _scoped(record, principal)
     except HTTPException:
@@ -69,4 +70,4 @@ def lookup_person(body: PersonLookup, principal: RegulatorDep, conn: ConnDep, au
     except ValueError as exc:
         audit("read_invalid", "person", characters=len(body.id_number))  # the number itself stays out
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    return _person(conn, pseudonym, body.as_of, principal, audit)
+    return _person(conn, pseudonym, body.as_of, principal, audit, missing="no person with this identity number")

@@ -25,7 +25,13 @@ PENDING, REFUSED, DECIDED = "pending", "refused", "decided"
 
 
 class CaseError(Exception):
-    """A request on a case that the rules or its state refuse (the API maps each subclass)."""
+    """A request on a case that the rules or its state refuse (the API maps each subclass). The
+    refusals a member of the public can meet also carry a machine-readable ``code`` and the
+    Chinese ``zh`` the public page shows."""
+
+    def __init__(self, message: str, zh: str = "", code: str = "") -> None:
+        super().__init__(message)
+        self.zh, self.code = zh, code
 
 
 class CaseNotFound(CaseError, LookupError):
@@ -143,12 +149,27 @@ class Case:
     def overdue(self, today: date) -> bool:
         return self.status == PENDING and self.deadline is not None and self.deadline < today
 
+    def _refusals(self) -> list[dict]:
+        """Why a repair was refused, as codes and Chinese messages; cases filed before the messages
+        were stored get them from the conditions their checks name."""
+        if "refusals" in self.assessment:
+            return self.assessment["refusals"]
+        return [{"code": code, "message": message} for check in self.assessment.get("checks", []) if not check["passed"]
+                for code, message in [_OLD_REFUSALS.get(check["condition"], ("other", "不符合信用修复条件。"))]]
+
+    def public_reasons(self) -> list[str]:
+        """The decision's reasons (written by the regulator), or the refusal's, in Chinese."""
+        if self.decision:
+            return list(self.decision.get("reasons") or [])
+        return [r["message"] for r in self._refusals()]
+
     def public(self) -> dict:
         """What the ticket holder (anyone) may read: no contact, no internal assessment detail."""
         return {
             "ticket": self.ticket, "kind": self.kind, "uscc": self.uscc, "fact_ref": self.fact_ref,
             "ground": self.ground, "filed_on": self.filed_on, "status": self.status, "outcome": self.outcome,
-            "reasons": (self.decision or {}).get("reasons") or self.assessment.get("reasons", []),
+            "reasons": self.public_reasons(),
+            "reason_codes": [] if self.decision else [r["code"] for r in self._refusals()],
             "earliest_on": self.earliest_on, "deadline": self.deadline,
             "deadline_provisional": bool(self.assessment.get("deadline_provisional")),
             "extensions": [{"working_days": e["working_days"], "reason": e["reason"], "on": e["on"]}
@@ -157,8 +178,32 @@ class Case:
         }
 
 
+def normalise_ticket(raw: str) -> str:
+    """A ticket as typed back by a person: spaces trimmed, any case, and a zero for the letter O
+    of an objection (``O20260630-…`` read aloud or copied from paper). Tickets are a capital
+    letter, the filing date and lower-case hex (``file_case``)."""
+    ticket = "".join(raw.split())
+    if not ticket:
+        return ticket
+    head = ticket[0].upper()
+    return ("O" if head == "0" else head) + ticket[1:].lower()
+
+
+#: The Chinese reasons of the conditions of a repair, for cases stored with English reasons only.
+_OLD_REFUSALS = {
+    "minimum period reached": ("minimum_period", "最短公示期未满，或该信息不可提前停止公示。"),
+    "record published": ("not_published", "该条信息未处于公示状态，无需信用修复。"),
+    "repairable by market regulators": ("court_record", "失信被执行人信息由人民法院删除，请向执行法院申请。"),
+    "adverse record": ("not_adverse", "该条信息不属于失信信息，无需信用修复。"),
+    "conduct corrected and obligations fully performed": ("obligations", "须先纠正失信行为、全面履行法定义务（如缴清罚款）。"),
+    "evidence": ("evidence", "未提交证明材料（如罚款缴纳凭证、整改证明）。"),
+    "public credit commitment (信用承诺书) submitted": ("commitment", "须提交签署的信用承诺书。"),
+}
+
+
 def get_case(conn: Connection, ticket: str) -> Case:
-    row = conn.execute(select(CreditCase.__table__).where(CreditCase.ticket == ticket)).first()
+    wanted = normalise_ticket(ticket)
+    row = conn.execute(select(CreditCase.__table__).where(CreditCase.ticket == wanted)).first()
     if row is None:
         raise CaseNotFound(f"no case with ticket {ticket!r}")
     return Case.from_row(row)
@@ -170,7 +215,8 @@ def current_fact(conn: Connection, uscc: str, fact: str) -> dict:
                         .where(Fact.subject_uscc == uscc, Fact.superseded_at.is_(None))).mappings().all()
     found = [dict(r) for r in rows if fact in (r["fact_key"], fact_ref(r["fact_key"]))]
     if not found:
-        raise InvalidRequest(f"entity {uscc} has no fact {fact!r} (give the ref shown with each published record)")
+        raise InvalidRequest(f"entity {uscc} has no fact {fact!r} (give the ref shown with each published record)",
+                             "未找到所选的公示信息，请从企业信用信息页面重新选择。", "unknown_record")
     return found[0]
 
 

@@ -51,15 +51,18 @@ def file(conn: Connection, objection: Objection, filed_on: date, actor: str = "p
          client: str | None = None, limits: cases.OpenLimits = cases.OpenLimits()) -> cases.Case:
     """File an objection and mark the record at once, in the caller's transaction."""
     if objection.ground not in GROUNDS:
-        raise cases.InvalidRequest(f"unknown ground {objection.ground!r}; use one of {', '.join(GROUNDS)}")
+        raise cases.InvalidRequest(f"unknown ground {objection.ground!r}; use one of {', '.join(GROUNDS)}",
+                                   "请选择异议理由。", "unknown_ground")
     if not objection.statement.strip() or not objection.objector.strip():
-        raise cases.InvalidRequest("an objection needs the objector's name and a statement of what is wrong")
+        raise cases.InvalidRequest("an objection needs the objector's name and a statement of what is wrong",
+                                   "请填写异议人和异议内容。", "objection_incomplete")
     fact = cases.current_fact(conn, objection.uscc, objection.fact)
     rules = rules_for(filed_on, province_of(objection.uscc))  # a province may set its own limits (U)
     publicity, basis, _ = publicity_on(fact, json.loads(fact["detail_json"] or "{}"), filed_on, rules)
     if publicity is not Publicity.PUBLISHED:
         raise cases.InvalidRequest(f"the record is not published on {filed_on} ({publicity}: {basis}); "
-                                   "objections concern published records")
+                                   "objections concern published records",
+                                   "该条信息已不在公示中，异议只针对正在公示的信息。", "not_published")
     limit = rules.objection.decide_working_days.value
     request = {"statement": objection.statement, "evidence": [e.__dict__ for e in objection.evidence]}
     cases.check_open(conn, "objection", fact["fact_key"], client, limits, objection.ground, request)
@@ -104,6 +107,19 @@ def _corrected(fact: dict, correction: dict) -> dict:
     return changes
 
 
+def corrected_history(fact: dict, correction: dict, on: str, ticket: str) -> dict:
+    """What a correction changed, kept in the fact's detail: the date (the public card marks the
+    record 已更正 with it) and each field's value as first published and now, so that the
+    source's free text, which still names the old values, can be shown with the new ones."""
+    before = json.loads(fact["detail_json"] or "{}").get("corrected", {}).get("fields", {})
+    fields = {k: [before.get(k, [_text(fact[k])])[0], _text(v)] for k, v in correction.items()}
+    return {"on": on, "ticket": ticket, "fields": before | fields}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else value.isoformat() if isinstance(value, date) else str(value)
+
+
 @dataclass(frozen=True)
 class Decision:
     case: cases.Case
@@ -131,6 +147,7 @@ def decide(conn: Connection, ticket: str, outcome: str, reasons: list[str], acto
     add: list[str] = []
     if outcome == "corrected":
         changes = _corrected(fact, correction or {})
+        history["corrected"] = corrected_history(fact, correction or {}, case.decision["decided_on"], ticket)
     elif outcome == "removed":
         changes = {"status": "removed"}
     elif outcome == "undetermined":

@@ -10,6 +10,7 @@ read only from active facts, ``linking.flags_of``) and re-grades the entity at o
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, select, update
 from credit_engine.calendar import add_months
 from credit_engine.records import Publicity, end_of_day, penalty_tiering, publicity_on
 from credit_engine.rules import RuleSet, province_of, rules_for
+from credit_engine.rules.penalty import split_categories
 from credit_engine.scoring import registry
 from credit_engine.store.models import CreditCase, Fact
 from credit_engine.store.repository import Store, now_utc
@@ -34,9 +36,11 @@ class Evidence:
 
     def __post_init__(self) -> None:
         if self.kind not in EVIDENCE_KINDS:
-            raise cases.InvalidRequest(f"unknown evidence kind {self.kind!r}; use one of {', '.join(EVIDENCE_KINDS)}")
+            raise cases.InvalidRequest(f"unknown evidence kind {self.kind!r}; use one of {', '.join(EVIDENCE_KINDS)}",
+                                       "证明材料类型不正确。", "unknown_evidence_kind")
         if not self.description.strip():
-            raise cases.InvalidRequest(f"evidence {self.kind!r} needs a description")
+            raise cases.InvalidRequest(f"evidence {self.kind!r} needs a description", "请填写证明材料的说明。",
+                                       "evidence_without_description")
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,14 @@ class Standing:
 
 @dataclass(frozen=True)
 class Check:
+    """One condition of repair: ``detail`` for the regulator (English, with the rule set), ``code``
+    (machine-readable) and ``zh`` (the reason an applicant reads, naming the rule and its article)."""
+
     condition: str
     passed: bool
     detail: str
+    code: str = ""
+    zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,73 +99,131 @@ class Assessment:
 
     def as_dict(self) -> dict:
         return {"rule_set": self.rule_set_id, "eligible": self.eligible, "reasons": self.reasons,
+                "refusals": [{"code": c.code, "message": c.zh} for c in self.checks if not c.passed],
                 "checks": [c.__dict__ for c in self.checks], "publicity_ends_on": self.publicity_ends_on,
                 "notes": list(self.notes)}
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_TIER_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
+
+
+def law_of(source: str, rules: RuleSet) -> str:
+    """The name and article of the rule a value comes from, in Chinese: the part of its ``source``
+    before the English gloss (``国市监信规〔2021〕3号: early stop after 6 months``), else the
+    rule set's own title."""
+    head = re.split(r":|：| says | \(|[A-Za-z]{3,}", source, maxsplit=1)[0].strip(" ;；,")
+    if _CJK.search(head):
+        return head.replace("; ", "、")
+    found = re.search(r"[\u3400-\u9fff][^A-Za-z()]*", rules.title)
+    return found.group(0).strip(" ;；,:").replace("; ", "、") if found else rules.title
+
+
 def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[Check, date | None, date | None]:
     """The minimum-period check for the fact's kind: (check, earliest date, automatic end of publicity)."""
-    kind = fact["kind"]
+    kind, code = fact["kind"], "minimum_period"
     if kind == "penalty":
         tiering = penalty_tiering(fact, detail, rules)
+        area = detail.get("key_area")
+        key_area = bool(area) and area in rules.repair.key_areas.value
+        cats = split_categories([fact["category"] or "其他"])
         end = tiering.publicity_end
+        tier_rule = getattr(rules.penalty.tiers, tiering.tier.value)
+        minimum = tier_rule.key_area_repair_after_months
+        if not key_area or minimum.value is None:
+            minimum = tier_rule.repair_after_months
+        law = law_of(minimum.source, rules)
+        tier = _TIER_ZH[tiering.tier.value]
         if tiering.repair_from is None:
+            blocked = [c for c in cats if c in rules.penalty.never_early_categories.value]
+            why = (f"处罚种类含{'、'.join(blocked)}，依据{law_of(rules.penalty.never_early_categories.source, rules)}"
+                   if blocked else f"依据{law}，该{tier}失信行为")
             return Check("minimum period reached", False,
                          f"not repairable early under {rules.id}: {tiering.basis}; publicity ends by itself on "
-                         f"{end}"), None, end
+                         f"{end}", "not_repairable_early",
+                         f"{why}不可提前停止公示，公示期满（{end}）后自动停止公示。"), None, end
         if filed_on < tiering.repair_from:
             return Check("minimum period reached", False,
-                         f"minimum publicity period not reached under {rules.id}: {tiering.basis}"), tiering.repair_from, end
-        return Check("minimum period reached", True, f"{rules.id}: {tiering.basis}"), filed_on, end
+                         f"minimum publicity period not reached under {rules.id}: {tiering.basis}", code,
+                         f"依据{law}，{tier}失信行为的最短公示期未满，{tiering.repair_from}起方可申请信用修复。"
+                         ), tiering.repair_from, end
+        return Check("minimum period reached", True, f"{rules.id}: {tiering.basis}", code,
+                     f"依据{law}，最短公示期已满。"), filed_on, end
     if kind == "serious":
-        years = rules.serious_list.early_removal_after_years.value
+        rule = rules.serious_list.early_removal_after_years
+        years = rule.value
         end = add_months(fact["event_date"], 12 * rules.serious_list.publicity_years.value)
         if years is None:
             return Check("minimum period reached", False,
-                         f"serious list: no early removal under {rules.id} "
-                         f"({rules.serious_list.early_removal_after_years.source}); removed on {end}"), None, end
+                         f"serious list: no early removal under {rules.id} ({rule.source}); removed on {end}",
+                         "not_repairable_early",
+                         f"依据{law_of(rule.source, rules)}，严重违法失信名单不可提前移出，{end}期满后移出。"), None, end
         since = add_months(fact["event_date"], 12 * years)
         ok = filed_on >= since
         return Check("minimum period reached", ok,
                      f"serious list: early removal possible {years} year(s) after listing, from {since} "
-                     f"({rules.serious_list.early_removal_after_years.source})"), (filed_on if ok else since), end
+                     f"({rule.source})", code,
+                     f"依据{law_of(rule.source, rules)}，列入严重违法失信名单满{years}年后方可申请提前移出，"
+                     f"{since}起可以申请。"), (filed_on if ok else since), end
     if kind == "inspection":
+        repairable = rules.repair.inspection_results_repairable
         if fact["category"] != "problem":
-            return Check("adverse record", False, "the inspection found no problem: nothing to repair"), None, None
-        if not rules.repair.inspection_results_repairable.value:
-            return Check("repairable record", False, f"negative inspection results are not repairable under {rules.id} "
-                         f"({rules.repair.inspection_results_repairable.source})"), None, None
+            return Check("adverse record", False, "the inspection found no problem: nothing to repair",
+                         "not_adverse", "该抽查检查结果未发现问题，无需信用修复。"), None, None
+        if not repairable.value:
+            return Check("repairable record", False, f"negative inspection results are not repairable under "
+                         f"{rules.id} ({repairable.source})", "not_repairable",
+                         f"依据{law_of(repairable.source, rules)}，抽查检查结果不在信用修复范围内。"), None, None
         return Check("minimum period reached", True, f"negative inspection result: repairable under {rules.id} "
-                     f"({rules.repair.inspection_results_repairable.source})"), filed_on, None
+                     f"({repairable.source})", code,
+                     f"依据{law_of(repairable.source, rules)}，抽查检查发现问题的结果可以申请信用修复。"), filed_on, None
     if kind == "abnormal":
         reasons = {r.id: r for r in rules.abnormal_list.reasons}
         reason = reasons.get(fact["category"] or "")
         grounds = reason.repair_grounds if reason else "remedy the reason for listing"
         return Check("minimum period reached", True,
-                     f"abnormal list: no minimum period; removal once the reason is remedied ({grounds})"), filed_on, None
+                     f"abnormal list: no minimum period; removal once the reason is remedied ({grounds})", code,
+                     "经营异常名录无最短公示期，消除列入原因后即可申请移出。"), filed_on, None
     if kind == "court":
+        rule = rules.court_list.deletion_working_days
+        court_law = law_of(rule.source, rules).replace("同上", law_of(rules.court_list.listed_years.source, rules))
         return Check("repairable by market regulators", False,
                      f"court-list records are deleted by the court within "
-                     f"{rules.court_list.deletion_working_days.value} working days of performance: apply to the court"), None, None
-    return Check("adverse record", False, f"a {kind} record is not adverse credit information: nothing to repair"), None, None
+                     f"{rule.value} working days of performance: apply to the court", "court_record",
+                     f"失信被执行人信息由人民法院在被执行人履行义务后{rule.value}个工作日内删除"
+                     f"（{court_law}），请向执行法院申请。"), None, None
+    return Check("adverse record", False, f"a {kind} record is not adverse credit information: nothing to repair",
+                 "not_adverse", f"该条信息（{KIND_ZH.get(kind, '公示信息')}）不属于失信信息，无需信用修复。"), None, None
 
 
-def _obligations(application: RepairApplication, rules: RuleSet) -> Check:
+#: The public names of the kinds of record (the public page's section titles).
+KIND_ZH = {"penalty": "行政处罚信息", "abnormal": "经营异常名录", "serious": "严重违法失信名单",
+           "court": "失信被执行人信息", "license": "行政许可信息", "inspection": "抽查检查结果", "role": "主要人员"}
+#: The kinds a market regulator repairs (the others are not adverse, or are the court's).
+REPAIRABLE_KINDS = ("penalty", "abnormal", "serious")
+
+
+def _obligations(application: RepairApplication, rules: RuleSet, law: str) -> Check:
     """Obligations fully performed; from Order 107 an enterprise in bankruptcy reorganisation may
     apply with the court's ruling instead."""
-    name = "conduct corrected and obligations fully performed"
+    name, code = "conduct corrected and obligations fully performed", "obligations"
+    unperformed = f"依据{law}，须先纠正失信行为、全面履行法定义务（如缴清罚款）。"
+    reorganisation = rules.repair.bankruptcy_reorganisation
     ruling = application.reorganisation_ruling.strip()
-    if ruling and rules.repair.bankruptcy_reorganisation.value:
-        return Check(name, True, f"in bankruptcy reorganisation by court ruling {ruling} "
-                                 f"({rules.repair.bankruptcy_reorganisation.source})")
+    if ruling and reorganisation.value:
+        return Check(name, True, f"in bankruptcy reorganisation by court ruling {ruling} ({reorganisation.source})",
+                     code)
     if ruling:
         return Check(name, application.obligations_performed,
                      f"a bankruptcy reorganisation ruling does not replace performance under {rules.id} "
-                     f"({rules.repair.bankruptcy_reorganisation.source})")
+                     f"({reorganisation.source})", code,
+                     "" if application.obligations_performed else
+                     f"依据{law_of(reorganisation.source, rules)}，破产重整裁定不能代替履行法定义务。")
     return Check(name, application.obligations_performed,
                  "obligations performed (fine paid, conduct corrected), as declared and evidenced"
                  if application.obligations_performed else
-                 "the conduct must be corrected and the obligations fully performed (e.g. the fine paid) first")
+                 "the conduct must be corrected and the obligations fully performed (e.g. the fine paid) first",
+                 code, "" if application.obligations_performed else unperformed)
 
 
 def _standing_checks(fact: dict, standing: Standing, filed_on: date, rules: RuleSet) -> tuple[list[Check], date | None]:
@@ -169,17 +236,24 @@ def _standing_checks(fact: dict, standing: Standing, filed_on: date, rules: Rule
         checks.append(Check("no later penalty of the same type", not standing.later_same_type,
                             "no later penalty of the same type" if not standing.later_same_type else
                             f"a later penalty of the same type exists ({', '.join(standing.later_same_type)}): "
-                            "市场监管总局令第45号 第十四条"))
+                            "市场监管总局令第45号 第十四条", "later_penalty_same_type",
+                            "" if not standing.later_same_type else
+                            f"依据市场监管总局令第45号第十四条，此后又受到同类行政处罚（{'、'.join(standing.later_same_type)}），"
+                            "不予信用修复。"))
     if fact["kind"] != "abnormal":
         checks.append(Check("not on the abnormal list", not standing.abnormal_listed,
                             "not on the abnormal list on the application date" if not standing.abnormal_listed else
                             f"on the abnormal list on {filed_on} (listed {', '.join(standing.abnormal_listed)}): "
-                            "have it removed first (市场监管总局令第45号 第十四条)"))
+                            "have it removed first (市场监管总局令第45号 第十四条)", "on_abnormal_list",
+                            "" if not standing.abnormal_listed else
+                            "依据市场监管总局令第45号第十四条，申请时仍在经营异常名录中，请先申请移出经营异常名录。"))
     if fact["kind"] != "serious":
         checks.append(Check("not on the serious list", not standing.serious_listed,
                             "not on the serious list on the application date" if not standing.serious_listed else
                             f"on the serious list on {filed_on} (listed {', '.join(standing.serious_listed)}) "
-                            "(市场监管总局令第45号 第十四条)"))
+                            "(市场监管总局令第45号 第十四条)", "on_serious_list",
+                            "" if not standing.serious_listed else
+                            "依据市场监管总局令第45号第十四条，申请时仍在严重违法失信名单中，不予信用修复。"))
     if fact["kind"] == "serious" and fact["category"] == "abnormal_three_years":
         bar = rules.bar("serious_list_transfer")
         until = add_months(fact["event_date"], 12 * (bar.years or 0))
@@ -188,7 +262,9 @@ def _standing_checks(fact: dict, standing: Standing, filed_on: date, rules: Rule
         checks.append(Check("no statutory measure still running", not running,
                             f"the legal representative's {bar.years}-year bar runs until {until} "
                             f"({rules.cite('disclosure_transfer', fact['event_date'])}): no early removal meanwhile"
-                            if running else f"the legal representative's bar ended on {until}"))
+                            if running else f"the legal representative's bar ended on {until}", "measure_running",
+                            f"依据{rules.cite('disclosure_transfer', fact['event_date'])}，法定代表人{bar.years}年任职限制"
+                            f"至{until}届满，期间不得提前移出，{until}起可以申请。" if running else ""))
     return checks, later
 
 
@@ -200,21 +276,25 @@ def assess(fact: dict, application: RepairApplication, filed_on: date, standing:
     publicity, basis, _ = publicity_on(fact, detail, filed_on, rules)
     if publicity is not Publicity.PUBLISHED:
         check = Check("record published", False, f"the record is not published on {filed_on} ({publicity}: {basis}): "
-                                                 "there is nothing to repair")
+                                                 "there is nothing to repair", "not_published",
+                      f"该条信息在{filed_on}未处于公示状态，无需信用修复。")
         return Assessment(rules.id, (check,), None)
     period, earliest, ends = _period(fact, detail, filed_on, rules)
     standing_checks, measure_until = _standing_checks(fact, standing, filed_on, rules)
     if measure_until is not None:
         earliest = max(d for d in (earliest, measure_until) if d is not None)
+    law = law_of(rules.repair.conditions.source, rules)
     checks = [
         period,
-        _obligations(application, rules),
+        _obligations(application, rules, law),
         Check("evidence", bool(application.evidence),
               f"{len(application.evidence)} item(s) of evidence" if application.evidence else
-              "no evidence given (e.g. the fine receipt, proof of the correction)"),
+              "no evidence given (e.g. the fine receipt, proof of the correction)",
+              "evidence", "" if application.evidence else "未提交证明材料（如罚款缴纳凭证、整改证明）。"),
         Check("public credit commitment (信用承诺书) submitted", application.commitment_signed,
               "signed credit commitment submitted" if application.commitment_signed else
-              "the signed public credit commitment (信用承诺书) is missing"),
+              "the signed public credit commitment (信用承诺书) is missing",
+              "commitment", "" if application.commitment_signed else f"依据{law}，须提交签署的信用承诺书。"),
         *standing_checks,
     ]
     # a condition with no date of its own (a later penalty, a listing) leaves no earliest date
@@ -257,11 +337,13 @@ def apply(conn: Connection, application: RepairApplication, filed_on: date, acto
           client: str | None = None, limits: cases.OpenLimits = cases.OpenLimits()) -> cases.Case:
     """File an application in the caller's transaction: refused at once, or pending with a deadline."""
     if not application.applicant.strip():
-        raise cases.InvalidRequest("the applicant must be named")
+        raise cases.InvalidRequest("the applicant must be named", "请填写申请人名称。", "applicant_missing")
     fact = cases.current_fact(conn, application.uscc, application.fact)
     pending = cases.pending_on_fact(conn, fact["fact_key"], "repair")
     if pending:
-        raise cases.CaseConflict(f"a repair application for this record is already pending: ticket {pending[0]}")
+        raise cases.CaseConflict(f"a repair application for this record is already pending: ticket {pending[0]}",
+                                 f"该条信息已有正在处理的信用修复申请（受理编号{pending[0]}），请凭编号查询进度。",
+                                 "repair_pending")
     cases.check_open(conn, "repair", fact["fact_key"], client, limits)
     assessment = assess(fact, application, filed_on, standing_of(conn, fact, filed_on))
     rules = rules_for(filed_on, province_of(fact["subject_uscc"]))

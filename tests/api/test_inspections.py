@@ -250,7 +250,7 @@ def test_the_publication_page_in_a_browser(app: FastAPI, drawn: dict, tmp_path: 
         page = browser.new_page(locale="zh-CN")
         page.goto(base + "/")
         page.get_by_role("link", name="双随机抽查公示").click()
-        page.get_by_role("link", name=str(draw_id), exact=True).first.click()
+        page.get_by_role("link", name=f"批次 {draw_id}", exact=True).first.click()
         card = page.locator("#draw-card")
         expect(card.locator(".frame-hash")).to_have_text(drawn["committed"]["frame_hash"])
         expect(card.locator(".seed")).to_have_text(drawn["drawn"]["seed"])

@@ -68,20 +68,31 @@ def test_the_public_view_shows_exactly_the_published_records(client: TestClient,
 
 
 def test_invalid_codes_get_a_422_naming_the_failed_check(client: TestClient) -> None:
-    bad_check = client.get("/v1/public/entities/91230103MA1BXXXX0Y")
-    assert bad_check.status_code == 422 and "check" in bad_check.json()["detail"]
+    """In English with a code for programs, and in Chinese for people."""
+    bad_check = client.get("/v1/public/entities/91230103MA1BXXXX0Y").json()
+    assert "check" in bad_check["detail"] and bad_check["code"] == "invalid_uscc"
+    assert bad_check["message"] == "统一社会信用代码校验位应为8，输入的是Y，请核对后重新输入。"
     bad_char = client.get("/v1/public/entities/91230103MA1BXXXXOY")
     assert bad_char.status_code == 422 and "position 17" in bad_char.json()["detail"]
+    assert bad_char.json()["message"].startswith("统一社会信用代码第17位的“O”不是代码使用的字符")
     short = client.get("/v1/public/entities/912301")
     assert short.status_code == 422 and "length 6" in short.json()["detail"]
+    assert short.json()["message"] == "统一社会信用代码应为18位，输入的是6位。"
     assert client.get("/v1/public/search", params={"q": "91230103MA1BXXXX0Y"}).status_code == 422
+    unknown = client.get("/v1/public/entities/91230103MA1BXXXX08").json()
+    assert unknown["code"] == "unknown_entity" and unknown["message"].startswith("未找到统一社会信用代码为")
+    ticket = client.get("/v1/public/cases/R20260101-0000").json()
+    assert ticket["code"] == "unknown_ticket" and "未找到受理编号" in ticket["message"]
+    invalid = client.get("/v1/public/search", params={"q": "有限", "page": 0}).json()
+    assert invalid["code"] == "invalid_request" and invalid["message"] == "页码：数值过小。"
+    assert invalid["detail"][0]["loc"] == ["query", "page"]  # FastAPI's own detail stays
 
 
 def test_search_by_code_prefix_part_and_typo(client: TestClient, province: Province) -> None:
     with province.engine.connect() as conn:
         uscc, name = conn.exec_driver_sql("SELECT uscc, name FROM entity WHERE LENGTH(name) >= 8 "
                                           "ORDER BY uscc LIMIT 1").first()
-    search = lambda q: client.get("/v1/public/search", params={"q": q}).json()  # noqa: E731
+    search = lambda q: client.get("/v1/public/search", params={"q": q}).json()["items"]  # noqa: E731
     assert search(uscc.lower()) == [{"uscc": uscc, "name": name, "match": "code",
                                      **{k: v for k, v in search(uscc)[0].items() if k in ("reg_status", "address")}}]
     prefix = search(name[:5])
@@ -92,7 +103,22 @@ def test_search_by_code_prefix_part_and_typo(client: TestClient, province: Provi
     assert uscc in {h["uscc"] for h in fuzzy if h["match"] == "fuzzy"}
     assert not [h for h in search("%_") if h["match"] in ("prefix", "contains")]  # LIKE wildcards are escaped
     short = client.get("/v1/public/search", params={"q": " 鱻 "})  # one character once stripped
-    assert short.status_code == 422 and "2 characters" in short.text
+    assert short.status_code == 422 and "2 characters" in short.text and "请至少输入2个字" in short.json()["message"]
+
+
+def test_search_counts_every_match_and_pages_through_them(client: TestClient, province: Province) -> None:
+    with province.engine.connect() as conn:
+        part = conn.exec_driver_sql("SELECT SUBSTR(name, 1, 2) AS p FROM entity WHERE name IS NOT NULL GROUP BY p "
+                                    "ORDER BY COUNT(*) DESC, p LIMIT 1").scalar()
+        holding = conn.execute(text("SELECT uscc, name FROM entity WHERE name LIKE :p"), {"p": f"%{part}%"}).all()
+    assert len(holding) > 25
+    pages = [client.get("/v1/public/search", params={"q": part, "size": 10, "page": n}).json()
+             for n in range(1, len(holding) // 10 + 2)]
+    assert {p["total"] for p in pages} == {len(holding)} and not any(p["more"] for p in pages)
+    found = [h["uscc"] for p in pages for h in p["items"]]
+    assert sorted(found) == sorted(u for u, _ in holding)  # every match once, across the pages
+    kinds = [h["match"] for p in pages for h in p["items"]]
+    assert kinds == sorted(kinds, key=lambda k: k != "prefix")  # names starting with the query first
 
 
 def test_a_typo_finds_its_entity_among_names_sharing_only_the_legal_form(client: TestClient, province: Province,
@@ -105,7 +131,7 @@ def test_a_typo_finds_its_entity_among_names_sharing_only_the_legal_form(client:
                                   "ORDER BY uscc DESC LIMIT 5"), {"form": "%有限公司"}).all()
     for uscc, name in named:
         typo = name[:3] + "某" + name[4:]
-        hits = client.get("/v1/public/search", params={"q": typo}).json()
+        hits = client.get("/v1/public/search", params={"q": typo}).json()["items"]
         assert uscc in {h["uscc"] for h in hits if h["match"] == "fuzzy"}, name
 
 
@@ -120,6 +146,8 @@ def test_the_public_rate_limit_answers_429_with_retry_after(province: Province, 
             assert codes == [200] * 5 + [429] * 2
             refused = http.get("/v1/public/search", params={"q": "有限公司"})
             assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+            assert refused.json()["code"] == "rate_limited"
+            assert refused.json()["message"] == f"查询过于频繁，请{refused.headers['Retry-After']}秒后再试。"
             assert http.get("/healthz").status_code == 200  # operations are not limited
             regulator = http.get("/v1/entities?size=1", headers={"X-API-Key": province.keys["regulator"]})
             assert regulator.status_code == 200  # nor are keyed callers

@@ -152,3 +152,24 @@ def test_a_prefix_range_ends_just_after_the_prefix() -> None:
     assert search._after_prefix("哈尔滨") == "哈尔滩"
     assert search._after_prefix("a\ud7ff") == "a\ue000"
     assert search._after_prefix("a\U0010ffff") == "b"
+
+
+@pytest.mark.parametrize("common", [10_000, 0])
+def test_a_search_counts_every_match_and_pages_prefixes_first(engine: Engine, monkeypatch: pytest.MonkeyPatch,
+                                                             common: int) -> None:
+    """Through the rare pieces (10 000) and, with every piece common (0), through the name index's
+    prefix range and a sample: the same count and the same pages."""
+    names = {f"91230103MA1B{i:06d}": f"{'哈尔滨市' if i % 3 else '黑龙江哈尔滨市'}鑫盛{i:03d}号有限公司" for i in range(25)}
+    _write(engine, names)
+    monkeypatch.setattr(search, "COMMON_PIECE", common)
+    with engine.connect() as conn:
+        pages = [search.find_by_name(conn, "哈尔滨市", 10, offset) for offset in (0, 10, 20)]
+        fuzzy = search.find_by_name(conn, "哈尔滨市鑫盛O12号", 2)
+    assert [p.total for p in pages] == [25, 25, 25] and not any(p.more for p in pages)
+    hits = [h for p in pages for h in p.hits]
+    assert sorted(h.uscc for h in hits) == sorted(names)
+    starting = sorted(u for u, n in names.items() if n.startswith("哈尔滨市"))
+    assert [h.uscc for h in hits[:len(starting)]] == sorted(starting, key=lambda u: (names[u], u))
+    assert {h.match for h in hits[:len(starting)]} == {"prefix"} and {h.match for h in hits[len(starting):]} == {
+        "contains"}
+    assert fuzzy.total >= len(fuzzy.hits) == 2 and {h.match for h in fuzzy.hits} == {"fuzzy"}
