@@ -13,7 +13,7 @@ from credit_engine.rules import load_rule_sets, province_of, rules_for
 from credit_engine.rules.penalty import Tier, stated_tier, tier_penalty
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
-from credit_engine.sources.clean import map_codes, parse_money_yuan, normalise_categories, text
+from credit_engine.sources.clean import map_codes, normalise_categories, parse_dates, parse_money_yuan, text
 from credit_engine.sources.fields import (
     add_flag, dated, entity_stubs, key_part, lifecycle, optional, required_text, rule_ids,
 )
@@ -55,8 +55,11 @@ def penalties(source: Source, ctx: Context) -> Batch:
     decided = dated(source, "decision_date", rejects, required=True)
     valid_until = dated(source, "valid_until", rejects, required=False)
     # the issuing authority's own publicity end (公示截止期) and tier, and the publication date: used as given
-    stated_end = dated(source, "publicity_until", rejects, required=False)
-    published_on = dated(source, "published_on", rejects, required=False)
+    # an unreadable stated end or publication date does not refuse the row: it is flagged, and the
+    # period is derived as if the source were silent
+    stated_end, bad_end = _lenient_date(source, "publicity_until")
+    published_on, bad_published = _lenient_date(source, "published_on")
+    flags = add_flag(add_flag(flags, bad_end, "publicity_until_unreadable"), bad_published, "published_on_unreadable")
     tier_text = optional(source, "stated_tier")
     tier_stated = tier_text.map(stated_tier, na_action="ignore")
     rejects.add(tier_text.notna() & tier_stated.isna(), "bad_tier",
@@ -135,6 +138,15 @@ def penalties(source: Source, ctx: Context) -> Batch:
     }, detail)
     return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
                  persons=persons.loc[persons.index.intersection(keep)], aliases=subjects.aliases)
+
+
+def _lenient_date(source: Source, column: str) -> tuple[pd.Series, pd.Series]:
+    """(dates, unreadable) of an optional column whose bad values must not refuse the row."""
+    if column not in source.frame:
+        empty = pd.Series(pd.NaT, index=source.frame.index, dtype="datetime64[s]")
+        return empty, pd.Series(False, index=source.frame.index)
+    dates, problems = parse_dates(source.frame[column])
+    return dates.where(problems.isna()), problems.notna()
 
 
 def _date(value: object) -> date | None:
