@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from credit_engine.records import END_STATED_FLAG, TIER_STATED_FLAG
+from credit_engine.records import END_STATED, TIER_STATED
 from credit_engine.rules import load_rule_sets, province_of, rules_for
 from credit_engine.rules.penalty import Tier, stated_tier, tier_penalty
 from credit_engine.sources.assemble import Context, Source, assemble
@@ -96,8 +96,6 @@ def penalties(source: Source, ctx: Context) -> Batch:
         columns=["severity", "published", "publicity_end", "repairable_early", "repair_from", "basis", "tier_derived",
                  "tier_rule", "rule_set_id"],
     )
-    flags = add_flag(flags, tier_stated.notna(), TIER_STATED_FLAG)
-    flags = add_flag(flags, stated_end.notna(), END_STATED_FLAG)
     detail = pd.DataFrame({
         "party_name": optional(source, "party_name"),
         "legal_rep_name": optional(source, "legal_rep_name"),
@@ -115,6 +113,8 @@ def penalties(source: Source, ctx: Context) -> Batch:
         "tier_rule": tiering["tier_rule"],
         "published_on": published_on,
         "simple_procedure": simple.where(simple),
+        TIER_STATED: tier_stated.notna().where(tier_stated.notna()),
+        END_STATED: stated_end.notna().where(stated_end.notna()),
         "source_status": optional(source, "source_status"),
         "source_publicity_until": optional(source, "publicity_until"),
         "source_tier": tier_text,
