@@ -31,12 +31,12 @@ from credit_engine.store.repository import OBJECTION_FLAG, OBJECTION_KEPT_FLAG, 
 BEIJING = timedelta(hours=8)
 #: Set by ``credit-engine publicity-sweep`` once the maximum publicity period has passed.
 PUBLICITY_ENDED_FLAG = "publicity_ended"
-#: Set at ingest when the source states the tier (``severity`` holds it) or the publicity end
-#: (公示截止期, ``publicity_end`` holds it): the issuing authority's decision, used as given.
-TIER_STATED_FLAG = "tier_stated"
-END_STATED_FLAG = "end_stated"
+#: Detail keys set at ingest when the source states the tier (``severity`` holds it) or the
+#: publicity end (公示截止期, ``publicity_end`` holds it): the issuing authority's decision, used as given.
+TIER_STATED = "tier_stated"
+END_STATED = "end_stated"
 #: Flags that describe the publication state rather than the source data (not review flags).
-STATE_FLAGS = frozenset({OBJECTION_FLAG, OBJECTION_KEPT_FLAG, PUBLICITY_ENDED_FLAG, TIER_STATED_FLAG, END_STATED_FLAG})
+STATE_FLAGS = frozenset({OBJECTION_FLAG, OBJECTION_KEPT_FLAG, PUBLICITY_ENDED_FLAG})
 #: The transition between rule sets (old records under a new set) is decided in ``rules.TRANSITION``.
 
 
@@ -302,9 +302,8 @@ def _day(value: object) -> date | None:
 
 def penalty_facts(row, detail: dict, rules: RuleSet) -> PenaltyFacts:
     """What a stored penalty version says, for ``judge_penalty``: the stated tier and end are the
-    issuing authority's (flags ``tier_stated``, ``end_stated``); a natural person is a party with
+    issuing authority's (detail ``tier_stated``, ``end_stated``); a natural person is a party with
     no USCC or an individual business (prefix 92)."""
-    flags = row["flags"].split(",") if isinstance(row["flags"], str) else []
     area = detail.get("key_area")
     uscc = row["subject_uscc"] if isinstance(row["subject_uscc"], str) else None
     category = row["category"] if isinstance(row["category"], str) else "其他"
@@ -312,8 +311,8 @@ def penalty_facts(row, detail: dict, rules: RuleSet) -> PenaltyFacts:
     return PenaltyFacts(
         split_categories([category]), None if amount is None or pd.isna(amount) else float(amount), _day(row["event_date"]),
         bool(area) and area in rules.repair.key_areas.value, _day(row["end_date"]),
-        stated_tier=Tier(row["severity"]) if TIER_STATED_FLAG in flags and isinstance(row["severity"], str) else None,
-        stated_end=_day(row["publicity_end"]) if END_STATED_FLAG in flags else None,
+        stated_tier=Tier(row["severity"]) if detail.get(TIER_STATED) and isinstance(row["severity"], str) else None,
+        stated_end=_day(row["publicity_end"]) if detail.get(END_STATED) else None,
         published_on=_day(detail.get("published_on")), simple_procedure=bool(detail.get("simple_procedure")),
         natural_person=not uscc or uscc.startswith("92"),
     )

@@ -115,9 +115,10 @@ def _localised(set_id: str, province: str) -> RuleSet:
     return next(s for s in load_rule_sets() if s.id == set_id).for_province(province)
 
 
-def province_of(uscc: str | None) -> str | None:
-    """The province of a USCC: the first two digits of its region code (characters 3-4)."""
-    if not uscc or len(uscc) < 4 or not uscc[2:4].isdigit():
+def province_of(uscc: object) -> str | None:
+    """The province of a USCC: the first two digits of its region code (characters 3-4); None for
+    anything else (a natural person's penalty has no USCC: NULL, or NaN in a frame)."""
+    if not isinstance(uscc, str) or len(uscc) < 4 or not uscc[2:4].isdigit():
         return None
     return uscc[2:4]
 

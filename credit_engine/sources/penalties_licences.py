@@ -8,12 +8,12 @@ from functools import lru_cache
 
 import pandas as pd
 
-from credit_engine.records import END_STATED_FLAG, TIER_STATED_FLAG
+from credit_engine.records import END_STATED, TIER_STATED
 from credit_engine.rules import load_rule_sets, province_of, rules_for
 from credit_engine.rules.penalty import Tier, stated_tier, tier_penalty
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
-from credit_engine.sources.clean import map_codes, parse_money_yuan, normalise_categories, text
+from credit_engine.sources.clean import map_codes, normalise_categories, parse_dates, parse_money_yuan, text
 from credit_engine.sources.fields import (
     add_flag, dated, entity_stubs, key_part, lifecycle, optional, required_text, rule_ids,
 )
@@ -55,8 +55,11 @@ def penalties(source: Source, ctx: Context) -> Batch:
     decided = dated(source, "decision_date", rejects, required=True)
     valid_until = dated(source, "valid_until", rejects, required=False)
     # the issuing authority's own publicity end (公示截止期) and tier, and the publication date: used as given
-    stated_end = dated(source, "publicity_until", rejects, required=False)
-    published_on = dated(source, "published_on", rejects, required=False)
+    # an unreadable stated end or publication date does not refuse the row: it is flagged, and the
+    # period is derived as if the source were silent
+    stated_end, bad_end = _lenient_date(source, "publicity_until")
+    published_on, bad_published = _lenient_date(source, "published_on")
+    flags = add_flag(add_flag(flags, bad_end, "publicity_until_unreadable"), bad_published, "published_on_unreadable")
     tier_text = optional(source, "stated_tier")
     tier_stated = tier_text.map(stated_tier, na_action="ignore")
     rejects.add(tier_text.notna() & tier_stated.isna(), "bad_tier",
@@ -93,8 +96,6 @@ def penalties(source: Source, ctx: Context) -> Batch:
         columns=["severity", "published", "publicity_end", "repairable_early", "repair_from", "basis", "tier_derived",
                  "tier_rule", "rule_set_id"],
     )
-    flags = add_flag(flags, tier_stated.notna(), TIER_STATED_FLAG)
-    flags = add_flag(flags, stated_end.notna(), END_STATED_FLAG)
     detail = pd.DataFrame({
         "party_name": optional(source, "party_name"),
         "legal_rep_name": optional(source, "legal_rep_name"),
@@ -112,6 +113,8 @@ def penalties(source: Source, ctx: Context) -> Batch:
         "tier_rule": tiering["tier_rule"],
         "published_on": published_on,
         "simple_procedure": simple.where(simple),
+        TIER_STATED: tier_stated.notna().where(tier_stated.notna()),
+        END_STATED: stated_end.notna().where(stated_end.notna()),
         "source_status": optional(source, "source_status"),
         "source_publicity_until": optional(source, "publicity_until"),
         "source_tier": tier_text,
@@ -135,6 +138,15 @@ def penalties(source: Source, ctx: Context) -> Batch:
     }, detail)
     return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
                  persons=persons.loc[persons.index.intersection(keep)], aliases=subjects.aliases)
+
+
+def _lenient_date(source: Source, column: str) -> tuple[pd.Series, pd.Series]:
+    """(dates, unreadable) of an optional column whose bad values must not refuse the row."""
+    if column not in source.frame:
+        empty = pd.Series(pd.NaT, index=source.frame.index, dtype="datetime64[s]")
+        return empty, pd.Series(False, index=source.frame.index)
+    dates, problems = parse_dates(source.frame[column])
+    return dates.where(problems.isna()), problems.notna()
 
 
 def _date(value: object) -> date | None:

@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import Connection
 
 from credit_engine.records import (
-    END_STATED_FLAG, OBJECTION_FLAG, OBJECTION_KEPT_FLAG, TIER_STATED_FLAG, Publicity, penalty_tiering, publicity_on,
+    END_STATED, OBJECTION_FLAG, OBJECTION_KEPT_FLAG, TIER_STATED, Publicity, penalty_tiering, publicity_on,
 )
 from credit_engine.rules import province_of, rules_for
 from credit_engine.scoring import registry
@@ -98,10 +98,11 @@ def _corrected(fact: dict, correction: dict) -> dict:
     if fact["kind"] == "penalty":  # the tier, and so the publicity, follows the corrected decision
         merged = fact | changes  # a tier or end the issuing authority stated stays as stated
         rules = rules_for(merged["event_date"], province_of(merged["subject_uscc"]))
-        tiering = penalty_tiering(merged, json.loads(merged["detail_json"] or "{}"), rules)
-        if TIER_STATED_FLAG not in (merged["flags"] or ""):
+        detail = json.loads(merged["detail_json"] or "{}")
+        tiering = penalty_tiering(merged, detail, rules)
+        if not detail.get(TIER_STATED):
             changes["severity"] = tiering.tier.value
-        if END_STATED_FLAG not in (merged["flags"] or ""):
+        if not detail.get(END_STATED):
             changes["publicity_end"] = tiering.publicity_end
         changes["published"] = tiering.published
     return changes

@@ -132,17 +132,19 @@ def test_the_source_stated_publicity_end_tier_and_publication_date_are_stored_as
         ["甲", A, "T-1", "罚款", "5", "2024-03-01", "", "严重", "2024-03-05", "局"],  # its own tier and publication
         ["甲", A, "D-1", "罚款", "20", "2024-03-01", "9999-9-9", "", "", "局"],  # sentinel: no end stated
         ["甲", A, "B-1", "罚款", "20", "2024-03-01", "", "很重", "", "局"],  # not a tier
+        ["甲", A, "U-1", "罚款", "20", "2024-03-01", "明年", "", "", "局"],  # unreadable end: kept, flagged, derived
     ]))
     assert reports[0].quarantined == {"bad_tier": 1}
     pen = facts(registered, "penalty").set_index("document_no")
-    assert str(pen.loc["E-1", "publicity_end"]) == "2024-09-01" and "end_stated" in pen.loc["E-1", "flags"]
     detail = {k: json.loads(pen.loc[k, "detail_json"]) for k in ("E-1", "T-1", "D-1")}
+    assert str(pen.loc["E-1", "publicity_end"]) == "2024-09-01" and detail["E-1"]["end_stated"] is True
     assert (pen.loc["T-1", "severity"], detail["T-1"]["tier_derived"], detail["T-1"]["tier_rule"]) == ("serious", False, "source")
-    assert "tier_stated" in pen.loc["T-1", "flags"] and detail["T-1"]["published_on"].startswith("2024-03-05")
+    assert detail["T-1"]["tier_stated"] is True and detail["T-1"]["published_on"].startswith("2024-03-05")
     assert str(pen.loc["T-1", "publicity_end"]) == "2027-03-05"  # serious 3 years from the stated publication
     assert (detail["E-1"]["tier_derived"], detail["E-1"]["tier_rule"]) == (True, "penalty.small_fine_max_yuan")
-    assert "end_stated" not in str(pen.loc["D-1", "flags"])
+    assert not detail["D-1"]["end_stated"] and pd.isna(pen.loc["D-1", "flags"])  # flags stay review flags
     assert str(pen.loc["D-1", "publicity_end"]) == "2027-03-29"  # derived: 3 years from decision + 20 working days
+    assert "publicity_until_unreadable" in pen.loc["U-1", "flags"] and str(pen.loc["U-1", "publicity_end"]) == "2027-03-29"
 
 
 def test_key_area_repair_minimum_applies_only_to_the_areas_the_rule_set_names(

@@ -98,7 +98,8 @@ def test_the_source_states_tier_and_end_and_a_derived_tier_says_which_rule(world
     assert (facts["T-24"].tier, facts["T-24"].tier_derived, facts["T-24"].tier_rule) == ("serious", False, "source")
     assert (facts["G-24"].tier, facts["G-24"].tier_derived) == ("general", True)
     assert facts["G-24"].tier_rule == "penalty.small_fine_max_yuan" and facts["S-24"].tier_rule == "penalty.serious_categories"
-    assert "end_stated" not in facts["X-24"].flags and "tier_stated" not in facts["T-24"].flags  # state, not review
+    assert facts["X-24"].flags == () and facts["T-24"].flags == ()  # stated in the detail, not a review flag
+    assert facts["X-24"].detail["end_stated"] and facts["T-24"].detail["tier_stated"]
     # without its stated tier the 50 000 yuan fine would be general, 1 year under Order 107
     assert facts["T-24"].publicity is Publicity.PUBLISHED and facts["T-24"].publicity_end == date(2027, 3, 29)
 

@@ -16,6 +16,7 @@ from credit_engine.rules import (
     SamplingPolicy,
     Tier,
     load_rule_sets,
+    province_of,
     rules_for,
     rules_in_force,
     sampling_policy,
@@ -381,3 +382,11 @@ def test_split_categories() -> None:
     assert split_categories(["警告、罚款", "罚款; 没收违法所得", "责令停产停业，吊销许可证件"]) == (
         "警告", "罚款", "没收违法所得", "责令停产停业", "吊销许可证件",
     )
+
+
+@pytest.mark.parametrize(("uscc", "province"), [
+    ("91230102MA0000001M", "23"), ("91420100MA0000001M", "42"), (None, None), (float("nan"), None), ("9", None),
+])
+def test_the_province_of_a_code(uscc: object, province: str | None) -> None:
+    """A natural person's penalty has no USCC (NaN in a frame): national defaults apply."""
+    assert province_of(uscc) == province
