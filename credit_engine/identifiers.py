@@ -791,11 +791,15 @@ def mask_ids_in_texts(values: pd.Series) -> pd.Series:
     if values.empty or not (pd.api.types.is_string_dtype(values) or values.dtype == object):
         return values
     text = values.astype("str")
-    candidates = (text.str.count(f"[{_ID_DIGIT}]").fillna(0) >= 15).to_numpy(dtype=bool)
-    if not candidates.any():
+    long = np.flatnonzero((text.str.len().fillna(0) >= 15).to_numpy(dtype=bool))  # the cheap test first
+    many = (text.iloc[long].str.count(f"[{_ID_DIGIT}]") >= 15).to_numpy(dtype=bool)
+    candidates = long[many]
+    if not len(candidates):
         return values
+    cells = text.iloc[candidates].tolist()
+    masked = {v: mask_ids_in_text(v) for v in dict.fromkeys(cells)}  # codes repeat: once per distinct value
     out = values.copy()
-    out[candidates] = [mask_ids_in_text(v) for v in text[candidates].tolist()]
+    out.iloc[candidates] = [masked[v] for v in cells]
     return out
 
 

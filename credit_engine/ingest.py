@@ -383,7 +383,9 @@ def _source(frame: pd.DataFrame, match: HeaderMatch) -> Source:
     """Canonical columns for the transform; the raw row as evidence, with identity numbers masked
     in the ID and code columns and in every free-text cell."""
     canonical = frame[list(match.columns)].rename(columns=match.columns)
-    raw = mask_ids_in_frame(frame)
+    coded = {cell for cell, column in match.columns.items()
+             if column in match.kind.personal_id_columns or column in CODE_COLUMNS}  # masked below, by kind
+    raw = mask_ids_in_frame(frame, keep=coded)
     for cell, column in match.columns.items():
         if column in match.kind.personal_id_columns:
             raw[cell] = _mask_personal(frame[cell])

@@ -78,7 +78,7 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: 
     assert "ingest report: 14 files" in output
     assert "credit-risk version 1 is now the champion" in output and "grades as of 2026-06-30" in output
     assert (settings.var_dir / "credit_engine.db").exists()
-    assert any((settings.var_dir / "archive").rglob("*.csv"))
+    assert any((settings.var_dir / "archive").rglob("*.csv.enc"))
     assert "champion" in run("models")
     # an analyst's table with its label spelled good/bad and an identifier column
     rows = pd.DataFrame({"客户编号": [f"K{i}" for i in range(300)], "x": [i % 7 for i in range(300)],
@@ -179,7 +179,7 @@ def test_keys_are_created_listed_and_revoked_and_only_their_hashes_stored(settin
     assert actions == ["key_create", "key_revoke"]
     again = runner.invoke(app, ["keys", "revoke", key_id])
     assert again.exit_code == 1 and "no active key" in again.output
-    for bad in (["--role", "auditor"], ["--role", "analyst", "--scope", "2301"], ["--role", "regulator", "--scope", "23a"]):
+    for bad in (["--role", "inspector"], ["--role", "analyst", "--scope", "2301"], ["--role", "regulator", "--scope", "23a"]):
         refused = runner.invoke(app, ["keys", "create", *bad])
         assert refused.exit_code == 2 and ("roles:" in refused.output)
 
