@@ -36,6 +36,8 @@ def served(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pyte
         scoped = create_key(conn, Role.REGULATOR, "scoped", ("2301",))[1]
     monkeypatch.setenv("TEST_SCOPED_KEY", scoped)
     monkeypatch.setenv("CREDIT_ENGINE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    # the reads' audit rows in the store itself, where the test looks for them
+    monkeypatch.setenv("CREDIT_ENGINE_READ_AUDIT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CREDIT_ENGINE_PUBLIC_RATE_LIMIT", "100000/minute")
     get_settings.cache_clear()
     with TestClient(create_app(get_settings())) as client:
@@ -50,7 +52,7 @@ def test_a_registered_pilot_code_is_found_by_every_query_with_a_note(served: tup
     body = public.json()
     assert body["uscc"] == PILOT and "fails the national check" in body["code_note"]
     assert [r["document_no"] for r in body["records"]] == ["X-1"]
-    hits = client.get("/v1/public/search", params={"q": PILOT}).json()
+    hits = client.get("/v1/public/search", params={"q": PILOT}).json()["items"]
     assert [h["uscc"] for h in hits] == [PILOT] and "fails the national check" in hits[0]["code_note"]
     regulator = client.get(f"/v1/entities/{PILOT}", headers={"X-API-Key": key})
     assert regulator.status_code == 200 and "fails the national check" in regulator.json()["code_note"]

@@ -93,7 +93,7 @@ def test_search_by_code_prefix_part_and_typo(client: TestClient, province: Provi
         uscc, name = conn.exec_driver_sql("SELECT uscc, name FROM entity WHERE LENGTH(name) >= 8 "
                                           "ORDER BY uscc LIMIT 1").first()
     search = lambda q: client.get("/v1/public/search", params={"q": q}).json()["items"]  # noqa: E731
-    assert search(uscc.lower()) == [{"uscc": uscc, "name": name, "match": "code",
+    assert search(uscc.lower()) == [{"uscc": uscc, "name": name, "match": "code", "code_note": None,
                                      **{k: v for k, v in search(uscc)[0].items() if k in ("reg_status", "address")}}]
     prefix = search(name[:5])
     assert prefix and all(h["name"].startswith(name[:5]) for h in prefix if h["match"] == "prefix")
