@@ -353,7 +353,8 @@ RATE_YEARS = 10.0
     Feature("inspections_weighted", "检查次数（时间衰减）",
             "inspections with an outcome, each weighted by half every 3 years: how much the rate rests on", 0),
     Feature("inspection_problems_trend", "近1年检查问题率减往年",
-            "problem share of the last 12 months' inspections minus that of the years before (0 if either has none)", 1),
+            "1 + the problem share of the last 12 months' inspections minus that of the years before "
+            "(1 if either has none)", 1),
 )
 def _supervision_rates(v: AsOf) -> dict[str, np.ndarray]:
     """Rates per year of existence and per inspection: a count over a fixed window says less of
@@ -414,7 +415,8 @@ def _social_rates(v: AsOf) -> dict[str, np.ndarray]:
 @indicator_group(
     "related",
     Feature("persons_court_5y", "主要人员近5年失信被执行次数",
-            "court listings in the last 5 years, removed or not, of the current legal representative and key persons", 1),
+            "court listings in the last 5 years, removed or not, of the current legal representative and "
+            "key persons", 1),
     Feature("related_court_5y", "关联企业近5年失信被执行次数",
             "court listings in the last 5 years, removed or not, of the other enterprises sharing a person", 1),
     Feature("related_tax_grade_mean", "关联企业纳税信用等级均值",

@@ -35,7 +35,8 @@ def test_each_label_spelling_is_read_with_its_bad_value_guessed(values: list, po
 
 def test_an_ambiguous_label_is_refused_unless_told_which_value_is_bad() -> None:
     table = pd.DataFrame({"y": ["A", "B", "B", "A"]})
-    with pytest.raises(ValueError, match=r"cannot tell which value of y is the bad outcome \(A / B\): say it with --positive"):
+    refused = r"cannot tell which value of y is the bad outcome \(A / B\): say it with --positive"
+    with pytest.raises(ValueError, match=refused):
         tables.label_of(table, "y")
     label, y = tables.label_of(table, "y", positive="B")
     assert (label.positive, label.negative, label.guessed) == ("B", "A", False) and list(y) == [0, 1, 1, 0]
