@@ -136,9 +136,7 @@ def auc_with_ci(y: np.ndarray, score: np.ndarray, resamples: int = 400) -> dict[
 
 
 def phase_grade(root: Path, url: str, regrades: int) -> dict:
-    import numpy as np
     import pandas as pd
-    from sklearn.metrics import roc_auc_score
 
     from credit_engine.features import features_as_of
     from credit_engine.features.spans import span_histories, uscc_spans
@@ -184,7 +182,8 @@ def phase_grade(root: Path, url: str, regrades: int) -> dict:
          .merge(features[["penalties_3y", *LIST_ENTRIES]], left_on="uscc", right_index=True))
     scores = {
         "champion: LightGBM probability": q["score"].to_numpy(),
-        "champion: final class A-D (with direct judgements)": q["grade"].map({"A": 0, "B": 1, "C": 2, "D": 3}).to_numpy(),
+        "champion: final class A-D (with direct judgements)":
+            q["grade"].map({"A": 0, "B": 1, "C": 2, "D": 3}).to_numpy(),
         "baseline: penalties_3y": q["penalties_3y"].to_numpy(),
         f"baseline: list entries ({' + '.join(LIST_ENTRIES)})": q[list(LIST_ENTRIES)].sum(axis=1).to_numpy(),
         "ceiling: knowable probability (truth)": q["p_knowable"].to_numpy(),
@@ -316,7 +315,8 @@ def report_grade(g: dict) -> None:
     n = g["entities"]
     print(f"\n1. Quality on the following year's inspections ({g['matched']:,} graded entities still operating, each "
           f"inspected once in the year after {AS_OF}, truth/following_year.csv; problem rate {g['problem_rate']:.3f})")
-    print("   AUC with a 95 % bootstrap interval; soft AUC: against Bernoulli(p_problem) in expectation. Ties count half.")
+    print("   AUC with a 95 % bootstrap interval; soft AUC: against Bernoulli(p_problem) in expectation. "
+          "Ties count half.")
     print(f"   {'score':<66}{'AUC':>8}{'95 % CI':>17}{'soft AUC':>10}")
     for name, a in g["auc"].items():
         print(f"   {name:<66}{a['auc']:>8.4f}   {a['low']:.4f}-{a['high']:.4f}{a['soft']:>10.4f}")

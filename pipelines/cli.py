@@ -252,7 +252,8 @@ def train(
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
         how = "guessed; say otherwise with --positive" if found.label.guessed else "--positive"
-        console.print(f"label {found.label.column}: {found.label.positive} = 1 (bad), {found.label.negative} = 0 ({how})")
+        console.print(f"label {found.label.column}: {found.label.positive} = 1 (bad), "
+                      f"{found.label.negative} = 0 ({how})")
         for column, why in found.left_out.items():
             if why != "--id":
                 console.print(f"[yellow]left out {column}: {why} (keep it with --keep {column})[/yellow]")
@@ -326,12 +327,14 @@ def models() -> None:
     shown = {registry.MODEL_NAME: (("valid AUC", "valid_auc"), ("valid KS", "valid_ks"), ("Brier", "valid_brier"),
                                    ("class PSI", "class_psi_vs_champion")),
              registry.ANALYST_MODEL_NAME: (("outer-fold AUC", "cv_auc_mean"), ("± std", "cv_auc_std"),
-                                           ("fit-rows AUC", "cv_train_auc_mean"), ("scorecard AUC", "scorecard_valid_auc"))}
+                                           ("fit-rows AUC", "cv_train_auc_mean"),
+                                           ("scorecard AUC", "scorecard_valid_auc"))}
     for name, columns in shown.items():
         table = Table("version", "aliases", *(title for title, _ in columns), title=name)
         for v in registry.versions(settings, name):
             m = v["metrics"]
-            table.add_row(v["version"], ", ".join(v["aliases"]), *(f"{m[k]:.4f}" if k in m else "-" for _, k in columns))
+            table.add_row(v["version"], ", ".join(v["aliases"]),
+                          *(f"{m[k]:.4f}" if k in m else "-" for _, k in columns))
         console.print(table if table.row_count else f"{name}: no version registered")
 
 

@@ -5,7 +5,8 @@ the whole fact table, so a batch read that table several times per span and grew
 square of the province (3 000 000 entities: unfinished after 19 minutes). Here the facts known
 on the date are read once, in chunks (by ADBC, straight into Arrow; on SQLite in a child
 process, ``store.sqlite_arrow``): each goes to its span's file on local disk, and those of the
-kinds a neighbourhood can hold (roles, court and serious listings, tax grades) also to one in-memory table. A span's history is then its file
+kinds a neighbourhood can hold (roles, court and serious listings, tax grades) also to one in-memory
+table. A span's history is then its file
 plus the rows of that table reached from its entities — the neighbourhood of
 ``history._neighbourhood``, found with integer codes.
 
@@ -235,7 +236,8 @@ class _Codes:
         in_part[has_subject] = self.subject_part[self.subject[has_subject]] == part
         persons = _lookup(self.person[self.role & in_part], self.n_persons)[self.person + 1]
         others = _lookup(self.subject[self.role & persons], self.n_subjects)[self.subject + 1]
-        needed = (persons & (self.role | self.court)) | (others & (self.serious | self.court | self.legal_rep | self.tax))
+        needed = (persons & (self.role | self.court)) | (
+            others & (self.serious | self.court | self.legal_rep | self.tax))
         return needed & ~in_part
 
 

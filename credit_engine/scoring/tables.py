@@ -53,7 +53,8 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def label_of(table: pd.DataFrame, column: str, positive: str | None = None, name: str = "table") -> tuple[Label, np.ndarray]:
+def label_of(table: pd.DataFrame, column: str, positive: str | None = None,
+             name: str = "table") -> tuple[Label, np.ndarray]:
     """The label as 0/1, its positive value given or guessed. A guess is made only when exactly
     one of the two values is a known "bad" spelling (or the other a known "good" one)."""
     if column not in table.columns:
@@ -65,7 +66,8 @@ def label_of(table: pd.DataFrame, column: str, positive: str | None = None, name
     values = sorted(text.unique())
     if len(values) != 2:
         shown = ", ".join(values[:6]) + (" ..." if len(values) > 6 else "")
-        raise ValueError(f"{name}: the label column {column} must hold exactly two values, it holds {len(values)}: {shown}")
+        raise ValueError(f"{name}: the label column {column} must hold exactly two values, "
+                         f"it holds {len(values)}: {shown}")
     if positive is not None:
         wanted = _text(positive)
         matches = [v for v in values if v == wanted or v.lower() == wanted.lower()]

@@ -35,7 +35,8 @@ def test_each_label_spelling_is_read_with_its_bad_value_guessed(values: list, po
 
 def test_an_ambiguous_label_is_refused_unless_told_which_value_is_bad() -> None:
     table = pd.DataFrame({"y": ["A", "B", "B", "A"]})
-    with pytest.raises(ValueError, match=r"cannot tell which value of y is the bad outcome \(A / B\): say it with --positive"):
+    refused = r"cannot tell which value of y is the bad outcome \(A / B\): say it with --positive"
+    with pytest.raises(ValueError, match=refused):
         tables.label_of(table, "y")
     label, y = tables.label_of(table, "y", positive="B")
     assert (label.positive, label.negative, label.guessed) == ("B", "A", False) and list(y) == [0, 1, 1, 0]
@@ -110,7 +111,7 @@ def test_inner_folds_choose_smaller_trees_on_a_small_noisy_table() -> None:
     X = pd.DataFrame(rng.normal(size=(300, 6)), columns=list("abcdef"))
     y = (rng.random(300) < 1 / (1 + np.exp(-X["a"]))).astype(int)
     model, tried = choose_by_inner_cv(X, y, folds=3)
-    assert len(tried) == 12 and tried["inner_auc"].between(0.4, 1).all()
+    assert len(tried) == 8 and tried["inner_auc"].between(0.4, 1).all()
     best = tried.iloc[tried["inner_auc"].to_numpy().argmax()]
     assert model.num_leaves == best["num_leaves"] and model.n_estimators == max(1, round(best["rounds"]))
-    assert model.n_estimators < 1500  # early stopping ended the rounds well before the most allowed
+    assert model.n_estimators < 1000  # early stopping ended the rounds well before the most allowed
