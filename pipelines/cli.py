@@ -610,7 +610,10 @@ def serve(
     except InsecureSettingsError as exc:
         console.print(f"[red]refused: {exc}[/red]")
         raise typer.Exit(2) from exc
-    upgrade(make_engine(get_settings().db_url))  # serve migrates at start, before the workers
+    settings = get_settings()
+    upgrade(make_engine(settings.db_url))  # serve migrates at start, before the workers (which would race)
+    if settings.read_audit_url != settings.db_url:
+        upgrade(make_engine(settings.read_audit_url))  # the reads' audit database (api.service)
     with _metrics_shared(workers):
         # X-Forwarded-For is the app's to read, from CREDIT_ENGINE_TRUSTED_PROXIES only (api.guards):
         # uvicorn's own handling believed any peer on 127.0.0.1
