@@ -51,7 +51,8 @@ HEADERS = {
 }
 DEFECTS = ("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder", "uscc_masked", "id_masked",
            "uscc_pilot", "date_shape", "date_sentinel", "null_spelling", "null_quoted", "money_text",
-           "category_text", "legal_forms", "bad_date", "bad_field_count", "court_minor")
+           "category_text", "legal_forms", "bad_date", "bad_field_count", "court_minor",
+           "uscc_typo_check", "uscc_typo_named", "uscc_typo_unnamed", "uscc_transposed", "reg_status_spelling")
 
 
 def decode(path: Path) -> tuple[str, str]:
