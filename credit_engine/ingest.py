@@ -268,10 +268,18 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
 
 
 #: The store's bounded text columns of what a batch writes (PostgreSQL refuses a longer value,
-#: and with it the whole file; SQLite would store it silently).
+#: and with it the whole file; SQLite would store it silently), less those whose values are of
+#: one width by construction (codes, pseudonyms, hashes, vocabularies: ``FIXED_WIDTH``).
+_TABLES = (("facts", Fact.__table__), ("entities", Entity.__table__), ("persons", Person.__table__))
+FIXED_WIDTH = {
+    "facts": {"kind", "subject_uscc", "person_key", "severity", "status", "content_hash", "rule_set_id"},
+    "entities": {"uscc", "code_status", "entity_type", "region_code"},
+    "persons": {"pseudonym", "masked_id", "id_status"},
+}
 BOUNDED = {
-    name: {c.name: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
-    for name, table in (("facts", Fact.__table__), ("entities", Entity.__table__), ("persons", Person.__table__))
+    name: {c.name: c.type.length for c in table.columns
+           if isinstance(c.type, String) and c.type.length and c.name not in FIXED_WIDTH[name]}
+    for name, table in _TABLES
 }
 
 
