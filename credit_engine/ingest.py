@@ -370,10 +370,12 @@ def _derived(store: Store, facts: pd.DataFrame, file_id: int, moment: datetime) 
     ingest, or its assumed publication time if the file was a backfill) and the registration data
     that now places it (the entity's first registration fact); flagged ``known_time_derived``."""
     ingested, backfilled = store.file_known(file_id)
-    row = backfill_time.known_from(facts, ingested) if backfilled else pd.Series(pd.Timestamp(ingested), index=facts.index)
+    row = (backfill_time.known_from(facts, ingested) if backfilled
+           else pd.Series(pd.Timestamp(ingested), index=facts.index))
     registered = store.first_registered(sorted(set(facts["subject_uscc"].dropna())))
     known = pd.Series([backfill_time.derived_at([r] + ([registered.get(u)] if isinstance(u, str) else []), moment)
-                       for r, u in zip(row, facts["subject_uscc"], strict=True)], index=facts.index, dtype="datetime64[us]")
+                       for r, u in zip(row, facts["subject_uscc"], strict=True)],
+                      index=facts.index, dtype="datetime64[us]")
     flags = facts["flags"].fillna("").str.cat(pd.Series(backfill_time.DERIVED_FLAG, index=facts.index), sep=",")
     return facts.assign(flags=flags.str.lstrip(",")), known
 

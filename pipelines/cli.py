@@ -468,8 +468,9 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
                   total("rows_corrected"), total("persons_unverified"), total("facts_new"),
                   total("facts_versioned"), total("facts_unchanged"))
     files.caption = ("waiting: quarantined until registration data can place them (`credit-engine requeue`); "
-                     "corrected: placed on a registered entity by correcting a check-failed code (flag uscc_corrected); "
-                     "unverified: persons kept by name and masked number, ID invalid or missing (flag person_unverified)")
+                     "corrected: placed on a registered entity by correcting a check-failed code "
+                     "(flag uscc_corrected); unverified: persons kept by name and masked number, ID invalid "
+                     "or missing (flag person_unverified)")
     reasons = Table("file", "reason", "rows", title="quarantined rows by reason")
     for r in reports:
         for code, n in r.quarantined.most_common():
