@@ -59,12 +59,27 @@ def phase_ingest(src: Path, url: str, var: Path) -> dict:
     started = time.perf_counter()
     reports = ingest_paths([src], engine, get_settings())
     seconds = time.perf_counter() - started
-    return {
+    return {**_accounted(engine, src.parent / "truth" / "entities.csv"),
         "rows": sum(r.rows_read for r in reports), "seconds": seconds, "peak_mib": peak_mib(),
         "quarantined": sum(r.rows_quarantined for r in reports),
         "facts": sum(r.facts_new for r in reports),
         "slowest": sorted(((round(r.seconds, 2), r.path.name, r.rows_read) for r in reports), reverse=True)[:5],
     }
+
+
+def _accounted(engine, truth: Path) -> dict:
+    """What the ingest made of the province against its truth: entities it does not hold
+    (phantoms: issue 39, must be 0), and quarantined rows without a reason (must be 0)."""
+    import pandas as pd
+
+    real = set(pd.read_csv(truth, dtype=str)["uscc"]) if truth.exists() else set()
+    with engine.connect() as conn:
+        stored = [u for (u,) in conn.exec_driver_sql("SELECT uscc FROM entity")]
+        unexplained = conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM quarantine WHERE reason IS NULL OR reason = '' OR reason_code = ''").scalar()
+        corrected = conn.exec_driver_sql("SELECT COUNT(*) FROM fact WHERE flags LIKE '%uscc_corrected%'").scalar()
+    return {"phantoms": sum(u not in real for u in stored) if real else None, "unexplained": unexplained,
+            "corrected": corrected}
 
 
 def child(*args: str) -> dict:
@@ -108,6 +123,9 @@ def main() -> None:
                 print(f"ingest {name:<10}: {res['rows']:>10,} rows {res['seconds']:7.2f} s {rate:>10,.0f} rows/s  peak {res['peak_mib']:,.0f} MiB"
                       f"  facts {res['facts']:,}  quarantined {res['quarantined']:,}  ratio to pandas {rate / base_rate:.2f} (target >= 0.20)")
                 print(f"    slowest files: {res['slowest']}")
+                print(f"    entities not in the synthetic truth: {res['phantoms']} (must be 0); quarantined rows "
+                      f"without a reason: {res['unexplained']} (must be 0); facts placed by a corrected code: "
+                      f"{res['corrected']:,}")
 
 
 if __name__ == "__main__":

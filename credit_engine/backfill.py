@@ -10,9 +10,10 @@ row names the lags used. Later changes to those facts are versioned at their rea
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
+from sqlalchemy import Connection, DateTime, bindparam, text
 
 FLAG = "known_time_assumed"
 #: A fact version written from facts already stored (a masked-ID link, a requeued row placed by
@@ -56,3 +57,41 @@ def derived_at(inputs: list[object], moment: datetime) -> datetime:
     if not inputs or any(value is None or pd.isna(value) for value in inputs):
         return moment
     return min(max(as_stamp(value) for value in inputs), pd.Timestamp(moment)).to_pydatetime()
+
+
+#: A store knowing less than this share of its facts on a date knows "almost nothing" then.
+ALMOST_NOTHING = 0.01
+#: Events older than this before the first ingest of a store are history, not news.
+HISTORY_DAYS = 30
+_COUNTS = text("SELECT SUM(CASE WHEN recorded_at < :cut THEN 1 ELSE 0 END), "
+               "SUM(CASE WHEN recorded_at >= :cut THEN 1 ELSE 0 END) FROM fact").bindparams(
+    bindparam("cut", type_=DateTime))
+
+
+def unknown_on(conn: Connection, day: date) -> str | None:
+    """Why a build, training or grading as of ``day`` would see (almost) nothing: every fact,
+    or nearly every one, was recorded after it (history loaded without ``--backfill``); None
+    when the store knew enough on that day."""
+    from credit_engine.records import end_of_day
+
+    known, later = (int(n or 0) for n in conn.execute(_COUNTS, {"cut": end_of_day(day)}).one())
+    if not later or known > ALMOST_NOTHING * (known + later):
+        return None
+    return (f"{'no' if not known else f'only {known:,}'} facts known on {day}: {later:,} facts were recorded "
+            f"after {day}; history loaded after the fact needs `ingest --backfill`")
+
+
+def history_warning(conn: Connection, since: datetime) -> str | None:
+    """After an ingest begun at ``since`` without ``--backfill``: a warning when the store knew
+    nothing before it and the files hold events of years past, which no earlier date will see."""
+    earlier = conn.execute(text("SELECT 1 FROM fact WHERE recorded_at < :t LIMIT 1").bindparams(
+        bindparam("t", type_=DateTime)), {"t": since}).first()
+    if earlier is not None:
+        return None
+    first = conn.execute(text("SELECT MIN(event_date) FROM fact")).scalar()
+    if first is None or pd.Timestamp(first) >= pd.Timestamp(since) - timedelta(days=HISTORY_DAYS):
+        return None
+    return (f"these files hold events from {pd.Timestamp(first).date()} on, but the store knew nothing before this "
+            f"ingest: every fact is recorded as learned now, so nothing is known on any earlier date (a build, "
+            f"training or grading as of a past date sees none of it). History exported from another system needs "
+            f"`ingest --backfill`, which records each fact at its assumed publication time.")

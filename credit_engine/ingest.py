@@ -275,10 +275,18 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
 
 
 #: The store's bounded text columns of what a batch writes (PostgreSQL refuses a longer value,
-#: and with it the whole file; SQLite would store it silently).
+#: and with it the whole file; SQLite would store it silently), less those whose values are of
+#: one width by construction (codes, pseudonyms, hashes, vocabularies: ``FIXED_WIDTH``).
+_TABLES = (("facts", Fact.__table__), ("entities", Entity.__table__), ("persons", Person.__table__))
+FIXED_WIDTH = {
+    "facts": {"kind", "subject_uscc", "person_key", "severity", "status", "content_hash", "rule_set_id"},
+    "entities": {"uscc", "code_status", "entity_type", "region_code"},
+    "persons": {"pseudonym", "masked_id", "id_status"},
+}
 BOUNDED = {
-    name: {c.name: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
-    for name, table in (("facts", Fact.__table__), ("entities", Entity.__table__), ("persons", Person.__table__))
+    name: {c.name: c.type.length for c in table.columns
+           if isinstance(c.type, String) and c.type.length and c.name not in FIXED_WIDTH[name]}
+    for name, table in _TABLES
 }
 
 
@@ -371,10 +379,12 @@ def _derived(store: Store, facts: pd.DataFrame, file_id: int, moment: datetime) 
     ingest, or its assumed publication time if the file was a backfill) and the registration data
     that now places it (the entity's first registration fact); flagged ``known_time_derived``."""
     ingested, backfilled = store.file_known(file_id)
-    row = backfill_time.known_from(facts, ingested) if backfilled else pd.Series(pd.Timestamp(ingested), index=facts.index)
+    row = (backfill_time.known_from(facts, ingested) if backfilled
+           else pd.Series(pd.Timestamp(ingested), index=facts.index))
     registered = store.first_registered(sorted(set(facts["subject_uscc"].dropna())))
     known = pd.Series([backfill_time.derived_at([r] + ([registered.get(u)] if isinstance(u, str) else []), moment)
-                       for r, u in zip(row, facts["subject_uscc"], strict=True)], index=facts.index, dtype="datetime64[us]")
+                       for r, u in zip(row, facts["subject_uscc"], strict=True)],
+                      index=facts.index, dtype="datetime64[us]")
     flags = facts["flags"].fillna("").str.cat(pd.Series(backfill_time.DERIVED_FLAG, index=facts.index), sep=",")
     return facts.assign(flags=flags.str.lstrip(",")), known
 

@@ -249,7 +249,8 @@ def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> 
     if not causes.empty:
         reps = _as_of(conn, f"""
             SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
-            WHERE kind = 'role' AND category = 'legal_representative' AND {KNOWN_AT}{_near(person)}
+            WHERE kind = 'role' AND category = 'legal_representative' AND person_key IS NOT NULL
+              AND {KNOWN_AT}{_near(person)}
               AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {BAR_CAUSES})
             ORDER BY id
         """, as_of, person)

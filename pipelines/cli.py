@@ -20,10 +20,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from credit_engine.backfill import history_warning, unknown_on
 from credit_engine.ingest import FileReport, ingest_paths, source_files
 from credit_engine.ingest import requeue as requeue_quarantine
 from credit_engine.settings import get_settings
 from credit_engine.store.db import SchemaNotCurrent, current_revision, make_engine, require_current, upgrade
+from credit_engine.store.repository import now_utc
 from pipelines.sample import run_plan, sample_app
 
 app = typer.Typer(help="Credit-based tiered supervision scoring (信用分级分类监管).", no_args_is_help=True)
@@ -105,10 +107,16 @@ def ingest(
         def done(report: FileReport) -> None:
             progress.update(task, description=f"ingested {report.path.name}")
 
+        started = now_utc()
         reports = ingest_paths(files, engine, settings, on_file=done, actor=f"cli:{getpass.getuser()}",
                                backfill=backfill, on_bytes=lambda n: progress.update(task, advance=n))
     for table in report_tables(reports):
         console.print(table)
+    if not backfill:
+        with engine.connect() as conn:
+            warning = history_warning(conn, started)
+        if warning:
+            console.print(f"[yellow]warning: {warning}[/yellow]")
     rejected = [r for r in reports if r.status in ("rejected", "failed")]
     for report in rejected:
         console.print(f"[red]{report.status} {report.path}: {report.error}[/red]")
@@ -186,6 +194,7 @@ def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYY
 
     settings = get_settings()
     engine = _current_store()
+    _say_if_unknown(engine, date.fromisoformat(as_of))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress, engine.begin() as conn:
         task = progress.add_task(f"building flags as of {as_of}: USCC spans", total=None)
@@ -195,6 +204,17 @@ def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYY
     for flag, n in sorted(counts.items()):
         table.add_row(flag, f"{n:,}")
     console.print(table if counts else f"no flags as of {as_of}")
+
+
+def _say_if_unknown(engine, day: date, fatal: bool = False) -> None:
+    """Say plainly when the store knows (almost) nothing on ``day`` (history loaded without --backfill)."""
+    with engine.connect() as conn:
+        problem = unknown_on(conn, day)
+    if problem and fatal:
+        console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2)
+    if problem:
+        console.print(f"[yellow]warning: {problem}[/yellow]")
 
 
 def _day(value: str | None) -> date:
@@ -262,6 +282,7 @@ def train(
         return
     engine = _current_store()
     labels_until = _day(as_of)
+    _say_if_unknown(engine, labels_until, fatal=True)
     chosen = {"shares": _numbers(shares, 4, "shares"), "thresholds": _numbers(thresholds, 3, "thresholds")}
     try:
         with console.status(f"training on the spine of {months} months to {labels_until}"), engine.connect() as conn:
@@ -366,6 +387,7 @@ def grade(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     day = _day(as_of)
+    _say_if_unknown(engine, day)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task(f"grading as of {day} with credit-risk version {champion.version}", total=None)
@@ -485,8 +507,9 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
                   total("rows_corrected"), total("persons_unverified"), total("facts_new"),
                   total("facts_versioned"), total("facts_unchanged"))
     files.caption = ("waiting: quarantined until registration data can place them (`credit-engine requeue`); "
-                     "corrected: placed on a registered entity by correcting a check-failed code (flag uscc_corrected); "
-                     "unverified: persons kept by name and masked number, ID invalid or missing (flag person_unverified)")
+                     "corrected: placed on a registered entity by correcting a check-failed code "
+                     "(flag uscc_corrected); unverified: persons kept by name and masked number, ID invalid "
+                     "or missing (flag person_unverified)")
     reasons = Table("file", "reason", "rows", title="quarantined rows by reason")
     for r in reports:
         for code, n in r.quarantined.most_common():

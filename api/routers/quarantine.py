@@ -48,5 +48,6 @@ def list_quarantine(
                                                        "only a key without region scopes may read them")
     total, rows = quarantined(conn, file, reason, size, (page - 1) * size)
     audit("read_quarantine", file or "*", reason=reason, page=page, size=size, rows=len(rows))
-    items = [{**r, "resolved_at": None if pd.isna(r["resolved_at"]) else r["resolved_at"]} for r in rows.to_dict("records")]
+    items = [{**r, "resolved_at": None if pd.isna(r["resolved_at"]) else r["resolved_at"]}
+             for r in rows.to_dict("records")]
     return {"total": total, "page": page, "size": size, "items": items}

@@ -59,8 +59,8 @@ def reg_statuses(raw: pd.Series, label: str, rejects: Rejects) -> pd.Series:
 def registration(source: Source, ctx: Context) -> Batch:
     f = source.frame
     rejects = Rejects()
-    subjects = ctx.resolver.resolve(f, rejects, "uscc", source.label("uscc"), name_column="name", alt_columns=("reg_no",),
-                                     authority=True)
+    subjects = ctx.resolver.resolve(f, rejects, "uscc", source.label("uscc"), name_column="name",
+                                    alt_columns=("reg_no",), authority=True)
     uscc = subjects.uscc
     name = required_text(source, "name", rejects)
     established = dated(source, "established_on", rejects, required=True)

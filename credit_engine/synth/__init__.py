@@ -104,6 +104,8 @@ def _damage(t: defects.Table, world: World, events: Events, lk: tables.Lookup,
         log["court_minor"] += tables.add_minor_listings(t, world, lk)
     elif t.kind == "inspection":
         defects.choose_bad_lines(t, rng, log)
+    elif t.kind == "registration":
+        defects.spell_statuses(t, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]), log)
     if t.uscc:
         defects.corrupt_uscc(t, rng, world.entities["pilot"].to_numpy(), org, regno, log)
     defects.format_dates(t, rng, log, no_period=t.kind == "penalty_v2")

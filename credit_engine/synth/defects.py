@@ -31,7 +31,19 @@ RATES = {
     "category_text": 0.1,
     "legal_forms": 0.02,
     "bad": 0.001,
+    # typing errors in a USCC (issue 39): placed on the registered entity, or waiting without the name
+    "uscc_typo_check": 0.002,
+    "uscc_typo_named": 0.002,
+    "uscc_typo_unnamed": 0.001,
+    "uscc_transposed": 0.002,
+    "reg_status_spelling": 0.2,
 }
+#: Columns naming a row's party, blanked by ``uscc_typo_unnamed``.
+NAME_COLUMNS = ("CF_XDR_MC", "XK_XDR_MC", "行政相对人名称", "企业名称", "纳税人名称")
+#: The long spellings of 登记状态 some exports use, for the short ones the world holds.
+STATUS_SPELLINGS = {"存续": "存续（在营、开业、在册）", "吊销": "吊销，未注销"}
+#: Files whose party is always an entity with its name beside its code (no persons, no registration).
+TYPO_KINDS = ("penalty_v1", "penalty_v2", "licence_v1", "licence_v2", "abnormal", "serious", "tax", "inspection")
 
 
 @dataclass
@@ -104,6 +116,48 @@ def corrupt_uscc(t: Table, rng: np.random.Generator, pilot: np.ndarray, org: np.
         col[rows] = values
         log[name] += len(rows)
     log["uscc_pilot"] += int((pilot[np.maximum(t.entity, 0)] & (t.entity >= 0)).sum())
+    if t.kind in TYPO_KINDS:
+        mistype_uscc(t, free, log, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]))
+
+
+def _mistyped(code: str, how: str, rng: np.random.Generator) -> str:
+    """``code`` with one typing error: another check character, another character of the body
+    (organisation code), or two different neighbours of the body swapped."""
+    if how == "uscc_typo_check":
+        return code[:17] + rng.choice([c for c in ids.USCC_ALPHABET if c != code[17]])
+    if how == "uscc_transposed":
+        spots = [i for i in range(8, 16) if code[i] != code[i + 1]]
+        i = int(rng.choice(spots))
+        return code[:i] + code[i + 1] + code[i] + code[i + 2:]
+    i = int(rng.integers(8, 17))
+    return code[:i] + rng.choice([c for c in ids.USCC_ALPHABET if c != code[i]]) + code[i + 1:]
+
+
+def mistype_uscc(t: Table, free: np.ndarray, log: Counter, rng: np.random.Generator) -> None:
+    """Typing errors in the USCC of registered entities (RULES.md §6): each fails the check digit
+    and names the entity by its check character, or by one character or a transposition with the
+    row's name beside it; ``uscc_typo_unnamed`` blanks the name, so that the row must wait. A
+    separate random stream: the other defects of the file stay as they were."""
+    col = t.columns[t.uscc]
+    name = next((c for c in NAME_COLUMNS if c in t.columns), None)
+    if name is None:
+        return
+    for how in ("uscc_typo_check", "uscc_typo_named", "uscc_typo_unnamed", "uscc_transposed"):
+        eligible = free & present(t.columns[name])
+        rows = pick(rng, eligible, RATES[how])
+        free[rows] = False
+        col[rows] = np.array([_mistyped(v, how, rng) for v in col[rows]], dtype=object)
+        if how == "uscc_typo_unnamed":
+            t.columns[name][rows] = None
+        log[how] += len(rows)
+
+
+def spell_statuses(t: Table, rng: np.random.Generator, log: Counter) -> None:
+    """Defect 11: 登记状态 in the long spellings of some exports (存续（在营、开业、在册）, 吊销，未注销)."""
+    col = t.columns["登记状态"]
+    rows = pick(rng, np.isin(col, list(STATUS_SPELLINGS)), RATES["reg_status_spelling"])
+    col[rows] = np.array([STATUS_SPELLINGS[v] for v in col[rows]], dtype=object)
+    log["reg_status_spelling"] += len(rows)
 
 
 def mask_person_ids(t: Table, column: str, rng: np.random.Generator, log: Counter) -> None:

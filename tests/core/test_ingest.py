@@ -419,7 +419,7 @@ def test_every_ingested_or_rejected_file_is_audited(engine: Engine, settings: Se
     with engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT actor, action, detail_json FROM audit_log ORDER BY id").all()
     assert [(a, b) for a, b, _ in rows] == [("cli:analyst", "ingest"), ("cli:analyst", "ingest_rejected")]
-    assert json.loads(rows[0][2])["facts_new"] == 5  # 3 registrations, 2 legal representatives with an ID
+    assert json.loads(rows[0][2])["facts_new"] == 6  # 3 registrations, 3 legal representatives (one unverified)
 
 
 def test_unrecognised_header_and_bad_encoding_are_clear_errors(engine: Engine, settings: Settings, tmp_path: Path) -> None:

@@ -95,8 +95,9 @@ def test_a_check_failed_code_is_placed_on_the_registered_entity_or_waits(
     (again,) = requeue(engine, settings)
     assert (again.rows_read, again.rows_accepted) == (3, 2)
     facts = stored(engine, "SELECT document_no, subject_uscc, flags FROM fact WHERE kind = 'penalty'").set_index("document_no")
-    assert facts.loc["P-5", "subject_uscc"] == d_code and facts.loc["P-5", "flags"] == "uscc_corrected"
-    assert facts.loc["P-6", "subject_uscc"] == pilot_typo and facts.loc["P-6", "flags"] == "uscc_check_failed"
+    assert facts.loc["P-5", "subject_uscc"] == d_code and facts.loc["P-5", "flags"] == "uscc_corrected,known_time_derived"
+    assert facts.loc["P-6", "subject_uscc"] == pilot_typo
+    assert facts.loc["P-6", "flags"] == "uscc_check_failed,known_time_derived"
     assert "P-4" not in facts.index
     open_rows = stored(engine, "SELECT row_number FROM quarantine WHERE resolved_at IS NULL")["row_number"].tolist()
     assert open_rows == [4]

@@ -51,7 +51,8 @@ HEADERS = {
 }
 DEFECTS = ("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder", "uscc_masked", "id_masked",
            "uscc_pilot", "date_shape", "date_sentinel", "null_spelling", "null_quoted", "money_text",
-           "category_text", "legal_forms", "bad_date", "bad_field_count", "court_minor")
+           "category_text", "legal_forms", "bad_date", "bad_field_count", "court_minor",
+           "uscc_typo_check", "uscc_typo_named", "uscc_typo_unnamed", "uscc_transposed", "reg_status_spelling")
 
 
 def decode(path: Path) -> tuple[str, str]:
@@ -287,7 +288,8 @@ def test_entities_look_like_heilongjiang(frames: dict[str, pd.DataFrame]) -> Non
     assert prefixes["91"] > 0.6 and prefixes["92"] > 0.1 and prefixes["93"] > 0.02
     assert reg["统一社会信用代码"].str[2:4].isin(["23", "35"]).all()
     assert reg["行业代码"].str.fullmatch(r"[A-T]\d{4}").all()
-    assert reg["登记状态"].isin(["存续", "在业", "吊销", "注销", "迁出"]).all()
+    assert reg["登记状态"].isin(["存续", "在业", "吊销", "注销", "迁出", "存续（在营、开业、在册）", "吊销，未注销"]).all()
+    assert reg["登记状态"].isin(["存续（在营、开业、在册）", "吊销，未注销"]).any()  # the long spellings (defect 11)
     assert reg["登记状态"].isin(["吊销", "注销"]).any()
     assert reg["企业名称"].is_unique and reg["企业名称"].str.contains("有限公司").any()
     est = pd.to_datetime(reg["成立日期"], format="%Y年%m月%d日", errors="coerce").dropna()

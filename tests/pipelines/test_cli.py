@@ -44,15 +44,23 @@ def test_synth_init_ingest_accounts_for_every_injected_defect(province, settings
     counts = dict(zip(quarantined["reason_code"], quarantined["n"]))
     defects = province.defects
     # only rows that are truly unusable end in quarantine, each with the reason injected
-    assert set(counts) <= {"placeholder_code", "bad_date", "malformed_row", "minor_listed"}
+    assert set(counts) <= {"placeholder_code", "bad_date", "malformed_row", "minor_listed", "uscc_check_failed_unplaced"}
+    # a typo without the party's name waits for registration data (unless an old code beside it places it)
+    assert 0 < counts["uscc_check_failed_unplaced"] <= defects["uscc_typo_unnamed"]
     assert counts.get("bad_date", 0) == defects["bad_date"]
     assert counts.get("malformed_row", 0) == defects["bad_field_count"]
     assert counts.get("minor_listed", 0) == defects["court_minor"]
     assert 0 < counts["placeholder_code"] <= defects["uscc_placeholder"]
     flagged = dict(zip(flags["flags"], flags["n"]))
-    for flag in ("resolved_from_reg_no", "resolved_from_org_code", "resolved_from_masked", "uscc_check_failed"):
+    for flag in ("resolved_from_reg_no", "resolved_from_org_code", "resolved_from_masked", "uscc_check_failed",
+                 "uscc_corrected"):
         assert flagged.get(flag, 0) > 0, flag
     assert entities == 600
+    with engine.connect() as conn:  # every typo placed by correction is on its own entity, and none is an entity
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM entity").scalar() == 600
+        corrected = conn.exec_driver_sql("SELECT COUNT(*) FROM fact WHERE flags LIKE '%uscc_corrected%'").scalar()
+    typos = defects["uscc_typo_check"] + defects["uscc_typo_named"] + defects["uscc_transposed"]
+    assert 0.9 * typos <= corrected <= typos  # a typo's row may also carry a defect that refuses it
 
     again = run("ingest", str(province.out_dir / "sources"))
     assert again.count("unchanged") >= 14
