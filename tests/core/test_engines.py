@@ -15,12 +15,12 @@ from credit_engine.features import features_as_of
 from credit_engine.features.spans import span_histories, uscc_spans
 from credit_engine.grading import batch, spark
 from pipelines.cli import app
-from tests.core.test_scoring import AS_OF, batch_rows, champion, province  # noqa: F401 - shared fixtures
+from tests.core.conftest import AS_OF, batch_rows
 
 pytestmark = pytest.mark.xdist_group("spark")  # its own province and Spark JVM: beside the scoring tests
 
 
-def test_a_span_history_round_trips_through_the_parquet_exchange(province, tmp_path: Path) -> None:  # noqa: F811
+def test_a_span_history_round_trips_through_the_parquet_exchange(province, tmp_path: Path) -> None:
     engine, _ = province
     with engine.connect() as conn:
         spans, _ = uscc_spans(conn, 1000)
@@ -35,7 +35,7 @@ def test_a_span_history_round_trips_through_the_parquet_exchange(province, tmp_p
     pd.testing.assert_frame_equal(features_as_of(rebuilt, AS_OF), features_as_of(original, AS_OF))
 
 
-def test_spark_local_mode_grades_exactly_as_the_pandas_engine(province, champion, tmp_path: Path) -> None:  # noqa: F811
+def test_spark_local_mode_grades_exactly_as_the_pandas_engine(province, champion, tmp_path: Path) -> None:
     engine, settings = province
     by_pandas = batch.grade_all(engine, settings, AS_OF, champion, partition_size=700)
     by_spark = batch.grade_all(engine, settings, AS_OF, champion, compute="spark", partition_size=700,
@@ -47,7 +47,7 @@ def test_spark_local_mode_grades_exactly_as_the_pandas_engine(province, champion
     assert len(list((tmp_path / "exchange" / "entities").glob("*.parquet"))) == 4  # 2500 entities / 700
 
 
-def test_without_pyspark_the_spark_engine_says_what_to_install(province, champion,  # noqa: F811
+def test_without_pyspark_the_spark_engine_says_what_to_install(province, champion,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pyspark", None)  # makes `import pyspark` raise ImportError
     engine, settings = province

@@ -4,55 +4,21 @@ re-grade, explain, export — with real MLflow (SQLite tracking) on every store 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
 from credit_engine.features import features_as_of, load_history
-from credit_engine.ingest import ingest_paths
 from credit_engine.grading import batch
 from credit_engine.scoring import lifecycle, registry
 from credit_engine.scoring.models import FEW_ROWS
-from credit_engine.settings import Settings, get_settings
-from credit_engine.synth import synthesise
-from tests.conftest import BACKENDS, scratch_store
+from tests.core.conftest import AS_OF, batch_rows
 
-AS_OF = date(2026, 6, 30)
 pytestmark = pytest.mark.xdist_group("scoring")
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def province(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Settings]]:
-    folder = tmp_path_factory.mktemp(f"province-{request.param}")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("CREDIT_ENGINE_VAR_DIR", str(folder / "var"))
-    patch.setenv("CREDIT_ENGINE_MODEL_DIR", str(folder / "models"))
-    patch.setenv("CREDIT_ENGINE_PSEUDONYM_SECRET", "test-secret")
-    patch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
-    get_settings.cache_clear()
-    settings = get_settings()
-    synthesise(folder / "prov", 2500, seed=11, as_of=AS_OF)
-    with scratch_store(request.param, folder) as engine:
-        ingest_paths([folder / "prov" / "sources"], engine, settings, backfill=True)
-        yield engine, settings
-    patch.undo()
-    get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def champion(province: tuple[Engine, Settings]) -> registry.Champion:
-    engine, settings = province
-    with engine.connect() as conn:
-        report = lifecycle.train_on_store(conn, settings, AS_OF)
-    assert registry.alias_version(settings, "challenger") == report.version
-    registry.promote(settings, report.version)
-    return registry.load_champion(settings)
 
 
 def test_a_training_run_logs_metrics_cutoffs_catalogue_and_plots(province, champion) -> None:
@@ -142,13 +108,6 @@ def test_a_grade_of_a_past_date_names_no_entity_established_after_it(province, c
             batch.regrade(conn, champion, min(later), past, "test", "a past date")
     before_all = batch.grade_all(engine, settings, date(1980, 1, 1), champion, partition_size=97)
     assert before_all.counts == {}  # every span empty: graded nothing, and did not fail
-
-
-def batch_rows(engine: Engine, batch_id: str) -> pd.DataFrame:
-    """A batch's grade rows without what differs between batches (ids, batch id, timestamp)."""
-    with engine.connect() as conn:
-        rows = pd.read_sql_query(f"SELECT * FROM grade WHERE batch_id = '{batch_id}'", conn)
-    return rows.drop(columns=["id", "batch_id", "graded_at"]).sort_values("uscc").reset_index(drop=True)
 
 
 def test_small_partitions_and_a_regrade_give_the_grades_of_one_partition(province, champion) -> None:
