@@ -32,7 +32,7 @@ from credit_engine.sources.assemble import Context, Source, content_hash
 from credit_engine.sources.batch import FACT_SCHEMA, Batch
 from credit_engine.sources.headers import HeaderMatch, UnknownHeader, recognise
 from credit_engine.sources.kinds import (
-    ABNORMAL, COMMITMENT, COMPLAINT, COURT, INSPECTION, LICENSE_V1, LICENSE_V2, PENALTY_V1, PENALTY_V2,
+    ABNORMAL, COMMITMENT, COMPLAINT, COURT, INSPECTION, LICENCE_V1, LICENCE_V2, PENALTY_V1, PENALTY_V2,
     PERSON_BAR, PERSONNEL, REGISTRATION, SERIOUS, TAX, Kind,
 )
 from credit_engine.sources.reader import Chunk, UnreadableFile, open_table, read_header, read_table, scan
@@ -43,7 +43,7 @@ from credit_engine.store.repository import Store, now_utc, stamp
 
 TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
     PENALTY_V1: penalties_licences.penalties, PENALTY_V2: penalties_licences.penalties,
-    LICENSE_V1: penalties_licences.licenses, LICENSE_V2: penalties_licences.licenses,
+    LICENCE_V1: penalties_licences.licences, LICENCE_V2: penalties_licences.licences,
     ABNORMAL: listings.abnormal, SERIOUS: listings.serious, COURT: listings.court,
     REGISTRATION: registration.registration, PERSONNEL: registration.personnel,
     TAX: supervision.tax, INSPECTION: supervision.inspection, COMMITMENT: supervision.commitment, COMPLAINT: supervision.complaint,

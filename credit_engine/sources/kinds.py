@@ -145,7 +145,9 @@ PENALTY_V1 = Kind("penalty", "v1", (
     C("remark", "BZ", "备注"),
 ))
 
-LICENSE_V2 = Kind("license", "v2", (
+#: ``license`` is the contract's name of the kind (DATA_CONTRACT.md), stored in every fact of it and in its
+#: keys; everywhere else the code spells it licence.
+LICENCE_V2 = Kind("license", "v2", (
     C("party_name", "XK_XDR_MC", "行政相对人名称"),
     C("party_category", "XK_XDR_LB", "行政相对人类别"),
     C("uscc", "XK_XDR_SHXYM", "行政相对人代码_1(统一社会信用代码)", required=True),
@@ -176,7 +178,7 @@ LICENSE_V2 = Kind("license", "v2", (
     C("remark", "BZ", "备注"),
 ))
 
-LICENSE_V1 = Kind("license", "v1", (
+LICENCE_V1 = Kind("license", "v1", (
     C("document_no", None, "行政许可决定书文号", required=True),
     C("project_name", None, "项目名称"),
     C("category", None, "审批类别"),
@@ -309,6 +311,6 @@ PERSON_BAR = Kind("person_bar", "", (
 ), priority=2)
 
 KINDS: tuple[Kind, ...] = (
-    PENALTY_V2, PENALTY_V1, LICENSE_V2, LICENSE_V1, ABNORMAL, SERIOUS, COURT,
+    PENALTY_V2, PENALTY_V1, LICENCE_V2, LICENCE_V1, ABNORMAL, SERIOUS, COURT,
     REGISTRATION, PERSONNEL, TAX, INSPECTION, COMMITMENT, COMPLAINT, PERSON_BAR,
 )

@@ -25,7 +25,7 @@ PENALTY_CATEGORIES = (
     "吊销许可证件", "吊销营业执照", "限制开展生产经营活动", "责令停产停业", "责令关闭", "限制从业",
     "行政拘留", "其他",
 )
-LICENSE_CATEGORIES = {"01": "普通", "02": "特许", "03": "认可", "04": "核准", "05": "登记", "06": "其他"}
+LICENCE_CATEGORIES = {"01": "普通", "02": "特许", "03": "认可", "04": "核准", "05": "登记", "06": "其他"}
 
 
 def party_subjects(source: Source, ctx: Context, rejects: Rejects):
@@ -185,7 +185,7 @@ def _key_area(source: Source) -> pd.Series:
     return hay.str.extract("(" + "|".join(re.escape(w) for w in words) + ")")[0].astype("string")
 
 
-def licenses(source: Source, ctx: Context) -> Batch:
+def licences(source: Source, ctx: Context) -> Batch:
     rejects = Rejects()
     uscc, person_key, flags, subjects, persons = party_subjects(source, ctx, rejects)
     document_no = required_text(source, "document_no", rejects)
@@ -214,7 +214,7 @@ def licenses(source: Source, ctx: Context) -> Batch:
         "document_no": document_no,
         "authority": optional(source, "authority"),
         "status": lifecycle(optional(source, "source_status")),
-        "category": map_codes(source.frame["category"], LICENSE_CATEGORIES) if "category" in source.frame else None,
+        "category": map_codes(source.frame["category"], LICENCE_CATEGORIES) if "category" in source.frame else None,
         "flags": flags,
         "rule_set_id": rule_set,
     }, detail)

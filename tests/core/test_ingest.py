@@ -178,7 +178,7 @@ def test_penalty_v1_and_lower_case_jsonl_codes(registered: Engine, settings: Set
     assert pen.loc["J-1", "subject_uscc"] == C
 
 
-def test_license_category_codes_and_text(registered: Engine, settings: Settings, tmp_path: Path) -> None:
+def test_licence_category_codes_and_text(registered: Engine, settings: Settings, tmp_path: Path) -> None:
     v2 = ["XK_XDR_MC", "XK_XDR_SHXYM", "XK_WSH", "XK_XKLB", "XK_JDRQ", "XK_YXQZ", "XK_YXQZI", "XK_XKJG"]
     rows = [["甲", A, "L1", "01", "2023-01-01", "2023-01-01", "2099-12-31 00:00:00", "局"],
             ["乙", B, "L2", "特许", "2023-02-01", "", "2028-02-01", "局"]]
