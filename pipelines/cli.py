@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,9 +28,8 @@ from credit_engine.store.repository import now_utc
 from pipelines.sample import run_plan, sample_app
 
 app = typer.Typer(help="Credit-based tiered supervision scoring (信用分级分类监管).", no_args_is_help=True)
-#: soft_wrap: a long line (a command, a key, a URL) stays one line that can be copied, terminal or not;
-#: tables are laid out for a wide terminal when the output is not one (a log, a pipe).
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+#: soft_wrap: a long line (a command, a key, a URL) stays one line that can be copied, terminal or not.
+console = Console(soft_wrap=True)
 
 
 @app.command()

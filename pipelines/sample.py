@@ -15,7 +15,6 @@ from __future__ import annotations
 import getpass
 import json
 import secrets
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +28,7 @@ from credit_engine.store.db import SchemaNotCurrent, make_engine, require_curren
 
 sample_app = typer.Typer(help="双随机 draws: weights, commitment, seed, sample, verification.",
                          invoke_without_command=True)
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)  # as in cli.py
+console = Console(soft_wrap=True)  # as in cli.py
 
 
 def _engine():

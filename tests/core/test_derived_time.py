@@ -20,7 +20,10 @@ from credit_engine.settings import Settings
 from tests.conftest import scratch_store
 from tests.helpers import A, B, REG_HEADER, REP_A, reg_rows, write_csv
 
-COURT = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "案号", "立案时间", "移除日期"]
+#: The listing ground that makes a court-listed legal representative a flag (Company Law Art.178(5)).
+COURT = ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "案号", "立案时间", "移除日期",
+         "失信被执行人行为具体情形"]
+GROUND = "因所负数额较大债务到期未清偿"
 PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_CFJG"]
 MASKED = REP_A[:10] + "****" + REP_A[-4:]  # 张三, legal representative of A since 2020-01-02
 PAST = date(2023, 6, 1)
@@ -45,7 +48,7 @@ def link_and_build(engine: Engine) -> list[tuple]:
 def test_backfill_then_link_equals_daily_order_with_link_after_each_day(
         engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     reg = write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())
-    court = write_csv(tmp_path / "court.csv", COURT, [["张三", MASKED, "自然人", "（2023）执9号", "2023-05-05", ""]])
+    court = write_csv(tmp_path / "court.csv", COURT, [["张三", MASKED, "自然人", "（2023）执9号", "2023-05-05", "", GROUND]])
 
     at(monkeypatch, "2020-01-02")  # daily order: each file on its day, linked after each day
     ingest_paths([reg], engine, settings)
@@ -70,7 +73,7 @@ def test_backfill_then_link_equals_daily_order_with_link_after_each_day(
 
         at(monkeypatch, "2026-07-01")  # a real correction later still wins from its own time on
         removed = write_csv(tmp_path / "court2.csv", COURT, [["张三", MASKED, "自然人", "（2023）执9号", "2023-05-05",
-                                                              "2026-06-20"]])
+                                                              "2026-06-20", GROUND]])
         ingest_paths([removed], late, settings.model_copy(update={"archive_dir": tmp_path / "bf" / "archive"}))
         with late.connect() as conn:
             current = pd.read_sql_query("SELECT version, end_date, recorded_at FROM fact WHERE kind = 'court' "
