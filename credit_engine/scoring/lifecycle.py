@@ -64,6 +64,7 @@ def train_on_store(conn: Connection, settings: Settings, labels_until: date, mon
     train = rows.where(rows.as_of <= np.datetime64(train_until, "D"))
     valid = rows.where(rows.as_of >= np.datetime64(valid_from, "D"))
     population = features_as_of(history, labels_until)[history.existing_on(labels_until)]
+    _both_outcomes(train, valid)
     model, tried = tuning.choose_on_time(train.X, train.y, train.weight, valid.X, valid.y, valid.weight)
     params = {"source": "store", "chosen_on": "validation AUC of " + "; ".join(
         f"{r.num_leaves:.0f} leaves/{r.min_child_samples:.0f} rows/l2 {r.reg_lambda:g}: {r.valid_auc:.4f}"
@@ -87,8 +88,7 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
     calibration, which learns from them, is judged by entity folds within them. With
     ``graded_on`` the population is also graded as the batch would grade it that day (direct
     judgements of that day's rule set over the model's classes), and those shares are logged too."""
-    if len(np.unique(train.y)) < 2 or len(np.unique(valid.y)) < 2:
-        raise ValueError("training and validation rows must each hold both outcomes")
+    _both_outcomes(train, valid)
     model = (model or RiskModel(categorical=categorical)).fit(
         train.X, train.y, train.weight, calibration=(valid.X, valid.y, valid.weight))
     card = ScorecardModel(categorical=categorical).fit(train.X, train.y, train.weight)
@@ -137,6 +137,11 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
     version = registry.log_training(settings, model, cutoffs, params, found, artefacts, figures,
                                     population.head(5), champion, model_name)
     return TrainReport(version, found, cutoffs, {g: float(v) for g, v in shares_now.items()})
+
+
+def _both_outcomes(train: TrainingSet, valid: TrainingSet) -> None:
+    if len(np.unique(train.y)) < 2 or len(np.unique(valid.y)) < 2:
+        raise ValueError("training and validation rows must each hold both outcomes")
 
 
 def _champion_or_none(settings: Settings) -> registry.Champion | None:
