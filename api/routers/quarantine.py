@@ -46,6 +46,8 @@ def list_quarantine(
     if principal.scopes:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "quarantined rows belong to no region yet: "
                                                        "only a key without region scopes may read them")
+    if "\x00" in (file or "") + (reason or ""):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "file and reason: no NUL characters")
     total, rows = quarantined(conn, file, reason, size, (page - 1) * size)
     audit("read_quarantine", file or "*", reason=reason, page=page, size=size, rows=len(rows))
     items = [{**r, "resolved_at": None if pd.isna(r["resolved_at"]) else r["resolved_at"]}

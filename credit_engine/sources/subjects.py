@@ -169,6 +169,7 @@ class SubjectResolver:
         exact = self._registered_among(distinct)
         near = {c: one_off_codes(c) for c in distinct - exact}
         registered = self._registered_among({v for variants in near.values() for v in variants})
+        hits = {c: [(v, variants[v]) for v in registered.intersection(variants)] for c, variants in near.items()}
         placed, why = [], []
         for code, name in zip(codes.tolist(), names.tolist(), strict=True):
             if code in exact:
@@ -176,8 +177,8 @@ class SubjectResolver:
                 why.append(pd.NA)
                 continue
             row_name = fold_name(name)
-            fits = sorted(v for v, how in near[code].items() if v in registered and (
-                how == CHECK_CHAR or (row_name and fold_name(self._registered[v]) == row_name)))
+            fits = sorted(v for v, how in hits[code] if how == CHECK_CHAR or (
+                row_name and fold_name(self._registered[v]) == row_name))
             placed.append(fits[0] if len(fits) == 1 else pd.NA)
             why.append(pd.NA if len(fits) == 1 else f"{AMBIGUOUS}:{', '.join(fits)}" if fits else UNPLACED)
         return (pd.Series(placed, index=codes.index, dtype="string"),
@@ -248,18 +249,21 @@ class SubjectResolver:
         kind = checks["kind"]
         value = checks["value"]
         ambiguous = outcome.str.startswith(AMBIGUOUS).fillna(False)
-        rejects.add(
-            todo & ambiguous, AMBIGUOUS,
-            f"{label}: '" + value + "' fails the national check (" + checks["reason"]
-            + ") and fits several registered entities (" + outcome.str.removeprefix(AMBIGUOUS + ":").fillna("")
-            + "): never guessed",
-        )
-        rejects.add(
-            todo & (kind == CodeKind.USCC_CHECK_FAILED), UNPLACED,
-            f"{label}: '" + value + "' fails the national check (" + checks["reason"]
-            + "), no registered entity holds it, and none it could be a typo of (one character, or two"
-              " neighbours swapped, with the row's name) is registered: it waits for registration data",
-        )
+        if ambiguous.any():
+            rejects.add(
+                todo & ambiguous, AMBIGUOUS,
+                f"{label}: '" + value + "' fails the national check (" + checks["reason"]
+                + ") and fits several registered entities (" + outcome.str.removeprefix(AMBIGUOUS + ":").fillna("")
+                + "): never guessed",
+            )
+        unplaced = todo & (kind == CodeKind.USCC_CHECK_FAILED)
+        if unplaced.any():
+            rejects.add(
+                unplaced, UNPLACED,
+                f"{label}: '" + value + "' fails the national check (" + checks["reason"]
+                + "), no registered entity holds it, and none it could be a typo of (one character, or two"
+                  " neighbours swapped, with the row's name) is registered: it waits for registration data",
+            )
         rejects.add(todo & (kind == CodeKind.EMPTY), "missing_code", f"{label}: empty, and the row names no other usable code")
         rejects.add(
             todo & (kind == CodeKind.PLACEHOLDER), "placeholder_code",
