@@ -18,9 +18,10 @@ pytestmark = pytest.mark.xdist_group("api")
 
 
 def _audit(province: Province, action: str, target: str | None = None) -> list[tuple]:
+    also = "" if target is None else " AND target = :t"
     with province.engine.connect() as conn:
-        return conn.execute(text("SELECT actor, target, client, detail_json FROM audit_log WHERE action = :a "
-                                 "AND (:t IS NULL OR target = :t) ORDER BY id"), {"a": action, "t": target}).all()
+        return conn.execute(text(f"SELECT actor, target, client, detail_json FROM audit_log WHERE action = :a{also} "
+                                 "ORDER BY id"), {"a": action, "t": target}).all()
 
 
 # ------------------------------------------------------------------------------ 13: audit gaps
