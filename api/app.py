@@ -15,8 +15,21 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import docs, errors, guards, logs, metrics
 from api.deps import audit_failure
-from api.routers import audit, cases, disclosure, entities, inspections, models, ops, page, persons, public, rules, transfers
-from api.routers import quarantine
+from api.routers import (
+    audit,
+    cases,
+    disclosure,
+    entities,
+    inspections,
+    models,
+    ops,
+    page,
+    persons,
+    public,
+    quarantine,
+    rules,
+    transfers,
+)
 from api.service import Service
 from credit_engine.settings import Settings, get_settings
 
@@ -53,19 +66,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         following.cancel()
         app.state.service.stop()
 
-    app = FastAPI(title="credit-engine", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  # served by ops, to whom operations_access allows, with api.docs' offline assets
-                  docs_url=None, redoc_url=None, openapi_url=None,
-                  openapi_tags=[{"name": "regulators"}, {"name": "public"}, {"name": "analysts"},
-                                {"name": "inspection systems"}, {"name": "auditors"},
-                                {"name": "operations"}])
-    for module in (entities, persons, public, cases, transfers, models, ops, page, inspections, disclosure, rules, quarantine):
+    app = FastAPI(
+        title="credit-engine",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # served by ops, to whom operations_access allows, with api.docs' offline assets
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        openapi_tags=[
+            {"name": "regulators"},
+            {"name": "public"},
+            {"name": "analysts"},
+            {"name": "inspection systems"},
+            {"name": "auditors"},
+            {"name": "operations"},
+        ],
+    )
+    for module in (
+        entities,
+        persons,
+        public,
+        cases,
+        transfers,
+        models,
+        ops,
+        page,
+        inspections,
+        disclosure,
+        rules,
+        quarantine,
+    ):
         app.include_router(module.router)
     app.include_router(cases.public)
     app.include_router(disclosure.pages)
     app.include_router(audit.router)
-    app.add_middleware(guards.RequestGuard, max_body=settings.max_body_bytes,
-                       public_max_body=settings.public_max_body_bytes)
+    app.add_middleware(
+        guards.RequestGuard, max_body=settings.max_body_bytes, public_max_body=settings.public_max_body_bytes
+    )
     app.add_middleware(guards.PageGuard)
     docs.install(app)
     errors.install(app)

@@ -17,14 +17,23 @@ Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 CorrectionField = Literal[CORRECTABLE]  # type: ignore[valid-type]
 Ground = Literal[tuple(GROUNDS)]  # type: ignore[valid-type]
 Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
-REF = Field(min_length=1, max_length=200, description="the record's `ref`, as shown with each published record",
-            examples=["3f2a9c0d1b7e4a65"])
+REF = Field(
+    min_length=1,
+    max_length=200,
+    description="the record's `ref`, as shown with each published record",
+    examples=["3f2a9c0d1b7e4a65"],
+)
 
 
 class EvidenceIn(BaseModel):
     kind: EvidenceKind = Field(examples=["fine_paid"])
-    description: str = Field(min_length=1, max_length=2000, pattern=r"\S", examples=["罚款缴纳凭证，2026年6月1日"],
-                             description="what the item proves: not blank")
+    description: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=r"\S",
+        examples=["罚款缴纳凭证，2026年6月1日"],
+        description="what the item proves: not blank",
+    )
 
 
 class RepairIn(BaseModel):
@@ -65,15 +74,20 @@ class TicketFields(BaseModel):
     filed_on: date
     status: Literal["pending", "refused", "decided"]
     outcome: str | None
-    reasons: list[str] = Field(description="why it was refused (in Chinese, naming the rule and its article), "
-                                           "or the reasons of the decision")
-    reason_codes: list[str] = Field(default_factory=list, description="a refusal's reasons as machine-readable codes: "
-                                    "minimum_period, not_repairable_early, not_published, court_record, not_adverse, "
-                                    "obligations, evidence, commitment")
+    reasons: list[str] = Field(
+        description="why it was refused (in Chinese, naming the rule and its article), or the reasons of the decision"
+    )
+    reason_codes: list[str] = Field(
+        default_factory=list,
+        description="a refusal's reasons as machine-readable codes: "
+        "minimum_period, not_repairable_early, not_published, court_record, not_adverse, "
+        "obligations, evidence, commitment",
+    )
     earliest_on: date | None = Field(description="a refused repair: the earliest date it could succeed")
     deadline: date | None = Field(description="decision due by this day (working days under the rules)")
-    deadline_provisional: bool = Field(description="the holiday calendar does not cover the deadline's year yet: "
-                                                   "counted Monday to Friday")
+    deadline_provisional: bool = Field(
+        description="the holiday calendar does not cover the deadline's year yet: counted Monday to Friday"
+    )
     extensions: list[Extension]
     decided_on: date | None
 
@@ -109,11 +123,14 @@ class CasePage(BaseModel):
 
 class DecisionIn(BaseModel):
     outcome: Literal["approved", "rejected", "corrected", "removed", "upheld", "undetermined"] = Field(
-        description="repair: approved or rejected; objection: " + ", ".join(OUTCOMES))
+        description="repair: approved or rejected; objection: " + ", ".join(OUTCOMES)
+    )
     reasons: list[Reason] = Field(min_length=1, max_length=20, examples=[["罚款已缴纳，违法行为已整改"]])
     correction: dict[CorrectionField, str | float | None] | None = Field(
-        None, description="with outcome 'corrected': new values of category, amount_yuan, event_date, end_date, "
-                          "document_no, authority")
+        None,
+        description="with outcome 'corrected': new values of category, amount_yuan, event_date, end_date, "
+        "document_no, authority",
+    )
 
     @field_validator("correction")
     @classmethod
@@ -121,6 +138,7 @@ class DecisionIn(BaseModel):
         if value and any(isinstance(v, str) and len(v) > 2000 for v in value.values()):
             raise ValueError("a corrected value has at most 2000 characters")
         return value
+
     revision: int | None = Field(None, description="the revision you read: refused with 409 if the case changed since")
 
 

@@ -23,11 +23,14 @@ from credit_engine.store.models import Entity
 from credit_engine.store.repository import Store, now_utc, stamp
 
 T = TypeVar("T")
-_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key from `credit-engine keys create`")
+_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="an API key from `credit-engine keys create`"
+)
 
 
 # Dependencies that do no I/O are ``async``: FastAPI runs a sync one in the thread pool, a hop
 # that costs more than the function itself on every request.
+
 
 async def get_service(request: Request) -> Service:
     return request.app.state.service
@@ -79,14 +82,18 @@ ApiKey = Annotated[str | None, Security(_key_header)]
 def known_principal(service: Service, conn: Connection, key: str | None) -> Principal:
     """The key's holder, from the service's key cache or else the store; 401 for none."""
     if not key:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this endpoint needs an API key in the X-API-Key header",
-                            headers={"WWW-Authenticate": "APIKey"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this endpoint needs an API key in the X-API-Key header",
+            headers={"WWW-Authenticate": "APIKey"},
+        )
     found = service.keys.get(key)
     if found is None:
         found = principal_for(conn, key)
         if found is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key",
-                                headers={"WWW-Authenticate": "APIKey"})
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", headers={"WWW-Authenticate": "APIKey"}
+            )
         service.keys.put(key, found)
     return found
 
@@ -95,8 +102,10 @@ def admitted(principal: Principal, role: Role) -> Principal:
     """``principal`` when it holds ``role`` or ``admin``; 403 otherwise."""
     if principal.role not in (role, Role.ADMIN):
         article = "an" if str(principal.role)[0] in "aeiou" else "a"
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{article} {principal.role} key may not use this endpoint "
-                                                       f"(needs the {role} role)")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"{article} {principal.role} key may not use this endpoint (needs the {role} role)",
+        )
     return principal
 
 
@@ -172,14 +181,16 @@ def write_transaction(conn: Connection) -> RootTransaction:
     return conn.begin()
 
 
-def audit_read(service: Service, conn: Connection | None, actor: str, action: str, target: str, detail: dict,
-               client: str | None) -> None:
+def audit_read(
+    service: Service, conn: Connection | None, actor: str, action: str, target: str, detail: dict, client: str | None
+) -> None:
     """One audit row of a read, written before the data leaves: to the read audit's own database
     when there is one (``GroupWriter``), else on the request's connection (a request holds one
     pooled connection at a time, so a busy pool cannot deadlock)."""
     if service.read_audit is not None:
-        service.read_audit.append((stamp(now_utc()), actor, action, target,
-                                   json.dumps(detail, ensure_ascii=False, default=str), client))
+        service.read_audit.append(
+            (stamp(now_utc()), actor, action, target, json.dumps(detail, ensure_ascii=False, default=str), client)
+        )
         return
     if conn is None:
         with service.engine.begin() as own:
@@ -196,8 +207,15 @@ class Audit:
         self.service, self.conn, self.principal, self.client, self.path = service, conn, principal, client, path
 
     def __call__(self, action: str, target: str, **detail: object) -> None:
-        audit_read(self.service, self.conn, self.principal.actor, action, target,
-                   {"path": self.path, "role": str(self.principal.role), **detail}, self.client)
+        audit_read(
+            self.service,
+            self.conn,
+            self.principal.actor,
+            action,
+            target,
+            {"path": self.path, "role": str(self.principal.role), **detail},
+            self.client,
+        )
 
 
 async def get_audit(request: Request, service: ServiceDep, conn: ConnDep, principal: RegulatorDep) -> Audit:
@@ -213,12 +231,25 @@ def audit_failure(service: Service, request: Request, error: BaseException) -> N
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         return
-    audit_read(service, None, principal.actor, "read_failed", mask_ids_in_text(request.url.path)[:200],
-               {"path": mask_ids_in_text(request.url.path), "role": str(principal.role), "method": request.method,
-                "error": type(error).__name__}, client_address(request))
+    audit_read(
+        service,
+        None,
+        principal.actor,
+        "read_failed",
+        mask_ids_in_text(request.url.path)[:200],
+        {
+            "path": mask_ids_in_text(request.url.path),
+            "role": str(principal.role),
+            "method": request.method,
+            "error": type(error).__name__,
+        },
+        client_address(request),
+    )
 
-UsccPath = Annotated[str, Path(description="unified social credit code (18 characters)",
-                               examples=["91230103MA1BXXXX0Y"])]
+
+UsccPath = Annotated[
+    str, Path(description="unified social credit code (18 characters)", examples=["91230103MA1BXXXX0Y"])
+]
 
 
 #: Built once: every entity request runs them.
@@ -257,6 +288,8 @@ def scoped_entity(conn: Connection, uscc: str, principal: Principal, audit: Audi
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no entity {code}")
     if not principal.covers(region):
         audit("read_denied", code, region=region)
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            f"entity {code} is in region {region}, outside this key's scope {','.join(principal.scopes)}")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"entity {code} is in region {region}, outside this key's scope {','.join(principal.scopes)}",
+        )
     return code

@@ -25,11 +25,14 @@ def install(app: FastAPI) -> None:
 
 def swagger_page(request: Request, openapi_url: str = "/openapi.json") -> HTMLResponse:
     root = request.scope.get("root_path", "")
-    return get_swagger_ui_html(openapi_url=f"{root}{openapi_url}", title="credit-engine - Swagger UI",
-                               oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
-                               swagger_js_url=f"{root}{STATIC}/swagger-ui-bundle.js",
-                               swagger_css_url=f"{root}{STATIC}/swagger-ui.css",
-                               swagger_favicon_url=f"{root}{STATIC}/favicon.png")
+    return get_swagger_ui_html(
+        openapi_url=f"{root}{openapi_url}",
+        title="credit-engine - Swagger UI",
+        oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
+        swagger_js_url=f"{root}{STATIC}/swagger-ui-bundle.js",
+        swagger_css_url=f"{root}{STATIC}/swagger-ui.css",
+        swagger_favicon_url=f"{root}{STATIC}/favicon.png",
+    )
 
 
 def swagger_redirect_page() -> HTMLResponse:
@@ -38,6 +41,10 @@ def swagger_redirect_page() -> HTMLResponse:
 
 def redoc_page(request: Request, openapi_url: str = "/openapi.json") -> HTMLResponse:
     root = request.scope.get("root_path", "")
-    return get_redoc_html(openapi_url=f"{root}{openapi_url}", title="credit-engine - ReDoc",
-                          redoc_js_url=f"{root}{STATIC}/redoc.standalone.js",
-                          redoc_favicon_url=f"{root}{STATIC}/favicon.png", with_google_fonts=False)
+    return get_redoc_html(
+        openapi_url=f"{root}{openapi_url}",
+        title="credit-engine - ReDoc",
+        redoc_js_url=f"{root}{STATIC}/redoc.standalone.js",
+        redoc_favicon_url=f"{root}{STATIC}/favicon.png",
+        with_google_fonts=False,
+    )

@@ -18,8 +18,12 @@ from credit_engine.identifiers import mask_ids_everywhere
 #: Paths answered in JSON; every other path is the public page's.
 API_PREFIXES = ("/v1/", "/openapi.json", "/metrics", "/healthz", "/readyz", "/docs", "/redoc", "/static-docs/")
 TITLES = {404: "页面不存在", 405: "不支持的访问方式", 422: "请求有误", 429: "查询过于频繁"}
-DEFAULT_MESSAGES = {404: "您访问的页面不存在，请从首页重新查询。", 405: "请从页面上的表单提交。",
-                    422: "请求有误，请检查后重新提交。", 429: "查询过于频繁，请稍后再试。"}
+DEFAULT_MESSAGES = {
+    404: "您访问的页面不存在，请从首页重新查询。",
+    405: "请从页面上的表单提交。",
+    422: "请求有误，请检查后重新提交。",
+    429: "查询过于频繁，请稍后再试。",
+}
 
 
 def for_a_person(request: Request) -> bool:
@@ -27,9 +31,13 @@ def for_a_person(request: Request) -> bool:
 
 
 def error_page(request: Request, status_code: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return templates.TemplateResponse(request, "error.html", {
-        "title": TITLES.get(status_code, "出错了"), "message": message, "status": status_code},
-        status_code=status_code, headers=headers)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": TITLES.get(status_code, "出错了"), "message": message, "status": status_code},
+        status_code=status_code,
+        headers=headers,
+    )
 
 
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -21,10 +21,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 #: The page's content may come only from itself; it may be framed by nobody. Styles are inline.
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
-HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-           (b"referrer-policy", b"same-origin")]
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
 #: Swagger UI and ReDoc start from inline scripts (their assets are served by the app, api.docs): they get the
 #: other headers only.
 DOCS = ("/docs", "/redoc")
@@ -114,9 +115,17 @@ def _bad_text(value: object) -> str | None:
 
 async def _answer(send: Send, status: int, detail: object, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -130,8 +139,17 @@ class RequestGuard:
             return
         raw_query = scope.get("query_string", b"")
         if "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(raw_query.replace(b"+", b" ")):
-            await _answer(send, 422, [{"type": "nul_character", "loc": ["path" if "\x00" in scope["path"] else "query"],
-                                       "msg": "a NUL character (%00) is not text"}])
+            await _answer(
+                send,
+                422,
+                [
+                    {
+                        "type": "nul_character",
+                        "loc": ["path" if "\x00" in scope["path"] else "query"],
+                        "msg": "a NUL character (%00) is not text",
+                    }
+                ],
+            )
             return
         limit = self.public_max_body if is_public(scope["path"]) else self.max_body
         headers = dict(scope["headers"])
@@ -139,8 +157,11 @@ class RequestGuard:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _answer(send, 413, f"the request body is larger than the {limit} bytes this route accepts")
             return
-        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and declared is None \
-                and b"transfer-encoding" not in headers:
+        if (
+            scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE")
+            and declared is None
+            and b"transfer-encoding" not in headers
+        ):
             await self.app(scope, receive, send)
             return
         # the body, read to its end but never past the limit, then handed on as one message
@@ -202,8 +223,12 @@ class PageGuard:
             return
         path = scope["path"]
         if scope["method"] == "POST" and not path.startswith("/v1") and not same_origin(dict(scope["headers"])):
-            await _answer(send, 403, "a form of this page is accepted only from the page itself (cross-site request "
-                                     "refused)", HEADERS)
+            await _answer(
+                send,
+                403,
+                "a form of this page is accepted only from the page itself (cross-site request refused)",
+                HEADERS,
+            )
             return
         docs = path.startswith(DOCS)
 

@@ -55,8 +55,11 @@ class ClassSummary(BaseModel):
     policy_range: tuple[float, float]
     min_interval_days: int | None
     pi: float = Field(description="π of an eligible entity of the class (mean)")
-    within_range: bool = Field(True, description="π lies in the policy's range for the class; false when the "
-                                                 "plan's size scaled it outside (or a key area covers everyone)")
+    within_range: bool = Field(
+        True,
+        description="π lies in the policy's range for the class; false when the "
+        "plan's size scaled it outside (or a key area covers everyone)",
+    )
     expected_draws: float
 
 
@@ -82,13 +85,17 @@ class WeightsPage(BaseModel):
     page: int
     size: int
     items: list[WeightItem]
-    note: str | None = Field(None, description="set once a draw of the plan was drawn: why the weights now differ "
-                                               "from those the draw used")
+    note: str | None = Field(
+        None, description="set once a draw of the plan was drawn: why the weights now differ from those the draw used"
+    )
 
 
 class CommitIn(BaseModel):
-    commitment: str | None = Field(None, pattern=HEX64, description="SHA-256 of 'salt:seed' when the caller keeps "
-                                                                    "the seed; absent: the service makes and keeps it")
+    commitment: str | None = Field(
+        None,
+        pattern=HEX64,
+        description="SHA-256 of 'salt:seed' when the caller keeps the seed; absent: the service makes and keeps it",
+    )
 
 
 class RevealIn(BaseModel):
@@ -102,8 +109,10 @@ class DrawnEntity(BaseModel):
     name: str | None
     pi: float
     opening: str
-    nonce: str = Field(description="with opening and π, the entity's receipt: handed to it with the inspection "
-                                   "notice, it checks its own seal in the public frame (it tells the entity its π)")
+    nonce: str = Field(
+        description="with opening and π, the entity's receipt: handed to it with the inspection "
+        "notice, it checks its own seal in the public frame (it tells the entity its π)"
+    )
     inspectors: list[str]
 
 
@@ -185,8 +194,10 @@ class PublicDrawn(PublicBody):
     draw_order: int
     uscc: str
     name: str | None
-    opening: str | None = Field(description="SHA-256(opening ':' uscc)[:32] is the entity's token in the frame "
-                                            "(absent for a draw of the withdrawn v1 design)")
+    opening: str | None = Field(
+        description="SHA-256(opening ':' uscc)[:32] is the entity's token in the frame "
+        "(absent for a draw of the withdrawn v1 design)"
+    )
     results: list[str] = Field(description="inspection results published so far")
 
 
@@ -196,8 +207,9 @@ class PublicDraw(PublicBody):
     status: str
     algorithm: str
     numpy_version: str
-    frame_hash: str = Field(description="SHA-256 of GET /v1/public/draws/{id}/frame (token, seal), published "
-                                        "before the draw")
+    frame_hash: str = Field(
+        description="SHA-256 of GET /v1/public/draws/{id}/frame (token, seal), published before the draw"
+    )
     frame_size: int
     sample_size: int
     commitment: str = Field(description="SHA-256 of 'salt:seed', published before the draw")

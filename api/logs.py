@@ -13,13 +13,16 @@ from credit_engine.logs import JsonFormatter
 
 #: A USCC-shaped code in a path, in any case: masked as an identity number is, so that a code of
 #: digits only (which ``mask_ids_in_text`` takes for an ID) and one with letters look alike.
-_USCC_IN_PATH = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{2}[0-9]{6}"
-                           r"[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{10}(?![0-9A-Za-z])")
+_USCC_IN_PATH = re.compile(
+    r"(?<![0-9A-Za-z])[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{2}[0-9]{6}"
+    r"[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{10}(?![0-9A-Za-z])"
+)
 
 
 def mask_path(path: str) -> str:
     """A request path for the log: every USCC masked the same way, and any identity number."""
     return mask_ids_in_text(_USCC_IN_PATH.sub(lambda m: mask_id(m.group(0).upper()), path))
+
 
 log = logging.getLogger("credit_engine.api.access")
 __all__ = ["AccessLog", "JsonFormatter"]
@@ -51,7 +54,14 @@ class AccessLog:
             await self.app(scope, receive, sending)
         finally:
             client, route = scope.get("client"), scope.get("route")
-            log.info("request", extra={"method": scope["method"], "path": mask_path(scope["path"]),
-                                       "route": getattr(route, "path", None), "status": status,
-                                       "ms": round((time.perf_counter() - started) * 1000, 2),
-                                       "client": client[0] if client else None})
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": mask_path(scope["path"]),
+                    "route": getattr(route, "path", None),
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "client": client[0] if client else None,
+                },
+            )

@@ -15,8 +15,9 @@ from sqlalchemy import Engine
 from credit_engine.records import today_in_beijing
 from credit_engine.workflows import overdue_counts
 
-GRADES_SERVED = Counter("credit_engine_grades_served", "Grades returned to regulators, by model version",
-                        ["model_version"])
+GRADES_SERVED = Counter(
+    "credit_engine_grades_served", "Grades returned to regulators, by model version", ["model_version"]
+)
 
 
 def count_served(grades: list[dict]) -> None:
@@ -36,8 +37,9 @@ class OverdueCases(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         if self.engine is None:
             return
-        family = GaugeMetricFamily("credit_engine_cases_overdue", "Pending cases past their decision deadline",
-                                   labels=["kind"])
+        family = GaugeMetricFamily(
+            "credit_engine_cases_overdue", "Pending cases past their decision deadline", labels=["kind"]
+        )
         with self.engine.connect() as conn:
             for kind, count in overdue_counts(conn, today_in_beijing()).items():
                 family.add_metric([kind], count)

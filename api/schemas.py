@@ -83,8 +83,10 @@ class LinkFlagOut(BaseModel):
 
 def code_note_field() -> Any:
     """Set when the entity's own code fails the check digit: it is registered under it (RULES.md §6)."""
-    return Field(None, description="set when the entity's own code fails the national check digit (a registered "
-                                   "early pilot code)")
+    return Field(
+        None,
+        description="set when the entity's own code fails the national check digit (a registered early pilot code)",
+    )
 
 
 class EntityOut(BaseModel):
@@ -130,6 +132,7 @@ class EntityPage(BaseModel):
 
 class TransferOut(BaseModel):
     """An abnormal-list entry in its warning period ("warn") or past its years ("due")."""
+
     uscc: str
     name: str | None
     region_code: str | None

@@ -17,9 +17,9 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from sqlalchemy import Engine
 
+from credit_engine.grading import batch
 from credit_engine.keys import KeyCache
 from credit_engine.rules import RuleSet, load_rule_sets
-from credit_engine.grading import batch
 from credit_engine.scoring import registry
 from credit_engine.settings import Settings
 from credit_engine.store.audit import GroupWriter
@@ -56,7 +56,7 @@ class Service:
     _reasons: OrderedDict[tuple[str, str], list[dict]] = field(default_factory=OrderedDict, repr=False)
 
     @classmethod
-    def start(cls, settings: Settings) -> "Service":
+    def start(cls, settings: Settings) -> Service:
         service = cls(
             settings=settings,
             engine=make_engine(settings.db_url, settings.db_connections),
@@ -71,8 +71,10 @@ class Service:
             upgrade(audit_engine)  # the store's schema: only its audit log is used there
             service.read_audit = GroupWriter(audit_engine)
         if owns_tables(service.engine):
-            log.warning("the service connects as the owner of the tables, which can switch the append-only "
-                        "triggers off: serve as the role `credit-engine init --service-role` grants")
+            log.warning(
+                "the service connects as the owner of the tables, which can switch the append-only "
+                "triggers off: serve as the role `credit-engine init --service-role` grants"
+            )
         service.reload()
         return service
 

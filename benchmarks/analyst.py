@@ -67,8 +67,12 @@ TABLES = {
 
 def _ordinal(X: pd.DataFrame) -> np.ndarray:
     """Categories as integer codes, missing values as -1: what a default forest can take."""
-    return np.column_stack([pd.factorize(X[c])[0] if not pd.api.types.is_numeric_dtype(X[c])
-                            else X[c].fillna(-1).to_numpy(dtype=float) for c in X.columns]).astype(float)
+    return np.column_stack(
+        [
+            pd.factorize(X[c])[0] if not pd.api.types.is_numeric_dtype(X[c]) else X[c].fillna(-1).to_numpy(dtype=float)
+            for c in X.columns
+        ]
+    ).astype(float)
 
 
 def _woe_logistic(X: pd.DataFrame, y: np.ndarray, held: pd.DataFrame) -> np.ndarray:
@@ -77,8 +81,9 @@ def _woe_logistic(X: pd.DataFrame, y: np.ndarray, held: pd.DataFrame) -> np.ndar
     from sklearn.pipeline import make_pipeline
 
     categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    pipe = make_pipeline(BinningProcess(list(X.columns), categorical_variables=categorical),
-                         LogisticRegression(max_iter=1000))
+    pipe = make_pipeline(
+        BinningProcess(list(X.columns), categorical_variables=categorical), LogisticRegression(max_iter=1000)
+    )
     return pipe.fit(X, y).predict_proba(held)[:, 1]
 
 
@@ -105,9 +110,17 @@ def run(name: str, folds: int, seed: int) -> dict:
         forest = RandomForestClassifier(random_state=seed, n_jobs=2).fit(codes[fit], y[fit])
         auc["random forest"].append(metrics.auc(y[held], forest.predict_proba(codes[held])[:, 1]))
         auc["WOE logistic"].append(metrics.auc(y[held], _woe_logistic(X.iloc[fit], y[fit], X.iloc[held])))
-    return {"name": name, "rows": len(y), "columns": X.shape[1], "positive": found.positive,
-            "guessed": found.guessed, "left_out": left_out, "bad_rate": float(y.mean()), "auc": auc,
-            "seconds": time.perf_counter() - started}
+    return {
+        "name": name,
+        "rows": len(y),
+        "columns": X.shape[1],
+        "positive": found.positive,
+        "guessed": found.guessed,
+        "left_out": left_out,
+        "bad_rate": float(y.mean()),
+        "auc": auc,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def main() -> None:
@@ -121,12 +134,16 @@ def main() -> None:
         r = run(name, args.folds, args.seed)
         how = "guessed" if r["guessed"] else "--positive"
         out = ", ".join(f"{c} ({w})" for c, w in r["left_out"].items()) or "none"
-        print(f"\n{name}: {r['rows']:,} rows x {r['columns']} features, bad = {r['positive']} ({how}), "
-              f"bad rate {r['bad_rate']:.3f}; left out: {out}; {args.folds} outer folds, seed {args.seed} "
-              f"({r['seconds']:.0f} s)")
+        print(
+            f"\n{name}: {r['rows']:,} rows x {r['columns']} features, bad = {r['positive']} ({how}), "
+            f"bad rate {r['bad_rate']:.3f}; left out: {out}; {args.folds} outer folds, seed {args.seed} "
+            f"({r['seconds']:.0f} s)"
+        )
         for method, values in r["auc"].items():
-            print(f"   {method:<22} AUC {np.mean(values):.4f} ± {np.std(values):.4f}   "
-                  f"({', '.join(f'{v:.3f}' for v in values)})")
+            print(
+                f"   {method:<22} AUC {np.mean(values):.4f} ± {np.std(values):.4f}   "
+                f"({', '.join(f'{v:.3f}' for v in values)})"
+            )
         ours, forest = np.mean(r["auc"]["ours"]), np.mean(r["auc"]["random forest"])
         verdicts.append(ours >= forest)
         print(f"   ours >= random forest: {'PASS' if ours >= forest else 'FAIL'} ({ours - forest:+.4f})", flush=True)

@@ -72,27 +72,49 @@ def _cpu_seconds(server: psutil.Process) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in [server, *server.children(recursive=True)])
 
 
-def _drive(base: str, paths: list[str], headers: dict[str, str], seconds: float, concurrency: int,
-           folder: Path, server: psutil.Process) -> dict:
+def _drive(
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    seconds: float,
+    concurrency: int,
+    folder: Path,
+    server: psutil.Process,
+) -> dict:
     """wrk (C, one thread) against the server: the load generator costs little of the 2 cores.
     The server's CPU time per request is steadier than requests/s on a shared machine."""
     script = folder / "paths.lua"
-    script.write_text(_LUA % (", ".join(f'"{p}"' for p in paths),
-                              ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())))
+    script.write_text(
+        _LUA % (", ".join(f'"{p}"' for p in paths), ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()))
+    )
     before = _cpu_seconds(server)
-    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:.0f}s", "-s", str(script), base],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:.0f}s", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     after = _cpu_seconds(server)
     requests, micros, p50, p99, errors = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", out).groups()
-    return {"requests": int(requests), "rps": int(requests) / (int(micros) / 1e6), "p50": float(p50),
-            "p99": float(p99), "errors": int(errors), "cpu_ms": (after - before) / int(requests) * 1000}
+    return {
+        "requests": int(requests),
+        "rps": int(requests) / (int(micros) / 1e6),
+        "p50": float(p50),
+        "p99": float(p99),
+        "errors": int(errors),
+        "cpu_ms": (after - before) / int(requests) * 1000,
+    }
 
 
 def served_province(prefix: str, entities: int, database_url: str | None) -> tuple[Path, dict[str, str], str]:
     """A demo province in a scratch working folder: (folder, environment, a regulator key)."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
-    env = {**os.environ, "CREDIT_ENGINE_VAR_DIR": str(folder / "var"), "CREDIT_ENGINE_MODEL_DIR": str(folder / "models"),
-           "CREDIT_ENGINE_PUBLIC_RATE_LIMIT": "1000000000/minute"}
+    env = {
+        **os.environ,
+        "CREDIT_ENGINE_VAR_DIR": str(folder / "var"),
+        "CREDIT_ENGINE_MODEL_DIR": str(folder / "models"),
+        "CREDIT_ENGINE_PUBLIC_RATE_LIMIT": "1000000000/minute",
+    }
     env.pop("CREDIT_ENGINE_MLFLOW_TRACKING_URI", None)
     if database_url:
         env["CREDIT_ENGINE_DATABASE_URL"] = database_url
@@ -106,8 +128,12 @@ def served_province(prefix: str, entities: int, database_url: str | None) -> tup
 def start_server(env: dict[str, str], workers: int = 1) -> tuple[subprocess.Popen, str]:
     """``credit-engine serve`` on a free loopback port, once /readyz answers: (process, base URL)."""
     port = _free_port()
-    server = subprocess.Popen(CLI + ["serve", "--port", str(port), "--workers", str(workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        CLI + ["serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -142,26 +168,47 @@ def penalty_file(folder: Path, usccs: list[str], rows: int) -> Path:
         writer = csv.writer(out)
         writer.writerow(PENALTY_HEADER)
         for i in range(rows):
-            writer.writerow(["基准测试", usccs[i % len(usccs)], f"基准罚字〔2026〕{i}号", "罚款", "0.5", "2026-05-01",
-                             "基准测试市场监督管理局", "价格违法"])
+            writer.writerow(
+                [
+                    "基准测试",
+                    usccs[i % len(usccs)],
+                    f"基准罚字〔2026〕{i}号",
+                    "罚款",
+                    "0.5",
+                    "2026-05-01",
+                    "基准测试市场监督管理局",
+                    "价格违法",
+                ]
+            )
     return path
 
 
-def during_ingest(base: str, paths: list[str], headers: dict[str, str], args: argparse.Namespace, folder: Path,
-                  server: psutil.Process, env: dict[str, str], usccs: list[str]) -> tuple[dict, str]:
+def during_ingest(
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    args: argparse.Namespace,
+    folder: Path,
+    server: psutil.Process,
+    env: dict[str, str],
+    usccs: list[str],
+) -> tuple[dict, str]:
     """The lookup driven while an ingest of ``--ingest-rows`` rows runs: (result, what the ingest did)."""
     source = penalty_file(folder, usccs, args.ingest_rows)
     started = time.perf_counter()
-    ingest = subprocess.Popen(CLI + ["ingest", str(source)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    ingest = subprocess.Popen(
+        CLI + ["ingest", str(source)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(3)  # past reading the header: the rows are being written
     try:
         result = _drive(base, paths, headers, args.seconds, args.concurrency, folder, server)
         running = ingest.poll() is None
         try:
             ingest.wait(max(1.0, args.ingest_timeout - (time.perf_counter() - started)))
-            state = f"ingest {'still running at the end of the run, ' if running else 'ended before the run did, '}" \
-                    f"done in {time.perf_counter() - started:.0f} s (exit {ingest.returncode})"
+            state = (
+                f"ingest {'still running at the end of the run, ' if running else 'ended before the run did, '}"
+                f"done in {time.perf_counter() - started:.0f} s (exit {ingest.returncode})"
+            )
         except subprocess.TimeoutExpired:
             ingest.kill()
             ingest.wait()
@@ -200,18 +247,23 @@ def main() -> None:
         ingest_state = None
         if args.ingest_rows:
             name = f"regulator lookup, ingest of {args.ingest_rows:,} rows"
-            results[name], ingest_state = during_ingest(base, runs["regulator GET /v1/entities/{uscc}"][0], regulator,
-                                                        args, folder, process, env, usccs)
+            results[name], ingest_state = during_ingest(
+                base, runs["regulator GET /v1/entities/{uscc}"][0], regulator, args, folder, process, env, usccs
+            )
     finally:
         server.terminate()
         server.wait(10)
 
-    print(f"\n{args.concurrency} connections, {args.seconds:.0f} s each, {args.workers} worker(s), "
-          f"{os.cpu_count()} cores, store {args.database_url or 'SQLite'}; lookups rotate over {len(usccs):,} entities")
+    print(
+        f"\n{args.concurrency} connections, {args.seconds:.0f} s each, {args.workers} worker(s), "
+        f"{os.cpu_count()} cores, store {args.database_url or 'SQLite'}; lookups rotate over {len(usccs):,} entities"
+    )
     print(f"{'endpoint':<40} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU ms/req':>11}")
     for name, r in results.items():
-        print(f"{name:<40} {r['requests']:>9,} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['errors']:>7} "
-              f"{r['cpu_ms']:>11.2f}")
+        print(
+            f"{name:<40} {r['requests']:>9,} {r['rps']:>8.1f} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['errors']:>7} "
+            f"{r['cpu_ms']:>11.2f}"
+        )
     trivial = results["trivial /healthz"]["rps"]
     lookup = results["regulator GET /v1/entities/{uscc}"]
     ratio = lookup["rps"] / trivial
@@ -221,8 +273,10 @@ def main() -> None:
     print(f"public query / trivial requests/s: {public['rps'] / trivial:.2f}; p99 {public['p99']:.1f} ms")
     if ingest_state:
         busy = results[f"regulator lookup, ingest of {args.ingest_rows:,} rows"]
-        print(f"entity lookup p99 during the ingest: {busy['p99']:.1f} ms ({busy['errors']} errors) beside "
-              f"{lookup['p99']:.1f} ms without; {ingest_state}")
+        print(
+            f"entity lookup p99 during the ingest: {busy['p99']:.1f} ms ({busy['errors']} errors) beside "
+            f"{lookup['p99']:.1f} ms without; {ingest_state}"
+        )
 
 
 if __name__ == "__main__":

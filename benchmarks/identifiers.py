@@ -27,8 +27,16 @@ def timed(fn, *args) -> float:
 
 def main() -> None:
     rng = np.random.default_rng(7)
-    bodies = ["91" + "".join(rng.choice(list("0123456789"), 6)) + "".join(rng.choice(list(USCC_ALPHABET), 9)) for _ in range(2000)]
-    codes = [b + uscc.calc_check_digit(b) for b in bodies] + ["310000400735611", "91350211M0000XUF46", "00000000000000000X", ""]
+    bodies = [
+        "91" + "".join(rng.choice(list("0123456789"), 6)) + "".join(rng.choice(list(USCC_ALPHABET), 9))
+        for _ in range(2000)
+    ]
+    codes = [b + uscc.calc_check_digit(b) for b in bodies] + [
+        "310000400735611",
+        "91350211M0000XUF46",
+        "00000000000000000X",
+        "",
+    ]
     code_values = pd.Series(rng.choice(np.array(codes, dtype=object), N))
     ids = []
     for i in range(3000):
@@ -38,8 +46,16 @@ def main() -> None:
 
     sample = 20_000
     rows = [
-        ("classify_codes", timed(classify_codes, code_values), timed(lambda: [classify_code(v) for v in code_values[:sample]]) * N / sample),
-        ("classify_ids", timed(classify_ids, id_values), timed(lambda: [classify_id(v) for v in id_values[:sample]]) * N / sample),
+        (
+            "classify_codes",
+            timed(classify_codes, code_values),
+            timed(lambda: [classify_code(v) for v in code_values[:sample]]) * N / sample,
+        ),
+        (
+            "classify_ids",
+            timed(classify_ids, id_values),
+            timed(lambda: [classify_id(v) for v in id_values[:sample]]) * N / sample,
+        ),
         ("mask_ids", timed(mask_ids, id_values), float("nan")),
     ]
     print(f"{'step':<16}{'vectorised s':>14}{'scalar s (scaled)':>20}{'speed-up':>10}   ({N:,} values)")

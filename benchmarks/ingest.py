@@ -42,8 +42,13 @@ def phase_read(src: Path) -> dict:
         if path.suffix == ".jsonl":
             frame = pd.read_json(path, lines=True, dtype=str, encoding=encoding)
         else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, on_bad_lines="skip",
-                                encoding="utf-8-sig" if encoding == "utf-8" else encoding)
+            frame = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                on_bad_lines="skip",
+                encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+            )
         rows += len(frame)
     return {"rows": rows, "seconds": time.perf_counter() - started, "peak_mib": peak_mib()}
 
@@ -59,8 +64,11 @@ def phase_ingest(src: Path, url: str, var: Path) -> dict:
     started = time.perf_counter()
     reports = ingest_paths([src], engine, get_settings())
     seconds = time.perf_counter() - started
-    return {**_accounted(engine, src.parent / "truth" / "entities.csv"),
-        "rows": sum(r.rows_read for r in reports), "seconds": seconds, "peak_mib": peak_mib(),
+    return {
+        **_accounted(engine, src.parent / "truth" / "entities.csv"),
+        "rows": sum(r.rows_read for r in reports),
+        "seconds": seconds,
+        "peak_mib": peak_mib(),
         "quarantined": sum(r.rows_quarantined for r in reports),
         "facts": sum(r.facts_new for r in reports),
         "slowest": sorted(((round(r.seconds, 2), r.path.name, r.rows_read) for r in reports), reverse=True)[:5],
@@ -76,10 +84,14 @@ def _accounted(engine, truth: Path) -> dict:
     with engine.connect() as conn:
         stored = [u for (u,) in conn.exec_driver_sql("SELECT uscc FROM entity")]
         unexplained = conn.exec_driver_sql(
-            "SELECT COUNT(*) FROM quarantine WHERE reason IS NULL OR reason = '' OR reason_code = ''").scalar()
+            "SELECT COUNT(*) FROM quarantine WHERE reason IS NULL OR reason = '' OR reason_code = ''"
+        ).scalar()
         corrected = conn.exec_driver_sql("SELECT COUNT(*) FROM fact WHERE flags LIKE '%uscc_corrected%'").scalar()
-    return {"phantoms": sum(u not in real for u in stored) if real else None, "unexplained": unexplained,
-            "corrected": corrected}
+    return {
+        "phantoms": sum(u not in real for u in stored) if real else None,
+        "unexplained": unexplained,
+        "corrected": corrected,
+    }
 
 
 def child(*args: str) -> dict:
@@ -115,17 +127,23 @@ def main() -> None:
         print(f"synthesised {args.entities:,} entities in {time.perf_counter() - started:.1f} s")
         src = root / "province" / "sources"
         base = child("--phase", "read", "--src", str(src))
-        print(f"pandas read   : {base['rows']:>10,} rows {base['seconds']:7.2f} s {base['rows'] / base['seconds']:>10,.0f} rows/s  peak {base['peak_mib']:,.0f} MiB")
+        print(
+            f"pandas read   : {base['rows']:>10,} rows {base['seconds']:7.2f} s {base['rows'] / base['seconds']:>10,.0f} rows/s  peak {base['peak_mib']:,.0f} MiB"
+        )
         with benchmark_stores(root, args.postgres) as targets:
             for name, url in targets:
                 res = child("--phase", "ingest", "--src", str(src), "--url", url, "--var", str(root / f"var-{name}"))
                 rate, base_rate = res["rows"] / res["seconds"], base["rows"] / base["seconds"]
-                print(f"ingest {name:<10}: {res['rows']:>10,} rows {res['seconds']:7.2f} s {rate:>10,.0f} rows/s  peak {res['peak_mib']:,.0f} MiB"
-                      f"  facts {res['facts']:,}  quarantined {res['quarantined']:,}  ratio to pandas {rate / base_rate:.2f} (target >= 0.20)")
+                print(
+                    f"ingest {name:<10}: {res['rows']:>10,} rows {res['seconds']:7.2f} s {rate:>10,.0f} rows/s  peak {res['peak_mib']:,.0f} MiB"
+                    f"  facts {res['facts']:,}  quarantined {res['quarantined']:,}  ratio to pandas {rate / base_rate:.2f} (target >= 0.20)"
+                )
                 print(f"    slowest files: {res['slowest']}")
-                print(f"    entities not in the synthetic truth: {res['phantoms']} (must be 0); quarantined rows "
-                      f"without a reason: {res['unexplained']} (must be 0); facts placed by a corrected code: "
-                      f"{res['corrected']:,}")
+                print(
+                    f"    entities not in the synthetic truth: {res['phantoms']} (must be 0); quarantined rows "
+                    f"without a reason: {res['unexplained']} (must be 0); facts placed by a corrected code: "
+                    f"{res['corrected']:,}"
+                )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,13 @@ def phase(step: str, root: Path, url: str, champion: Path | None) -> dict:
         upgrade(engine)
         reports = flow.ingest(run)
         failed = [f"{r.path.name}: {r.status} {r.error}" for r in reports if r.status in ("failed", "rejected")]
-        return {"rows": sum(r.rows_read for r in reports), "facts": sum(r.facts_new for r in reports),
-                "quarantined": sum(r.rows_quarantined for r in reports), "files": len(reports), "failed": failed}
+        return {
+            "rows": sum(r.rows_read for r in reports),
+            "facts": sum(r.facts_new for r in reports),
+            "quarantined": sum(r.rows_quarantined for r in reports),
+            "files": len(reports),
+            "failed": failed,
+        }
     if step == "link":
         return flow.link(run)
     if step == "build":
@@ -76,8 +81,11 @@ def phase(step: str, root: Path, url: str, champion: Path | None) -> dict:
         return {"version": flow.train(run).version, "reused": False}
     if step == "grade":
         report = flow.grade(run)
-        return {"entities": sum(report.counts.values()), "counts": report.counts,
-                "parts": {k: round(v, 1) for k, v in report.seconds.items()}}
+        return {
+            "entities": sum(report.counts.values()),
+            "counts": report.counts,
+            "parts": {k: round(v, 1) for k, v in report.seconds.items()},
+        }
     if step == "weights":
         from credit_engine.sampling import ledger
         from credit_engine.sampling.plan import load_plan
@@ -107,8 +115,11 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entities", type=int, default=PROVINCE)
-    parser.add_argument("--postgres", default=os.environ.get("CREDIT_ENGINE_TEST_POSTGRES_URL") or POSTGRES_URL,
-                        help="server to run on (a scratch schema is created and dropped)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("CREDIT_ENGINE_TEST_POSTGRES_URL") or POSTGRES_URL,
+        help="server to run on (a scratch schema is created and dropped)",
+    )
     parser.add_argument("--sqlite", action="store_true", help="run on a SQLite file instead of PostgreSQL")
     parser.add_argument("--champion", type=Path, help="folder keeping the champion model between runs")
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -133,24 +144,32 @@ def main() -> None:
 
     say = lambda text: print(text, flush=True)  # noqa: E731 - long runs: show each step as it ends
     backend = "sqlite" if args.sqlite else "postgresql"
-    say(f"province benchmark: {args.entities:,} entities on {backend}, as of {AS_OF}, seed {SEED}; "
-        f"{os.cpu_count()} CPUs (wall clock; other work on the machine adds noise)")
+    say(
+        f"province benchmark: {args.entities:,} entities on {backend}, as of {AS_OF}, seed {SEED}; "
+        f"{os.cpu_count()} CPUs (wall clock; other work on the machine adds noise)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        made = child("--step", "synth", "--root", str(root), "--entities", str(args.entities))  # its memory goes with it
+        made = child(
+            "--step", "synth", "--root", str(root), "--entities", str(args.entities)
+        )  # its memory goes with it
         say(f"synth   {made['seconds']:8.1f} s  peak {made['peak_mib']:7,.0f} MiB  (not part of the flow)")
         with benchmark_stores(root, None if args.sqlite else args.postgres) as targets:
             url = dict(targets)[backend]
             extra = ["--champion", str(args.champion)] if args.champion else []
             run = lambda step: child("--step", step, "--root", str(root), "--url", url, *extra)  # noqa: E731
             base = run("read")
-            say(f"baseline{base['seconds']:8.1f} s  pandas reads {base['rows']:,} source rows  (peak {base['peak_mib']:,.0f} MiB)")
+            say(
+                f"baseline{base['seconds']:8.1f} s  pandas reads {base['rows']:,} source rows  (peak {base['peak_mib']:,.0f} MiB)"
+            )
             results = {}
             for step in FLOW:
                 if step == "grade":
                     t = run("train")
-                    say(f"train   {t['seconds']:8.1f} s  champion {t['version']} "
-                        f"{'reused' if t['reused'] else 'trained on this province'}  (not part of the flow)")
+                    say(
+                        f"train   {t['seconds']:8.1f} s  champion {t['version']} "
+                        f"{'reused' if t['reused'] else 'trained on this province'}  (not part of the flow)"
+                    )
                 r = results[step] = run(step)
                 detail = {k: v for k, v in r.items() if k not in ("seconds", "peak_mib", "failed")}
                 say(f"{step:<8}{r['seconds']:8.1f} s  peak {r['peak_mib']:7,.0f} MiB  {detail}")
@@ -161,14 +180,24 @@ def main() -> None:
     i = results["ingest"]
     scale = PROVINCE / args.entities
     say(f"flow    {total:8.1f} s  ({total / 60:.1f} min), peak {peak:,.0f} MiB of one step")
-    say(f"ingest: {i['rows']:,} rows -> {i['facts']:,} facts, {i['quarantined']:,} quarantined; "
-        f"{i['rows'] / i['seconds']:,.0f} rows/s; ingest / pandas read = {i['seconds'] / base['seconds']:.1f}x the time")
+    say(
+        f"ingest: {i['rows']:,} rows -> {i['facts']:,} facts, {i['quarantined']:,} quarantined; "
+        f"{i['rows'] / i['seconds']:,.0f} rows/s; ingest / pandas read = {i['seconds'] / base['seconds']:.1f}x the time"
+    )
     grade_s = results["grade"]["seconds"]
-    say(f"targets at {PROVINCE:,} entities" + (f" (times projected x{scale:.1f} from {args.entities:,})" if scale > 1 else "") + ":")
+    say(
+        f"targets at {PROVINCE:,} entities"
+        + (f" (times projected x{scale:.1f} from {args.entities:,})" if scale > 1 else "")
+        + ":"
+    )
     say(f"  flow < 60 min : {total * max(scale, 1) / 60:7.1f} min  {verdict(total * max(scale, 1) < TARGET_FLOW_S)}")
-    say(f"  grade < 10 min: {grade_s * max(scale, 1) / 60:7.1f} min  {verdict(grade_s * max(scale, 1) < TARGET_GRADE_S)}")
-    say(f"  peak < 16 GiB : {peak / 1024:7.1f} GiB  {verdict(peak < TARGET_PEAK_MIB)}"
-        + ("  (measured at this size, not projected)" if scale > 1 else ""))
+    say(
+        f"  grade < 10 min: {grade_s * max(scale, 1) / 60:7.1f} min  {verdict(grade_s * max(scale, 1) < TARGET_GRADE_S)}"
+    )
+    say(
+        f"  peak < 16 GiB : {peak / 1024:7.1f} GiB  {verdict(peak < TARGET_PEAK_MIB)}"
+        + ("  (measured at this size, not projected)" if scale > 1 else "")
+    )
 
 
 if __name__ == "__main__":

@@ -100,18 +100,31 @@ def main() -> None:
                     continue
                 loaded = _child(args, root, url, name, reads=-1)
                 r = _child(args, root, url, name, reads=args.reads)
-                print(f"{name:<10} {args.entities:,} entities: ingest {loaded['ingest_s']:.0f} s (peak {loaded['peak_mib']:,.0f} MiB); "
-                      f"link {r['link_s']:.1f} s, build {r['build_s']:.1f} s (peak {r['peak_mib']:,.0f} MiB); "
-                      f"as-of record p50 {r['record']['p50_ms']:.2f} ms p99 {r['record']['p99_ms']:.2f} ms "
-                      f"(trivial read p50 {r['trivial']['p50_ms']:.2f} ms p99 {r['trivial']['p99_ms']:.2f} ms); "
-                      f"flags {sum(r['flags'].values()):,}, masked IDs linked {r['linked']['linked']:,}")
+                print(
+                    f"{name:<10} {args.entities:,} entities: ingest {loaded['ingest_s']:.0f} s (peak {loaded['peak_mib']:,.0f} MiB); "
+                    f"link {r['link_s']:.1f} s, build {r['build_s']:.1f} s (peak {r['peak_mib']:,.0f} MiB); "
+                    f"as-of record p50 {r['record']['p50_ms']:.2f} ms p99 {r['record']['p99_ms']:.2f} ms "
+                    f"(trivial read p50 {r['trivial']['p50_ms']:.2f} ms p99 {r['trivial']['p99_ms']:.2f} ms); "
+                    f"flags {sum(r['flags'].values()):,}, masked IDs linked {r['linked']['linked']:,}"
+                )
 
 
 def _child(args: argparse.Namespace, root: Path, url: str, name: str, reads: int) -> dict:
     """One phase in its own process, so that each peak memory is that phase's own."""
-    done = subprocess.run([sys.executable, __file__, "--reads", str(reads), "--phase",
-                           str(root / "province" / "sources"), url, str(root / f"var-{name}")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--reads",
+            str(reads),
+            "--phase",
+            str(root / "province" / "sources"),
+            url,
+            str(root / f"var-{name}"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode:
         raise SystemExit(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -46,8 +46,13 @@ def frame(entities: int, rng: np.random.Generator) -> pd.DataFrame:
     grade[rng.random(entities) < 0.05] = None
     inspected = rng.random(entities) < 0.2
     last = np.datetime64(AS_OF, "D") - rng.integers(1, 730, entities).astype("timedelta64[D]")
-    return pd.DataFrame({"uscc": codes, "grade": grade,
-                         "last_inspected": np.where(inspected, last, np.datetime64("NaT")).astype("datetime64[s]")})
+    return pd.DataFrame(
+        {
+            "uscc": codes,
+            "grade": grade,
+            "last_inspected": np.where(inspected, last, np.datetime64("NaT")).astype("datetime64[s]"),
+        }
+    )
 
 
 def main() -> None:
@@ -60,15 +65,20 @@ def main() -> None:
     population = frame(args.entities, rng)
     plan = Plan(title="benchmark", item="登记事项检查", departments=("市场监管局",), as_of=AS_OF, base_ratio=args.ratio)
     terms = resolve(None, AS_OF)
-    print(f"sampling benchmark: {args.entities:,} entities, base ratio {args.ratio:.0%}, policy {terms.policy.id}; "
-          f"{os.cpu_count()} CPUs, numpy {np.__version__}; medians of {args.repeat} runs", flush=True)
+    print(
+        f"sampling benchmark: {args.entities:,} entities, base ratio {args.ratio:.0%}, policy {terms.policy.id}; "
+        f"{os.cpu_count()} CPUs, numpy {np.__version__}; medians of {args.repeat} runs",
+        flush=True,
+    )
 
     weights_s, weights = timed(lambda: compute_weights(population, terms, plan), max(1, args.repeat // 2))
     units = weights.frame["pi_units"].to_numpy()
     n = weights.sample_size
     capped = int((weights.frame["reason"] == "frequency_cap").sum())
-    print(f"weights : {weights_s:7.3f} s  Σπ = {int(units.sum()) / UNIT:,.9f} (planned {n:,}); {capped:,} capped by "
-          f"frequency; π ≤ 1: {bool(units.max() <= UNIT)}  (target < 5 s: {'PASS' if weights_s < 5 else 'FAIL'})")
+    print(
+        f"weights : {weights_s:7.3f} s  Σπ = {int(units.sum()) / UNIT:,.9f} (planned {n:,}); {capped:,} capped by "
+        f"frequency; π ≤ 1: {bool(units.max() <= UNIT)}  (target < 5 s: {'PASS' if weights_s < 5 else 'FAIL'})"
+    )
 
     seeds = iter(range(10**6))
 
@@ -81,8 +91,10 @@ def main() -> None:
     bare_s, _ = timed(lambda: choice_rng.choice(len(units), n, replace=False, p=p), args.repeat)
     draw_s, drawn = timed(pps, args.repeat)
     ratio = draw_s / bare_s
-    print(f"draw    : {draw_s:7.3f} s  {len(drawn):,} distinct of {len(units):,}: {len(np.unique(drawn)) == n}  "
-          f"(target < 0.5 s: {'PASS' if draw_s < 0.5 else 'FAIL'})")
+    print(
+        f"draw    : {draw_s:7.3f} s  {len(drawn):,} distinct of {len(units):,}: {len(np.unique(drawn)) == n}  "
+        f"(target < 0.5 s: {'PASS' if draw_s < 0.5 else 'FAIL'})"
+    )
     print(f"baseline: {bare_s:7.3f} s  Generator.choice(replace=False, p=π/n), same frame, same n")
     print(f"ratio draw / baseline: {ratio:5.2f}x  (target <= 3x: {'PASS' if ratio <= 3 else 'FAIL'})")
 

@@ -37,9 +37,18 @@ from credit_engine.synth.world import build_world
 def entities(n: int, seed: int) -> pd.DataFrame:
     world = build_world(n, seed, date(2026, 6, 30))
     ent = world.entities
-    return pd.DataFrame({"uscc": ent["uscc"], "code_status": "valid", "entity_type": "enterprise",
-                         "region_code": world.regions.code[ent["region"].to_numpy()], "registered": True,
-                         "name": ent["name"], "address": ent["address"], "reg_status": "存续"})
+    return pd.DataFrame(
+        {
+            "uscc": ent["uscc"],
+            "code_status": "valid",
+            "entity_type": "enterprise",
+            "region_code": world.regions.code[ent["region"].to_numpy()],
+            "registered": True,
+            "name": ent["name"],
+            "address": ent["address"],
+            "reg_status": "存续",
+        }
+    )
 
 
 def load(url: str, frame: pd.DataFrame) -> tuple[float, float]:
@@ -60,7 +69,7 @@ def load(url: str, frame: pd.DataFrame) -> tuple[float, float]:
     try:
         for first in range(0, len(frame), rows):
             with engine.begin() as conn:
-                Store(conn).upsert_entities(frame.iloc[first:first + rows], now_utc(), full=True)
+                Store(conn).upsert_entities(frame.iloc[first : first + rows], now_utc(), full=True)
     finally:
         Store.reindex_names = reindex
     if engine.dialect.name == "postgresql":
@@ -76,22 +85,26 @@ def scan_by_name(conn: Connection, query: str, limit: int = 20) -> list[str]:
     like = search._like
     hits: dict[str, None] = {}
     for pattern in (f"{like(query)}%", f"%{like(query)}%"):
-        rows = conn.execute(text("SELECT uscc FROM entity WHERE name LIKE :p ESCAPE '\\' ORDER BY name, uscc LIMIT :n"),
-                            {"p": pattern, "n": limit}).all()
+        rows = conn.execute(
+            text("SELECT uscc FROM entity WHERE name LIKE :p ESCAPE '\\' ORDER BY name, uscc LIMIT :n"),
+            {"p": pattern, "n": limit},
+        ).all()
         hits.update(dict.fromkeys(uscc for (uscc,) in rows))
         if len(hits) >= limit:
             return list(hits)[:limit]
     if hits:
         return list(hits)
-    pieces = sorted({query[i:i + 2] for i in range(len(query) - 1)})
+    pieces = sorted({query[i : i + 2] for i in range(len(query) - 1)})
     pieces = [p for p in pieces if p not in search.LEGAL_FORM_PIECES] or pieces
     matches = [f"name LIKE :p{i} ESCAPE '\\'" for i in range(len(pieces))]
     shared = " + ".join(f"(CASE WHEN {m} THEN 1 ELSE 0 END)" for m in matches)
-    rows = conn.execute(text(f"SELECT uscc, name FROM entity WHERE {' OR '.join(matches)} "
-                             f"ORDER BY {shared} DESC, name, uscc LIMIT :n"),
-                        {**{f"p{i}": f"%{like(p)}%" for i, p in enumerate(pieces)}, "n": search.FUZZY_CANDIDATES}).all()
-    ranked = process.extract(query, [r.name or "" for r in rows], scorer=fuzz.WRatio, limit=limit,
-                             score_cutoff=search.FUZZY_CUTOFF)
+    rows = conn.execute(
+        text(f"SELECT uscc, name FROM entity WHERE {' OR '.join(matches)} ORDER BY {shared} DESC, name, uscc LIMIT :n"),
+        {**{f"p{i}": f"%{like(p)}%" for i, p in enumerate(pieces)}, "n": search.FUZZY_CANDIDATES},
+    ).all()
+    ranked = process.extract(
+        query, [r.name or "" for r in rows], scorer=fuzz.WRatio, limit=limit, score_cutoff=search.FUZZY_CUTOFF
+    )
     return [rows[i].uscc for _, _, i in ranked]
 
 
@@ -102,9 +115,9 @@ def queries(frame: pd.DataFrame, count: int, seed: int) -> dict[str, list[tuple[
     for uscc, name in zip(chosen["uscc"], chosen["name"], strict=True):
         start = rng.randrange(1, len(name) - 6)
         out["prefix"].append((uscc, name[:6]))
-        out["part"].append((uscc, name[start:start + 6]))
+        out["part"].append((uscc, name[start : start + 6]))
         wrong = rng.randrange(len(name) - 2)  # anywhere but the last two (公司, 店...)
-        out["typo"].append((uscc, name[:wrong] + "某" + name[wrong + 1:]))
+        out["typo"].append((uscc, name[:wrong] + "某" + name[wrong + 1 :]))
     return out
 
 
@@ -136,16 +149,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, benchmark_stores(Path(folder), args.postgres) as stores:
         for backend, url in stores:
             total, pieces = load(url, frame)
-            print(f"\n[{backend}] entities written in {total:.1f} s ({len(frame) / total:,.0f}/s), "
-                  f"of which keeping the name pieces {pieces:.1f} s ({pieces / total:.0%})")
+            print(
+                f"\n[{backend}] entities written in {total:.1f} s ({len(frame) / total:,.0f}/s), "
+                f"of which keeping the name pieces {pieces:.1f} s ({pieces / total:.0%})"
+            )
             engine = make_engine(url)
             with engine.connect() as conn:
                 grams = conn.exec_driver_sql("SELECT COUNT(*) FROM name_gram").scalar_one()
                 print(f"[{backend}] {grams:,} name pieces ({grams / len(frame):.1f} a name)")
                 print(f"{'query':8} {'search':9} {'n':>4} {'p50 ms':>9} {'p99 ms':>9} {'found':>6}")
                 for kind, kind_cases in cases.items():
-                    for label, find, sample in (("indexed", indexed, kind_cases),
-                                                ("scan", scan_by_name, kind_cases[:args.scans])):
+                    for label, find, sample in (
+                        ("indexed", indexed, kind_cases),
+                        ("scan", scan_by_name, kind_cases[: args.scans]),
+                    ):
                         p50, p99, found = timings(conn, find, sample)
                         print(f"{kind:8} {label:9} {len(sample):>4} {p50:>9.2f} {p99:>9.2f} {found:>6.0%}")
             engine.dispose()

@@ -72,13 +72,26 @@ def phase_grade(champion_dir: Path, url: str, compute: str, partition_size: int,
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()
-    report = batch.grade_all(make_engine(url), settings, bench.AS_OF, champion, actor="benchmark", compute=compute,
-                             partition_size=partition_size, spark_master=master)
+    report = batch.grade_all(
+        make_engine(url),
+        settings,
+        bench.AS_OF,
+        champion,
+        actor="benchmark",
+        compute=compute,
+        partition_size=partition_size,
+        spark_master=master,
+    )
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    return {"wall_s": wall, "seconds": report.seconds, "entities": sum(report.counts.values()),
-            "peak_tree_mib": max(peak), "model_version": report.model_version}
+    return {
+        "wall_s": wall,
+        "seconds": report.seconds,
+        "entities": sum(report.counts.values()),
+        "peak_tree_mib": max(peak),
+        "model_version": report.model_version,
+    }
 
 
 def child(*args: str) -> dict:
@@ -102,8 +115,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="250000,500000,1000000", help="entities per run, comma-separated")
     parser.add_argument("--postgres", default=os.environ.get("CREDIT_ENGINE_TEST_POSTGRES_URL") or bench.POSTGRES_URL)
-    parser.add_argument("--champion", type=Path, help="folder of the champion (MLflow store and models): reused "
-                                                      "if it holds one, else trained on the first size and kept there")
+    parser.add_argument(
+        "--champion",
+        type=Path,
+        help="folder of the champion (MLflow store and models): reused "
+        "if it holds one, else trained on the first size and kept there",
+    )
     parser.add_argument("--partition-size", type=int, default=250_000)
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--phase", choices=["link", "grade"], help=argparse.SUPPRESS)
@@ -122,9 +139,11 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     say = lambda text: print(text, flush=True)  # noqa: E731 - long runs: show each step as it ends
-    say(f"spark benchmark: sizes {', '.join(f'{n:,}' for n in sizes)}, PostgreSQL, partitions of "
+    say(
+        f"spark benchmark: sizes {', '.join(f'{n:,}' for n in sizes)}, PostgreSQL, partitions of "
         f"{args.partition_size:,}, Spark {args.spark_master}, as of {bench.AS_OF}; {os.cpu_count()} CPUs "
-        "(wall clock; other work on the machine adds noise)")
+        "(wall clock; other work on the machine adds noise)"
+    )
     results: dict[str, list[tuple[int, dict]]] = {"pandas": [], "spark": []}
     with tempfile.TemporaryDirectory() as tmp:
         champion = args.champion or Path(tmp) / "champion"
@@ -144,12 +163,26 @@ def main() -> None:
                     r = bench.child("--phase", "train", "--root", str(champion), "--url", url)
                     say(f"  link and train {r['link_s'] + r['train_s']:.1f} s: champion kept in {champion}")
                 for compute in ("pandas", "spark"):
-                    g = child("--phase", "grade", "--engine", compute, "--root", str(champion), "--url", url,
-                              "--partition-size", str(args.partition_size), "--spark-master", args.spark_master)
+                    g = child(
+                        "--phase",
+                        "grade",
+                        "--engine",
+                        compute,
+                        "--root",
+                        str(champion),
+                        "--url",
+                        url,
+                        "--partition-size",
+                        str(args.partition_size),
+                        "--spark-master",
+                        args.spark_master,
+                    )
                     results[compute].append((n, g))
                     steps = ", ".join(f"{k} {v:.1f}" for k, v in g["seconds"].items())
-                    say(f"  {compute:<6}: {g['wall_s']:8.1f} s  {g['entities'] / g['wall_s']:>8,.0f} entities/s  "
-                        f"peak {g['peak_tree_mib']:>7,.0f} MiB  ({steps}; model {g['model_version']})")
+                    say(
+                        f"  {compute:<6}: {g['wall_s']:8.1f} s  {g['entities'] / g['wall_s']:>8,.0f} entities/s  "
+                        f"peak {g['peak_tree_mib']:>7,.0f} MiB  ({steps}; model {g['model_version']})"
+                    )
                 ratio = results["spark"][-1][1]["wall_s"] / results["pandas"][-1][1]["wall_s"]
                 say(f"  spark / pandas: {ratio:.2f}x")
     report(results)
@@ -159,8 +192,10 @@ def report(results: dict[str, list[tuple[int, dict]]]) -> None:
     sizes = [n for n, _ in results["pandas"]]
     print(f"\n{'entities':>12}{'pandas s':>11}{'pandas MiB':>12}{'spark s':>10}{'spark MiB':>11}{'spark/pandas':>14}")
     for (n, p), (_, s) in zip(results["pandas"], results["spark"]):
-        print(f"{n:>12,}{p['wall_s']:>11.1f}{p['peak_tree_mib']:>12,.0f}{s['wall_s']:>10.1f}"
-              f"{s['peak_tree_mib']:>11,.0f}{s['wall_s'] / p['wall_s']:>14.2f}")
+        print(
+            f"{n:>12,}{p['wall_s']:>11.1f}{p['peak_tree_mib']:>12,.0f}{s['wall_s']:>10.1f}"
+            f"{s['peak_tree_mib']:>11,.0f}{s['wall_s'] / p['wall_s']:>14.2f}"
+        )
     if len(set(sizes)) < 2:
         print("(one size: no fit)")
         return

@@ -45,9 +45,17 @@ def _pending_cases(client: httpx.Client, regulator: dict, wanted: int) -> list[t
         for item in items:
             records = client.get(f"/v1/public/entities/{item['uscc']}").json()["records"]
             for record in (r for r in records if r["kind"] == "penalty" and not r["under_objection"]):
-                filed = client.post("/v1/public/repairs", json={
-                    "uscc": item["uscc"], "ref": record["ref"], "applicant": "bench", "obligations_performed": True,
-                    "commitment_signed": True, "evidence": [{"kind": "fine_paid", "description": "receipt"}]}).json()
+                filed = client.post(
+                    "/v1/public/repairs",
+                    json={
+                        "uscc": item["uscc"],
+                        "ref": record["ref"],
+                        "applicant": "bench",
+                        "obligations_performed": True,
+                        "commitment_signed": True,
+                        "evidence": [{"kind": "fine_paid", "description": "receipt"}],
+                    },
+                ).json()
                 if filed.get("status") == "pending":
                     found.append((filed["ticket"], item["uscc"]))
                     break
@@ -77,8 +85,11 @@ def main() -> None:
                 client.get(f"/v1/entities/{uscc}", headers=regulator).raise_for_status()
                 lookup.append((time.perf_counter() - started) * 1000)
                 started = time.perf_counter()
-                decided = client.post(f"/v1/cases/{ticket}/decision", headers=regulator,
-                                      json={"outcome": "approved", "reasons": ["benchmark"]})
+                decided = client.post(
+                    f"/v1/cases/{ticket}/decision",
+                    headers=regulator,
+                    json={"outcome": "approved", "reasons": ["benchmark"]},
+                )
                 decided.raise_for_status()
                 batch = decided.json()["grade"]["batch_id"]
                 while client.get(f"/v1/entities/{uscc}", headers=regulator).json()["grade"]["batch_id"] != batch:
@@ -91,8 +102,10 @@ def main() -> None:
         server.terminate()
         server.wait(10)
 
-    print(f"province of {args.entities:,} entities, store {args.database_url or 'SQLite'}; "
-          f"{len(approve)} repair approvals after one warm-up approval ({warm_up:.0f} ms), one client")
+    print(
+        f"province of {args.entities:,} entities, store {args.database_url or 'SQLite'}; "
+        f"{len(approve)} repair approvals after one warm-up approval ({warm_up:.0f} ms), one client"
+    )
     print(f"{'':<38} {'median ms':>10} {'p99 ms':>8}")
     for name, values in (("approval -> new grade served", approve), ("baseline: entity lookup alone", lookup)):
         print(f"{name:<38} {statistics.median(values):>10.1f} {_quantile(values, 0.99):>8.1f}")

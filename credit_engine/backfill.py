@@ -63,9 +63,10 @@ def derived_at(inputs: list[object], moment: datetime) -> datetime:
 ALMOST_NOTHING = 0.01
 #: Events older than this before the first ingest of a store are history, not news.
 HISTORY_DAYS = 30
-_COUNTS = text("SELECT SUM(CASE WHEN recorded_at < :cut THEN 1 ELSE 0 END), "
-               "SUM(CASE WHEN recorded_at >= :cut THEN 1 ELSE 0 END) FROM fact").bindparams(
-    bindparam("cut", type_=DateTime))
+_COUNTS = text(
+    "SELECT SUM(CASE WHEN recorded_at < :cut THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN recorded_at >= :cut THEN 1 ELSE 0 END) FROM fact"
+).bindparams(bindparam("cut", type_=DateTime))
 
 
 def unknown_on(conn: Connection, day: date) -> str | None:
@@ -77,21 +78,27 @@ def unknown_on(conn: Connection, day: date) -> str | None:
     known, later = (int(n or 0) for n in conn.execute(_COUNTS, {"cut": end_of_day(day)}).one())
     if not later or known > ALMOST_NOTHING * (known + later):
         return None
-    return (f"{'no' if not known else f'only {known:,}'} facts known on {day}: {later:,} facts were recorded "
-            f"after {day}; history loaded after the fact needs `ingest --backfill`")
+    return (
+        f"{'no' if not known else f'only {known:,}'} facts known on {day}: {later:,} facts were recorded "
+        f"after {day}; history loaded after the fact needs `ingest --backfill`"
+    )
 
 
 def history_warning(conn: Connection, since: datetime) -> str | None:
     """After an ingest begun at ``since`` without ``--backfill``: a warning when the store knew
     nothing before it and the files hold events of years past, which no earlier date will see."""
-    earlier = conn.execute(text("SELECT 1 FROM fact WHERE recorded_at < :t LIMIT 1").bindparams(
-        bindparam("t", type_=DateTime)), {"t": since}).first()
+    earlier = conn.execute(
+        text("SELECT 1 FROM fact WHERE recorded_at < :t LIMIT 1").bindparams(bindparam("t", type_=DateTime)),
+        {"t": since},
+    ).first()
     if earlier is not None:
         return None
     first = conn.execute(text("SELECT MIN(event_date) FROM fact")).scalar()
     if first is None or pd.Timestamp(first) >= pd.Timestamp(since) - timedelta(days=HISTORY_DAYS):
         return None
-    return (f"these files hold events from {pd.Timestamp(first).date()} on, but the store knew nothing before this "
-            f"ingest: every fact is recorded as learned now, so nothing is known on any earlier date (a build, "
-            f"training or grading as of a past date sees none of it). History exported from another system needs "
-            f"`ingest --backfill`, which records each fact at its assumed publication time.")
+    return (
+        f"these files hold events from {pd.Timestamp(first).date()} on, but the store knew nothing before this "
+        f"ingest: every fact is recorded as learned now, so nothing is known on any earlier date (a build, "
+        f"training or grading as of a past date sees none of it). History exported from another system needs "
+        f"`ingest --backfill`, which records each fact at its assumed publication time."
+    )

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -277,8 +277,7 @@ def classify_codes(values: pd.Series) -> pd.DataFrame:
     failed = regular & ~good
     kinds[rows[failed]] = _CODE_INDEX[CodeKind.USCC_CHECK_FAILED]
     reasons[rows[failed]] = [
-        _check_reason(chr(got), chr(want))
-        for got, want in zip(chars[failed, 17], _USCC_BYTES[expected[failed]])
+        _check_reason(chr(got), chr(want)) for got, want in zip(chars[failed, 17], _USCC_BYTES[expected[failed]])
     ]
     for pattern, kind, width, reason in _LEGACY:
         rows = np.flatnonzero((kinds < 0) & normalised.str.fullmatch(pattern).to_numpy(dtype=bool))
@@ -313,11 +312,11 @@ def one_off_codes(code: str) -> dict[str, str]:
     value = normalise_code(code)
     out: dict[str, str] = {}
     for i, char in enumerate(value):
-        for other in ("0123456789" if 2 <= i <= 7 else USCC_ALPHABET):
+        for other in "0123456789" if 2 <= i <= 7 else USCC_ALPHABET:
             if other != char:
-                out.setdefault(value[:i] + other + value[i + 1:], CHECK_CHAR if i == 17 else OTHER_CHAR)
+                out.setdefault(value[:i] + other + value[i + 1 :], CHECK_CHAR if i == 17 else OTHER_CHAR)
     for i in range(len(value) - 1):
-        swapped = value[:i] + value[i + 1] + value[i] + value[i + 2:]
+        swapped = value[:i] + value[i + 1] + value[i] + value[i + 2 :]
         if swapped != value and not _uscc_format_problem(swapped):
             out.setdefault(swapped, TRANSPOSED)
     return out
@@ -329,8 +328,10 @@ def check_note(code: str) -> str | None:
     check = classify_code(code)
     if check.kind is not CodeKind.USCC_CHECK_FAILED:
         return None
-    return (f"this code fails the national check of GB 32100-2015 ({check.reason}); it is the code the "
-            "registration data holds for this entity (early pilot codes are legal)")
+    return (
+        f"this code fails the national check of GB 32100-2015 ({check.reason}); it is the code the "
+        "registration data holds for this entity (early pilot codes are legal)"
+    )
 
 
 def _require_uscc_shape(code: str) -> str:
@@ -507,7 +508,7 @@ def classify_id(raw: str | None) -> IdCheck:
     return _classify_normalised_id(normalise_code(raw), date.today())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _region_years(region: str) -> tuple[tuple[int, int], ...] | None:
     """Birth years for which stdnum accepts *region*: None = every year, () = none.
 
@@ -576,8 +577,10 @@ def _id18_verdicts(ids: np.ndarray, today: date) -> tuple[np.ndarray, ...]:
     regions = digits[good, :6] @ np.array([100000, 10000, 1000, 100, 10, 1])
     known = _regions_known(regions, year[good])
     codes[good] = np.where(known, _ID_INDEX[IdKind.VALID], _ID_INDEX[IdKind.UNKNOWN_REGION])
-    reasons[good] = [_ID_OK if k else _unknown_region_reason(f"{r:06d}", y)
-                     for k, r, y in zip(known.tolist(), regions.tolist(), year[good].tolist())]
+    reasons[good] = [
+        _ID_OK if k else _unknown_region_reason(f"{r:06d}", y)
+        for k, r, y in zip(known.tolist(), regions.tolist(), year[good].tolist())
+    ]
     return codes, reasons, dates, digits[:, 16] % 2 == 1
 
 
@@ -638,16 +641,57 @@ def mask_id(value: str) -> str:
 #: Characters that may stand between the digits of an identity number written in free text:
 #: spaces of every width (no-break, ideographic, thin...), zero-width marks, hyphens and dashes,
 #: dots and slashes (``230102.19850715.4322``, ``230102/1985/0715/4322``).
-_ID_SEPARATORS = (" \t\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
-                  "\\-\u2010-\u2015\u2212\ufe63\uff0d._/\\\\\u00b7\u2027\u30fb\uff0e\uff0f\uff3c")
+_ID_SEPARATORS = (
+    " \t\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+    "\\-\u2010-\u2015\u2212\ufe63\uff0d._/\\\\\u00b7\u2027\u30fb\uff0e\uff0f\uff3c"
+)
 _ID_DIGIT = "0-9\uff10-\uff19"
 _ID_CHECK_X = "Xx\uff38\uff58\u00d7"
 #: A run of digits, up to three separators between two of them, perhaps ending in an X-like mark.
-_ID_RUN = re.compile(f"[{_ID_DIGIT}](?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_DIGIT}])*(?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_CHECK_X}])?")
+_ID_RUN = re.compile(
+    f"[{_ID_DIGIT}](?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_DIGIT}])*(?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_CHECK_X}])?"
+)
 _ID_CHAR = re.compile(f"[{_ID_DIGIT}{_ID_CHECK_X}]")
 #: Province codes (GB/T 2260, the first two digits of a resident ID).
-_PROVINCES = frozenset("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 "
-                       "71 81 82 83".split())
+_PROVINCES = frozenset(
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+        "83",
+    ]
+)
 
 
 def _birth_plausible(digits: str, today: date) -> bool:
@@ -656,7 +700,7 @@ def _birth_plausible(digits: str, today: date) -> bool:
         born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         return False
-    return EARLIEST_BIRTH_YEAR <= born.year and born <= today
+    return born.year >= EARLIEST_BIRTH_YEAR and born <= today
 
 
 def _id_at(chars: str, start: int, today: date) -> int:
@@ -666,16 +710,21 @@ def _id_at(chars: str, start: int, today: date) -> int:
     digit, or 17 digits whose check digit can be computed (a plausible birth date in a known
     province), are found anywhere in the run, so a digit glued in front hides nothing; so is a
     15-digit first-generation number in a run of at most 16."""
-    body = chars[start:start + 17]
+    body = chars[start : start + 17]
     if len(body) == 17 and body.isdigit() and _birth_plausible(body[6:14], today):
-        check = chars[start + 17:start + 18]
+        check = chars[start + 17 : start + 18]
         if check and check == ric.calc_check_digit(body + "0"):
             return 18
         if body[:2] in _PROVINCES:
             return 17
-    old = chars[start:start + 15]
-    if (len(chars) <= 16 and len(old) == 15 and old.isdigit() and old[:2] in _PROVINCES
-            and _birth_plausible("19" + old[6:12], today)):
+    old = chars[start : start + 15]
+    if (
+        len(chars) <= 16
+        and len(old) == 15
+        and old.isdigit()
+        and old[:2] in _PROVINCES
+        and _birth_plausible("19" + old[6:12], today)
+    ):
         return 15
     return 0
 
@@ -700,7 +749,7 @@ def _mask_run(run: re.Match, today: date) -> str:
         start += size or 1
     out, done = [], 0
     for start, size in found:
-        out += [text[done:spots[start][0]], _masked(chars[start:start + size])]
+        out += [text[done : spots[start][0]], _masked(chars[start : start + size])]
         done = spots[start + size - 1][0] + 1
     return "".join(out) + text[done:]
 
@@ -806,6 +855,9 @@ def mask_ids_in_texts(values: pd.Series) -> pd.Series:
 def mask_ids_in_frame(frame: pd.DataFrame, keep: frozenset[str] | set[str] = frozenset()) -> pd.DataFrame:
     """Every text column of ``frame`` but those of ``keep`` (codes, keys of other tables) through
     :func:`mask_ids_in_texts`: what the store keeps of free text never holds a full ID."""
-    masked = {c: mask_ids_in_texts(frame[c]) for c in frame.columns
-              if c not in keep and (pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object)}
+    masked = {
+        c: mask_ids_in_texts(frame[c])
+        for c in frame.columns
+        if c not in keep and (pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object)
+    }
     return frame.assign(**masked) if masked else frame

@@ -23,17 +23,35 @@ from sqlalchemy import Engine, String
 from credit_engine import archive
 from credit_engine import backfill as backfill_time
 from credit_engine.identifiers import (
-    Pseudonymiser, classify_codes, classify_ids, mask_ids, mask_ids_in_frame, mask_ids_in_text, mask_ids_in_texts,
+    Pseudonymiser,
+    classify_codes,
+    classify_ids,
+    mask_ids,
+    mask_ids_in_frame,
+    mask_ids_in_text,
+    mask_ids_in_texts,
 )
 from credit_engine.settings import Settings
-from credit_engine.sources import listings, penalties_licences, registration, supervision
-from credit_engine.sources import jsontext
+from credit_engine.sources import jsontext, listings, penalties_licences, registration, supervision
 from credit_engine.sources.assemble import Context, Source, content_hash
 from credit_engine.sources.batch import FACT_SCHEMA, Batch
 from credit_engine.sources.headers import HeaderMatch, UnknownHeader, recognise
 from credit_engine.sources.kinds import (
-    ABNORMAL, COMMITMENT, COMPLAINT, COURT, INSPECTION, LICENCE_V1, LICENCE_V2, PENALTY_V1, PENALTY_V2,
-    PERSON_BAR, PERSONNEL, REGISTRATION, SERIOUS, TAX, Kind,
+    ABNORMAL,
+    COMMITMENT,
+    COMPLAINT,
+    COURT,
+    INSPECTION,
+    LICENCE_V1,
+    LICENCE_V2,
+    PENALTY_V1,
+    PENALTY_V2,
+    PERSON_BAR,
+    PERSONNEL,
+    REGISTRATION,
+    SERIOUS,
+    TAX,
+    Kind,
 )
 from credit_engine.sources.reader import Chunk, UnreadableFile, open_table, read_header, read_table, scan
 from credit_engine.sources.subjects import AMBIGUOUS, UNPLACED, SubjectResolver, is_personal_id
@@ -42,11 +60,19 @@ from credit_engine.store.models import Entity, Fact, Person
 from credit_engine.store.repository import Store, now_utc, stamp
 
 TRANSFORMS: dict[Kind, Callable[[Source, Context], Batch]] = {
-    PENALTY_V1: penalties_licences.penalties, PENALTY_V2: penalties_licences.penalties,
-    LICENCE_V1: penalties_licences.licences, LICENCE_V2: penalties_licences.licences,
-    ABNORMAL: listings.abnormal, SERIOUS: listings.serious, COURT: listings.court,
-    REGISTRATION: registration.registration, PERSONNEL: registration.personnel,
-    TAX: supervision.tax, INSPECTION: supervision.inspection, COMMITMENT: supervision.commitment, COMPLAINT: supervision.complaint,
+    PENALTY_V1: penalties_licences.penalties,
+    PENALTY_V2: penalties_licences.penalties,
+    LICENCE_V1: penalties_licences.licences,
+    LICENCE_V2: penalties_licences.licences,
+    ABNORMAL: listings.abnormal,
+    SERIOUS: listings.serious,
+    COURT: listings.court,
+    REGISTRATION: registration.registration,
+    PERSONNEL: registration.personnel,
+    TAX: supervision.tax,
+    INSPECTION: supervision.inspection,
+    COMMITMENT: supervision.commitment,
+    COMPLAINT: supervision.complaint,
     PERSON_BAR: registration.person_bars,
 }
 #: Code columns that sometimes hold a natural person's ID instead (masked in stored raw rows).
@@ -92,8 +118,11 @@ def source_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                            and not p.name.startswith("."))
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
+            )
         elif path.exists():
             found.append(path)
         else:
@@ -138,8 +167,14 @@ def _priority(path: Path) -> tuple[int, str]:
         return 9, str(path)
 
 
-def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "ingest",
-                backfill: bool = False, on_bytes: Callable[[int], None] | None = None) -> FileReport:
+def ingest_file(
+    path: Path,
+    engine: Engine,
+    settings: Settings,
+    actor: str = "ingest",
+    backfill: bool = False,
+    on_bytes: Callable[[int], None] | None = None,
+) -> FileReport:
     """One file in one transaction, with its audit row; see the module docstring.
 
     The rows are read ``settings.ingest_chunk_rows`` at a time, so memory stays bounded
@@ -171,12 +206,19 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
             store.audit(moment, actor, "ingest_rejected", sha, {"file": path.name, "error": str(exc)})
             return FileReport(path, "rejected", error=str(exc), seconds=time.perf_counter() - started)
 
-        file_id = store.add_source_file({
-            **meta, "status": "ingested", "error": None, "kind": match.kind.name, "variant": match.kind.variant,
-            "file_format": table.file_format, "encoding": table.encoding,
-            "unknown_columns": json.dumps(list(match.unknown), ensure_ascii=False),
-            "header_json": json.dumps(table.header, ensure_ascii=False),
-        })
+        file_id = store.add_source_file(
+            {
+                **meta,
+                "status": "ingested",
+                "error": None,
+                "kind": match.kind.name,
+                "variant": match.kind.variant,
+                "file_format": table.file_format,
+                "encoding": table.encoding,
+                "unknown_columns": json.dumps(list(match.unknown), ensure_ascii=False),
+                "header_json": json.dumps(table.header, ensure_ascii=False),
+            }
+        )
         report = FileReport(path, "ingested", kind=match.kind.label, encoding=table.encoding)
         seen: dict[str, tuple[int, str]] = {}
         done = 0
@@ -187,16 +229,22 @@ def ingest_file(path: Path, engine: Engine, settings: Settings, actor: str = "in
             for chunk in table.chunks(settings.ingest_chunk_rows):
                 source = _source(chunk.frame, match)
                 batch, facts, duplicates, known = _transform(source, match, ctx, moment, backfill, seen)
-                writer.submit(_write_chunk, store, chunk, source, batch, facts, duplicates, known,
-                              match, file_id, moment, report)
+                writer.submit(
+                    _write_chunk, store, chunk, source, batch, facts, duplicates, known, match, file_id, moment, report
+                )
                 if on_bytes:
                     on_bytes(chunk.position - done)
                 done = chunk.position
         if on_bytes and found.size > done:
             on_bytes(found.size - done)
-        totals = {"rows_read": report.rows_read, "rows_accepted": report.rows_accepted,
-                  "rows_quarantined": report.rows_quarantined, "facts_new": report.facts_new,
-                  "facts_versioned": report.facts_versioned, "facts_unchanged": report.facts_unchanged}
+        totals = {
+            "rows_read": report.rows_read,
+            "rows_accepted": report.rows_accepted,
+            "rows_quarantined": report.rows_quarantined,
+            "facts_new": report.facts_new,
+            "facts_versioned": report.facts_versioned,
+            "facts_unchanged": report.facts_unchanged,
+        }
         store.update_counts(file_id, totals)
         lags = {"backfill_lag_days": backfill_time.PUBLICATION_LAG_DAYS} if backfill else {}
         store.audit(moment, actor, "ingest", sha, {"file": path.name, "kind": match.kind.label, **totals, **lags})
@@ -222,7 +270,7 @@ class _Writer:
         if pending is not None:
             pending.result()
 
-    def __enter__(self) -> "_Writer":
+    def __enter__(self) -> _Writer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -232,9 +280,19 @@ class _Writer:
             self._pool.shutdown()
 
 
-def _write_chunk(store: Store, chunk: Chunk, source: Source, batch: Batch, facts: pd.DataFrame, duplicates: int,
-                 known: pd.Series | None, match: HeaderMatch, file_id: int, moment: datetime,
-                 report: FileReport) -> None:
+def _write_chunk(
+    store: Store,
+    chunk: Chunk,
+    source: Source,
+    batch: Batch,
+    facts: pd.DataFrame,
+    duplicates: int,
+    known: pd.Series | None,
+    match: HeaderMatch,
+    file_id: int,
+    moment: datetime,
+    report: FileReport,
+) -> None:
     """Write one transformed chunk and add what happened to ``report``."""
     counts = _write(store, batch, facts, match, file_id, moment, known)
     quarantine = _quarantine_rows(batch.quarantine, source, chunk.malformed)
@@ -254,8 +312,9 @@ def _context(directory: Store, settings: Settings) -> Context:
     return Context(SubjectResolver(directory), Pseudonymiser(settings.pseudonym_secret), settings.keep_encrypted_ids)
 
 
-def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetime, backfill: bool,
-               seen: dict[str, tuple[int, str]]) -> tuple[Batch, pd.DataFrame, int, pd.Series | None]:
+def _transform(
+    source: Source, match: HeaderMatch, ctx: Context, moment: datetime, backfill: bool, seen: dict[str, tuple[int, str]]
+) -> tuple[Batch, pd.DataFrame, int, pd.Series | None]:
     """Rows -> checked facts, without writing; ``seen``: the file's keys in earlier chunks (see
     ``_dedupe``). With ``backfill``, also the recorded time of new keys."""
     batch = TRANSFORMS[match.kind](source, ctx)
@@ -269,8 +328,12 @@ def _transform(source: Source, match: HeaderMatch, ctx: Context, moment: datetim
     known = None
     if backfill:  # flagged after hashing: the flag says how the store learned it, not what the source said
         known = backfill_time.known_from(facts, moment)
-        facts = facts.assign(flags=facts["flags"].fillna("").str.cat(
-            pd.Series(backfill_time.FLAG, index=facts.index), sep=",").str.lstrip(","))
+        facts = facts.assign(
+            flags=facts["flags"]
+            .fillna("")
+            .str.cat(pd.Series(backfill_time.FLAG, index=facts.index), sep=",")
+            .str.lstrip(",")
+        )
     return batch, facts, duplicates, known
 
 
@@ -284,8 +347,11 @@ FIXED_WIDTH = {
     "persons": {"pseudonym", "masked_id", "id_status"},
 }
 BOUNDED = {
-    name: {c.name: c.type.length for c in table.columns
-           if isinstance(c.type, String) and c.type.length and c.name not in FIXED_WIDTH[name]}
+    name: {
+        c.name: c.type.length
+        for c in table.columns
+        if isinstance(c.type, String) and c.type.length and c.name not in FIXED_WIDTH[name]
+    }
     for name, table in _TABLES
 }
 
@@ -320,21 +386,32 @@ def _with_written_codes(facts: pd.DataFrame, corrections: dict[int, tuple[str, s
     if not corrections:
         return facts
     written = facts["source_row"].map({row: code for row, (code, _) in corrections.items()})
-    rows = written.notna() & (facts["subject_uscc"] == facts["source_row"].map(
-        {row: placed for row, (_, placed) in corrections.items()})).fillna(False)
+    rows = written.notna() & (
+        facts["subject_uscc"] == facts["source_row"].map({row: placed for row, (_, placed) in corrections.items()})
+    ).fillna(False)
     if not rows.any():
         return facts
     facts = facts.copy()
     facts.loc[rows, "detail_json"] = [
-        json.dumps({**json.loads(detail), "uscc_as_written": code} if isinstance(detail, str) else
-                   {"uscc_as_written": code}, ensure_ascii=False)
-        for detail, code in zip(facts.loc[rows, "detail_json"], written[rows], strict=True)]
+        json.dumps(
+            {**json.loads(detail), "uscc_as_written": code} if isinstance(detail, str) else {"uscc_as_written": code},
+            ensure_ascii=False,
+        )
+        for detail, code in zip(facts.loc[rows, "detail_json"], written[rows], strict=True)
+    ]
     facts.loc[rows, "content_hash"] = content_hash(facts.loc[rows])
     return facts
 
 
-def _write(store: Store, batch: Batch, facts: pd.DataFrame, match: HeaderMatch, file_id: int, moment: datetime,
-           known: pd.Series | None) -> dict[str, int]:
+def _write(
+    store: Store,
+    batch: Batch,
+    facts: pd.DataFrame,
+    match: HeaderMatch,
+    file_id: int,
+    moment: datetime,
+    known: pd.Series | None,
+) -> dict[str, int]:
     store.upsert_entities(batch.entities, moment, full=match.kind is REGISTRATION)
     store.add_aliases(batch.aliases, known=set(batch.entities["uscc"]))
     store.upsert_persons(batch.persons, moment)
@@ -360,8 +437,9 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
             with archive.read(conn, settings, archived, actor, "requeue of quarantined rows") as original:
                 table = read_table(original)
                 match = recognise(table.header)
-                retried = [c.frame.loc[c.frame.index.intersection(rows)]
-                           for c in table.chunks(settings.ingest_chunk_rows)]
+                retried = [
+                    c.frame.loc[c.frame.index.intersection(rows)] for c in table.chunks(settings.ingest_chunk_rows)
+                ]
             source = _source(pd.concat(retried), match)
             batch, facts, _, _ = _transform(source, match, _context(store, settings), moment, False, {})
             facts, known = _derived(store, facts, file_id, moment)
@@ -369,8 +447,17 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
             landed = source.frame.index.difference(batch.quarantine.index)
             store.resolve_quarantine(file_id, landed.tolist(), moment)
             store.audit(moment, actor, "requeue", str(file_id), {"file": name, "landed": len(landed), **counts})
-        reports.append(FileReport(Path(name), "requeued", kind=match.kind.label, rows_read=len(rows),
-                                  rows_accepted=len(landed), seconds=time.perf_counter() - started, **counts))
+        reports.append(
+            FileReport(
+                Path(name),
+                "requeued",
+                kind=match.kind.label,
+                rows_read=len(rows),
+                rows_accepted=len(landed),
+                seconds=time.perf_counter() - started,
+                **counts,
+            )
+        )
     return reports
 
 
@@ -379,12 +466,20 @@ def _derived(store: Store, facts: pd.DataFrame, file_id: int, moment: datetime) 
     ingest, or its assumed publication time if the file was a backfill) and the registration data
     that now places it (the entity's first registration fact); flagged ``known_time_derived``."""
     ingested, backfilled = store.file_known(file_id)
-    row = (backfill_time.known_from(facts, ingested) if backfilled
-           else pd.Series(pd.Timestamp(ingested), index=facts.index))
+    row = (
+        backfill_time.known_from(facts, ingested)
+        if backfilled
+        else pd.Series(pd.Timestamp(ingested), index=facts.index)
+    )
     registered = store.first_registered(sorted(set(facts["subject_uscc"].dropna())))
-    known = pd.Series([backfill_time.derived_at([r] + ([registered.get(u)] if isinstance(u, str) else []), moment)
-                       for r, u in zip(row, facts["subject_uscc"], strict=True)],
-                      index=facts.index, dtype="datetime64[us]")
+    known = pd.Series(
+        [
+            backfill_time.derived_at([r] + ([registered.get(u)] if isinstance(u, str) else []), moment)
+            for r, u in zip(row, facts["subject_uscc"], strict=True)
+        ],
+        index=facts.index,
+        dtype="datetime64[us]",
+    )
     flags = facts["flags"].fillna("").str.cat(pd.Series(backfill_time.DERIVED_FLAG, index=facts.index), sep=",")
     return facts.assign(flags=flags.str.lstrip(",")), known
 
@@ -393,8 +488,11 @@ def _source(frame: pd.DataFrame, match: HeaderMatch) -> Source:
     """Canonical columns for the transform; the raw row as evidence, with identity numbers masked
     in the ID and code columns and in every free-text cell."""
     canonical = frame[list(match.columns)].rename(columns=match.columns)
-    coded = {cell for cell, column in match.columns.items()
-             if column in match.kind.personal_id_columns or column in CODE_COLUMNS}  # masked below, by kind
+    coded = {
+        cell
+        for cell, column in match.columns.items()
+        if column in match.kind.personal_id_columns or column in CODE_COLUMNS
+    }  # masked below, by kind
     raw = mask_ids_in_frame(frame, keep=coded)
     for cell, column in match.columns.items():
         if column in match.kind.personal_id_columns:
@@ -432,8 +530,9 @@ def _dedupe(batch: Batch, seen: dict[str, tuple[int, str]]) -> tuple[pd.DataFram
     repeated = np.zeros(len(facts), dtype=bool)
     identical = np.zeros(len(facts), dtype=bool)
     first_row = np.zeros(len(facts), dtype=np.int64)
-    for i, (key, row, digest) in enumerate(zip(facts["fact_key"].tolist(), facts["source_row"].tolist(),
-                                               facts["content_hash"].tolist(), strict=True)):
+    for i, (key, row, digest) in enumerate(
+        zip(facts["fact_key"].tolist(), facts["source_row"].tolist(), facts["content_hash"].tolist(), strict=True)
+    ):
         first = seen.get(key)
         if first is None:
             seen[key] = (row, digest)
@@ -442,19 +541,26 @@ def _dedupe(batch: Batch, seen: dict[str, tuple[int, str]]) -> tuple[pd.DataFram
     conflicting = repeated & ~identical
     if conflicting.any():
         rows = facts[conflicting]
-        extra = pd.DataFrame({
-            "reason_code": "duplicate_key",
-            "reason": "same fact as row " + pd.Series(first_row[conflicting], index=rows.index).astype(str)
-                      + " with different content",
-        }, index=rows.index)
+        extra = pd.DataFrame(
+            {
+                "reason_code": "duplicate_key",
+                "reason": "same fact as row "
+                + pd.Series(first_row[conflicting], index=rows.index).astype(str)
+                + " with different content",
+            },
+            index=rows.index,
+        )
         batch.quarantine = pd.concat([batch.quarantine, extra[~extra.index.isin(batch.quarantine.index)]])
     return facts[~repeated], int(identical.sum())
 
 
 def _quarantine_rows(rejects: pd.DataFrame, source: Source, malformed: list[tuple[int, str, str]]) -> pd.DataFrame:
     """Refused rows keep their cells (as the fact table does); a malformed line is kept as text."""
-    rows = rejects.assign(raw_json=jsontext.arrays(source.raw.loc[rejects.index]), row_number=rejects.index.to_numpy(),
-                          reason=mask_ids_in_texts(rejects["reason"]))  # a reason may quote the value refused
+    rows = rejects.assign(
+        raw_json=jsontext.arrays(source.raw.loc[rejects.index]),
+        row_number=rejects.index.to_numpy(),
+        reason=mask_ids_in_texts(rejects["reason"]),
+    )  # a reason may quote the value refused
     if malformed:
         bad = pd.DataFrame(malformed, columns=["row_number", "text", "reason"])
         bad["reason_code"] = "malformed_row"

@@ -70,8 +70,16 @@ def create_key(conn: Connection, role: Role, name: str, scopes: tuple[str, ...] 
         raise ValueError("only regulator keys are scoped to regions")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = conn.execute(
-        insert(ApiKey).values(name=name, role=role.value, scopes=",".join(scopes) or None, prefix=key[:10],
-                              key_hash=digest(key), created_at=now_utc()).returning(ApiKey.id)
+        insert(ApiKey)
+        .values(
+            name=name,
+            role=role.value,
+            scopes=",".join(scopes) or None,
+            prefix=key[:10],
+            key_hash=digest(key),
+            created_at=now_utc(),
+        )
+        .returning(ApiKey.id)
     ).scalar_one()
     return key_id, key
 
@@ -85,8 +93,9 @@ def revoke_key(conn: Connection, key_id: int, moment: datetime | None = None) ->
 
 
 #: Built once: every authenticated request runs it.
-_HOLDER = (select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.scopes)
-           .where(ApiKey.key_hash == bindparam("hash"), ApiKey.revoked_at.is_(None)))
+_HOLDER = select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.scopes).where(
+    ApiKey.key_hash == bindparam("hash"), ApiKey.revoked_at.is_(None)
+)
 
 
 def principal_for(conn: Connection, key: str) -> Principal | None:
@@ -121,6 +130,9 @@ class KeyCache:
 
 
 def list_keys(conn: Connection) -> list[dict]:
-    rows = conn.execute(select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.scopes, ApiKey.prefix,
-                               ApiKey.created_at, ApiKey.revoked_at).order_by(ApiKey.id)).mappings()
+    rows = conn.execute(
+        select(
+            ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.scopes, ApiKey.prefix, ApiKey.created_at, ApiKey.revoked_at
+        ).order_by(ApiKey.id)
+    ).mappings()
     return [dict(r) for r in rows]

@@ -27,13 +27,22 @@ from credit_engine.store.repository import Store, now_utc, stamp
 
 #: Role codes -> the role names the rule sets bar court-list debtors from (RULES.md §5).
 BARRED_ROLE_NAMES = {
-    "legal_representative": "法定代表人", "director": "董事", "supervisor": "监事", "manager": "高级管理人员",
+    "legal_representative": "法定代表人",
+    "director": "董事",
+    "supervisor": "监事",
+    "manager": "高级管理人员",
 }
 #: The bars on persons (rule sets' ``person_bars``) that the store's facts can show, by the
 #: fact that causes them: a revoked business licence or closure order, the abnormal-to-serious
 #: transfer, and the events of the ``person_bar`` source kind (sentences, liquidations, fraud).
-BAR_GROUNDS = ("licence_revoked_or_closed", "serious_list_transfer", "criminal_sentence", "criminal_probation",
-               "bankruptcy_liquidation", "registration_fraud")
+BAR_GROUNDS = (
+    "licence_revoked_or_closed",
+    "serious_list_transfer",
+    "criminal_sentence",
+    "criminal_probation",
+    "bankruptcy_liquidation",
+    "registration_fraud",
+)
 #: Too few visible digits shared by two masked forms prove nothing.
 MIN_SHARED_DIGITS = 8
 #: Enterprises per span of ``build``: only one span's roles are in memory at a time.
@@ -52,6 +61,8 @@ def serious_listed_from(as_of: date) -> date:
     removes an entry, stops its publicity and lifts its measures once its years have passed,
     whether or not the source records the removal (RULES.md §5)."""
     return add_months(as_of, -12 * rules_for(as_of).serious_list.publicity_years.value)
+
+
 #: Facts that can bar an enterprise's legal representative (Company Law Art.178(4), 登记管理条例
 #: Art.12(4): 吊销营业执照 and 责令关闭; 企业信息公示暂行条例 Art.17/18: the serious-list transfer).
 BAR_CAUSES = f"""subject_uscc IS NOT NULL AND status = 'active' AND {KNOWN_AT} AND event_date <= :day
@@ -62,12 +73,20 @@ PERSON_BAR_EVENTS = f"""kind = 'person_bar' AND person_key IS NOT NULL AND statu
           AND event_date <= :day"""
 
 
-def _as_of(conn: Connection, sql: str, as_of: date, person: str | None = None, span: Span | None = None) -> pd.DataFrame:
+def _as_of(
+    conn: Connection, sql: str, as_of: date, person: str | None = None, span: Span | None = None
+) -> pd.DataFrame:
     """Rows of ``sql`` (which uses ``:cut``, ``:day``, ``:person``, ``:lo``, ``:hi``) as the store
     stood at the end of ``as_of``."""
     lo, hi = span or (None, None)
-    values = {"cut": (end_of_day(as_of), DateTime), "day": (as_of, Date), "person": (person, String),
-              "lo": (lo, String), "hi": (hi, String), "serious_from": (serious_listed_from(as_of), Date)}
+    values = {
+        "cut": (end_of_day(as_of), DateTime),
+        "day": (as_of, Date),
+        "person": (person, String),
+        "lo": (lo, String),
+        "hi": (hi, String),
+        "serious_from": (serious_listed_from(as_of), Date),
+    }
     used = {name: spec for name, spec in values.items() if f":{name}" in sql}
     query = text(sql).bindparams(*(bindparam(name, type_=kind) for name, (_, kind) in used.items()))
     return pd.read_sql_query(query, conn, params={name: value for name, (value, _) in used.items()})
@@ -93,8 +112,11 @@ def latest_legal_rep(roles: pd.DataFrame) -> pd.DataFrame:
 
 def _near(person: str | None) -> str:
     """With a person: only the enterprises in which that person ever held a role."""
-    return "" if person is None else (" AND subject_uscc IN "
-                                      "(SELECT subject_uscc FROM fact WHERE kind = 'role' AND person_key = :person)")
+    return (
+        ""
+        if person is None
+        else (" AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE kind = 'role' AND person_key = :person)")
+    )
 
 
 def _within(span: Span | None) -> str:
@@ -110,25 +132,37 @@ def roles_as_of(conn: Connection, as_of: date, person: str | None = None, span: 
     return latest_legal_rep(_roles_on(conn, as_of, person, _within(span), span))
 
 
-def _roles_on(conn: Connection, as_of: date, person: str | None = None, where: str = "",
-              span: Span | None = None) -> pd.DataFrame:
-    return _as_of(conn, f"""
+def _roles_on(
+    conn: Connection, as_of: date, person: str | None = None, where: str = "", span: Span | None = None
+) -> pd.DataFrame:
+    return _as_of(
+        conn,
+        f"""
         SELECT subject_uscc AS uscc, person_key, category AS role, event_date AS start, end_date AS "end",
                fact_key
         FROM fact WHERE kind = 'role' AND status = 'active' AND person_key IS NOT NULL AND {KNOWN_AT}
           AND (event_date IS NULL OR event_date <= :day) AND (end_date IS NULL OR end_date > :day){_near(person)}{where}
-    """, as_of, person, span)
+    """,
+        as_of,
+        person,
+        span,
+    )
 
 
 def court_debtors_as_of(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
     """Persons on the court list of dishonest debtors on ``as_of``: person_key, case, filed, and the
     listing ground (``conduct``, 失信被执行人行为具体情形)."""
     only = "" if person is None else " AND person_key = :person"
-    debtors = _as_of(conn, f"""
+    debtors = _as_of(
+        conn,
+        f"""
         SELECT person_key, document_no AS case_no, event_date AS filed, fact_key, detail_json
         FROM fact WHERE kind = 'court' AND person_key IS NOT NULL AND status = 'active' AND {KNOWN_AT}
           AND event_date <= :day AND (end_date IS NULL OR end_date > :day){only}
-    """, as_of, person)
+    """,
+        as_of,
+        person,
+    )
     debtors["conduct"] = [json.loads(d).get("conduct") if isinstance(d, str) else None for d in debtors["detail_json"]]
     return debtors.drop(columns="detail_json")
 
@@ -149,7 +183,9 @@ def court_listed_roles(roles: pd.DataFrame, debtors: pd.DataFrame) -> pd.DataFra
     return inner_join(barred, debtors, "person_key", ("", "_court"))
 
 
-def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd.DataFrame | None = None) -> pd.DataFrame:
+def related_listed(
+    roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Pairs of distinct enterprises sharing a person, the second with an active listing
     (``uscc_listed``, ``kind``, ``fact_key_listing``). ``listed_roles``: the roles of the listed
     enterprises, when ``roles`` holds only some enterprises (default: ``roles``). Two joins by
@@ -158,14 +194,19 @@ def related_listed(roles: pd.DataFrame, listings: pd.DataFrame, listed_roles: pd
     held, listing = matching_rows(listed_roles["uscc"], listings["uscc"])  # a role in a listed enterprise
     role, source = matching_rows(roles["person_key"], listed_roles["person_key"].iloc[held])  # its person's roles
     held, listing = held[source], listing[source]
-    other = (np.asarray(taken(roles["uscc"], role), dtype=object)  # taken first: whole columns as objects
-             != np.asarray(taken(listed_roles["uscc"], held), dtype=object))  # cost a span 100 ms
+    other = (
+        np.asarray(taken(roles["uscc"], role), dtype=object)  # taken first: whole columns as objects
+        != np.asarray(taken(listed_roles["uscc"], held), dtype=object)
+    )  # cost a span 100 ms
     role, held, listing = role[other], held[other], listing[other]
-    related = pd.DataFrame({
-        **{name: taken(roles[name], role) for name in ("uscc", "person_key", "role", "fact_key")},
-        "uscc_listed": taken(listed_roles["uscc"], held), "kind": taken(listings["kind"], listing),
-        "fact_key_listing": taken(listings["fact_key"], listing),
-    })
+    related = pd.DataFrame(
+        {
+            **{name: taken(roles[name], role) for name in ("uscc", "person_key", "role", "fact_key")},
+            "uscc_listed": taken(listed_roles["uscc"], held),
+            "kind": taken(listings["kind"], listing),
+            "fact_key_listing": taken(listings["fact_key"], listing),
+        }
+    )
     related.index = np.flatnonzero(other)
     return related.drop_duplicates(["uscc", "uscc_listed", "person_key"])
 
@@ -194,25 +235,37 @@ def resolve_masked_debtors(conn: Connection) -> dict[str, int]:
     store = Store(conn)
     pending = pd.read_sql_query(
         "SELECT fact_key, person_masked_id, person_name, flags, recorded_at FROM fact WHERE kind = 'court' "
-        "AND person_key IS NULL AND person_masked_id IS NOT NULL AND superseded_at IS NULL", conn)
+        "AND person_key IS NULL AND person_masked_id IS NOT NULL AND superseded_at IS NULL",
+        conn,
+    )
     if pending.empty:
         return {"linked": 0, "ambiguous": 0}
     names = sorted(set(pending["person_name"].dropna()))
-    persons = pd.DataFrame(store.select_in("SELECT pseudonym, name, masked_id FROM person WHERE name {in}", names),
-                           columns=["pseudonym", "name", "masked_id"])
-    known = dict(store.select_in("SELECT person_key, MIN(recorded_at) FROM fact WHERE person_key {in} "
-                                 "GROUP BY person_key", sorted(set(persons["pseudonym"]))))
+    persons = pd.DataFrame(
+        store.select_in("SELECT pseudonym, name, masked_id FROM person WHERE name {in}", names),
+        columns=["pseudonym", "name", "masked_id"],
+    )
+    known = dict(
+        store.select_in(
+            "SELECT person_key, MIN(recorded_at) FROM fact WHERE person_key {in} GROUP BY person_key",
+            sorted(set(persons["pseudonym"])),
+        )
+    )
     moment, linked, ambiguous = now_utc(), 0, 0
     for row in pending.itertuples(index=False):
         candidates = persons[persons["name"] == row.person_name]
-        matches = [p for p, m in zip(candidates["pseudonym"], candidates["masked_id"])
-                   if masked_digits_agree(row.person_masked_id, m) >= MIN_SHARED_DIGITS]
+        matches = [
+            p
+            for p, m in zip(candidates["pseudonym"], candidates["masked_id"])
+            if masked_digits_agree(row.person_masked_id, m) >= MIN_SHARED_DIGITS
+        ]
         flags = [f for f in (row.flags or "").split(",") if f and f not in ("person_unresolved", "person_ambiguous")]
         flags += [] if DERIVED_FLAG in flags else [DERIVED_FLAG]
         at = derived_at([row.recorded_at, *(known.get(p) for p in matches)], moment)
         if len(matches) == 1:
-            store.supersede(row.fact_key, at, person_key=matches[0],
-                            flags=",".join([*flags, "person_resolved_from_masked"]))
+            store.supersede(
+                row.fact_key, at, person_key=matches[0], flags=",".join([*flags, "person_resolved_from_masked"])
+            )
             linked += 1
         elif len(matches) > 1 and "person_ambiguous" not in (row.flags or ""):
             store.supersede(row.fact_key, at, flags=",".join([*flags, "person_ambiguous"]))
@@ -222,8 +275,11 @@ def resolve_masked_debtors(conn: Connection) -> dict[str, int]:
 
 def _entity_listings(conn: Connection, as_of: date) -> pd.DataFrame:
     """Enterprises carrying active dishonesty on ``as_of``: serious list, or the court list."""
-    return _as_of(conn, f"SELECT subject_uscc AS uscc, kind, document_no, category, event_date, fact_key FROM fact "
-                        f"WHERE {LISTED}", as_of)
+    return _as_of(
+        conn,
+        f"SELECT subject_uscc AS uscc, kind, document_no, category, event_date, fact_key FROM fact WHERE {LISTED}",
+        as_of,
+    )
 
 
 def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> pd.DataFrame:
@@ -240,41 +296,63 @@ def legal_rep_bars(conn: Connection, as_of: date, person: str | None = None) -> 
     """
     rules = rules_for(as_of)
     columns = ["person_key", "ground", "since", "until", "uscc", "fact_key", "basis", "other_only"]
-    causes = _as_of(conn, f"""
+    causes = _as_of(
+        conn,
+        f"""
         SELECT subject_uscc AS uscc, event_date AS since, fact_key,
                CASE WHEN kind = 'serious' THEN 'serious_list_transfer' ELSE 'licence_revoked_or_closed' END AS ground
         FROM fact WHERE {BAR_CAUSES}{_near(person)}
-    """, as_of, person)
+    """,
+        as_of,
+        person,
+    )
     frames = []
     if not causes.empty:
-        reps = _as_of(conn, f"""
+        reps = _as_of(
+            conn,
+            f"""
             SELECT subject_uscc AS uscc, person_key, event_date AS start, end_date AS "end" FROM fact
             WHERE kind = 'role' AND category = 'legal_representative' AND person_key IS NOT NULL
               AND {KNOWN_AT}{_near(person)}
               AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {BAR_CAUSES})
             ORDER BY id
-        """, as_of, person)
+        """,
+            as_of,
+            person,
+        )
         causes["since"] = pd.to_datetime(causes["since"]).dt.date
         merged = causes.merge(reps, on="uscc")
-        held = pd.Series([  # legal representative when it happened
-            (pd.isna(start) or pd.Timestamp(start).date() <= since) and (pd.isna(end) or pd.Timestamp(end).date() >= since)
-            for start, end, since in zip(merged["start"], merged["end"], merged["since"])
-        ], index=merged.index, dtype=bool)
+        held = pd.Series(
+            [  # legal representative when it happened
+                (pd.isna(start) or pd.Timestamp(start).date() <= since)
+                and (pd.isna(end) or pd.Timestamp(end).date() >= since)
+                for start, end, since in zip(merged["start"], merged["end"], merged["since"])
+            ],
+            index=merged.index,
+            dtype=bool,
+        )
         merged = merged[held].assign(_start=pd.to_datetime(merged.loc[held, "start"]))
         merged = merged.sort_values("_start", na_position="first", kind="stable")
         # the one legal representative at the time: equal starts go to the later row (``latest_legal_rep``)
         frames.append(merged.drop_duplicates("fact_key", keep="last"))
-    events = _as_of(conn, f"""
+    events = _as_of(
+        conn,
+        f"""
         SELECT person_key, subject_uscc AS uscc, event_date AS since, fact_key, category AS ground
         FROM fact WHERE {PERSON_BAR_EVENTS}{"" if person is None else " AND person_key = :person"}
-    """, as_of, person)
+    """,
+        as_of,
+        person,
+    )
     if not events.empty:
         events["since"] = pd.to_datetime(events["since"]).dt.date
         frames.append(events[events["ground"].isin(BAR_GROUNDS)])
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     bars = pd.concat([f[["person_key", "ground", "since", "uscc", "fact_key"]] for f in frames], ignore_index=True)
-    bars["until"] = [add_months(since, 12 * (rules.bar(ground).years or 0)) for since, ground in zip(bars["since"], bars["ground"])]
+    bars["until"] = [
+        add_months(since, 12 * (rules.bar(ground).years or 0)) for since, ground in zip(bars["since"], bars["ground"])
+    ]
     bars["basis"] = [_bar_basis(rules, ground, since) for ground, since in zip(bars["ground"], bars["since"])]
     bars["other_only"] = [rules.bar(ground).other_enterprises_only for ground in bars["ground"]]
     return bars[bars["until"] > as_of][columns].reset_index(drop=True)
@@ -290,9 +368,13 @@ def _bar_basis(rules, ground: str, since: date) -> str:
 
 def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
     """A person for regulators: masked ID only, linked enterprises and roles, active dishonesty."""
-    person = conn.execute(
-        text("SELECT pseudonym, masked_id, id_status, name FROM person WHERE pseudonym = :p"), {"p": pseudonym}
-    ).mappings().first()
+    person = (
+        conn.execute(
+            text("SELECT pseudonym, masked_id, id_status, name FROM person WHERE pseudonym = :p"), {"p": pseudonym}
+        )
+        .mappings()
+        .first()
+    )
     if person is None:
         raise LookupError(f"no person with pseudonym {pseudonym}")
     roles = roles_as_of(conn, as_of, pseudonym)
@@ -302,12 +384,20 @@ def person_record(conn: Connection, pseudonym: str, as_of: date) -> dict:
     return {
         **dict(person),
         "as_of": as_of.isoformat(),
-        "roles": [{"uscc": r.uscc, "role": r.role, "start": _day(r.start), "end": _day(r.end)} for r in mine.itertuples()],
+        "roles": [
+            {"uscc": r.uscc, "role": r.role, "start": _day(r.start), "end": _day(r.end)} for r in mine.itertuples()
+        ],
         "court_listings": debts.loc[debts["person_key"] == pseudonym, "case_no"].tolist(),
-        "legal_rep_bars": [{"ground": b.ground, "until": b.until.isoformat(),
-                            "because_of": b.uscc if isinstance(b.uscc, str) else None,
-                            "basis": b.basis, "other_enterprises_only": bool(b.other_only)}
-                           for b in bars[bars["person_key"] == pseudonym].itertuples()],
+        "legal_rep_bars": [
+            {
+                "ground": b.ground,
+                "until": b.until.isoformat(),
+                "because_of": b.uscc if isinstance(b.uscc, str) else None,
+                "basis": b.basis,
+                "other_enterprises_only": bool(b.other_only),
+            }
+            for b in bars[bars["person_key"] == pseudonym].itertuples()
+        ],
     }
 
 
@@ -328,8 +418,12 @@ class Dishonesty:
 
 def dishonesty_as_of(conn: Connection, as_of: date) -> Dishonesty:
     listed_roles = _roles_on(conn, as_of, where=f" AND subject_uscc IN (SELECT subject_uscc FROM fact WHERE {LISTED})")
-    return Dishonesty(court_debtors_as_of(conn, as_of), legal_rep_bars(conn, as_of), _entity_listings(conn, as_of),
-                      latest_legal_rep(listed_roles))
+    return Dishonesty(
+        court_debtors_as_of(conn, as_of),
+        legal_rep_bars(conn, as_of),
+        _entity_listings(conn, as_of),
+        latest_legal_rep(listed_roles),
+    )
 
 
 def key_person_court_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) -> list[Flag]:
@@ -345,9 +439,13 @@ def key_person_court_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) 
     barred = court_listed_roles(roles, debtors)
     bases = {b.role: b.source for b in rules.court_list.barred_roles}
     return [
-        Flag(row.uscc, f"court_listed_{row.role}",
-             f"{BARRED_ROLE_NAMES[row.role]} on the court list ({row.case_no}): {bases.get(BARRED_ROLE_NAMES[row.role], '')}",
-             row.person_key, (row.fact_key, row.fact_key_court))
+        Flag(
+            row.uscc,
+            f"court_listed_{row.role}",
+            f"{BARRED_ROLE_NAMES[row.role]} on the court list ({row.case_no}): {bases.get(BARRED_ROLE_NAMES[row.role], '')}",
+            row.person_key,
+            (row.fact_key, row.fact_key_court),
+        )
         for row in barred.itertuples(index=False)
     ]
 
@@ -363,11 +461,15 @@ def barred_legal_rep_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date) 
     own = (hits["uscc"] == hits["uscc_cause"]).to_numpy() & hits["other_only"].astype(bool).to_numpy()
     hits = hits[np.array(barred_role, dtype=bool) & ~own]
     return [
-        Flag(row.uscc, "barred_legal_representative" if row.role == "legal_representative" else f"barred_{row.role}",
-             f"{BARRED_ROLE_NAMES.get(row.role, row.role)} barred until {row.until:%Y-%m-%d} ({row.ground}"
-             + (f" of {row.uscc_cause}" if isinstance(row.uscc_cause, str) else "")
-             + f" on {row.since:%Y-%m-%d}); {row.basis} — personal responsibility to be confirmed",
-             row.person_key, (row.fact_key, row.fact_key_cause))
+        Flag(
+            row.uscc,
+            "barred_legal_representative" if row.role == "legal_representative" else f"barred_{row.role}",
+            f"{BARRED_ROLE_NAMES.get(row.role, row.role)} barred until {row.until:%Y-%m-%d} ({row.ground}"
+            + (f" of {row.uscc_cause}" if isinstance(row.uscc_cause, str) else "")
+            + f" on {row.since:%Y-%m-%d}); {row.basis} — personal responsibility to be confirmed",
+            row.person_key,
+            (row.fact_key, row.fact_key_cause),
+        )
         for row in hits.itertuples(index=False)
     ]
 
@@ -376,9 +478,13 @@ def related_dishonesty_flags(roles: pd.DataFrame, known: Dishonesty, as_of: date
     """Enterprises sharing a person (any role) with an enterprise on the serious or court list."""
     related = related_listed(roles, known.listings, known.listed_roles)
     return [
-        Flag(row.uscc, "related_enterprise_dishonest",
-             f"shares a person ({row.role}) with {row.uscc_listed}, which is on the {row.kind} list",
-             row.person_key, (row.fact_key, row.fact_key_listing))
+        Flag(
+            row.uscc,
+            "related_enterprise_dishonest",
+            f"shares a person ({row.role}) with {row.uscc_listed}, which is on the {row.kind} list",
+            row.person_key,
+            (row.fact_key, row.fact_key_listing),
+        )
         for row in related.itertuples(index=False)
     ]
 
@@ -393,14 +499,17 @@ def flags_as_of(conn: Connection, as_of: date, span: Span | None = None, known: 
     return [flag for builder in FLAG_BUILDERS for flag in builder(roles, known, as_of)]
 
 
-def build(conn: Connection, as_of: date, span: int = SPAN, progress: Callable[[int, int], None] | None = None
-          ) -> dict[str, int]:
+def build(
+    conn: Connection, as_of: date, span: int = SPAN, progress: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
     """Compute every propagated flag as of ``as_of`` and store them, replacing that date's set.
 
     Enterprises are taken ``span`` at a time in USCC order, so that memory follows the span and
     not the province; the flags are the same whatever the span. ``progress`` is told the spans
     done and their number."""
-    conn.execute(text("DELETE FROM link_flag WHERE as_of = :day").bindparams(bindparam("day", type_=Date)), {"day": as_of})
+    conn.execute(
+        text("DELETE FROM link_flag WHERE as_of = :day").bindparams(bindparam("day", type_=Date)), {"day": as_of}
+    )
     counts: Counter = Counter()
     known = dishonesty_as_of(conn, as_of)
     parts = _spans(conn, span)
@@ -415,22 +524,31 @@ def build(conn: Connection, as_of: date, span: int = SPAN, progress: Callable[[i
 
 def _spans(conn: Connection, size: int) -> list[Span]:
     """USCC ranges of ``size`` registered entities each, together covering every code."""
-    bounds = [uscc for (uscc,) in conn.execute(text(
-        "SELECT uscc FROM (SELECT uscc, ROW_NUMBER() OVER (ORDER BY uscc) AS n FROM entity) AS numbered "
-        "WHERE n > 1 AND (n - 1) % :size = 0 ORDER BY uscc"), {"size": size})]
+    bounds = [
+        uscc
+        for (uscc,) in conn.execute(
+            text(
+                "SELECT uscc FROM (SELECT uscc, ROW_NUMBER() OVER (ORDER BY uscc) AS n FROM entity) AS numbered "
+                "WHERE n > 1 AND (n - 1) % :size = 0 ORDER BY uscc"
+            ),
+            {"size": size},
+        )
+    ]
     return list(zip(["", *bounds], [*bounds, None], strict=True))
 
 
 def _store_flags(store: Store, as_of: date, flags: list[Flag]) -> None:
-    frame = pd.DataFrame({
-        "as_of": as_of.isoformat(),
-        "uscc": [f.uscc for f in flags],
-        "flag": [f.flag for f in flags],
-        "basis": [f.basis for f in flags],
-        "person_key": [f.person_key for f in flags],
-        "facts_json": [json.dumps(list(f.facts), ensure_ascii=False) for f in flags],
-        "built_at": stamp(now_utc()),
-    })
+    frame = pd.DataFrame(
+        {
+            "as_of": as_of.isoformat(),
+            "uscc": [f.uscc for f in flags],
+            "flag": [f.flag for f in flags],
+            "basis": [f.basis for f in flags],
+            "person_key": [f.person_key for f in flags],
+            "facts_json": [json.dumps(list(f.facts), ensure_ascii=False) for f in flags],
+            "built_at": stamp(now_utc()),
+        }
+    )
     store.insert_frame("link_flag", frame)
 
 
@@ -449,8 +567,16 @@ def flags_of(conn: Connection, uscc: str, as_of: date) -> list[dict]:
     """The propagated flags of one entity from the latest build on or before ``as_of``, less those
     whose facts were repaired, removed or withdrawn since (a flag ends with the facts behind it)."""
     rows = conn.execute(_FLAGS_OF, {"u": uscc, "d": as_of}).mappings()
-    flags = [{"built_for": _day(r["as_of"]), "flag": r["flag"], "basis": r["basis"], "person_key": r["person_key"],
-              "facts": json.loads(r["facts_json"])} for r in rows]
+    flags = [
+        {
+            "built_for": _day(r["as_of"]),
+            "flag": r["flag"],
+            "basis": r["basis"],
+            "person_key": r["person_key"],
+            "facts": json.loads(r["facts_json"]),
+        }
+        for r in rows
+    ]
     causes = sorted({key for f in flags for key in f["facts"]})
     if not causes:
         return flags

@@ -17,9 +17,13 @@ _FIELDS = ("method", "path", "route", "status", "ms", "client")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                 "level": record.levelname.lower(), "logger": record.name, "pid": record.process,
-                 "message": record.getMessage()}
+        entry = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
         entry |= {k: getattr(record, k) for k in _FIELDS if hasattr(record, k)}
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
@@ -35,7 +39,10 @@ def log_config(level: str = "INFO", file: Path | None = None) -> dict:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["json"] = {"()": "credit_engine.logs.JsonFormatter"}
-    config["handlers"]["json"] = ({"class": "logging.FileHandler", "formatter": "json", "filename": str(file)}
-                                  if file else {"class": "logging.StreamHandler", "formatter": "json"})
+    config["handlers"]["json"] = (
+        {"class": "logging.FileHandler", "formatter": "json", "filename": str(file)}
+        if file
+        else {"class": "logging.StreamHandler", "formatter": "json"}
+    )
     config["loggers"]["credit_engine"] = {"handlers": ["json"], "level": level, "propagate": False}
     return config

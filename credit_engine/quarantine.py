@@ -17,8 +17,14 @@ from credit_engine.identifiers import mask_ids_in_text
 COLUMNS = ("file", "row_number", "reason_code", "reason", "raw", "created_at", "resolved_at")
 
 
-def quarantined(conn: Connection, file: str | None = None, reason: str | None = None, limit: int | None = None,
-                offset: int = 0, open_only: bool = False) -> tuple[int, pd.DataFrame]:
+def quarantined(
+    conn: Connection,
+    file: str | None = None,
+    reason: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    open_only: bool = False,
+) -> tuple[int, pd.DataFrame]:
     """How many rows match, and those of them from ``offset`` (at most ``limit``), in file and row
     order; ``file`` is a file name, ``reason`` a reason code, ``raw`` the row as header → cell."""
     where, params = ["1 = 1"], {}
@@ -33,9 +39,14 @@ def quarantined(conn: Connection, file: str | None = None, reason: str | None = 
     body = f"FROM quarantine q JOIN source_file f ON f.id = q.source_file_id WHERE {' AND '.join(where)}"
     total = conn.execute(text(f"SELECT COUNT(*) {body}"), params).scalar_one()
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-    rows = pd.read_sql_query(text(
-        f"SELECT f.file_name AS file, f.header_json, q.row_number, q.reason_code, q.reason, q.raw_json, q.created_at, "
-        f"q.resolved_at {body} ORDER BY f.id, q.row_number, q.id{page}"), conn, params=params)
+    rows = pd.read_sql_query(
+        text(
+            f"SELECT f.file_name AS file, f.header_json, q.row_number, q.reason_code, q.reason, q.raw_json, q.created_at, "
+            f"q.resolved_at {body} ORDER BY f.id, q.row_number, q.id{page}"
+        ),
+        conn,
+        params=params,
+    )
     rows["raw"] = [_raw(header, raw) for header, raw in zip(rows["header_json"], rows["raw_json"], strict=True)]
     rows["reason"] = rows["reason"].map(mask_ids_in_text)
     return int(total), rows[list(COLUMNS)]

@@ -60,8 +60,17 @@ PUBLIC_DETAIL = {
     "serious": ("name", "reason", "listed_by", "removal_reason", "removed_by"),
     "court": ("court", "basis_doc", "published_on", "conduct", "performance"),
     "inspection": ("inspection_type", "result"),
-    "registration": ("name", "market_type", "legal_rep_name", "established_on", "industry_code", "address",
-                     "authority", "reg_status", "business_scope"),
+    "registration": (
+        "name",
+        "market_type",
+        "legal_rep_name",
+        "established_on",
+        "industry_code",
+        "address",
+        "authority",
+        "reg_status",
+        "business_scope",
+    ),
     "role": (),
 }
 
@@ -89,8 +98,12 @@ def _spellings(field: str, value: str) -> list[str]:
     if field == "amount_yuan":
         amount = float(value)
         whole = amount == int(amount)
-        return [f"{amount:,.2f}", f"{amount:.2f}", f"{amount:,.0f}" if whole else f"{amount:,.2f}",
-                f"{amount:.0f}" if whole else f"{amount:.2f}"]
+        return [
+            f"{amount:,.2f}",
+            f"{amount:.2f}",
+            f"{amount:,.0f}" if whole else f"{amount:,.2f}",
+            f"{amount:.0f}" if whole else f"{amount:.2f}",
+        ]
     if field in ("event_date", "end_date"):
         day = date.fromisoformat(value)
         return [value, f"{day.year}年{day.month}月{day.day}日", f"{day.year}年{day.month:02d}月{day.day:02d}日"]
@@ -179,8 +192,10 @@ class EntityRecord:
                     "under_objection": f.under_objection,
                     "objection_recorded": f.objection_recorded,
                     "person_name": _no_ids(f.person_name) if f.kind == "role" else None,
-                    "detail": {k: _no_ids(as_corrected(f.detail.get(k), f.detail.get("corrected")))
-                               for k in PUBLIC_DETAIL.get(f.kind, ())},
+                    "detail": {
+                        k: _no_ids(as_corrected(f.detail.get(k), f.detail.get("corrected")))
+                        for k in PUBLIC_DETAIL.get(f.kind, ())
+                    },
                     "corrected_on": (f.detail.get("corrected") or {}).get("on"),
                 }
                 for f in shown
@@ -190,13 +205,25 @@ class EntityRecord:
     def persons(self) -> list[dict]:
         """Who held a role on the as-of date (masked IDs only); of several legal representatives
         named without the old one ending, the latest appointment (as ``linking.latest_legal_rep``)."""
-        held = [f for f in self.facts if f.kind == "role" and f.publicity is Publicity.PUBLISHED
-                and (f.end_date is None or f.end_date > self.as_of)]
+        held = [
+            f
+            for f in self.facts
+            if f.kind == "role"
+            and f.publicity is Publicity.PUBLISHED
+            and (f.end_date is None or f.end_date > self.as_of)
+        ]
         reps = sorted((f for f in held if f.category == "legal_representative"), key=lambda f: f.event_date or date.min)
         return [
-            {"pseudonym": f.person_key, "name": f.person_name, "masked_id": f.person_masked_id, "role": f.category,
-             "start": _iso(f.event_date), "end": _iso(f.end_date)}
-            for f in held if f.category != "legal_representative" or f is reps[-1]
+            {
+                "pseudonym": f.person_key,
+                "name": f.person_name,
+                "masked_id": f.person_masked_id,
+                "role": f.category,
+                "start": _iso(f.event_date),
+                "end": _iso(f.end_date),
+            }
+            for f in held
+            if f.category != "legal_representative" or f is reps[-1]
         ]
 
 
@@ -246,14 +273,30 @@ def _view(row, as_of: date, rules: RuleSet) -> FactView:
     publicity, basis, publicity_end = publicity_on(row, detail, as_of, rules)
     tiering = penalty_tiering(row, detail, rules) if row["kind"] == "penalty" else None
     return FactView(
-        fact_key=row["fact_key"], ref=fact_ref(row["fact_key"]), version=row["version"], kind=row["kind"], event_date=row["event_date"],
-        end_date=row["end_date"], category=row["category"], severity=row["severity"], amount_yuan=row["amount_yuan"],
-        document_no=row["document_no"], authority=row["authority"], publicity=publicity, basis=basis,
-        publicity_end=publicity_end, under_objection=OBJECTION_FLAG in flags,
+        fact_key=row["fact_key"],
+        ref=fact_ref(row["fact_key"]),
+        version=row["version"],
+        kind=row["kind"],
+        event_date=row["event_date"],
+        end_date=row["end_date"],
+        category=row["category"],
+        severity=row["severity"],
+        amount_yuan=row["amount_yuan"],
+        document_no=row["document_no"],
+        authority=row["authority"],
+        publicity=publicity,
+        basis=basis,
+        publicity_end=publicity_end,
+        under_objection=OBJECTION_FLAG in flags,
         objection_recorded=OBJECTION_KEPT_FLAG in flags,
-        flags=tuple(f for f in flags if f not in STATE_FLAGS), detail=detail, person_name=row["person_name"],
-        person_masked_id=row["person_masked_id"], person_key=row["person_key"], recorded_at=row["recorded_at"],
-        tier=tiering.tier.value if tiering else None, tier_derived=tiering.tier_derived if tiering else None,
+        flags=tuple(f for f in flags if f not in STATE_FLAGS),
+        detail=detail,
+        person_name=row["person_name"],
+        person_masked_id=row["person_masked_id"],
+        person_key=row["person_key"],
+        recorded_at=row["recorded_at"],
+        tier=tiering.tier.value if tiering else None,
+        tier_derived=tiering.tier_derived if tiering else None,
         tier_rule=tiering.tier_rule if tiering else None,
     )
 
@@ -271,8 +314,11 @@ def publicity_on(row, detail: dict, as_of: date, rules: RuleSet | None = None) -
     if row["kind"] in INTERNAL_KINDS:
         return Publicity.INTERNAL, f"{row['kind']} records are kept for supervision only (RULES.md §7)", None
     if PUBLICITY_ENDED_FLAG in (row["flags"] or "") and row["publicity_end"] and row["publicity_end"] <= as_of:
-        return (Publicity.ENDED, f"maximum publicity period ended {row['publicity_end']:%Y-%m-%d} "
-                f"(publicity sweep, {rules.id})", row["publicity_end"])
+        return (
+            Publicity.ENDED,
+            f"maximum publicity period ended {row['publicity_end']:%Y-%m-%d} (publicity sweep, {rules.id})",
+            row["publicity_end"],
+        )
     if row["kind"] == "penalty":
         return _penalty(row, detail, as_of, rules)
     if row["kind"] in ("abnormal", "serious", "court") and row["end_date"] and row["end_date"] <= as_of:
@@ -309,11 +355,15 @@ def penalty_facts(row, detail: dict, rules: RuleSet) -> PenaltyFacts:
     category = row["category"] if isinstance(row["category"], str) else "其他"
     amount = row["amount_yuan"]
     return PenaltyFacts(
-        split_categories([category]), None if amount is None or pd.isna(amount) else float(amount), _day(row["event_date"]),
-        bool(area) and area in rules.repair.key_areas.value, _day(row["end_date"]),
+        split_categories([category]),
+        None if amount is None or pd.isna(amount) else float(amount),
+        _day(row["event_date"]),
+        bool(area) and area in rules.repair.key_areas.value,
+        _day(row["end_date"]),
         stated_tier=Tier(row["severity"]) if detail.get(TIER_STATED) and isinstance(row["severity"], str) else None,
         stated_end=_day(row["publicity_end"]) if detail.get(END_STATED) else None,
-        published_on=_day(detail.get("published_on")), simple_procedure=bool(detail.get("simple_procedure")),
+        published_on=_day(detail.get("published_on")),
+        simple_procedure=bool(detail.get("simple_procedure")),
         natural_person=not uscc or uscc.startswith("92"),
     )
 
@@ -327,7 +377,11 @@ def _penalty(row, detail: dict, as_of: date, rules: RuleSet) -> tuple[Publicity,
     if not tiering.published:
         return Publicity.NOT_PUBLISHED, f"{tiering.basis} ({rules.id})", None
     if tiering.publicity_end and tiering.publicity_end <= as_of:
-        return Publicity.ENDED, f"{tiering.basis}; publicity ended {tiering.publicity_end:%Y-%m-%d} ({rules.id})", tiering.publicity_end
+        return (
+            Publicity.ENDED,
+            f"{tiering.basis}; publicity ended {tiering.publicity_end:%Y-%m-%d} ({rules.id})",
+            tiering.publicity_end,
+        )
     return Publicity.PUBLISHED, f"{tiering.basis} ({rules.id})", tiering.publicity_end
 
 

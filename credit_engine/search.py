@@ -39,7 +39,8 @@ COMMON_PIECE = 10_000
 #: Two-character pieces of legal forms (有限公司, 有限责任公司, 股份有限公司, 分公司, 合作社...):
 #: nearly every name holds some, so they are not indexed.
 LEGAL_FORM_PIECES = frozenset(
-    form[i:i + 2] for form in ("有限责任公司", "股份有限公司", "分公司", "专业合作社", "集团有限公司", "个体工商户")
+    form[i : i + 2]
+    for form in ("有限责任公司", "股份有限公司", "分公司", "专业合作社", "集团有限公司", "个体工商户")
     for i in range(len(form) - 1)
 )
 #: The least rapidfuzz WRatio (0–100) a fuzzy hit must reach.
@@ -59,7 +60,7 @@ def name_grams(name: str | None) -> set[str]:
     """The indexed pieces of a name: its two-character pieces but those of legal forms."""
     if not name:
         return set()
-    return {name[i:i + 2] for i in range(len(name) - 1)} - LEGAL_FORM_PIECES
+    return {name[i : i + 2] for i in range(len(name) - 1)} - LEGAL_FORM_PIECES
 
 
 def name_pieces(names: pd.Series) -> pd.DataFrame:
@@ -122,7 +123,7 @@ def find_by_name(conn: Connection, query: str, size: int = 20, offset: int = 0) 
     if found.total:
         return found
     ranked = _fuzzy_ranked(conn, query, FUZZY_CANDIDATES, sizes)
-    return Found(len(ranked), _fuzzy_hits(conn, ranked[offset:offset + size]))
+    return Found(len(ranked), _fuzzy_hits(conn, ranked[offset : offset + size]))
 
 
 #: Matches are counted up to this number (a page further on is not served either).
@@ -146,28 +147,38 @@ def _containing_page(conn: Connection, query: str, size: int, offset: int, sizes
         holding = "SELECT uscc FROM name_gram WHERE gram IN :pieces GROUP BY uscc HAVING COUNT(*) = :k"
         where = f"WHERE uscc IN ({holding}) AND name LIKE :p ESCAPE '\\'"
         values = {**span, "pieces": rare, "k": len(rare)}
-        total = _count(conn, _in_pieces(f"SELECT COUNT(*) FROM (SELECT 1 FROM entity {where} LIMIT :cap) AS held"),
-                       values)
-        rows = conn.execute(_in_pieces(
-            f"{_COLUMNS} {where} ORDER BY CASE WHEN name >= :low AND name < :high THEN 0 ELSE 1 END, name, uscc "
-            "LIMIT :n OFFSET :o"), {**values, "n": size, "o": offset}).all()
+        total = _count(
+            conn, _in_pieces(f"SELECT COUNT(*) FROM (SELECT 1 FROM entity {where} LIMIT :cap) AS held"), values
+        )
+        rows = conn.execute(
+            _in_pieces(
+                f"{_COLUMNS} {where} ORDER BY CASE WHEN name >= :low AND name < :high THEN 0 ELSE 1 END, name, uscc "
+                "LIMIT :n OFFSET :o"
+            ),
+            {**values, "n": size, "o": offset},
+        ).all()
         return Found(min(total, COUNTED), _labelled(rows, query), total > COUNTED)
     # No rare piece: the prefix range of the name index, then the names holding the query among
     # the first SCAN_NAMES stored (not in the prefix range), in name order.
     in_range = "name >= :low AND name < :high"
-    prefixed = _count(conn, text(f"SELECT COUNT(*) FROM (SELECT 1 FROM entity WHERE {in_range} LIMIT :cap) AS p"),
-                      span)
+    prefixed = _count(conn, text(f"SELECT COUNT(*) FROM (SELECT 1 FROM entity WHERE {in_range} LIMIT :cap) AS p"), span)
     sample = f"(SELECT * FROM ({_COLUMNS} LIMIT :scan) AS sampled WHERE name LIKE :p ESCAPE '\\' AND NOT ({in_range}))"
-    others = _count(conn, text(f"SELECT COUNT(*) FROM (SELECT 1 FROM {sample} AS s LIMIT :cap) AS o"),
-                    {**span, "scan": SCAN_NAMES})
-    rows = conn.execute(text(f"{_COLUMNS} WHERE {in_range} {_IN_ORDER} OFFSET :o"),
-                        {**span, "n": size, "o": offset}).all() if offset < prefixed else []
+    others = _count(
+        conn, text(f"SELECT COUNT(*) FROM (SELECT 1 FROM {sample} AS s LIMIT :cap) AS o"), {**span, "scan": SCAN_NAMES}
+    )
+    rows = (
+        conn.execute(text(f"{_COLUMNS} WHERE {in_range} {_IN_ORDER} OFFSET :o"), {**span, "n": size, "o": offset}).all()
+        if offset < prefixed
+        else []
+    )
     if len(rows) < size:
-        rows += conn.execute(text(f"SELECT * FROM {sample} AS s ORDER BY name, uscc LIMIT :n OFFSET :o"),
-                             {**span, "scan": SCAN_NAMES, "n": size - len(rows),
-                              "o": max(0, offset - prefixed)}).all()
-    scanned = conn.execute(text("SELECT COUNT(*) FROM (SELECT 1 FROM entity LIMIT :scan) AS s"),
-                           {"scan": SCAN_NAMES + 1}).scalar_one()
+        rows += conn.execute(
+            text(f"SELECT * FROM {sample} AS s ORDER BY name, uscc LIMIT :n OFFSET :o"),
+            {**span, "scan": SCAN_NAMES, "n": size - len(rows), "o": max(0, offset - prefixed)},
+        ).all()
+    scanned = conn.execute(
+        text("SELECT COUNT(*) FROM (SELECT 1 FROM entity LIMIT :scan) AS s"), {"scan": SCAN_NAMES + 1}
+    ).scalar_one()
     total = prefixed + others
     return Found(min(total, COUNTED), _labelled(rows, query), total > COUNTED or scanned > SCAN_NAMES)
 
@@ -176,8 +187,10 @@ def _piece_sizes(conn: Connection, query: str) -> dict[str, int]:
     """Each indexed piece of the query with how many names hold it, counted up to just past
     ``COMMON_PIECE``."""
     count = text("SELECT COUNT(*) FROM (SELECT 1 FROM name_gram WHERE gram = :g LIMIT :cap) AS held")
-    return {piece: conn.execute(count, {"g": piece, "cap": COMMON_PIECE + 1}).scalar_one()
-            for piece in sorted(name_grams(query))}
+    return {
+        piece: conn.execute(count, {"g": piece, "cap": COMMON_PIECE + 1}).scalar_one()
+        for piece in sorted(name_grams(query))
+    }
 
 
 def _rarest(sizes: dict[str, int]) -> list[str]:
@@ -214,8 +227,9 @@ def _fuzzy_ranked(conn: Connection, query: str, limit: int, sizes: dict[str, int
         if not rare:
             return []
     holding = "SELECT uscc FROM name_gram WHERE gram IN :pieces" + ("" if budget else " LIMIT :cap")
-    found = conn.execute(_in_pieces(f"SELECT uscc, name FROM entity WHERE uscc IN ({holding})"),
-                         {"pieces": rare, "cap": FUZZY_BUDGET}).all()
+    found = conn.execute(
+        _in_pieces(f"SELECT uscc, name FROM entity WHERE uscc IN ({holding})"), {"pieces": rare, "cap": FUZZY_BUDGET}
+    ).all()
     pieces = list(sizes)
     shared = sorted(((-sum(piece in (name or "") for piece in pieces), uscc, name or "") for uscc, name in found))
     names = [name for _, _, name in shared[:FUZZY_CANDIDATES]]
@@ -227,6 +241,10 @@ def _fuzzy_hits(conn: Connection, chosen: list[str]) -> list[Hit]:
     """The rows of the chosen codes, in their order (only a page's: reading them costs more than ranking)."""
     if not chosen:
         return []
-    rows = {row.uscc: row for row in conn.execute(text(f"{_COLUMNS} WHERE uscc IN :u").bindparams(
-        bindparam("u", expanding=True)), {"u": chosen})}
+    rows = {
+        row.uscc: row
+        for row in conn.execute(
+            text(f"{_COLUMNS} WHERE uscc IN :u").bindparams(bindparam("u", expanding=True)), {"u": chosen}
+        )
+    }
     return [Hit(*rows[uscc], match="fuzzy") for uscc in chosen]

@@ -48,25 +48,32 @@ class Settings(BaseSettings):
         False, description="also store full identity numbers, encrypted with a key derived from the secret"
     )
     archive_key: str | None = Field(
-        None, description="key encrypting the archived source files (32 bytes, url-safe base64: "
+        None,
+        description="key encrypting the archived source files (32 bytes, url-safe base64: "
         "`python -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`); "
-        "default: derived from the pseudonym secret"
+        "default: derived from the pseudonym secret",
     )
     ingest_chunk_rows: int = Field(
         200_000, ge=1, description="rows of a source file read and written at a time (bounds the memory of an ingest)"
     )
     public_rate_limit: str = Field("60/minute", description="per-client limit of the public API and page")
     api_db_connections: int | None = Field(
-        None, ge=1, description="requests of one API worker at the database at once; the others wait their "
-        "turn (default: 2 on SQLite, 8 on other databases)"
+        None,
+        ge=1,
+        description="requests of one API worker at the database at once; the others wait their "
+        "turn (default: 2 on SQLite, 8 on other databases)",
     )
     api_key_cache_seconds: float = Field(
-        2.0, ge=0, description="how long an API worker trusts a key it has checked: a revocation takes effect "
-        "within this time (0: check the store on every request)"
+        2.0,
+        ge=0,
+        description="how long an API worker trusts a key it has checked: a revocation takes effect "
+        "within this time (0: check the store on every request)",
     )
     champion_follow_seconds: float = Field(
-        30.0, ge=0, description="how often an API worker checks which version the champion alias names and "
-        "loads it when it changed: a promotion through another worker or the CLI (0: only on reload)"
+        30.0,
+        ge=0,
+        description="how often an API worker checks which version the champion alias names and "
+        "loads it when it changed: a promotion through another worker or the CLI (0: only on reload)",
     )
     open_cases_per_record: int = Field(
         3, ge=1, description="pending objections one published record may have at once (an identical one is refused)"
@@ -75,25 +82,37 @@ class Settings(BaseSettings):
         10, ge=1, description="pending repair applications and objections filed from one client address at once"
     )
     read_audit_database_url: str | None = Field(
-        None, description="where the audit rows of reads go: an SQLite store's writer (an ingest holds it for a whole "
+        None,
+        description="where the audit rows of reads go: an SQLite store's writer (an ingest holds it for a whole "
         "file) must not hold up a regulator's read, so on SQLite they go by default to audit.db in var_dir; a "
-        "database server keeps them in the store"
+        "database server keeps them in the store",
     )
-    max_body_bytes: int = Field(4 << 20, ge=1024, description="largest request body of a keyed route, refused "
-                                "with 413 before it is read further")
-    public_max_body_bytes: int = Field(256 << 10, ge=1024, description="largest request body of the public API and "
-                                       "the page (an objection at its longest fits)")
-    trusted_proxies: str = Field("", description="comma-separated addresses or networks of the reverse proxies whose "
-                                 "X-Forwarded-For is believed (default none: the peer's address is the client's)")
+    max_body_bytes: int = Field(
+        4 << 20,
+        ge=1024,
+        description="largest request body of a keyed route, refused with 413 before it is read further",
+    )
+    public_max_body_bytes: int = Field(
+        256 << 10,
+        ge=1024,
+        description="largest request body of the public API and the page (an objection at its longest fits)",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For is believed (default none: the peer's address is the client's)",
+    )
     operations_access: Literal["admin-or-loopback", "admin", "open"] = Field(
-        "admin-or-loopback", description="who may read /metrics, /docs, /redoc and /openapi.json: a key with the "
-        "admin role or a caller on the loopback address (default), admin keys only, or anyone")
+        "admin-or-loopback",
+        description="who may read /metrics, /docs, /redoc and /openapi.json: a key with the "
+        "admin role or a caller on the loopback address (default), admin keys only, or anyone",
+    )
     rate_limit_storage: str = Field(
         "memory://", description="where rate-limit counters live: memory:// (one process) or redis://host:6379"
     )
 
     @model_validator(mode="after")
-    def _refuse_insecure_production(self) -> "Settings":
+    def _refuse_insecure_production(self) -> Settings:
         if self.env == "production" and self.pseudonym_secret == DEFAULT_PSEUDONYM_SECRET:
             raise InsecureSettingsError(
                 "CREDIT_ENGINE_ENV=production but CREDIT_ENGINE_PSEUDONYM_SECRET is the development "
@@ -109,7 +128,8 @@ class Settings(BaseSettings):
         if not is_loopback_host(host):
             raise InsecureSettingsError(
                 f"the service would listen on {host}, beyond the loopback address, with the development pseudonym "
-                "secret: set CREDIT_ENGINE_PSEUDONYM_SECRET to a secret of your own before serving other machines")
+                "secret: set CREDIT_ENGINE_PSEUDONYM_SECRET to a secret of your own before serving other machines"
+            )
         return f"pseudonym secret: the development default, accepted only because {host} is a loopback address"
 
     @property

@@ -14,7 +14,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
@@ -34,9 +40,13 @@ console = Console(soft_wrap=True)
 
 @app.command()
 def init(
-    service_role: Annotated[str | None, typer.Option(
-        help="PostgreSQL: create this role if missing and grant it what the service needs (read and insert only "
-             "on the audit log and grades); run init as the tables' owner, serve as this role")] = None,
+    service_role: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL: create this role if missing and grant it what the service needs (read and insert only "
+            "on the audit log and grades); run init as the tables' owner, serve as this role"
+        ),
+    ] = None,
 ) -> None:
     """Create the database or upgrade it to the current schema."""
     settings = get_settings()
@@ -48,15 +58,17 @@ def init(
     state = "created" if before is None else ("up to date" if before == after else f"upgraded from {before}")
     console.print(f"database {engine.url.render_as_string(hide_password=True)}: {state} (schema {after})")
     if service_role:
-        from credit_engine.store.roles import grant_service_role
-
         from sqlalchemy.exc import DBAPIError
+
+        from credit_engine.store.roles import grant_service_role
 
         try:
             done = grant_service_role(engine, service_role)
         except DBAPIError as exc:
-            console.print(f"[red]the role {service_role} could not be created or granted: "
-                          f"{str(exc.orig).strip()}[/red] (init needs CREATEROLE, or a DBA creates the role first)")
+            console.print(
+                f"[red]the role {service_role} could not be created or granted: "
+                f"{str(exc.orig).strip()}[/red] (init needs CREATEROLE, or a DBA creates the role first)"
+            )
             raise typer.Exit(2) from exc
         except ValueError as exc:
             console.print(f"[red]{exc}[/red]")
@@ -87,8 +99,12 @@ def synth(
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders of source files")],
-    backfill: Annotated[bool, typer.Option(help="history exported from another system: record new facts at "
-                                                "their assumed publication time, not now")] = False,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            help="history exported from another system: record new facts at their assumed publication time, not now"
+        ),
+    ] = False,
 ) -> None:
     """Ingest source files: recognise each by its header, clean, resolve, write facts; bad rows to quarantine."""
     settings = get_settings()
@@ -98,16 +114,31 @@ def ingest(
     except FileNotFoundError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"ingesting {len(files):,} files", total=sum(path.stat().st_size for path in files))
 
         def done(report: FileReport) -> None:
             progress.update(task, description=f"ingested {report.path.name}")
 
         started = now_utc()
-        reports = ingest_paths(files, engine, settings, on_file=done, actor=f"cli:{getpass.getuser()}",
-                               backfill=backfill, on_bytes=lambda n: progress.update(task, advance=n))
+        reports = ingest_paths(
+            files,
+            engine,
+            settings,
+            on_file=done,
+            actor=f"cli:{getpass.getuser()}",
+            backfill=backfill,
+            on_bytes=lambda n: progress.update(task, advance=n),
+        )
     for table in report_tables(reports):
         console.print(table)
     if not backfill:
@@ -152,7 +183,8 @@ def quarantine(
     if export:
         export.parent.mkdir(parents=True, exist_ok=True)
         rows.assign(raw=rows["raw"].map(lambda raw: json.dumps(raw, ensure_ascii=False))).to_csv(
-            export, index=False, encoding="utf-8")
+            export, index=False, encoding="utf-8"
+        )
         console.print(f"wrote {total:,} quarantined rows to {export}")
         return
     table = Table(title=f"quarantined rows: {total:,}" + (f" (first {len(rows):,})" if len(rows) < total else ""))
@@ -162,8 +194,9 @@ def quarantine(
     table.add_column("raw")
     for r in rows.itertuples(index=False):
         raw = r.raw if isinstance(r.raw, str) else " | ".join(f"{k}={v}" for k, v in r.raw.items() if v)
-        table.add_row(r.file, str(r.row_number), r.reason_code + (" (resolved)" if r.resolved_at else ""),
-                      r.reason, raw)
+        table.add_row(
+            r.file, str(r.row_number), r.reason_code + (" (resolved)" if r.resolved_at else ""), r.reason, raw
+        )
     console.print(table)
 
 
@@ -172,7 +205,7 @@ def link() -> None:
     """Link court-list debtors whose IDs arrived masked to persons (exact single matches only)."""
     from credit_engine import linking
 
-    settings = get_settings()
+    get_settings()
     engine = _current_store()
     with console.status("linking masked court-list IDs"), engine.begin() as conn:
         counts = linking.resolve_masked_debtors(conn)
@@ -180,7 +213,9 @@ def link() -> None:
 
 
 @app.command()
-def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYYY-MM-DD); default today")] = None) -> None:
+def build(
+    as_of: Annotated[str | None, typer.Option(help="date to build for (YYYY-MM-DD); default today")] = None,
+) -> None:
     """Propagate dishonesty along the enterprise–person graph as of a date and store the flags.
 
     As of a date means as known then: facts recorded later (e.g. backfilled today) do not count.
@@ -190,14 +225,26 @@ def build(as_of: Annotated[str | None, typer.Option(help="date to build for (YYY
 
     as_of = as_of or today_in_beijing().isoformat()
 
-    settings = get_settings()
+    get_settings()
     engine = _current_store()
     _say_if_unknown(engine, date.fromisoformat(as_of))
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress, engine.begin() as conn:
+    with (
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+        engine.begin() as conn,
+    ):
         task = progress.add_task(f"building flags as of {as_of}: USCC spans", total=None)
-        counts = linking.build(conn, date.fromisoformat(as_of),
-                               progress=lambda done, total: progress.update(task, completed=done, total=total))
+        counts = linking.build(
+            conn,
+            date.fromisoformat(as_of),
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
     table = Table("flag", "count", title=f"flags as of {as_of}")
     for flag, n in sorted(counts.items()):
         table.add_row(flag, f"{n:,}")
@@ -240,19 +287,35 @@ def _numbers(value: str | None, count: int, what: str) -> tuple[float, ...] | No
 
 @app.command()
 def train(
-    as_of: Annotated[str | None, typer.Option(help="inspection results are known until this date; default today")] = None,
-    months: Annotated[int, typer.Option(min=24, help="month-end as-of dates in the training spine (at least 24: "
-                                                     "12 validation dates, and a label year before them)")] = 36,
+    as_of: Annotated[
+        str | None, typer.Option(help="inspection results are known until this date; default today")
+    ] = None,
+    months: Annotated[
+        int,
+        typer.Option(
+            min=24,
+            help="month-end as-of dates in the training spine (at least 24: "
+            "12 validation dates, and a label year before them)",
+        ),
+    ] = 36,
     shares: Annotated[str | None, typer.Option(help="target class shares A,B,C,D, e.g. 0.3,0.45,0.17,0.08")] = None,
     thresholds: Annotated[str | None, typer.Option(help="probability cut-offs A|B, B|C, C|D instead of shares")] = None,
     promote_: Annotated[bool, typer.Option("--promote", help="promote the new version if the gate passes")] = False,
-    table: Annotated[Path | None, typer.Option(help="an analyst's labelled CSV or Parquet table instead of the store")] = None,
+    table: Annotated[
+        Path | None, typer.Option(help="an analyst's labelled CSV or Parquet table instead of the store")
+    ] = None,
     label: Annotated[str | None, typer.Option(help="label column of --table: two values of any type")] = None,
-    positive: Annotated[str | None, typer.Option(help="the label value of the bad outcome (guessed when unambiguous: "
-                                                      "bad, 1, yes, 是, default, 违约)")] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option(
+            help="the label value of the bad outcome (guessed when unambiguous: bad, 1, yes, 是, default, 违约)"
+        ),
+    ] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="identifier column of --table, not a feature")] = None,
-    keep: Annotated[list[str] | None, typer.Option(help="keep this column as a feature although it looks like an "
-                                                        "identifier (repeatable)")] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(help="keep this column as a feature although it looks like an identifier (repeatable)"),
+    ] = None,
 ) -> None:
     """Train LightGBM and a scorecard, validate, log to MLflow and register a `credit-risk` challenger."""
     from credit_engine.scoring import lifecycle
@@ -264,14 +327,16 @@ def train(
             raise typer.Exit(2)
         try:
             with console.status(f"training on {table.name} (stratified k-fold, complexity by inner folds)"):
-                report, found = lifecycle.train_on_table(settings, table, label, id_column, positive=positive,
-                                                         keep=tuple(keep or ()))
+                report, found = lifecycle.train_on_table(
+                    settings, table, label, id_column, positive=positive, keep=tuple(keep or ())
+                )
         except (ValueError, FileNotFoundError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
         how = "guessed; say otherwise with --positive" if found.label.guessed else "--positive"
-        console.print(f"label {found.label.column}: {found.label.positive} = 1 (bad), "
-                      f"{found.label.negative} = 0 ({how})")
+        console.print(
+            f"label {found.label.column}: {found.label.positive} = 1 (bad), {found.label.negative} = 0 ({how})"
+        )
         for column, why in found.left_out.items():
             if why != "--id":
                 console.print(f"[yellow]left out {column}: {why} (keep it with --keep {column})[/yellow]")
@@ -323,10 +388,18 @@ def _promote(version: str, justification: str | None) -> None:
 @app.command()
 def promote(
     version: Annotated[str, typer.Argument(help="registered version of credit-risk")],
-    force_reason: Annotated[str | None, typer.Option(help="promote past a failed gate, with this justification")] = None,
-    regrade: Annotated[bool, typer.Option("--regrade", help="grade every entity with the new champion at once "
-                                                            "(otherwise stored grades keep the old model until "
-                                                            "the next `grade`)")] = False,
+    force_reason: Annotated[
+        str | None, typer.Option(help="promote past a failed gate, with this justification")
+    ] = None,
+    regrade: Annotated[
+        bool,
+        typer.Option(
+            "--regrade",
+            help="grade every entity with the new champion at once "
+            "(otherwise stored grades keep the old model until "
+            "the next `grade`)",
+        ),
+    ] = False,
     as_of: Annotated[str | None, typer.Option(help="with --regrade: the date to grade as of; default today")] = None,
 ) -> None:
     """Make a version the champion if the gate passes (AUC drop, class PSI), or forced with a reason. Stored grades
@@ -343,17 +416,27 @@ def models() -> None:
     from credit_engine.scoring import registry
 
     settings = get_settings()
-    shown = {registry.MODEL_NAME: (("valid AUC", "valid_auc"), ("valid KS", "valid_ks"), ("Brier", "valid_brier"),
-                                   ("class PSI", "class_psi_vs_champion")),
-             registry.ANALYST_MODEL_NAME: (("outer-fold AUC", "cv_auc_mean"), ("± std", "cv_auc_std"),
-                                           ("fit-rows AUC", "cv_train_auc_mean"),
-                                           ("scorecard AUC", "scorecard_valid_auc"))}
+    shown = {
+        registry.MODEL_NAME: (
+            ("valid AUC", "valid_auc"),
+            ("valid KS", "valid_ks"),
+            ("Brier", "valid_brier"),
+            ("class PSI", "class_psi_vs_champion"),
+        ),
+        registry.ANALYST_MODEL_NAME: (
+            ("outer-fold AUC", "cv_auc_mean"),
+            ("± std", "cv_auc_std"),
+            ("fit-rows AUC", "cv_train_auc_mean"),
+            ("scorecard AUC", "scorecard_valid_auc"),
+        ),
+    }
     for name, columns in shown.items():
         table = Table("version", "aliases", *(title for title, _ in columns), title=name)
         for v in registry.versions(settings, name):
             m = v["metrics"]
-            table.add_row(v["version"], ", ".join(v["aliases"]),
-                          *(f"{m[k]:.4f}" if k in m else "-" for _, k in columns))
+            table.add_row(
+                v["version"], ", ".join(v["aliases"]), *(f"{m[k]:.4f}" if k in m else "-" for _, k in columns)
+            )
         console.print(table if table.row_count else f"{name}: no version registered")
 
 
@@ -362,9 +445,15 @@ def grade(
     as_of: Annotated[str | None, typer.Option(help="date to grade as of (YYYY-MM-DD); default today")] = None,
     engine_name: Annotated[str, typer.Option("--engine", help="pandas (this process) or spark")] = "pandas",
     partition_size: Annotated[int, typer.Option(help="entities per partition (a USCC span)", min=1)] = 250_000,
-    spark_master: Annotated[str, typer.Option(help="Spark master with --engine spark, e.g. spark://host:7077")] = "local[2]",
-    exchange: Annotated[Path | None, typer.Option(
-        help="Parquet exchange folder with --engine spark (shared storage on a cluster); default a temporary folder")] = None,
+    spark_master: Annotated[
+        str, typer.Option(help="Spark master with --engine spark, e.g. spark://host:7077")
+    ] = "local[2]",
+    exchange: Annotated[
+        Path | None,
+        typer.Option(
+            help="Parquet exchange folder with --engine spark (shared storage on a cluster); default a temporary folder"
+        ),
+    ] = None,
 ) -> None:
     """Grade every entity with the champion model: class, score, reasons; appended to the grade history."""
     from credit_engine.grading import batch
@@ -386,21 +475,44 @@ def grade(
         raise typer.Exit(1) from exc
     day = _day(as_of)
     _say_if_unknown(engine, day)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"grading as of {day} with credit-risk version {champion.version}", total=None)
 
         def advance(step: str, done: int, total: int | None) -> None:
             what = f"read {done:,} rows" if total is None else step
-            progress.update(task, completed=done if total else 0, total=total,
-                            description=f"{what}: as of {day}, credit-risk version {champion.version}")
+            progress.update(
+                task,
+                completed=done if total else 0,
+                total=total,
+                description=f"{what}: as of {day}, credit-risk version {champion.version}",
+            )
 
-        report = batch.grade_all(engine, settings, day, champion, actor=f"cli:{getpass.getuser()}",
-                                 compute=engine_name, partition_size=partition_size, progress=advance,
-                                 spark_master=spark_master, exchange=exchange)
+        report = batch.grade_all(
+            engine,
+            settings,
+            day,
+            champion,
+            actor=f"cli:{getpass.getuser()}",
+            compute=engine_name,
+            partition_size=partition_size,
+            progress=advance,
+            spark_master=spark_master,
+            exchange=exchange,
+        )
     total = sum(report.counts.values())
-    table = Table("class", "entities", "share", title=f"grades as of {day}: model {report.model_version}, "
-                                                      f"rules {report.rule_set_id}")
+    table = Table(
+        "class",
+        "entities",
+        "share",
+        title=f"grades as of {day}: model {report.model_version}, rules {report.rule_set_id}",
+    )
     for g, n in report.counts.items():
         table.add_row(g, f"{n:,}", f"{n / total:.1%}")
     console.print(table)
@@ -408,8 +520,11 @@ def grade(
 
 
 @app.command("publicity-sweep")
-def publicity_sweep(as_of: Annotated[str | None, typer.Option(help="end publicity due by this date (YYYY-MM-DD); "
-                                                                   "default today")] = None) -> None:
+def publicity_sweep(
+    as_of: Annotated[
+        str | None, typer.Option(help="end publicity due by this date (YYYY-MM-DD); default today")
+    ] = None,
+) -> None:
     """Stop publishing every fact whose maximum publicity period has passed (idempotent, audited)."""
     from credit_engine.workflows import sweep
 
@@ -418,8 +533,10 @@ def publicity_sweep(as_of: Annotated[str | None, typer.Option(help="end publicit
     with console.status(f"ending publicity due by {day}"):
         report = sweep.sweep(engine, day, actor=f"cli:{getpass.getuser()}")
     ended = ", ".join(f"{kind} {n:,}" for kind, n in report.ended.items())
-    console.print(f"{report.examined:,} published facts examined under {report.rule_set_id}; "
-                  f"publicity ended: {ended} ({report.seconds:.1f} s)")
+    console.print(
+        f"{report.examined:,} published facts examined under {report.rule_set_id}; "
+        f"publicity ended: {ended} ({report.seconds:.1f} s)"
+    )
 
 
 @app.command()
@@ -464,20 +581,27 @@ app.add_typer(export_app, name="export")
 @export_app.command("grades")
 def export_grades(
     out: Annotated[Path, typer.Option(help="CSV file to write")],
-    as_of: Annotated[str | None, typer.Option(help="the grades held on this date; default the latest graded date")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="the grades held on this date; default the latest graded date")
+    ] = None,
 ) -> None:
     """Write every entity's grade held on a date: uscc, grade, score (higher = riskier), as_of, model_version, reasons.
     Classes are internal, so the export is audited like a regulator's read."""
     from credit_engine.grading import batch
     from credit_engine.store.repository import Store, now_utc
 
-    settings = get_settings()
+    get_settings()
     engine = _current_store()
     try:
         with engine.begin() as conn:
             frame = batch.export_grades(conn, _day(as_of) if as_of else None)
-            Store(conn).audit(now_utc(), f"cli:{getpass.getuser()}", "export_grades", "grades",
-                              {"as_of": as_of, "rows": len(frame), "out": str(out.resolve())})
+            Store(conn).audit(
+                now_utc(),
+                f"cli:{getpass.getuser()}",
+                "export_grades",
+                "grades",
+                {"as_of": as_of, "rows": len(frame), "out": str(out.resolve())},
+            )
     except LookupError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -496,18 +620,38 @@ def report_tables(reports: list[FileReport]) -> list[Table]:
         files.add_column(column, justify="right", overflow="fold")
     for r in reports:
         kind = r.kind if r.status == "ingested" else f"[yellow]{r.status}[/yellow]"
-        files.add_row(r.path.name, kind, f"{r.rows_read:,}", f"{r.rows_quarantined:,}", f"{r.rows_waiting:,}",
-                      f"{r.rows_corrected:,}", f"{r.persons_unverified:,}", f"{r.facts_new:,}",
-                      f"{r.facts_versioned:,}", f"{r.facts_unchanged:,}")
+        files.add_row(
+            r.path.name,
+            kind,
+            f"{r.rows_read:,}",
+            f"{r.rows_quarantined:,}",
+            f"{r.rows_waiting:,}",
+            f"{r.rows_corrected:,}",
+            f"{r.persons_unverified:,}",
+            f"{r.facts_new:,}",
+            f"{r.facts_versioned:,}",
+            f"{r.facts_unchanged:,}",
+        )
     total = lambda attr: f"{sum(getattr(r, attr) for r in reports):,}"  # noqa: E731
     files.add_section()
-    files.add_row("total", "", total("rows_read"), total("rows_quarantined"), total("rows_waiting"),
-                  total("rows_corrected"), total("persons_unverified"), total("facts_new"),
-                  total("facts_versioned"), total("facts_unchanged"))
-    files.caption = ("waiting: quarantined until registration data can place them (`credit-engine requeue`); "
-                     "corrected: placed on a registered entity by correcting a check-failed code "
-                     "(flag uscc_corrected); unverified: persons kept by name and masked number, ID invalid "
-                     "or missing (flag person_unverified)")
+    files.add_row(
+        "total",
+        "",
+        total("rows_read"),
+        total("rows_quarantined"),
+        total("rows_waiting"),
+        total("rows_corrected"),
+        total("persons_unverified"),
+        total("facts_new"),
+        total("facts_versioned"),
+        total("facts_unchanged"),
+    )
+    files.caption = (
+        "waiting: quarantined until registration data can place them (`credit-engine requeue`); "
+        "corrected: placed on a registered entity by correcting a check-failed code "
+        "(flag uscc_corrected); unverified: persons kept by name and masked number, ID invalid "
+        "or missing (flag person_unverified)"
+    )
     reasons = Table("file", "reason", "rows", title="quarantined rows by reason")
     for r in reports:
         for code, n in r.quarantined.most_common():
@@ -541,8 +685,9 @@ def audit_verify() -> None:
             console.print(f"{name} intact: {found.rows} rows chained")
         else:
             broken = True
-            console.print(f"[red]{name} broken at row {found.broken_at}[/red] ({found.rows} rows read): "
-                          f"{found.problem}")
+            console.print(
+                f"[red]{name} broken at row {found.broken_at}[/red] ({found.rows} rows read): {found.problem}"
+            )
     if broken:
         raise typer.Exit(1)
 
@@ -576,8 +721,13 @@ def keys_create(
         chosen, scopes = Role(role), parse_scopes(scope)
         with _current_store().begin() as conn:
             key_id, key = create_key(conn, chosen, name or f"{role}-key", scopes)
-            Store(conn).audit(now_utc(), f"cli:{getpass.getuser()}", "key_create", f"key:{key_id}",
-                              {"role": role, "scopes": list(scopes), "name": name})
+            Store(conn).audit(
+                now_utc(),
+                f"cli:{getpass.getuser()}",
+                "key_create",
+                f"key:{key_id}",
+                {"role": role, "scopes": list(scopes), "name": name},
+            )
     except ValueError as exc:
         console.print(f"[red]{exc}[/red] (roles: {', '.join(r.value for r in Role)})")
         raise typer.Exit(2) from exc
@@ -607,8 +757,15 @@ def keys_list() -> None:
     table = Table("id", "name", "role", "scopes", "prefix", "created", "revoked")
     with _current_store().connect() as conn:
         for k in list_keys(conn):
-            table.add_row(str(k["id"]), k["name"], k["role"], k["scopes"] or "all", k["prefix"] + "…",
-                          f"{k['created_at']:%Y-%m-%d %H:%M}", f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "")
+            table.add_row(
+                str(k["id"]),
+                k["name"],
+                k["role"],
+                k["scopes"] or "all",
+                k["prefix"] + "…",
+                f"{k['created_at']:%Y-%m-%d %H:%M}",
+                f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else "",
+            )
     console.print(table)
 
 
@@ -616,8 +773,13 @@ def keys_list() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="processes; with more than one, set "
-                                                     "CREDIT_ENGINE_RATE_LIMIT_STORAGE=redis://… to share the limits")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="processes; with more than one, set CREDIT_ENGINE_RATE_LIMIT_STORAGE=redis://… to share the limits",
+        ),
+    ] = 1,
     log_file: Annotated[Path | None, typer.Option(help="write the JSON access log here instead of stderr")] = None,
 ) -> None:
     """Serve the API and the public query page with uvicorn."""
@@ -638,8 +800,16 @@ def serve(
     with _metrics_shared(workers):
         # X-Forwarded-For is the app's to read, from CREDIT_ENGINE_TRUSTED_PROXIES only (api.guards):
         # uvicorn's own handling believed any peer on 127.0.0.1
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
-                    log_config=log_config(file=log_file), proxy_headers=False)
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            log_config=log_config(file=log_file),
+            proxy_headers=False,
+        )
 
 
 @contextmanager
@@ -685,8 +855,10 @@ def demo(
     state_file = settings.var_dir / DEMO_STATE
     state = json.loads(state_file.read_text()) if state_file.exists() else None
     if state is not None and (state["entities"], state["seed"]) != (entities, seed):
-        console.print(f"[red]the demo in {settings.var_dir} was built with --entities {state['entities']} "
-                      f"--seed {state['seed']}: run `make demo-reset` to build another[/red]")
+        console.print(
+            f"[red]the demo in {settings.var_dir} was built with --entities {state['entities']} "
+            f"--seed {state['seed']}: run `make demo-reset` to build another[/red]"
+        )
         raise typer.Exit(2)
     if state is None:
         folder = settings.var_dir / "demo-province"
@@ -695,28 +867,45 @@ def demo(
         ingest([folder / "sources"], backfill=True)  # history: recorded when it was published
         link()
         build(as_of=DEMO_AS_OF)
-        train(as_of=DEMO_AS_OF, months=36, shares=None, thresholds=None, promote_=True, table=None, label=None,
-              id_column=None)
+        train(
+            as_of=DEMO_AS_OF,
+            months=36,
+            shares=None,
+            thresholds=None,
+            promote_=True,
+            table=None,
+            label=None,
+            id_column=None,
+        )
         grade(as_of=DEMO_AS_OF)
         publicity_sweep(as_of=DEMO_AS_OF)
         draw_id = run_plan(folder / PLAN_FILE, show=5)
-        keys = {role: keys_create(role=role, scope=None, name=f"demo-{role}")
-                for role in ("regulator", "inspection", "analyst", "admin")}
+        keys = {
+            role: keys_create(role=role, scope=None, name=f"demo-{role}")
+            for role in ("regulator", "inspection", "analyst", "admin")
+        }
         state = {"entities": entities, "seed": seed, "draw": draw_id, "keys": keys}
         state_file.write_text(json.dumps(state, indent=1))
     else:
         init()
-        console.print(f"the demo is already built in {settings.var_dir}; serving it again "
-                      "(`make demo-reset` starts over)")
+        console.print(
+            f"the demo is already built in {settings.var_dir}; serving it again (`make demo-reset` starts over)"
+        )
         for role, key in state["keys"].items():
             console.print(f"demo key ({role}): {key}")
     if port:
         base = f"http://127.0.0.1:{port}"
         log_file = settings.var_dir / "access.log"
-        console.print(f"\npublic page  {base}/\n双随机公示    {base}/inspections?draw={state['draw']}\n"
-                      f"API docs     {base}/docs\nmetrics      {base}/metrics\naccess log   {log_file}")
-        paths = {"regulator": "entities?grade=D", "inspection": "inspections/plans", "analyst": "models",
-                 "admin": "entities?grade=D"}
+        console.print(
+            f"\npublic page  {base}/\n双随机公示    {base}/inspections?draw={state['draw']}\n"
+            f"API docs     {base}/docs\nmetrics      {base}/metrics\naccess log   {log_file}"
+        )
+        paths = {
+            "regulator": "entities?grade=D",
+            "inspection": "inspections/plans",
+            "analyst": "models",
+            "admin": "entities?grade=D",
+        }
         for role, key in state["keys"].items():
             console.print(f"{role:<12} curl -H 'X-API-Key: {key}' '{base}/v1/{paths[role]}'")
         console.print("stop with Ctrl-C; `make demo` serves the same state again, `make demo-reset` starts over")
@@ -734,7 +923,9 @@ app.add_typer(rules_app, name="rules")
 @rules_app.command("show")
 def rules_show(
     as_of: Annotated[str | None, typer.Option("--as-of", help="the date judged (YYYY-MM-DD); default today")] = None,
-    diff: Annotated[str | None, typer.Option("--diff", help="a second date: show what changed from --as-of to it")] = None,
+    diff: Annotated[
+        str | None, typer.Option("--diff", help="a second date: show what changed from --as-of to it")
+    ] = None,
     province: Annotated[str | None, typer.Option(help="two-digit province code (23 黑龙江): its own values")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
@@ -750,22 +941,41 @@ def rules_show(
         if as_json:
             console.print_json(jsonlib.dumps(result, ensure_ascii=False))
             return
-        table = Table("rule", "before", "after", "tag", "source", show_lines=True,
-                      title=f"{result['rule_set_from']} ({day}) -> {result['rule_set_to']} ({diff}): "
-                            f"{len(result['changes'])} change(s)")
+        table = Table(
+            "rule",
+            "before",
+            "after",
+            "tag",
+            "source",
+            show_lines=True,
+            title=f"{result['rule_set_from']} ({day}) -> {result['rule_set_to']} ({diff}): "
+            f"{len(result['changes'])} change(s)",
+        )
         for change in result["changes"]:
             old, new = change["before"] or {}, change["after"] or {}
-            table.add_row(change["path"], str(old.get("value", "-")), str(new.get("value", "-")),
-                          f"{old.get('tag', '-')} -> {new.get('tag', '-')}", new.get("source") or old.get("source", ""))
+            table.add_row(
+                change["path"],
+                str(old.get("value", "-")),
+                str(new.get("value", "-")),
+                f"{old.get('tag', '-')} -> {new.get('tag', '-')}",
+                new.get("source") or old.get("source", ""),
+            )
         console.print(table)
         return
     report = rules_report(day, province)
     if as_json:
         console.print_json(jsonlib.dumps(report, ensure_ascii=False))
         return
-    table = Table("rule", "value", "tag", "source", "note", show_lines=True,
-                  title=f"{report['rule_set']} in force on {day} (from {report['effective_from']})"
-                        + (f", province {province}" if province else ""))
+    table = Table(
+        "rule",
+        "value",
+        "tag",
+        "source",
+        "note",
+        show_lines=True,
+        title=f"{report['rule_set']} in force on {day} (from {report['effective_from']})"
+        + (f", province {province}" if province else ""),
+    )
     for value in report["values"]:
         table.add_row(value["path"], str(value["value"]), value["tag"], value["source"], value["note"])
     console.print(table)

@@ -53,8 +53,15 @@ def synth(run: Run) -> Any:
 def ingest(run: Run, on_file: Callable | None = None, on_bytes: Callable[[int], None] | None = None) -> Any:
     from credit_engine.ingest import ingest_paths, source_files
 
-    return ingest_paths(source_files([run.sources]), run.engine, run.settings, on_file=on_file, actor=run.actor,
-                        backfill=run.backfill, on_bytes=on_bytes)
+    return ingest_paths(
+        source_files([run.sources]),
+        run.engine,
+        run.settings,
+        on_file=on_file,
+        actor=run.actor,
+        backfill=run.backfill,
+        on_bytes=on_bytes,
+    )
 
 
 def link(run: Run) -> dict[str, int]:
@@ -95,7 +102,13 @@ def sweep(run: Run) -> Any:
 
 
 STEP_FUNCTIONS: dict[str, Callable[[Run], Any]] = {
-    "synth": synth, "ingest": ingest, "link": link, "build": build, "train": train, "grade": grade, "sweep": sweep,
+    "synth": synth,
+    "ingest": ingest,
+    "link": link,
+    "build": build,
+    "train": train,
+    "grade": grade,
+    "sweep": sweep,
 }
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 # The sampling modules are imported inside the commands, as in ``pipelines.cli``: they pull in
 # the scoring stack, which every other command would otherwise pay for at start-up.
-
 import getpass
 import json
 import secrets
@@ -26,8 +25,9 @@ from rich.table import Table
 from credit_engine.settings import get_settings
 from credit_engine.store.db import SchemaNotCurrent, make_engine, require_current
 
-sample_app = typer.Typer(help="双随机 draws: weights, commitment, seed, sample, verification.",
-                         invoke_without_command=True)
+sample_app = typer.Typer(
+    help="双随机 draws: weights, commitment, seed, sample, verification.", invoke_without_command=True
+)
 console = Console(soft_wrap=True)  # as in cli.py
 
 
@@ -47,18 +47,35 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def _print_weights(summary: list[dict], sample_size: int, policy: str) -> None:
-    table = Table("class", "in scope", "capped", "eligible", "policy ratio", "range", "π", "expected draws",
-                  title=f"weights under {policy}: Σπ = {sample_size}")
+    table = Table(
+        "class",
+        "in scope",
+        "capped",
+        "eligible",
+        "policy ratio",
+        "range",
+        "π",
+        "expected draws",
+        title=f"weights under {policy}: Σπ = {sample_size}",
+    )
     for row in summary:
         low, high = row["policy_range"]
-        table.add_row(row["class"], f"{row['in_scope']:,}", f"{row['capped']:,}", f"{row['eligible']:,}",
-                      f"{row['policy_ratio']:.0%}", f"{low:.0%}–{high:.0%}",
-                      f"{row['pi']:.4f}" + ("" if row.get("within_range", True) else " [yellow]outside[/yellow]"),
-                      f"{row['expected_draws']:.2f}")
+        table.add_row(
+            row["class"],
+            f"{row['in_scope']:,}",
+            f"{row['capped']:,}",
+            f"{row['eligible']:,}",
+            f"{row['policy_ratio']:.0%}",
+            f"{low:.0%}–{high:.0%}",
+            f"{row['pi']:.4f}" + ("" if row.get("within_range", True) else " [yellow]outside[/yellow]"),
+            f"{row['expected_draws']:.2f}",
+        )
     console.print(table)
     if not all(row.get("within_range", True) for row in summary):
-        console.print("[yellow]the plan's size scales every class's ratio alike: a class marked outside is drawn "
-                      "at a rate outside the policy's range for it[/yellow]")
+        console.print(
+            "[yellow]the plan's size scales every class's ratio alike: a class marked outside is drawn "
+            "at a rate outside the policy's range for it[/yellow]"
+        )
 
 
 def _print_sample(engine, draw_id: int, show: int) -> None:
@@ -120,13 +137,17 @@ def run_plan(plan: Path, seed: str | None = None, commit_only: bool = False, sho
         with engine.begin() as conn:
             ledger.upsert_inspectors(conn, pool, actor)
             stored = ledger.save_plan(conn, chosen, actor)
-            row = ledger.commit(conn, stored.id, actor, commitment=draw.commitment(seed, salt) if seed and salt else None)
+            row = ledger.commit(
+                conn, stored.id, actor, commitment=draw.commitment(seed, salt) if seed and salt else None
+            )
     except (ValueError, LookupError) as exc:
         raise _fail(exc) from exc
     _print_weights(json.loads(row["summary_json"]), row["sample_size"], stored.policy_id)
-    console.print(f"plan {stored.id}, draw {row['id']}: {row['frame_size']:,} entities in the frame, "
-                  f"{row['sample_size']:,} to draw\nframe hash  {row['frame_hash']}\ncommitment  {row['commitment']}",
-                  soft_wrap=True)
+    console.print(
+        f"plan {stored.id}, draw {row['id']}: {row['frame_size']:,} entities in the frame, "
+        f"{row['sample_size']:,} to draw\nframe hash  {row['frame_hash']}\ncommitment  {row['commitment']}",
+        soft_wrap=True,
+    )
     if commit_only:
         again = f" --seed {seed} --salt {salt}" if seed is not None else ""
         console.print(f"publish both, then: credit-engine sample reveal {row['id']}{again}", soft_wrap=True)

@@ -26,8 +26,12 @@ LIMIT_STORAGES = ["memory://"] + ([REDIS_URL] if REDIS_URL else [])
 
 
 def pytest_report_header() -> list[str]:
-    return [f"store backends: {', '.join(BACKENDS)}" + ("" if POSTGRES_URL else " (set CREDIT_ENGINE_TEST_POSTGRES_URL for PostgreSQL)"),
-            f"rate-limit storages: {', '.join(LIMIT_STORAGES)}" + ("" if REDIS_URL else " (set CREDIT_ENGINE_TEST_REDIS_URL for Redis)")]
+    return [
+        f"store backends: {', '.join(BACKENDS)}"
+        + ("" if POSTGRES_URL else " (set CREDIT_ENGINE_TEST_POSTGRES_URL for PostgreSQL)"),
+        f"rate-limit storages: {', '.join(LIMIT_STORAGES)}"
+        + ("" if REDIS_URL else " (set CREDIT_ENGINE_TEST_REDIS_URL for Redis)"),
+    ]
 
 
 @pytest.fixture
@@ -151,8 +155,12 @@ class Provinces:
 
         folder = self.root / f"{backend}-{spec.entities}-{spec.seed}-{len(self.built)}"
         engine = self.stack.enter_context(scratch_store(backend, folder))
-        settings = Settings(var_dir=folder / "var", model_dir=folder / "models", pseudonym_secret="test-secret",
-                            database_url=engine.url.render_as_string(hide_password=False))
+        settings = Settings(
+            var_dir=folder / "var",
+            model_dir=folder / "models",
+            pseudonym_secret="test-secret",
+            database_url=engine.url.render_as_string(hide_password=False),
+        )
         run = flow.Run(engine, settings, spec.as_of, folder / "province", spec.entities, spec.seed, actor="test")
         flow.run(run, spec.steps)
         return BuiltProvince(engine, settings, run.folder, spec)

@@ -25,21 +25,31 @@ def _sealed_draw(conn: ConnDep, draw_id: int) -> dict:
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     if row["algorithm"] == draw.ALGORITHM_V1:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"draw {draw_id} is of the v1 design: verify it with "
-                                                      "POST /v1/inspections/draws/{id}/verify")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"draw {draw_id} is of the v1 design: verify it with POST /v1/inspections/draws/{{id}}/verify",
+        )
     return row
 
 
 def _audit(conn: ConnDep, request: Request, principal: Principal, action: str, target: str, **detail: object) -> None:
     """Before the data leaves: the row is written even if the answer is then lost."""
     with write_transaction(conn):
-        Store(conn).audit(now_utc(), principal.actor, action, target,
-                          {"path": request.url.path, "role": str(principal.role), **detail},
-                          client=client_address(request))
+        Store(conn).audit(
+            now_utc(),
+            principal.actor,
+            action,
+            target,
+            {"path": request.url.path, "role": str(principal.role), **detail},
+            client=client_address(request),
+        )
 
 
-@router.get("/draws/{draw_id}/frame", response_model=list[AuditFrameRow],
-            summary="A draw's frame with every π, opening and nonce (in the order the draw runs over it)")
+@router.get(
+    "/draws/{draw_id}/frame",
+    response_model=list[AuditFrameRow],
+    summary="A draw's frame with every π, opening and nonce (in the order the draw runs over it)",
+)
 def get_audit_frame(draw_id: DrawId, principal: AuditorDep, conn: ConnDep, request: Request) -> list[dict]:
     """Rebuild the public frame from it (token, SHA-256('nonce:π units')[:32]) and re-run the draw
     over the rows in this order (``credit_engine.sampling.draw.verify_full``)."""
@@ -59,6 +69,10 @@ def get_audit_verification(draw_id: DrawId, principal: AuditorDep, conn: ConnDep
     except ledger.DrawStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     _audit(conn, request, principal, "audit_verify_draw", f"draw:{draw_id}", ok=result.ok)
-    return VerificationOut(ok=result.ok, commitment_matches=result.commitment_matches,
-                           frame_hash_matches=result.frame_hash_matches, sample_matches=result.sample_matches,
-                           problems=list(result.problems))
+    return VerificationOut(
+        ok=result.ok,
+        commitment_matches=result.commitment_matches,
+        frame_hash_matches=result.frame_hash_matches,
+        sample_matches=result.sample_matches,
+        problems=list(result.problems),
+    )

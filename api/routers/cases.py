@@ -21,10 +21,19 @@ from api.case_schemas import (
     RepairIn,
     TicketOut,
 )
-from api.deps import (Audit, AuditDep, ConnDep, PublicDep, RegulatorDep, ServiceDep, audited_uscc, checked_uscc,
-                      write_transaction)
-from api.service import Service
+from api.deps import (
+    Audit,
+    AuditDep,
+    ConnDep,
+    PublicDep,
+    RegulatorDep,
+    ServiceDep,
+    audited_uscc,
+    checked_uscc,
+    write_transaction,
+)
 from api.messages import PublicError, unknown_entity, unknown_ticket
+from api.service import Service
 from credit_engine.keys import Principal
 from credit_engine.records import current_record, today_in_beijing
 from credit_engine.store.models import Entity
@@ -81,38 +90,53 @@ def _evidence(items) -> tuple[Evidence, ...]:
     return tuple(Evidence(e.kind, e.description) for e in items)
 
 
-@public.post("/repairs", response_model=TicketOut, status_code=status.HTTP_201_CREATED,
-             summary="Apply for credit repair of a published record")
+@public.post(
+    "/repairs",
+    response_model=TicketOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Apply for credit repair of a published record",
+)
 def file_repair(body: RepairIn, conn: ConnDep, client: PublicDep, service: ServiceDep) -> dict:
     """Checked at once under the rules in force today: an ineligible application is refused with
     every reason and the earliest date it could succeed; an eligible one gets a decision deadline
     in working days. Keep the ticket to follow the case."""
     code, ref = _published(conn, body.uscc, body.ref)
-    application = RepairApplication(code, ref, body.applicant, body.obligations_performed, body.commitment_signed,
-                                    _evidence(body.evidence), body.commitment_text, body.contact)
+    application = RepairApplication(
+        code,
+        ref,
+        body.applicant,
+        body.obligations_performed,
+        body.commitment_signed,
+        _evidence(body.evidence),
+        body.commitment_text,
+        body.contact,
+    )
     with case_errors(), write_transaction(conn):
-        case = repair.apply(conn, application, today_in_beijing(), actor="public", client=client,
-                            limits=open_limits(service))
+        case = repair.apply(
+            conn, application, today_in_beijing(), actor="public", client=client, limits=open_limits(service)
+        )
     return case.public()
 
 
-@public.post("/objections", response_model=TicketOut, status_code=status.HTTP_201_CREATED,
-             summary="Object to a published record")
+@public.post(
+    "/objections", response_model=TicketOut, status_code=status.HTTP_201_CREATED, summary="Object to a published record"
+)
 def file_objection(body: ObjectionIn, conn: ConnDep, client: PublicDep, service: ServiceDep) -> dict:
     """Anyone may object, with grounds and evidence. The record is marked as under objection at
     once, on the public page too; the decision is due within the rules' working days."""
     code, ref = _published(conn, body.uscc, body.ref)
-    filed = objection.Objection(code, ref, body.ground, body.statement, body.objector, _evidence(body.evidence),
-                                body.contact)
+    filed = objection.Objection(
+        code, ref, body.ground, body.statement, body.objector, _evidence(body.evidence), body.contact
+    )
     with case_errors(), write_transaction(conn):
-        case = objection.file(conn, filed, today_in_beijing(), actor="public", client=client,
-                              limits=open_limits(service))
+        case = objection.file(
+            conn, filed, today_in_beijing(), actor="public", client=client, limits=open_limits(service)
+        )
     return case.public()
 
 
 @public.get("/cases/{ticket}", response_model=TicketOut, summary="Follow a repair application or an objection")
-def follow(ticket: Ticket, conn: ConnDep,
-           client: PublicDep) -> dict:
+def follow(ticket: Ticket, conn: ConnDep, client: PublicDep) -> dict:
     try:
         return get_case(conn, ticket).public()
     except CaseNotFound as exc:
@@ -120,11 +144,22 @@ def follow(ticket: Ticket, conn: ConnDep,
 
 
 def case_out(case: Case) -> CaseOut:
-    return CaseOut(**case.public(), fact_key=case.fact_key, fact_version=case.fact_version, applicant=case.applicant,
-                   contact=case.contact, request=case.request, rule_set_id=case.rule_set_id,
-                   assessment=case.assessment, limit_working_days=case.limit_working_days,
-                   decided_by=case.decided_by, decided_at=case.decided_at, decision=case.decision,
-                   revision=case.revision, overdue=case.overdue(today_in_beijing()))
+    return CaseOut(
+        **case.public(),
+        fact_key=case.fact_key,
+        fact_version=case.fact_version,
+        applicant=case.applicant,
+        contact=case.contact,
+        request=case.request,
+        rule_set_id=case.rule_set_id,
+        assessment=case.assessment,
+        limit_working_days=case.limit_working_days,
+        decided_by=case.decided_by,
+        decided_at=case.decided_at,
+        decision=case.decision,
+        revision=case.revision,
+        overdue=case.overdue(today_in_beijing()),
+    )
 
 
 def _scoped_case(conn: Connection, ticket: str, principal: Principal, audit: Audit) -> Case:
@@ -137,14 +172,19 @@ def _scoped_case(conn: Connection, ticket: str, principal: Principal, audit: Aud
     region = conn.execute(select(Entity.region_code).where(Entity.uscc == case.uscc)).scalar()
     if not principal.covers(region):
         audit("read_denied", ticket, uscc=case.uscc, region=region)
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"case {ticket} concerns an entity in region {region}, "
-                                                       f"outside this key's scope {','.join(principal.scopes)}")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"case {ticket} concerns an entity in region {region}, "
+            f"outside this key's scope {','.join(principal.scopes)}",
+        )
     return case
 
 
 @router.get("", response_model=CasePage, summary="Repair applications and objections")
 def cases(
-    principal: RegulatorDep, conn: ConnDep, audit: AuditDep,
+    principal: RegulatorDep,
+    conn: ConnDep,
+    audit: AuditDep,
     status_: Annotated[Literal["pending", "refused", "decided"] | None, Query(alias="status")] = None,
     kind: Literal["repair", "objection"] | None = None,
     uscc: Annotated[str | None, Query(max_length=24)] = None,
@@ -155,9 +195,16 @@ def cases(
     """Newest first, limited to the key's regions; ``overdue=true`` is the list of cases past their
     deadline (also the ``credit_engine_cases_overdue`` metric)."""
     code = audited_uscc(conn, uscc, audit) if uscc else None
-    total, found = list_cases(conn, status=status_, kind=kind, uscc=code,
-                              overdue_on=today_in_beijing() if overdue else None, regions=principal.scopes,
-                              limit=size, offset=(page - 1) * size)
+    total, found = list_cases(
+        conn,
+        status=status_,
+        kind=kind,
+        uscc=code,
+        overdue_on=today_in_beijing() if overdue else None,
+        regions=principal.scopes,
+        limit=size,
+        offset=(page - 1) * size,
+    )
     audit("list_cases", code or "*", status=status_, kind=kind, overdue=overdue, page=page)
     return CasePage(total=total, page=page, size=size, items=[case_out(c) for c in found])
 
@@ -170,25 +217,45 @@ def read_case(ticket: Ticket, principal: RegulatorDep, conn: ConnDep, audit: Aud
 
 
 @router.post("/{ticket}/decision", response_model=DecisionOut, summary="Decide a pending case")
-def decide(ticket: Ticket, body: DecisionIn, principal: RegulatorDep, conn: ConnDep, audit: AuditDep,
-           service: ServiceDep) -> DecisionOut:
+def decide(
+    ticket: Ticket, body: DecisionIn, principal: RegulatorDep, conn: ConnDep, audit: AuditDep, service: ServiceDep
+) -> DecisionOut:
     """Repair: approved (publicity and sharing stop, flags it caused end, the entity is re-graded)
     or rejected. Objection: corrected (with ``correction``), removed, upheld or undetermined;
     corrections and removals re-grade. 409 when the case is closed or changed since ``revision``."""
     case = _scoped_case(conn, ticket, principal, audit)
     allowed = ("approved", "rejected") if case.kind == "repair" else objection.OUTCOMES
     if body.outcome not in allowed:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"a {case.kind} is decided {' or '.join(allowed)}, not {body.outcome!r}")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"a {case.kind} is decided {' or '.join(allowed)}, not {body.outcome!r}",
+        )
     with case_errors(), write_transaction(conn):
         if case.kind == "repair":
             if body.correction:
                 raise InvalidRequest("a repair decision takes no correction")
-            done = repair.decide(conn, ticket, body.outcome == "approved", body.reasons, principal.actor,
-                                 service.champion, body.revision, audit.client)
+            done = repair.decide(
+                conn,
+                ticket,
+                body.outcome == "approved",
+                body.reasons,
+                principal.actor,
+                service.champion,
+                body.revision,
+                audit.client,
+            )
         else:
-            done = objection.decide(conn, ticket, body.outcome, body.reasons, principal.actor, service.champion,
-                                    body.correction, body.revision, audit.client)
+            done = objection.decide(
+                conn,
+                ticket,
+                body.outcome,
+                body.reasons,
+                principal.actor,
+                service.champion,
+                body.correction,
+                body.revision,
+                audit.client,
+            )
     return DecisionOut(case=case_out(done.case), fact_version=done.fact_version, grade=done.grade)
 
 
@@ -197,6 +264,7 @@ def extend(ticket: Ticket, body: ExtensionIn, principal: RegulatorDep, conn: Con
     """With a reason, up to the rules' total (20 working days by default)."""
     _scoped_case(conn, ticket, principal, audit)
     with case_errors(), write_transaction(conn):
-        case = objection.extend(conn, ticket, body.working_days, body.reason, principal.actor, body.revision,
-                                audit.client)
+        case = objection.extend(
+            conn, ticket, body.working_days, body.reason, principal.actor, body.revision, audit.client
+        )
     return case_out(case)

@@ -28,16 +28,27 @@ def get_version(version: Version, principal: AnalystDep, service: ServiceDep) ->
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
-@router.post("/{version}/promote", response_model=PromoteOut, summary="Make a version the champion",
-             responses={409: {"description": "the gate refused; send a reason to force it"}})
-def promote(version: Version, principal: AnalystDep, service: ServiceDep, conn: ConnDep,
-            request: Request, body: PromoteIn | None = None) -> PromoteOut:
+@router.post(
+    "/{version}/promote",
+    response_model=PromoteOut,
+    summary="Make a version the champion",
+    responses={409: {"description": "the gate refused; send a reason to force it"}},
+)
+def promote(
+    version: Version,
+    principal: AnalystDep,
+    service: ServiceDep,
+    conn: ConnDep,
+    request: Request,
+    body: PromoteIn | None = None,
+) -> PromoteOut:
     """Through the gate; past a failed gate only with a ``reason`` (audited). No body at all is an empty one."""
     body = body or PromoteIn()
     try:
         with write_transaction(conn):
-            outcome = lifecycle.promote_audited(conn, service.settings, version, body.reason, principal.actor,
-                                                client=client_address(request))
+            outcome = lifecycle.promote_audited(
+                conn, service.settings, version, body.reason, principal.actor, client=client_address(request)
+            )
     except registry.PromotionRefused as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, {"message": str(exc), "gate": exc.reasons}) from exc
     except LookupError as exc:

@@ -23,8 +23,12 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=Ready, summary="Database reachable and migrated, champion model loaded",
-            responses={503: {"model": Ready, "description": "not ready: see which part"}})
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    summary="Database reachable and migrated, champion model loaded",
+    responses={503: {"model": Ready, "description": "not ready: see which part"}},
+)
 def readyz(service: ServiceDep) -> JSONResponse:
     try:
         with service.engine.connect() as conn:
@@ -33,9 +37,14 @@ def readyz(service: ServiceDep) -> JSONResponse:
     except Exception:  # any failure to reach the store means not ready
         database, revision = False, None
     champion = service.champion.version if service.champion else None
-    body = Ready(database=database, schema_revision=revision, schema_head=head_revision(), champion=champion,
-                 champion_problem=CHAMPION_MISSING if service.champion_problem else None,
-                 rule_sets=[r.id for r in service.rule_sets])
+    body = Ready(
+        database=database,
+        schema_revision=revision,
+        schema_head=head_revision(),
+        champion=champion,
+        champion_problem=CHAMPION_MISSING if service.champion_problem else None,
+        rule_sets=[r.id for r in service.rule_sets],
+    )
     ready = database and revision == head_revision() and champion is not None
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 

@@ -22,8 +22,9 @@ router = APIRouter(prefix="/v1/persons", tags=["regulators"])
 
 
 class PersonLookup(BaseModel):
-    id_number: str = Field(max_length=32, description="a resident identity number (18 or 15 digits)",
-                           examples=["11010519491231002X"])
+    id_number: str = Field(
+        max_length=32, description="a resident identity number (18 or 15 digits)", examples=["11010519491231002X"]
+    )
     as_of: Annotated[date | None, Field(ge=EARLIEST, le=LATEST), AfterValidator(not_future)] = None
 
 
@@ -31,16 +32,22 @@ def _scoped(record: dict, principal: Principal) -> dict:
     """Only the enterprises inside the key's regions; 403 when none is."""
     roles = [r for r in record["roles"] if principal.covers(region_of(r["uscc"]))]
     # a bar caused by no enterprise (a sentence) goes with the person's roles in scope
-    bars = [b for b in record["legal_rep_bars"]
-            if (principal.covers(region_of(b["because_of"])) if b["because_of"] else bool(roles))]
+    bars = [
+        b
+        for b in record["legal_rep_bars"]
+        if (principal.covers(region_of(b["because_of"])) if b["because_of"] else bool(roles))
+    ]
     if principal.scopes and not roles and not bars:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this person holds no role in an enterprise within this "
-                                                       f"key's scope {','.join(principal.scopes)}")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this person holds no role in an enterprise within this key's scope {','.join(principal.scopes)}",
+        )
     return {**record, "roles": roles, "legal_rep_bars": bars}
 
 
-def _person(conn: Connection, pseudonym: str, day: date | None, principal: Principal, audit: Audit,
-            missing: str | None = None) -> dict:
+def _person(
+    conn: Connection, pseudonym: str, day: date | None, principal: Principal, audit: Audit, missing: str | None = None
+) -> dict:
     day = day or today_in_beijing()
     try:
         record = person_record(conn, pseudonym, day)
@@ -57,14 +64,20 @@ def _person(conn: Connection, pseudonym: str, day: date | None, principal: Princ
 
 
 @router.get("/{pseudonym}", response_model=PersonOut, summary="A person's linked enterprises and dishonesty")
-def get_person(pseudonym: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="keyed pseudonym")],
-               principal: RegulatorDep, conn: ConnDep, audit: AuditDep, as_of: AsOf = None) -> dict:
+def get_person(
+    pseudonym: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="keyed pseudonym")],
+    principal: RegulatorDep,
+    conn: ConnDep,
+    audit: AuditDep,
+    as_of: AsOf = None,
+) -> dict:
     return _person(conn, pseudonym, as_of, principal, audit)
 
 
 @router.post("/lookup", response_model=PersonOut, summary="Find a person by identity number")
-def lookup_person(body: PersonLookup, principal: RegulatorDep, conn: ConnDep, audit: AuditDep,
-                  service: ServiceDep) -> dict:
+def lookup_person(
+    body: PersonLookup, principal: RegulatorDep, conn: ConnDep, audit: AuditDep, service: ServiceDep
+) -> dict:
     try:
         pseudonym = Pseudonymiser(service.settings.pseudonym_secret).key(body.id_number)
     except ValueError as exc:

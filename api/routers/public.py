@@ -38,7 +38,7 @@ def find(conn: Connection, q: str, size: int = 20, offset: int = 0) -> search.Fo
     code = classify_code(q).value
     if len(code) == 18 and code.isascii() and code.isalnum():
         hits = search.by_code(conn, checked_uscc(conn, q))
-        return search.Found(len(hits), hits[offset:offset + size])
+        return search.Found(len(hits), hits[offset : offset + size])
     if len(q.strip()) < 2:
         raise PublicError(status.HTTP_422_UNPROCESSABLE_CONTENT, *QUERY_TOO_SHORT)
     return search.find_by_name(conn, q.strip(), size, offset)
@@ -46,15 +46,29 @@ def find(conn: Connection, q: str, size: int = 20, offset: int = 0) -> search.Fo
 
 @router.get("/search", response_model=PublicHitPage, summary="Find entities by code or name")
 async def public_search(
-    service: ServiceDep, client: PublicDep,
-    q: Annotated[str, Query(min_length=2, max_length=60, description="a USCC, or the start or part of a Chinese name",
-                            examples=["哈尔滨"])],
+    service: ServiceDep,
+    client: PublicDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=2,
+            max_length=60,
+            description="a USCC, or the start or part of a Chinese name",
+            examples=["哈尔滨"],
+        ),
+    ],
     page: Annotated[int, Query(ge=1, le=search.COUNTED // 10, description="page number, from 1")] = 1,
     size: Annotated[int, Query(ge=1, le=50, description="hits per page")] = 20,
 ) -> Response:
     """Names starting with the query first, then names containing it (each in name order), else
     near misses (a typo), best first; ``total`` counts every match (``more``: at least that many)."""
     found = await with_store(service, lambda conn: find(conn, q, size, (page - 1) * size))
-    return json_body(PublicHitPage(total=found.total, more=found.more, page=page, size=size,
-                                   items=[PublicHit(**hit.__dict__, code_note=check_note(hit.uscc))
-                                          for hit in found.hits]))
+    return json_body(
+        PublicHitPage(
+            total=found.total,
+            more=found.more,
+            page=page,
+            size=size,
+            items=[PublicHit(**hit.__dict__, code_note=check_note(hit.uscc)) for hit in found.hits],
+        )
+    )

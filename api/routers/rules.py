@@ -19,17 +19,24 @@ router = APIRouter(prefix="/v1/rules", tags=["regulators", "analysts"])
 async def reader(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     """Regulators, analysts and admins."""
     if principal.role not in (Role.REGULATOR, Role.ANALYST, Role.ADMIN):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {principal.role} key may not read the rules "
-                                                       "(needs the regulator or analyst role)")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"a {principal.role} key may not read the rules (needs the regulator or analyst role)",
+        )
     return principal
 
 
 @router.get("", summary="Every rule value in force on a date, with source, article and tag")
 def rules(
-    request: Request, conn: ConnDep, service: ServiceDep, principal: Annotated[Principal, Depends(reader)],
+    request: Request,
+    conn: ConnDep,
+    service: ServiceDep,
+    principal: Annotated[Principal, Depends(reader)],
     as_of: Annotated[date | None, Query(description="the date judged; default today", examples=["2026-04-01"])] = None,
     diff: Annotated[date | None, Query(description="a second date: what changed from as_of to it")] = None,
-    province: Annotated[str | None, Query(pattern=r"^\d{2}$", description="two-digit province code (23 黑龙江)")] = None,
+    province: Annotated[
+        str | None, Query(pattern=r"^\d{2}$", description="two-digit province code (23 黑龙江)")
+    ] = None,
 ) -> dict:
     """Tags: C the rule's wording was read, P an official summary, U a configurable assumption."""
     day = as_of or today_in_beijing()

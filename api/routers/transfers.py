@@ -21,9 +21,13 @@ router = APIRouter(prefix="/v1/transfers", tags=["regulators"])
 
 @router.get("", response_model=TransferPage, summary="Abnormal-list entries to warn or to move to the serious list")
 def transfers(
-    principal: RegulatorDep, conn: ConnDep, audit: AuditDep,
-    as_of: Annotated[date | None, Query(ge=EARLIEST, le=LATEST, description="the day of the worklist; default today",
-                                        examples=["2026-06-30"])] = None,
+    principal: RegulatorDep,
+    conn: ConnDep,
+    audit: AuditDep,
+    as_of: Annotated[
+        date | None,
+        Query(ge=EARLIEST, le=LATEST, description="the day of the worklist; default today", examples=["2026-06-30"]),
+    ] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TransferPage:
@@ -31,9 +35,21 @@ def transfers(
     them (the numbers of the rule set in force on the day)."""
     day = as_of or today_in_beijing()
     found = transfers_due(conn, day, principal.scopes)
-    shown = found[(page - 1) * size:page * size]
-    audit("list_transfers", "transfers", as_of=day.isoformat(), regions=list(principal.scopes), page=page,
-          returned=[t.uscc for t in shown])
-    return TransferPage(as_of=day, rule_set_id=rules_for(day).id, total=len(found),
-                        due=sum(t.stage == "due" for t in found), page=page, size=size,
-                        items=[asdict(t) for t in shown])
+    shown = found[(page - 1) * size : page * size]
+    audit(
+        "list_transfers",
+        "transfers",
+        as_of=day.isoformat(),
+        regions=list(principal.scopes),
+        page=page,
+        returned=[t.uscc for t in shown],
+    )
+    return TransferPage(
+        as_of=day,
+        rule_set_id=rules_for(day).id,
+        total=len(found),
+        due=sum(t.stage == "due" for t in found),
+        page=page,
+        size=size,
+        items=[asdict(t) for t in shown],
+    )

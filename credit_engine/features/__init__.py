@@ -6,5 +6,14 @@ from credit_engine.features.catalogue import FEATURES, GROUPS, Feature, catalogu
 from credit_engine.features.history import History, load_history
 from credit_engine.features.indicators import features_as_of
 
-__all__ = ["FEATURES", "GROUPS", "Feature", "History", "catalogue", "feature_names", "features_as_of",
-           "load_history", "schema"]
+__all__ = [
+    "FEATURES",
+    "GROUPS",
+    "Feature",
+    "History",
+    "catalogue",
+    "feature_names",
+    "features_as_of",
+    "load_history",
+    "schema",
+]

@@ -25,8 +25,19 @@ DETAIL_FIELDS = {
     "commitment": ("fulfilment", "checked_on"),
     "complaint": ("substantiated", None),
 }
-KINDS = ("penalty", "license", "abnormal", "serious", "court", "registration", "role", "tax", "inspection",
-         "commitment", "complaint")
+KINDS = (
+    "penalty",
+    "license",
+    "abnormal",
+    "serious",
+    "court",
+    "registration",
+    "role",
+    "tax",
+    "inspection",
+    "commitment",
+    "complaint",
+)
 DATES = ("event_date", "end_date", "recorded_at", "superseded_at")
 
 
@@ -76,20 +87,30 @@ def load_history(conn: Connection, first: date, last: date, usccs: list[str] | N
                 extra[i].append(f"WHEN '{kind}' THEN {_detail(dialect, field)}")
     chosen = _chosen(usccs)
     params = {"usccs": usccs}
-    entities = _read(conn, f"""
+    entities = _read(
+        conn,
+        f"""
         SELECT uscc, entity_type, industry_code, established_on, registered_capital_yuan FROM entity
-        WHERE {chosen('uscc')} ORDER BY uscc""", params, dates=("established_on",))
+        WHERE {chosen("uscc")} ORDER BY uscc""",
+        params,
+        dates=("established_on",),
+    )
     entities["uscc"] = entities["uscc"].astype(str)
     chosen_facts = "" if usccs is None else f"{_neighbourhood(chosen)} "
-    facts = _read(conn, f"""
+    facts = _read(
+        conn,
+        f"""
         {chosen_facts}SELECT id, fact_key, kind, subject_uscc, person_key, event_date, end_date, category, severity,
                amount_yuan, status, document_no, recorded_at, superseded_at,
-               CASE kind {' '.join(extra[0])} END AS extra, CASE kind {' '.join(extra[1])} END AS extra2
+               CASE kind {" ".join(extra[0])} END AS extra, CASE kind {" ".join(extra[1])} END AS extra2
         FROM fact
         WHERE recorded_at < :last_cut AND (superseded_at IS NULL OR superseded_at >= :first_cut)
-          AND status <> 'withdrawn' {'' if not chosen_facts else 'AND id IN (SELECT id FROM picked)'}
+          AND status <> 'withdrawn' {"" if not chosen_facts else "AND id IN (SELECT id FROM picked)"}
         ORDER BY id
-    """, {**params, "last_cut": end_of_day(last), "first_cut": end_of_day(first)}, dates=DATES)
+    """,
+        {**params, "last_cut": end_of_day(last), "first_cut": end_of_day(first)},
+        dates=DATES,
+    )
     return history_of(entities, facts, first, last)
 
 
@@ -102,7 +123,7 @@ def history_of(entities: pd.DataFrame, facts: pd.DataFrame, first: date, last: d
     if (order[1:] < order[:-1]).any():
         facts = facts.take(order)
     bounds = np.searchsorted(codes[order], np.arange(len(kinds) + 1))
-    by_kind = {kind: facts.iloc[bounds[i]:bounds[i + 1]].reset_index(drop=True) for i, kind in enumerate(kinds)}
+    by_kind = {kind: facts.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True) for i, kind in enumerate(kinds)}
     empty = facts.iloc[:0].reset_index(drop=True)
     return History(entities, {kind: by_kind.get(kind, empty) for kind in KINDS}, first, last)
 
@@ -123,12 +144,12 @@ def _neighbourhood(chosen) -> str:
     or ``OR``s, so that the database can hash them."""
     return f"""WITH persons AS (
             SELECT DISTINCT person_key FROM fact WHERE kind = 'role' AND person_key IS NOT NULL
-              AND {chosen('subject_uscc')}),
+              AND {chosen("subject_uscc")}),
         others AS (
             SELECT DISTINCT subject_uscc FROM fact
             WHERE kind = 'role' AND person_key IN (SELECT person_key FROM persons)),
         picked AS (
-            SELECT id FROM fact WHERE {chosen('subject_uscc')}
+            SELECT id FROM fact WHERE {chosen("subject_uscc")}
             UNION SELECT f.id FROM fact f JOIN persons p ON f.person_key = p.person_key
                   WHERE f.kind IN ('role', 'court')
             UNION SELECT f.id FROM fact f JOIN others o ON f.subject_uscc = o.subject_uscc
@@ -146,6 +167,9 @@ def _read(conn: Connection, sql: str, params: dict, dates: tuple[str, ...]) -> p
     for column in dates:  # numpy parses ISO text and dates alike, four times faster than pandas on a few rows
         if column in frame:
             values = frame[column]  # PostgreSQL's timestamps come as datetimes already
-            frame[column] = (values.to_numpy(dtype="datetime64[us]") if values.dtype.kind == "M"
-                             else values.to_numpy(dtype=object, na_value=None).astype("datetime64[us]"))
+            frame[column] = (
+                values.to_numpy(dtype="datetime64[us]")
+                if values.dtype.kind == "M"
+                else values.to_numpy(dtype=object, na_value=None).astype("datetime64[us]")
+            )
     return frame

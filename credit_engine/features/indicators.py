@@ -125,12 +125,25 @@ class AsOf:
         role, start, end, fact_key): both related-enterprise groups start from them."""
         if "_roles" not in self._known:
             r = self.facts("role")
-            r = where(r, eq(r["status"], "active") & self.active(r) & r["subject_uscc"].notna().to_numpy()
-                      & r["person_key"].notna().to_numpy())
-            self._known["_roles"] = latest_legal_rep(pd.DataFrame({
-                "uscc": r["subject_uscc"], "person_key": r["person_key"], "role": r["category"],
-                "start": r["event_date"], "end": r["end_date"], "fact_key": r["fact_key"],
-            }))
+            r = where(
+                r,
+                eq(r["status"], "active")
+                & self.active(r)
+                & r["subject_uscc"].notna().to_numpy()
+                & r["person_key"].notna().to_numpy(),
+            )
+            self._known["_roles"] = latest_legal_rep(
+                pd.DataFrame(
+                    {
+                        "uscc": r["subject_uscc"],
+                        "person_key": r["person_key"],
+                        "role": r["category"],
+                        "start": r["event_date"],
+                        "end": r["end_date"],
+                        "fact_key": r["fact_key"],
+                    }
+                )
+            )
         return self._known["_roles"]
 
     def rows_of(self, usccs: pd.Series) -> np.ndarray:
@@ -166,11 +179,24 @@ def _basic(v: AsOf) -> dict[str, np.ndarray]:
 @indicator_group(
     "dynamic",
     Feature("registration_changes_3y", "近3年登记变更次数", "registration records approved in the last 3 years", 0),
-    Feature("legal_rep_changes_3y", "近3年法定代表人变更次数",
-            "legal representatives appointed in the last 3 years, not counting the first", 1),
-    Feature("key_person_changes_3y", "近3年主要人员变动次数", "key-person appointments and departures in the last 3 years", 1),
-    Feature("annual_report_abnormal_3y", "近3年未按时年报列异次数",
-            "abnormal-list entries for a missing annual report in the last 3 years", 1),
+    Feature(
+        "legal_rep_changes_3y",
+        "近3年法定代表人变更次数",
+        "legal representatives appointed in the last 3 years, not counting the first",
+        1,
+    ),
+    Feature(
+        "key_person_changes_3y",
+        "近3年主要人员变动次数",
+        "key-person appointments and departures in the last 3 years",
+        1,
+    ),
+    Feature(
+        "annual_report_abnormal_3y",
+        "近3年未按时年报列异次数",
+        "abnormal-list entries for a missing annual report in the last 3 years",
+        1,
+    ),
 )
 def _dynamic(v: AsOf) -> dict[str, np.ndarray]:
     roles = v.facts("role")
@@ -188,8 +214,9 @@ def _dynamic(v: AsOf) -> dict[str, np.ndarray]:
         "registration_changes_3y": v.count(v.facts("registration"), v.within(v.facts("registration"), 3 * YEAR)),
         "legal_rep_changes_3y": v.count(roles, recent_start & is_rep),
         "key_person_changes_3y": v.count(roles, recent_start | recent_end),
-        "annual_report_abnormal_3y": v.count(abnormal, v.within(abnormal, 3 * YEAR)
-                                             & eq(abnormal["category"], "annual_report")),
+        "annual_report_abnormal_3y": v.count(
+            abnormal, v.within(abnormal, 3 * YEAR) & eq(abnormal["category"], "annual_report")
+        ),
     }
 
 
@@ -203,12 +230,23 @@ def _dynamic(v: AsOf) -> dict[str, np.ndarray]:
     Feature("licences_active", "有效行政许可数", "administrative licences in force", 0),
     Feature("abnormal_active", "经营异常名录在列", "entries on the abnormal list not yet removed", 1),
     Feature("abnormal_5y", "近5年列入经营异常名录次数", "abnormal-list entries in the last 5 years", 1),
-    Feature("serious_active", "严重违法失信名单在列",
-            "entries on the serious-violation list not yet removed nor past their 3 years (SAMR Order 44)", 1),
-    Feature("court_active", "失信被执行人在列（企业）", "the enterprise's active listings as a dishonest judgement debtor", 1),
+    Feature(
+        "serious_active",
+        "严重违法失信名单在列",
+        "entries on the serious-violation list not yet removed nor past their 3 years (SAMR Order 44)",
+        1,
+    ),
+    Feature(
+        "court_active",
+        "失信被执行人在列（企业）",
+        "the enterprise's active listings as a dishonest judgement debtor",
+        1,
+    ),
     Feature("court_5y", "近5年失信被执行人次数（企业）", "court listings of the enterprise in the last 5 years", 1),
     Feature("inspections_3y", "近3年抽查检查次数", "inspections with an outcome in the last 3 years", 0),
-    Feature("inspection_problems_3y", "近3年检查发现问题次数", "inspections that found a problem in the last 3 years", 1),
+    Feature(
+        "inspection_problems_3y", "近3年检查发现问题次数", "inspections that found a problem in the last 3 years", 1
+    ),
     Feature("months_since_inspection", "距最近检查月数", "months since the latest inspection (120 if none)", 0),
 )
 def _supervision(v: AsOf) -> dict[str, np.ndarray]:
@@ -242,13 +280,30 @@ def _supervision(v: AsOf) -> dict[str, np.ndarray]:
 
 @indicator_group(
     "related",
-    Feature("legal_rep_court_listed", "法定代表人失信被执行", "1 when the legal representative is an active court-list debtor", 1),
-    Feature("key_persons_court_listed", "其他主要人员失信被执行",
-            "directors, supervisors and managers who are active court-list debtors", 1),
-    Feature("related_dishonest_enterprises", "关联失信企业数",
-            "other enterprises sharing a person that are on the serious or court list", 1),
-    Feature("legal_rep_other_enterprises", "法定代表人关联企业数",
-            "other enterprises in which the legal representative holds a role", 1),
+    Feature(
+        "legal_rep_court_listed",
+        "法定代表人失信被执行",
+        "1 when the legal representative is an active court-list debtor",
+        1,
+    ),
+    Feature(
+        "key_persons_court_listed",
+        "其他主要人员失信被执行",
+        "directors, supervisors and managers who are active court-list debtors",
+        1,
+    ),
+    Feature(
+        "related_dishonest_enterprises",
+        "关联失信企业数",
+        "other enterprises sharing a person that are on the serious or court list",
+        1,
+    ),
+    Feature(
+        "legal_rep_other_enterprises",
+        "法定代表人关联企业数",
+        "other enterprises in which the legal representative holds a role",
+        1,
+    ),
 )
 def _related(v: AsOf) -> dict[str, np.ndarray]:
     roles = v.current_roles()
@@ -264,15 +319,27 @@ def _related(v: AsOf) -> dict[str, np.ndarray]:
     serious = v.adverse("serious")
     serious = where(serious, v.serious_listed(serious))
     if court.empty and serious.empty:  # nothing to relate, as in most re-grades of one entity: skip the merges
-        return out | {name: np.zeros(v.n) for name in
-                      ("legal_rep_court_listed", "key_persons_court_listed", "related_dishonest_enterprises")}
+        return out | {
+            name: np.zeros(v.n)
+            for name in ("legal_rep_court_listed", "key_persons_court_listed", "related_dishonest_enterprises")
+        }
     # frames built from their columns: dropna, rename and concat cost a re-grade near a listing milliseconds
     debtors = court[court["person_key"].notna().to_numpy()]
-    debtors = pd.DataFrame({"person_key": debtors["person_key"], "case_no": debtors["document_no"],
-                            "filed": debtors["event_date"], "fact_key": debtors["fact_key"]})
+    debtors = pd.DataFrame(
+        {
+            "person_key": debtors["person_key"],
+            "case_no": debtors["document_no"],
+            "filed": debtors["event_date"],
+            "fact_key": debtors["fact_key"],
+        }
+    )
     listed = [f[f["subject_uscc"].notna().to_numpy()] for f in (serious, court)]
-    listings = pd.DataFrame({name: np.concatenate([f[column].to_numpy(dtype=object) for f in listed])
-                             for name, column in (("uscc", "subject_uscc"), ("kind", "kind"), ("fact_key", "fact_key"))})
+    listings = pd.DataFrame(
+        {
+            name: np.concatenate([f[column].to_numpy(dtype=object) for f in listed])
+            for name, column in (("uscc", "subject_uscc"), ("kind", "kind"), ("fact_key", "fact_key"))
+        }
+    )
 
     barred = court_listed_roles(roles, debtors)
     rep = eq(barred["role"], "legal_representative")
@@ -304,12 +371,23 @@ def _distinct_per_entity(v: AsOf, usccs: pd.Series, others: pd.Series | None = N
 
 @indicator_group(
     "social",
-    Feature("tax_grade", "纳税信用等级", "latest published tax-credit grade: A=0, B=1, M=2, C=3, D=4 (missing if none)", 1),
+    Feature(
+        "tax_grade", "纳税信用等级", "latest published tax-credit grade: A=0, B=1, M=2, C=3, D=4 (missing if none)", 1
+    ),
     Feature("complaints_1y", "近1年投诉举报次数", "12315 complaints registered in the last 12 months", 1),
-    Feature("complaints_substantiated_3y", "近3年投诉属实次数",
-            "complaints found substantiated in the last 3 years (verdict assumed known 60 days after registration)", 1),
+    Feature(
+        "complaints_substantiated_3y",
+        "近3年投诉属实次数",
+        "complaints found substantiated in the last 3 years (verdict assumed known 60 days after registration)",
+        1,
+    ),
     Feature("commitments_3y", "近3年信用承诺次数", "credit commitments made in the last 3 years", 0),
-    Feature("commitments_broken_3y", "近3年违反信用承诺次数", "commitments found broken by a check dated by the as-of date", 1),
+    Feature(
+        "commitments_broken_3y",
+        "近3年违反信用承诺次数",
+        "commitments found broken by a check dated by the as-of date",
+        1,
+    ),
 )
 def _social(v: AsOf) -> dict[str, np.ndarray]:
     tax = v.facts("tax")
@@ -321,8 +399,7 @@ def _social(v: AsOf) -> dict[str, np.ndarray]:
     return {
         "tax_grade": v.latest(tax, tax["category"].map(TAX_GRADES).astype(float).to_numpy()),
         "complaints_1y": v.count(comp, v.within(comp, YEAR)),
-        "complaints_substantiated_3y": v.count(comp, v.within(comp, 3 * YEAR) & heard
-                                               & eq(comp["extra"], "是")),
+        "complaints_substantiated_3y": v.count(comp, v.within(comp, 3 * YEAR) & heard & eq(comp["extra"], "是")),
         "commitments_3y": v.count(com, v.within(com, 3 * YEAR)),
         "commitments_broken_3y": v.count(com, v.within(com, 3 * YEAR) & broken),
     }
@@ -342,19 +419,43 @@ RATE_YEARS = 10.0
 
 @indicator_group(
     "supervision",
-    Feature("penalties_per_year", "年均行政处罚次数",
-            "penalties decided in the last 10 years per year of existence in them (at least half a year)", 1),
-    Feature("log_fine_per_penalty", "单次罚款（对数均值）",
-            "mean log(1 + fine in yuan) of the penalties of the last 10 years (missing if none)", 1),
-    Feature("inspections_per_year", "年均抽查检查次数",
-            "inspections with an outcome in the last 10 years per year of existence: the entity's exposure", 0),
-    Feature("inspection_problem_rate", "检查发现问题率（时间衰减）",
-            "share of inspections that found a problem, each weighted by half every 3 years (missing if none)", 1),
-    Feature("inspections_weighted", "检查次数（时间衰减）",
-            "inspections with an outcome, each weighted by half every 3 years: how much the rate rests on", 0),
-    Feature("inspection_problems_trend", "近1年检查问题率减往年",
-            "1 + the problem share of the last 12 months' inspections minus that of the years before "
-            "(1 if either has none)", 1),
+    Feature(
+        "penalties_per_year",
+        "年均行政处罚次数",
+        "penalties decided in the last 10 years per year of existence in them (at least half a year)",
+        1,
+    ),
+    Feature(
+        "log_fine_per_penalty",
+        "单次罚款（对数均值）",
+        "mean log(1 + fine in yuan) of the penalties of the last 10 years (missing if none)",
+        1,
+    ),
+    Feature(
+        "inspections_per_year",
+        "年均抽查检查次数",
+        "inspections with an outcome in the last 10 years per year of existence: the entity's exposure",
+        0,
+    ),
+    Feature(
+        "inspection_problem_rate",
+        "检查发现问题率（时间衰减）",
+        "share of inspections that found a problem, each weighted by half every 3 years (missing if none)",
+        1,
+    ),
+    Feature(
+        "inspections_weighted",
+        "检查次数（时间衰减）",
+        "inspections with an outcome, each weighted by half every 3 years: how much the rate rests on",
+        0,
+    ),
+    Feature(
+        "inspection_problems_trend",
+        "近1年检查问题率减往年",
+        "1 + the problem share of the last 12 months' inspections minus that of the years before "
+        "(1 if either has none)",
+        1,
+    ),
 )
 def _supervision_rates(v: AsOf) -> dict[str, np.ndarray]:
     """Rates per year of existence and per inspection: a count over a fixed window says less of
@@ -385,12 +486,24 @@ def _supervision_rates(v: AsOf) -> dict[str, np.ndarray]:
 
 @indicator_group(
     "social",
-    Feature("tax_grade_mean", "纳税信用等级均值", "mean of every tax-credit grade A=0 … D=4 published so far, "
-                                            "M (newly established) left out (missing if none)", 1),
-    Feature("complaints_per_year", "年均投诉举报次数", "complaints registered in the last 10 years per year of existence", 1),
-    Feature("complaints_substantiated_rate", "投诉属实率",
-            "share of the complaints with a verdict known (60 days after registration) found substantiated", 1),
-    Feature("commitments_broken_rate", "信用承诺违反率", "share of the commitments checked by the date found broken", 1),
+    Feature(
+        "tax_grade_mean",
+        "纳税信用等级均值",
+        "mean of every tax-credit grade A=0 … D=4 published so far, M (newly established) left out (missing if none)",
+        1,
+    ),
+    Feature(
+        "complaints_per_year", "年均投诉举报次数", "complaints registered in the last 10 years per year of existence", 1
+    ),
+    Feature(
+        "complaints_substantiated_rate",
+        "投诉属实率",
+        "share of the complaints with a verdict known (60 days after registration) found substantiated",
+        1,
+    ),
+    Feature(
+        "commitments_broken_rate", "信用承诺违反率", "share of the commitments checked by the date found broken", 1
+    ),
 )
 def _social_rates(v: AsOf) -> dict[str, np.ndarray]:
     """The yearly tax grade is a noisy reading of the same conduct each year: their mean says
@@ -403,7 +516,9 @@ def _social_rates(v: AsOf) -> dict[str, np.ndarray]:
     heard = v.events(comp) + VERDICT_LAG <= v.day
     com = v.facts("commitment")
     checked_on = pd.to_datetime(com["extra2"], errors="coerce").to_numpy(dtype="datetime64[us]")
-    checked = ~np.isnat(checked_on) & (checked_on <= v.day) & com["extra"].isin(["履约", "未履约"]).fillna(False).to_numpy()
+    checked = (
+        ~np.isnat(checked_on) & (checked_on <= v.day) & com["extra"].isin(["履约", "未履约"]).fillna(False).to_numpy()
+    )
     return {
         "tax_grade_mean": _ratio(v.count(tax, graded, weights=np.nan_to_num(grade)), v.count(tax, graded)),
         "complaints_per_year": v.count(comp) / v.exposure_years(RATE_YEARS),
@@ -414,14 +529,25 @@ def _social_rates(v: AsOf) -> dict[str, np.ndarray]:
 
 @indicator_group(
     "related",
-    Feature("persons_court_5y", "主要人员近5年失信被执行次数",
-            "court listings in the last 5 years, removed or not, of the current legal representative and "
-            "key persons", 1),
-    Feature("related_court_5y", "关联企业近5年失信被执行次数",
-            "court listings in the last 5 years, removed or not, of the other enterprises sharing a person", 1),
-    Feature("related_tax_grade_mean", "关联企业纳税信用等级均值",
-            "mean tax-credit grade (A=0 … D=4, M left out) of the other enterprises sharing a current person "
-            "(missing if none is graded)", 1),
+    Feature(
+        "persons_court_5y",
+        "主要人员近5年失信被执行次数",
+        "court listings in the last 5 years, removed or not, of the current legal representative and key persons",
+        1,
+    ),
+    Feature(
+        "related_court_5y",
+        "关联企业近5年失信被执行次数",
+        "court listings in the last 5 years, removed or not, of the other enterprises sharing a person",
+        1,
+    ),
+    Feature(
+        "related_tax_grade_mean",
+        "关联企业纳税信用等级均值",
+        "mean tax-credit grade (A=0 … D=4, M left out) of the other enterprises sharing a current person "
+        "(missing if none is graded)",
+        1,
+    ),
 )
 def _related_history(v: AsOf) -> dict[str, np.ndarray]:
     """The past of the people behind an entity, not only what is active today: a debtor who has
@@ -429,8 +555,11 @@ def _related_history(v: AsOf) -> dict[str, np.ndarray]:
     and the tax grades of the people's other enterprises say how those people run a business.
     In integer codes: pandas' merges of the text keys cost a 20 000-entity span seconds."""
     roles = v.current_roles()
-    none = {"persons_court_5y": np.zeros(v.n), "related_court_5y": np.zeros(v.n),
-            "related_tax_grade_mean": np.full(v.n, np.nan)}
+    none = {
+        "persons_court_5y": np.zeros(v.n),
+        "related_court_5y": np.zeros(v.n),
+        "related_tax_grade_mean": np.full(v.n, np.nan),
+    }
     if roles.empty:
         return none
     court = v.facts("court")
@@ -465,9 +594,11 @@ def _related_history(v: AsOf) -> dict[str, np.ndarray]:
         out[rows[kept]] = values[kept]
         return out
 
-    return {"persons_court_5y": spread(np.bincount(firm, weights=per_person[person], minlength=len(firms))),
-            "related_court_5y": spread(on_firm(per_firm)),
-            "related_tax_grade_mean": _ratio(spread(on_firm(tax_sum)), spread(on_firm(tax_count)))}
+    return {
+        "persons_court_5y": spread(np.bincount(firm, weights=per_person[person], minlength=len(firms))),
+        "related_court_5y": spread(on_firm(per_firm)),
+        "related_tax_grade_mean": _ratio(spread(on_firm(tax_sum)), spread(on_firm(tax_count))),
+    }
 
 
 def _codes_in(keys: pd.Series, values: pd.Series) -> np.ndarray:
@@ -482,8 +613,9 @@ def _same_key_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sizes = np.diff(np.r_[starts, len(keys)])
     group_start, group_size = np.repeat(starts, sizes), np.repeat(sizes, sizes)
     i = np.repeat(np.arange(len(keys)), group_size)
-    j = np.repeat(group_start, group_size) + (np.arange(len(i)) - np.repeat(np.cumsum(group_size) - group_size,
-                                                                             group_size))
+    j = np.repeat(group_start, group_size) + (
+        np.arange(len(i)) - np.repeat(np.cumsum(group_size) - group_size, group_size)
+    )
     return i, j
 
 
@@ -498,5 +630,3 @@ def features_as_of(history: History, as_of: date) -> pd.DataFrame:
         columns.update(out)
     frame = pd.DataFrame(columns, index=pd.Index(history.entities["uscc"], name="uscc"))[feature_names()]
     return schema().validate(frame.astype(float))
-
-

@@ -36,14 +36,35 @@ NEIGHBOUR_KINDS = ("role", "court", "serious", "tax")
 CHUNK = 200_000
 #: numpy's NaT as int64 microseconds: where a date is missing.
 NAT = np.iinfo(np.int64).min
-ENTITIES = pa.schema([("uscc", pa.string()), ("entity_type", pa.string()), ("industry_code", pa.string()),
-                      ("established_on", pa.int64()), ("registered_capital_yuan", pa.float64())])
-FACTS = pa.schema([("id", pa.int64()), ("fact_key", pa.string()), ("kind", pa.string()),
-                   ("subject_uscc", pa.string()), ("person_key", pa.string()), ("event_date", pa.int64()),
-                   ("end_date", pa.int64()), ("category", pa.string()), ("severity", pa.string()),
-                   ("amount_yuan", pa.float64()), ("status", pa.string()), ("document_no", pa.string()),
-                   ("recorded_at", pa.int64()), ("superseded_at", pa.int64()), ("extra", pa.string()),
-                   ("extra2", pa.string())])
+ENTITIES = pa.schema(
+    [
+        ("uscc", pa.string()),
+        ("entity_type", pa.string()),
+        ("industry_code", pa.string()),
+        ("established_on", pa.int64()),
+        ("registered_capital_yuan", pa.float64()),
+    ]
+)
+FACTS = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("fact_key", pa.string()),
+        ("kind", pa.string()),
+        ("subject_uscc", pa.string()),
+        ("person_key", pa.string()),
+        ("event_date", pa.int64()),
+        ("end_date", pa.int64()),
+        ("category", pa.string()),
+        ("severity", pa.string()),
+        ("amount_yuan", pa.float64()),
+        ("status", pa.string()),
+        ("document_no", pa.string()),
+        ("recorded_at", pa.int64()),
+        ("superseded_at", pa.int64()),
+        ("extra", pa.string()),
+        ("extra2", pa.string()),
+    ]
+)
 #: Told the rows read so far (entities, then facts).
 Progress = Callable[[int], None]
 #: USCCs from the first (inclusive) to the second (exclusive; None: to the last).
@@ -58,8 +79,9 @@ def uscc_spans(conn: Connection, size: int) -> tuple[list[Span], int]:
     return list(zip(bounds, [*bounds[1:], None])), len(usccs)
 
 
-def span_histories(conn: Connection, as_of: date, spans: list[Span], folder: Path,
-                   progress: Progress | None = None) -> Iterator[History]:
+def span_histories(
+    conn: Connection, as_of: date, spans: list[Span], folder: Path, progress: Progress | None = None
+) -> Iterator[History]:
     """The ``History`` as of ``as_of`` of each span (consecutive, in Python's order: see
     ``uscc_spans``), in order, each holding what ``load_history`` would for the span's entities:
     them, their facts and their neighbourhood. ``folder`` receives the spans' files (about the
@@ -103,11 +125,11 @@ def _split_facts(conn: Connection, as_of: date, lows: np.ndarray, folder: Path, 
     sql = f"""
         SELECT id, fact_key, kind, subject_uscc, person_key, event_date, end_date, category, severity,
                amount_yuan, status, document_no, recorded_at, superseded_at,
-               CASE kind WHEN 'inspection' THEN {_detail(dialect, 'inspection_type')}
-                         WHEN 'commitment' THEN {_detail(dialect, 'fulfilment')}
-                         WHEN 'complaint' THEN {_detail(dialect, 'substantiated')} END AS extra,
-               CASE kind WHEN 'inspection' THEN {_detail(dialect, 'inclusion_probability')}
-                         WHEN 'commitment' THEN {_detail(dialect, 'checked_on')} END AS extra2
+               CASE kind WHEN 'inspection' THEN {_detail(dialect, "inspection_type")}
+                         WHEN 'commitment' THEN {_detail(dialect, "fulfilment")}
+                         WHEN 'complaint' THEN {_detail(dialect, "substantiated")} END AS extra,
+               CASE kind WHEN 'inspection' THEN {_detail(dialect, "inclusion_probability")}
+                         WHEN 'commitment' THEN {_detail(dialect, "checked_on")} END AS extra2
         FROM fact
         WHERE recorded_at < :cut AND (superseded_at IS NULL OR superseded_at >= :cut) AND status <> 'withdrawn'"""
     neighbours = []
@@ -119,8 +141,7 @@ def _split_facts(conn: Connection, as_of: date, lows: np.ndarray, folder: Path, 
     return pa.concat_tables(neighbours) if neighbours else FACTS.empty_table()
 
 
-def _chunks(conn: Connection, sql: str, params: dict, schema: pa.Schema,
-            dates: tuple[str, ...]) -> Iterator[pa.Table]:
+def _chunks(conn: Connection, sql: str, params: dict, schema: pa.Schema, dates: tuple[str, ...]) -> Iterator[pa.Table]:
     """``sql``'s rows as tables of ``schema``, with ``dates`` as int64 microseconds (NaT's integer
     where null), a chunk at a time, read by ADBC straight into Arrow: at millions of facts the
     drivers' Python rows took most of the read (SQLite, 100 000 entities: 8.1 s of a grade's 11 s
@@ -133,9 +154,13 @@ def _chunks(conn: Connection, sql: str, params: dict, schema: pa.Schema,
     else:
         database = conn.engine.url.database
         if database in (None, "", ":memory:") or database.startswith("file:"):
-            raise ValueError("a batch reads the store from a process of its own, which an in-memory SQLite "
-                             "database cannot have: keep the store in a file named by its path (not a file: URI)")
-        batches = _placeholder_dropped(sqlite_arrow.record_batches(database, _typed_sqlite(query, schema, dates), CHUNK))
+            raise ValueError(
+                "a batch reads the store from a process of its own, which an in-memory SQLite "
+                "database cannot have: keep the store in a file named by its path (not a file: URI)"
+            )
+        batches = _placeholder_dropped(
+            sqlite_arrow.record_batches(database, _typed_sqlite(query, schema, dates), CHUNK)
+        )
     for batch in batches:
         table = pa.Table.from_batches([batch])
         columns = [_micros(table[c]) if c in dates else table[c] for c in schema.names]
@@ -158,6 +183,7 @@ def _typed_sqlite(query: str, schema: pa.Schema, dates: tuple[str, ...]) -> str:
     of the first batch, and a column empty there (an end date) would come out as integers, then
     fail on the first text. JSON details, numbers or text, become text, numbers in SQLite's own
     form ("1.0e-05" where Python and PostgreSQL write "1e-05": the same number to its readers)."""
+
     def storage(field: pa.Field) -> tuple[str, str]:
         if field.name in dates or pa.types.is_string(field.type):
             return "TEXT", "''"
@@ -203,12 +229,13 @@ class _Buckets:
         cuts = np.searchsorted(part[order], np.arange(parts + 1))
         for p in range(parts):
             if cuts[p + 1] > cuts[p]:
-                self._writer(p).write_table(table.take(order[cuts[p]:cuts[p + 1]]))
+                self._writer(p).write_table(table.take(order[cuts[p] : cuts[p + 1]]))
 
     def _writer(self, part: int) -> pa.ipc.RecordBatchFileWriter:
         if part not in self.writers:
-            self.writers[part] = pa.ipc.new_file(_path(self.folder, self.name, part), self.schema,
-                                                 options=pa.ipc.IpcWriteOptions(compression="lz4"))
+            self.writers[part] = pa.ipc.new_file(
+                _path(self.folder, self.name, part), self.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")
+            )
         return self.writers[part]
 
     def __exit__(self, *exc: object) -> None:
@@ -237,7 +264,8 @@ class _Codes:
         persons = _lookup(self.person[self.role & in_part], self.n_persons)[self.person + 1]
         others = _lookup(self.subject[self.role & persons], self.n_subjects)[self.subject + 1]
         needed = (persons & (self.role | self.court)) | (
-            others & (self.serious | self.court | self.legal_rep | self.tax))
+            others & (self.serious | self.court | self.legal_rep | self.tax)
+        )
         return needed & ~in_part
 
 

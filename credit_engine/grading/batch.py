@@ -44,8 +44,18 @@ class GradeReport:
 
 
 #: The columns of ``grade_frame``, in its order.
-GRADE_COLUMNS = ("uscc", "as_of", "grade", "model_grade", "score", "reasons_json", "features_json", "model_name",
-                 "model_version", "rule_set_id")
+GRADE_COLUMNS = (
+    "uscc",
+    "as_of",
+    "grade",
+    "model_grade",
+    "score",
+    "reasons_json",
+    "features_json",
+    "model_name",
+    "model_version",
+    "rule_set_id",
+)
 
 
 def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date) -> pd.DataFrame:
@@ -55,18 +65,20 @@ def grade_frame(features: pd.DataFrame, champion: registry.Champion, as_of: date
     if features.empty:
         return pd.DataFrame(columns=GRADE_COLUMNS)
     graded = grade(features, champion.model.risk(features), champion.cutoffs, rules)
-    return pd.DataFrame({
-        "uscc": features.index.astype(str),
-        "as_of": as_of.isoformat(),
-        "grade": graded["grade"].to_numpy(),
-        "model_grade": graded["model_grade"].to_numpy(),
-        "score": graded["score"].to_numpy(dtype=float),
-        "reasons_json": graded["reasons_json"].to_numpy(),
-        "features_json": _feature_json(features[champion.model.columns_]),
-        "model_name": registry.MODEL_NAME,
-        "model_version": champion.version,
-        "rule_set_id": rules.id,
-    })
+    return pd.DataFrame(
+        {
+            "uscc": features.index.astype(str),
+            "as_of": as_of.isoformat(),
+            "grade": graded["grade"].to_numpy(),
+            "model_grade": graded["model_grade"].to_numpy(),
+            "score": graded["score"].to_numpy(dtype=float),
+            "reasons_json": graded["reasons_json"].to_numpy(),
+            "features_json": _feature_json(features[champion.model.columns_]),
+            "model_name": registry.MODEL_NAME,
+            "model_version": champion.version,
+            "rule_set_id": rules.id,
+        }
+    )
 
 
 def _feature_json(features: pd.DataFrame) -> np.ndarray:
@@ -82,8 +94,9 @@ PARTITION_SIZE = 250_000
 Progress = Callable[[str, int, int | None], None]
 
 
-def grade_partition(history: History, champion: registry.Champion, as_of: date,
-                    seconds: dict[str, float] | None = None) -> pd.DataFrame:
+def grade_partition(
+    history: History, champion: registry.Champion, as_of: date, seconds: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Grade rows of the entities of one partition's history: the per-partition function both
     engines run (``seconds``, when given, adds the time of the features and of the scoring)."""
     started = time.perf_counter()
@@ -96,10 +109,18 @@ def grade_partition(history: History, champion: registry.Champion, as_of: date,
     return rows
 
 
-def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registry.Champion | None = None,
-              actor: str = "grade", compute: Literal["pandas", "spark"] = "pandas",
-              partition_size: int = PARTITION_SIZE, progress: Progress | None = None,
-              spark_master: str | None = None, exchange: Path | None = None) -> GradeReport:
+def grade_all(
+    engine: Engine,
+    settings: Settings,
+    as_of: date,
+    champion: registry.Champion | None = None,
+    actor: str = "grade",
+    compute: Literal["pandas", "spark"] = "pandas",
+    partition_size: int = PARTITION_SIZE,
+    progress: Progress | None = None,
+    spark_master: str | None = None,
+    exchange: Path | None = None,
+) -> GradeReport:
     """Every entity as of ``as_of``, a partition (USCC span) at a time so that memory stays bounded,
     computed by pandas here or by Spark (``compute``, see ``grading.spark``; ``spark_master`` and
     the Parquet ``exchange`` folder are its own); all rows are written in one transaction with the
@@ -132,15 +153,24 @@ def grade_all(engine: Engine, settings: Settings, as_of: date, champion: registr
                 yield rows
 
     if compute == "spark":
-        parts = spark.grade_spans(engine, settings, champion, as_of, spans, total, seconds, tell, spark_master,
-                                  exchange)
+        parts = spark.grade_spans(
+            engine, settings, champion, as_of, spans, total, seconds, tell, spark_master, exchange
+        )
     else:
         parts = pandas_parts
     return _write(engine, parts, champion, as_of, actor, seconds, tell, total)
 
 
-def _write(engine: Engine, parts: Callable[[Connection], Iterator[pd.DataFrame]], champion: registry.Champion,
-           as_of: date, actor: str, seconds: dict[str, float], tell: Progress, total: int) -> GradeReport:
+def _write(
+    engine: Engine,
+    parts: Callable[[Connection], Iterator[pd.DataFrame]],
+    champion: registry.Champion,
+    as_of: date,
+    actor: str,
+    seconds: dict[str, float],
+    tell: Progress,
+    total: int,
+) -> GradeReport:
     """Insert the grade rows of every partition and the audit row, in one transaction."""
     batch_id, moment, rule_set = uuid.uuid4().hex, now_utc(), rules_for(as_of).id
     tally: Counter[str] = Counter()
@@ -153,8 +183,13 @@ def _write(engine: Engine, parts: Callable[[Connection], Iterator[pd.DataFrame]]
             seconds["write"] += time.perf_counter() - started
             tell("write", tally.total(), total)
         counts = {g: int(tally[g]) for g in sorted(tally)}
-        store.audit(moment, actor, "grade_batch", batch_id, {
-            "as_of": as_of.isoformat(), "model_version": champion.version, "rule_set": rule_set, "counts": counts})
+        store.audit(
+            moment,
+            actor,
+            "grade_batch",
+            batch_id,
+            {"as_of": as_of.isoformat(), "model_version": champion.version, "rule_set": rule_set, "counts": counts},
+        )
     return GradeReport(batch_id, as_of, champion.version, rule_set, counts, dict(seconds))
 
 
@@ -172,21 +207,37 @@ def regrade(conn: Connection, champion: registry.Champion, uscc: str, as_of: dat
     batch_id = uuid.uuid4().hex
     store = Store(conn)
     store.insert_frame("grade", row.assign(batch_id=batch_id, graded_at=stamp(moment)))
-    store.audit(moment, actor, "regrade", uscc, {"as_of": as_of.isoformat(), "why": why, "grade": row["grade"].iloc[0],
-                                                 "model_version": champion.version})
+    store.audit(
+        moment,
+        actor,
+        "regrade",
+        uscc,
+        {"as_of": as_of.isoformat(), "why": why, "grade": row["grade"].iloc[0], "model_version": champion.version},
+    )
     return {**row.iloc[0].to_dict(), "batch_id": batch_id}
 
 
 def grade_history(conn: Connection, uscc: str) -> list[dict]:
     """Every grade of one entity, newest first."""
-    rows = conn.execute(text("SELECT as_of, grade, model_grade, score, model_version, rule_set_id, batch_id, graded_at "
-                             "FROM grade WHERE uscc = :u ORDER BY as_of DESC, id DESC"), {"u": uscc}).mappings()
+    rows = conn.execute(
+        text(
+            "SELECT as_of, grade, model_grade, score, model_version, rule_set_id, batch_id, graded_at "
+            "FROM grade WHERE uscc = :u ORDER BY as_of DESC, id DESC"
+        ),
+        {"u": uscc},
+    ).mappings()
     return [dict(r) for r in rows]
 
 
 #: An entity's grades, latest first: all of them, or those for :d or earlier. Built once.
-_GRADES_OF = {held_on: text("SELECT * FROM grade WHERE uscc = :u" + (" AND as_of <= :d" if held_on else "")
-                            + " ORDER BY as_of DESC, id DESC") for held_on in (False, True)}
+_GRADES_OF = {
+    held_on: text(
+        "SELECT * FROM grade WHERE uscc = :u"
+        + (" AND as_of <= :d" if held_on else "")
+        + " ORDER BY as_of DESC, id DESC"
+    )
+    for held_on in (False, True)
+}
 
 
 def latest_grade(conn: Connection, uscc: str, as_of: date | None = None) -> dict | None:
@@ -235,15 +286,25 @@ def export_grades(conn: Connection, as_of: date | None = None) -> pd.DataFrame:
     """Every entity's grade held on ``as_of`` (default: the latest graded date): uscc, grade,
     score, as_of, model_version, reasons (the stored class band and direct judgements, JSON)."""
     day = _held_on(conn, as_of)
-    frame = pd.read_sql_query(text(f"SELECT * FROM ({HELD_ON}) t ORDER BY uscc").bindparams(bindparam("d", type_=Date)),
-                              conn, params={"d": day})
+    frame = pd.read_sql_query(
+        text(f"SELECT * FROM ({HELD_ON}) t ORDER BY uscc").bindparams(bindparam("d", type_=Date)),
+        conn,
+        params={"d": day},
+    )
     if frame.empty:
         raise LookupError(f"no grades on or before {day}")
     return frame.rename(columns={"reasons_json": "reasons"})
 
 
-def list_grades(conn: Connection, as_of: date | None, grade: str | None = None, regions: tuple[str, ...] = (),
-                industry: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+def list_grades(
+    conn: Connection,
+    as_of: date | None,
+    grade: str | None = None,
+    regions: tuple[str, ...] = (),
+    industry: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[dict]]:
     """A page of entities with the grade each held on ``as_of``, filtered by class, region-code
     prefixes and industry-code prefix; returns the total and the page, ordered by USCC."""
     day = _held_on(conn, as_of)
@@ -260,7 +321,11 @@ def list_grades(conn: Connection, as_of: date | None, grade: str | None = None, 
     base = f"FROM ({HELD_ON}) t JOIN entity e ON e.uscc = t.uscc WHERE {' AND '.join(where)}"
     typed = lambda sql: text(sql).bindparams(bindparam("d", type_=Date))  # noqa: E731
     total = conn.execute(typed(f"SELECT COUNT(*) {base}"), params).scalar_one()
-    rows = conn.execute(typed(
-        f"SELECT t.uscc, e.name, e.region_code, e.industry_code, t.grade, t.score, t.as_of, t.model_version {base} "
-        "ORDER BY t.uscc LIMIT :n OFFSET :o"), params).mappings()
+    rows = conn.execute(
+        typed(
+            f"SELECT t.uscc, e.name, e.region_code, e.industry_code, t.grade, t.score, t.as_of, t.model_version {base} "
+            "ORDER BY t.uscc LIMIT :n OFFSET :o"
+        ),
+        params,
+    ).mappings()
     return total, [dict(r) for r in rows]

@@ -38,7 +38,7 @@ class CutOffs:
             raise ValueError(f"cut-offs must rise within [0, 1]: {self.thresholds}")
 
     @classmethod
-    def from_shares(cls, probabilities: np.ndarray, shares: tuple[float, ...] = DEFAULT_SHARES) -> "CutOffs":
+    def from_shares(cls, probabilities: np.ndarray, shares: tuple[float, ...] = DEFAULT_SHARES) -> CutOffs:
         """Thresholds that give each class its share of ``probabilities`` (the population graded)."""
         if len(shares) != 4 or abs(sum(shares) - 1) > 1e-6 or min(shares) < 0:
             raise ValueError(f"class shares must be four non-negative numbers adding up to 1: {shares}")
@@ -82,22 +82,44 @@ def grade(features: pd.DataFrame, probabilities: np.ndarray, cutoffs: CutOffs, r
             forced[hit] = level
         else:
             floor[hit] = np.maximum(floor[hit], level)
-        said = _json({"kind": "judgement", "code": judgement.id, "effect": f"{judgement.effect} {judgement.grade}",
-                      "basis": judgement.basis, "tag": judgement.tag, "rule_set": rules.id})
+        said = _json(
+            {
+                "kind": "judgement",
+                "code": judgement.id,
+                "effect": f"{judgement.effect} {judgement.grade}",
+                "basis": judgement.basis,
+                "tag": judgement.tag,
+                "rule_set": rules.id,
+            }
+        )
         reasons = pc.binary_join_element_wise(reasons, pc.if_else(pa.array(hit, pa.bool_()), ", " + said, ""), "")
     final = np.where(forced >= 0, np.maximum(forced, floor), np.maximum(model_level, floor))
-    return pd.DataFrame({
-        "grade": np.array(GRADES)[final], "model_grade": model_grade, "score": probabilities,
-        "reasons_json": pc.binary_join_element_wise("[", reasons, "]", "").to_numpy(zero_copy_only=False),
-    }, index=features.index)
+    return pd.DataFrame(
+        {
+            "grade": np.array(GRADES)[final],
+            "model_grade": model_grade,
+            "score": probabilities,
+            "reasons_json": pc.binary_join_element_wise("[", reasons, "]", "").to_numpy(zero_copy_only=False),
+        },
+        index=features.index,
+    )
 
 
 def _band_reasons(levels: np.ndarray, probabilities: np.ndarray, cutoffs: CutOffs) -> pa.Array:
     """Each row's score reason as JSON text: one template per class around the probability, since
     with a dict and a ``json.dumps`` per row, grading 100 000 entities and writing their
     reasons took 0.92 s, twice as long."""
-    around = [_json({"kind": "score", "code": f"band_{g}", "effect": f"class {g}",
-                     "basis": f"probability {{p}} in {cutoffs.band(g)}: {LABELS[g]}"}).split("{p}") for g in GRADES]
+    around = [
+        _json(
+            {
+                "kind": "score",
+                "code": f"band_{g}",
+                "effect": f"class {g}",
+                "basis": f"probability {{p}} in {cutoffs.band(g)}: {LABELS[g]}",
+            }
+        ).split("{p}")
+        for g in GRADES
+    ]
     before, after = (pa.array([parts[i] for parts in around]).take(pa.array(levels)) for i in (0, 1))
     shown = pa.array([f"{p:.4f}" for p in np.asarray(probabilities, dtype=float)], pa.string())
     return pc.binary_join_element_wise(before, shown, after, "")
@@ -111,8 +133,9 @@ def _json(reason: dict) -> str:
 _CATALOGUE = {f.name: f for f in FEATURES}
 
 
-def reason_codes(contributions: np.ndarray, values: np.ndarray, top: int = 5,
-                 names: list[str] | None = None) -> list[dict]:
+def reason_codes(
+    contributions: np.ndarray, values: np.ndarray, top: int = 5, names: list[str] | None = None
+) -> list[dict]:
     """The indicators that raised the risk most for one entity (``pred_contrib`` row without its
     bias column), in Chinese and English. ``names`` are the model's columns, in the order of
     ``contributions`` and ``values`` (default: the catalogue's); an indicator the catalogue does
@@ -126,9 +149,13 @@ def reason_codes(contributions: np.ndarray, values: np.ndarray, top: int = 5,
         feature = _CATALOGUE.get(names[i])
         missing = np.isnan(values[i])
         label_zh = f"{feature.label_zh}（{GROUPS[feature.group]}）" if feature else f"{names[i]} "
-        out.append({
-            "kind": "model", "code": names[i], "contribution": round(float(contributions[i]), 4),
-            "zh": f"{label_zh}= {'缺失' if missing else f'{values[i]:g}'}，提高风险",
-            "en": f"{feature.meaning if feature else names[i]} = {'missing' if missing else f'{values[i]:g}'} raises the risk",
-        })
+        out.append(
+            {
+                "kind": "model",
+                "code": names[i],
+                "contribution": round(float(contributions[i]), 4),
+                "zh": f"{label_zh}= {'缺失' if missing else f'{values[i]:g}'}，提高风险",
+                "en": f"{feature.meaning if feature else names[i]} = {'missing' if missing else f'{values[i]:g}'} raises the risk",
+            }
+        )
     return out

@@ -34,8 +34,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine
 
-from credit_engine.features.history import DATES, History, history_of
 from credit_engine.features import spans as span_files
+from credit_engine.features.history import DATES, History, history_of
 from credit_engine.features.spans import as_text, from_micros, span_histories, to_micros
 from credit_engine.grading import batch
 from credit_engine.scoring import registry
@@ -45,15 +45,24 @@ if TYPE_CHECKING:
 
     from credit_engine.settings import Settings
 
-MISSING = ("the Spark engine needs the `spark` extra: pip install 'credit-engine[spark]' "
-           "and a Java 17 runtime")
+MISSING = "the Spark engine needs the `spark` extra: pip install 'credit-engine[spark]' and a Java 17 runtime"
 
 ENTITIES = pa.schema([pa.field("part", pa.int32()), *span_files.ENTITIES])
 FACTS = pa.schema([pa.field("part", pa.int32()), *span_files.FACTS])
-GRADES = pa.schema([("uscc", pa.string()), ("as_of", pa.string()), ("grade", pa.string()),
-                    ("model_grade", pa.string()), ("score", pa.float64()), ("reasons_json", pa.string()),
-                    ("features_json", pa.string()), ("model_name", pa.string()), ("model_version", pa.string()),
-                    ("rule_set_id", pa.string())])
+GRADES = pa.schema(
+    [
+        ("uscc", pa.string()),
+        ("as_of", pa.string()),
+        ("grade", pa.string()),
+        ("model_grade", pa.string()),
+        ("score", pa.float64()),
+        ("reasons_json", pa.string()),
+        ("features_json", pa.string()),
+        ("model_name", pa.string()),
+        ("model_version", pa.string()),
+        ("rule_set_id", pa.string()),
+    ]
+)
 #: ``GRADES`` as the DDL schema ``applyInPandas`` wants.
 GRADES_DDL = ", ".join(f"{f.name} {'double' if f.type == pa.float64() else 'string'}" for f in GRADES)
 
@@ -75,13 +84,16 @@ def session(master: str) -> SparkSession:
     if master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-    builder = (SparkSession.builder.master(master).appName("credit-engine grade")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.driver.memory", "1g")
-               .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false"))  # the CLI draws its own progress bar
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("credit-engine grade")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.memory", "1g")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+    )  # the CLI draws its own progress bar
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -91,8 +103,9 @@ def export(history: History, part: int, folder: Path) -> int:
     """Write one span's history (entities, and fact versions of every kind in ``id`` order)."""
     entities = to_micros(history.entities, ("established_on",)).assign(part=part)
     facts = pd.concat([f for f in history.facts.values() if len(f)] or [history.kind("role")]).sort_values("id")
-    facts = to_micros(facts, DATES).assign(part=part, extra=lambda f: as_text(f["extra"]),
-                                           extra2=lambda f: as_text(f["extra2"]))
+    facts = to_micros(facts, DATES).assign(
+        part=part, extra=lambda f: as_text(f["extra"]), extra2=lambda f: as_text(f["extra2"])
+    )
     for name, frame, schema in (("entities", entities, ENTITIES), ("facts", facts, FACTS)):
         (folder / name).mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
@@ -104,8 +117,12 @@ def history_from(entities: pd.DataFrame, facts: pd.DataFrame, as_of: date) -> Hi
     """The ``History`` of one span, rebuilt from its exchanged rows (Spark does not keep order)."""
     entities = from_micros(entities.drop(columns="part"), ("established_on",))
     facts = from_micros(facts.drop(columns="part"), DATES)
-    return history_of(entities.sort_values("uscc").reset_index(drop=True),
-                      facts.sort_values("id").reset_index(drop=True), as_of, as_of)
+    return history_of(
+        entities.sort_values("uscc").reset_index(drop=True),
+        facts.sort_values("id").reset_index(drop=True),
+        as_of,
+        as_of,
+    )
 
 
 def grade_group(entities: pd.DataFrame, facts: pd.DataFrame, champion: registry.Champion, as_of: date) -> pd.DataFrame:
@@ -115,9 +132,18 @@ def grade_group(entities: pd.DataFrame, facts: pd.DataFrame, champion: registry.
     return rows.astype({f.name: object for f in GRADES if f.type == pa.string()})
 
 
-def grade_spans(engine: Engine, settings: Settings, champion: registry.Champion, as_of: date,
-                spans: list[tuple[str, str | None]], total: int, seconds: dict[str, float], tell: batch.Progress,
-                master: str | None, exchange: Path | None) -> Callable[[Connection], Iterator[pd.DataFrame]]:
+def grade_spans(
+    engine: Engine,
+    settings: Settings,
+    champion: registry.Champion,
+    as_of: date,
+    spans: list[tuple[str, str | None]],
+    total: int,
+    seconds: dict[str, float],
+    tell: batch.Progress,
+    master: str | None,
+    exchange: Path | None,
+) -> Callable[[Connection], Iterator[pd.DataFrame]]:
     """Export the spans, grade them on Spark, and return the reader of the grade rows for
     ``batch.grade_all``'s write."""
     folder = Path(exchange) if exchange else Path(tempfile.mkdtemp(prefix="credit-engine-spark-"))
@@ -139,8 +165,11 @@ def grade_spans(engine: Engine, settings: Settings, champion: registry.Champion,
     if spans:
         entities = spark.read.parquet(str(folder / "entities"))
         facts = spark.read.parquet(str(folder / "facts"))
-        rows = entities.groupBy("part").cogroup(facts.groupBy("part")).applyInPandas(
-            lambda e, f: grade_group(e, f, shared.value, as_of), schema=GRADES_DDL)
+        rows = (
+            entities.groupBy("part")
+            .cogroup(facts.groupBy("part"))
+            .applyInPandas(lambda e, f: grade_group(e, f, shared.value, as_of), schema=GRADES_DDL)
+        )
         rows.write.mode("overwrite").parquet(str(grades))
     seconds["spark"] = time.perf_counter() - started
 

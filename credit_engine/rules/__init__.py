@@ -43,9 +43,11 @@ _DATA = files(__name__) / "data"
 #: transitional articles of Orders 107 and 36 were not read (U), so this is a configurable assumption;
 #: it never keeps a record public longer than the set in force allows, and every record's basis
 #: names the set that judged it. A period the issuing authority stated itself (公示截止期) stands.
-TRANSITION = ("every record is judged by the set in force on the judged date (RULES.md §3 'Old records under "
-              "a new set'): a configurable assumption, the transitional articles were not read; a publicity end "
-              "stated by the issuing authority stands")
+TRANSITION = (
+    "every record is judged by the set in force on the judged date (RULES.md §3 'Old records under "
+    "a new set'): a configurable assumption, the transitional articles were not read; a publicity end "
+    "stated by the issuing authority stands"
+)
 
 
 class NoRuleSetInForce(LookupError):

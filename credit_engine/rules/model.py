@@ -176,8 +176,15 @@ class CourtListRules(Frozen):
     barring_conduct: Rule[tuple[str, ...]]
 
 
-BarId = Literal["criminal_sentence", "criminal_probation", "bankruptcy_liquidation", "licence_revoked_or_closed",
-                "court_large_debt", "registration_fraud", "serious_list_transfer"]
+BarId = Literal[
+    "criminal_sentence",
+    "criminal_probation",
+    "bankruptcy_liquidation",
+    "licence_revoked_or_closed",
+    "court_large_debt",
+    "registration_fraud",
+    "serious_list_transfer",
+]
 
 
 class PersonBar(Sourced):
@@ -281,16 +288,26 @@ class RuleSet(Frozen):
         local = next((p for p in self.provinces if p.code == code), None)
         if local is None:
             return self
-        penalty = {name: Rule[float](**getattr(local, name).model_dump())
-                   for name in ("small_fine_max_yuan", "small_fine_max_yuan_natural")
-                   if getattr(local, name).value is not None}
-        objection = {field: Rule[int](**getattr(local, name).model_dump())
-                     for name, field in (("objection_decide_working_days", "decide_working_days"),
-                                         ("objection_max_total_working_days", "max_total_working_days"))
-                     if getattr(local, name).value is not None}
-        return self.model_copy(update={
-            "province": code, "penalty": self.penalty.model_copy(update=penalty),
-            "objection": self.objection.model_copy(update=objection)})
+        penalty = {
+            name: Rule[float](**getattr(local, name).model_dump())
+            for name in ("small_fine_max_yuan", "small_fine_max_yuan_natural")
+            if getattr(local, name).value is not None
+        }
+        objection = {
+            field: Rule[int](**getattr(local, name).model_dump())
+            for name, field in (
+                ("objection_decide_working_days", "decide_working_days"),
+                ("objection_max_total_working_days", "max_total_working_days"),
+            )
+            if getattr(local, name).value is not None
+        }
+        return self.model_copy(
+            update={
+                "province": code,
+                "penalty": self.penalty.model_copy(update=penalty),
+                "objection": self.objection.model_copy(update=objection),
+            }
+        )
 
 
 # --------------------------------------------------------------------------------- sampling

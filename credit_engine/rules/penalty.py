@@ -24,14 +24,33 @@ FINE = "罚款"
 #: 处罚类别 vocabulary (DATA_CONTRACT); any other text is treated like 其他.
 CATEGORIES = frozenset(
     {
-        "警告", "通报批评", "罚款", "没收违法所得", "没收非法财物", "暂扣许可证件", "降低资质等级",
-        "吊销许可证件", "吊销营业执照", "限制开展生产经营活动", "责令停产停业", "责令关闭", "限制从业",
-        "行政拘留", "其他",
+        "警告",
+        "通报批评",
+        "罚款",
+        "没收违法所得",
+        "没收非法财物",
+        "暂扣许可证件",
+        "降低资质等级",
+        "吊销许可证件",
+        "吊销营业执照",
+        "限制开展生产经营活动",
+        "责令停产停业",
+        "责令关闭",
+        "限制从业",
+        "行政拘留",
+        "其他",
     }
 )
 #: Tier names a source may state (公示类别 / 失信行为严重程度), in Chinese or English.
-STATED_TIERS = {"轻微": "minor", "一般": "general", "严重": "serious", "minor": "minor", "general": "general",
-                "serious": "serious", "较重": "serious"}
+STATED_TIERS = {
+    "轻微": "minor",
+    "一般": "general",
+    "严重": "serious",
+    "minor": "minor",
+    "general": "general",
+    "serious": "serious",
+    "较重": "serious",
+}
 _SEPARATORS = re.compile(r"[、;；,，/\s]+")
 
 
@@ -96,8 +115,9 @@ def _yuan(amount: float) -> str:
     return f"{amount:,.0f} yuan"
 
 
-def _classify(cats: tuple[str, ...], amount: float | None, rules: PenaltyRules, simple: bool,
-              natural: bool) -> tuple[Tier, bool, str, str]:
+def _classify(
+    cats: tuple[str, ...], amount: float | None, rules: PenaltyRules, simple: bool, natural: bool
+) -> tuple[Tier, bool, str, str]:
     """(tier, published, rule id, reason): the tier derived from the content (NDRC Order 36 pattern)."""
     serious = [c for c in cats if c in rules.serious_categories.value]
     if serious:
@@ -125,13 +145,24 @@ def _classify(cats: tuple[str, ...], amount: float | None, rules: PenaltyRules, 
     if fined and amount is None:
         return Tier.GENERAL, True, limit_id, "general: fine amount unknown, not treated as a small fine"
     if fined and amount > limit.value:
-        return Tier.GENERAL, True, limit_id, f"general: fine {_yuan(amount)} > small-fine limit {_yuan(limit.value)} ({party})"
+        return (
+            Tier.GENERAL,
+            True,
+            limit_id,
+            f"general: fine {_yuan(amount)} > small-fine limit {_yuan(limit.value)} ({party})",
+        )
     rule = limit_id if fined else "penalty.minor_categories"
-    return Tier.MINOR, True, rule, f"minor: only {'、'.join(cats)}" + (f", fine {_yuan(amount)} ({party})" if fined else "")
+    return (
+        Tier.MINOR,
+        True,
+        rule,
+        f"minor: only {'、'.join(cats)}" + (f", fine {_yuan(amount)} ({party})" if fined else ""),
+    )
 
 
-def lengthened_end(cats: tuple[str, ...], end: date | None, restriction_until: date | None,
-                   rules: PenaltyRules) -> date | None:
+def lengthened_end(
+    cats: tuple[str, ...], end: date | None, restriction_until: date | None, rules: PenaltyRules
+) -> date | None:
     """The later end of publicity that a longer restriction gives (Order 45 Art.13(3): only
     限制开展生产经营活动 and 限制从业), or None."""
     extending = set(rules.extending_categories.value)
@@ -158,8 +189,9 @@ def _repair_months(rule: TierRule, key_area: bool) -> int | None:
     return rule.repair_after_months.value
 
 
-def _repair(cats: tuple[str, ...], start: date, end: date | None, months: int | None,
-            rules: PenaltyRules) -> tuple[date | None, str]:
+def _repair(
+    cats: tuple[str, ...], start: date, end: date | None, months: int | None, rules: PenaltyRules
+) -> tuple[date | None, str]:
     """(earliest repair date or None, explanation)."""
     blocked = [c for c in cats if c in rules.never_early_categories.value]
     if end is None:
@@ -213,8 +245,13 @@ def judge_penalty(p: PenaltyFacts, rules: RuleSet) -> PenaltyTiering:
         end = add_months(start, months) if published else None
         longer = lengthened_end(cats, end, p.restriction_until, penalty)
         end = longer or end
-        period = (f"published until {end.isoformat()}, the end of its restriction (longer than the tier's {months} months)"
-                  if longer else f"published {months} months until {end.isoformat()}, {counted}" if end else "not published")
+        period = (
+            f"published until {end.isoformat()}, the end of its restriction (longer than the tier's {months} months)"
+            if longer
+            else f"published {months} months until {end.isoformat()}, {counted}"
+            if end
+            else "not published"
+        )
     if longer:
         repair_from, repair_text = None, "no early stop while the restriction runs"
     else:
@@ -227,8 +264,18 @@ def judge_penalty(p: PenaltyFacts, rules: RuleSet) -> PenaltyTiering:
         repair_text,
     ]
     basis = "; ".join(x for x in parts if x)
-    return PenaltyTiering(tier, published, end, repair_from is not None, basis, repair_from, derived, rule,
-                          start if published else None, p.stated_end is not None)
+    return PenaltyTiering(
+        tier,
+        published,
+        end,
+        repair_from is not None,
+        basis,
+        repair_from,
+        derived,
+        rule,
+        start if published else None,
+        p.stated_end is not None,
+    )
 
 
 def tier_penalty(
@@ -241,5 +288,6 @@ def tier_penalty(
     **stated: object,
 ) -> PenaltyTiering:
     """``judge_penalty`` from its parts; ``stated`` takes the other fields of ``PenaltyFacts``."""
-    return judge_penalty(PenaltyFacts(tuple(categories), amount_yuan, decision_date, key_area, restriction_until,
-                                      **stated), rules)
+    return judge_penalty(
+        PenaltyFacts(tuple(categories), amount_yuan, decision_date, key_area, restriction_until, **stated), rules
+    )

@@ -36,8 +36,13 @@ def _walk(node: BaseModel, path: str):
             value = node.value
         else:  # a record of several fields (a reason, a bar, a citation): its own fields are its value
             value = {k: _plain(getattr(node, k)) for k in fields if k not in ("tag", "note", "source", "basis")}
-        yield {"path": path, "value": _plain(value), "tag": node.tag,
-               "source": node.source if isinstance(node, Sourced) else getattr(node, "basis", ""), "note": node.note}
+        yield {
+            "path": path,
+            "value": _plain(value),
+            "tag": node.tag,
+            "source": node.source if isinstance(node, Sourced) else getattr(node, "basis", ""),
+            "note": node.note,
+        }
         return
     for name in type(node).model_fields:
         child = getattr(node, name)
@@ -53,9 +58,16 @@ def rules_report(on: date, province: str | None = None) -> dict:
     """The rule set in force on ``on`` (with ``province``'s own values) and every value of it."""
     rules = rules_for(on, province)
     values = [v for v in _walk(rules, "") if not v["path"].startswith("provinces[")]
-    return {"as_of": on.isoformat(), "rule_set": rules.id, "effective_from": rules.effective_from.isoformat(),
-            "title": rules.title, "note": rules.note, "province": rules.province, "transition": TRANSITION,
-            "values": values}
+    return {
+        "as_of": on.isoformat(),
+        "rule_set": rules.id,
+        "effective_from": rules.effective_from.isoformat(),
+        "title": rules.title,
+        "note": rules.note,
+        "province": rules.province,
+        "transition": TRANSITION,
+        "values": values,
+    }
 
 
 def rules_diff(first: date, second: date, province: str | None = None) -> dict:
@@ -67,5 +79,11 @@ def rules_diff(first: date, second: date, province: str | None = None) -> dict:
         old, new = before.get(path), after.get(path)
         if old is None or new is None or any(old[k] != new[k] for k in ("value", "tag", "source")):
             changes.append({"path": path, "before": old, "after": new})
-    return {"from": first.isoformat(), "to": second.isoformat(), "rule_set_from": rules_for(first).id,
-            "rule_set_to": rules_for(second).id, "province": province, "changes": changes}
+    return {
+        "from": first.isoformat(),
+        "to": second.isoformat(),
+        "rule_set_from": rules_for(first).id,
+        "rule_set_to": rules_for(second).id,
+        "province": province,
+        "changes": changes,
+    }

@@ -43,8 +43,10 @@ def openings(key: str, usccs: np.ndarray) -> np.ndarray:
 def nonces(key: str, usccs: np.ndarray) -> np.ndarray:
     """Each entity's secret nonce under the draw's key (hex, 128 bits), independent of its opening."""
     secret = bytes.fromhex(key)
-    macs = [hashlib.blake2b(u.encode(), key=secret, digest_size=16, person=b"pi-nonce").hexdigest()
-            for u in np.asarray(usccs).tolist()]
+    macs = [
+        hashlib.blake2b(u.encode(), key=secret, digest_size=16, person=b"pi-nonce").hexdigest()
+        for u in np.asarray(usccs).tolist()
+    ]
     return np.array(macs, dtype=f"U{TOKEN_CHARS}")
 
 
@@ -54,8 +56,10 @@ def seal(nonce: str, pi_units: int) -> str:
 
 
 def seals(nonced: np.ndarray, units: np.ndarray) -> np.ndarray:
-    return np.array([seal(n, u) for n, u in zip(np.asarray(nonced).tolist(), np.asarray(units).tolist(), strict=True)],
-                    dtype=f"U{TOKEN_CHARS}")
+    return np.array(
+        [seal(n, u) for n, u in zip(np.asarray(nonced).tolist(), np.asarray(units).tolist(), strict=True)],
+        dtype=f"U{TOKEN_CHARS}",
+    )
 
 
 def token(uscc: str, opening: str) -> str:
@@ -64,5 +68,7 @@ def token(uscc: str, opening: str) -> str:
 
 
 def tokens(usccs: np.ndarray, opened: np.ndarray) -> np.ndarray:
-    return np.array([token(u, o) for u, o in zip(np.asarray(usccs).tolist(), np.asarray(opened).tolist(), strict=True)],
-                    dtype=f"U{TOKEN_CHARS}")
+    return np.array(
+        [token(u, o) for u, o in zip(np.asarray(usccs).tolist(), np.asarray(opened).tolist(), strict=True)],
+        dtype=f"U{TOKEN_CHARS}",
+    )

@@ -53,7 +53,7 @@ def canonical_frame(keys: np.ndarray, units: np.ndarray) -> bytes:
     text[:, width] = ord(",")
     text[:, width + 1] = ord("0") + units // UNIT
     text[:, width + 2] = ord(".")
-    text[:, width + 3:-1] = ord("0") + (units % UNIT)[:, None] // _POW10 % 10
+    text[:, width + 3 : -1] = ord("0") + (units % UNIT)[:, None] // _POW10 % 10
     text[:, -1] = ord("\n")
     return text.tobytes()
 
@@ -65,7 +65,7 @@ def parse_frame(data: bytes) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("not a canonical frame: lines must all have the same length")
     text = np.frombuffer(data, dtype=np.uint8).reshape(-1, width)
     key_width = width - DECIMALS - 4
-    digits = text[:, key_width + 3:-1].astype(np.int64) - ord("0")
+    digits = text[:, key_width + 3 : -1].astype(np.int64) - ord("0")
     whole = text[:, key_width + 1].astype(np.int64) - ord("0")
     separators = (text[:, key_width] == ord(",")) & (text[:, key_width + 2] == ord(".")) & (text[:, -1] == ord("\n"))
     if not separators.all() or np.any((digits < 0) | (digits > 9)) or np.any((whole < 0) | (whole > 1)):
@@ -128,8 +128,9 @@ def draw_keys(frame: bytes, seed: str, salt: str, frame_hash: str | None = None)
     return [k.decode() for k in keys[systematic_pps(units, rng)]]
 
 
-def verify(frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: str,
-           sample: Sequence[str]) -> Verification:
+def verify(
+    frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: str, sample: Sequence[str]
+) -> Verification:
     """Re-run a published draw: the seed must open the commitment, the frame must have the
     published hash, and the draw must give exactly ``sample`` (keys, in draw order)."""
     problems = []
@@ -147,8 +148,10 @@ def verify(frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: 
     same = again == list(sample)
     if not same:
         missing = len(set(sample) - set(again))
-        problems.append(f"re-running the draw gives another sample ({missing} of {len(sample)} published entities "
-                        "not drawn, or a different order)")
+        problems.append(
+            f"re-running the draw gives another sample ({missing} of {len(sample)} published entities "
+            "not drawn, or a different order)"
+        )
     return Verification(opened, hashed, same, tuple(problems))
 
 
@@ -185,8 +188,15 @@ def parse_public_frame(data: bytes) -> dict[str, str]:
     return found
 
 
-def verify_public(frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: str, sample_size: int,
-                  sample: Sequence[tuple[str, str]]) -> Verification:
+def verify_public(
+    frame: bytes,
+    seed: str,
+    salt: str,
+    commitment_hex: str,
+    frame_hash: str,
+    sample_size: int,
+    sample: Sequence[tuple[str, str]],
+) -> Verification:
     """What anyone can check of a sealed draw from its publication: the seed opens the commitment,
     the frame has the hash published before the draw, and the sample is ``sample_size`` distinct
     entities each of which (USCC, opening) was in that frame. Not which π each was drawn with,
@@ -218,8 +228,9 @@ def verify_receipt(frame: bytes, uscc: str, opening: str, nonce: str, pi_units: 
     return parse_public_frame(frame).get(blinding.token(uscc, opening)) == blinding.seal(nonce, pi_units)
 
 
-def verify_full(rows: pd.DataFrame, frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: str,
-                sample: Sequence[str]) -> Verification:
+def verify_full(
+    rows: pd.DataFrame, frame: bytes, seed: str, salt: str, commitment_hex: str, frame_hash: str, sample: Sequence[str]
+) -> Verification:
     """The auditor's re-run of a sealed draw. ``rows``: every entity of the frame with its uscc,
     opening, nonce and pi_units; ``sample``: the drawn USCCs in draw order. The rows must rebuild
     the published frame exactly (so they are the π committed before the draw), and the draw over
@@ -245,6 +256,8 @@ def verify_full(rows: pd.DataFrame, frame: bytes, seed: str, salt: str, commitme
     again = [by_nonce[n] for n in drawn]
     same = again == list(sample)
     if not same:
-        problems.append(f"re-running the draw gives another sample ({len(set(sample) - set(again))} of {len(sample)} "
-                        "published entities not drawn, or a different order)")
+        problems.append(
+            f"re-running the draw gives another sample ({len(set(sample) - set(again))} of {len(sample)} "
+            "published entities not drawn, or a different order)"
+        )
     return Verification(opened, hashed, same, tuple(problems))

@@ -20,8 +20,14 @@ class NoEligibleInspector(ValueError):
     """Recusal left fewer inspectors than the plan needs for an entity."""
 
 
-def assign(drawn: pd.DataFrame, pool: pd.DataFrame, per_entity: int, cross_assignment: bool,
-           rng: np.random.Generator, last_inspectors: Mapping[str, Sequence[str]] | None = None) -> list[list[str]]:
+def assign(
+    drawn: pd.DataFrame,
+    pool: pd.DataFrame,
+    per_entity: int,
+    cross_assignment: bool,
+    rng: np.random.Generator,
+    last_inspectors: Mapping[str, Sequence[str]] | None = None,
+) -> list[list[str]]:
     """Inspector codes for each row of ``drawn`` (uscc, authority), from ``pool`` (code,
     authority, conflicts: a collection of USCCs), in the order of ``drawn``."""
     last_inspectors = last_inspectors or {}
@@ -35,8 +41,10 @@ def assign(drawn: pd.DataFrame, pool: pd.DataFrame, per_entity: int, cross_assig
     department = pool["department"].to_numpy(dtype=object) if "department" in pool else np.full(len(pool), "")
     joint = sorted(set(department)) if len(set(department)) > 1 else []
     if len(joint) > per_entity:
-        raise NoEligibleInspector(f"a joint inspection of {len(joint)} departments needs at least {len(joint)} "
-                                  f"inspectors per entity, one of each; the plan asks for {per_entity}")
+        raise NoEligibleInspector(
+            f"a joint inspection of {len(joint)} departments needs at least {len(joint)} "
+            f"inspectors per entity, one of each; the plan asks for {per_entity}"
+        )
     load = np.zeros(len(pool), dtype=np.int64)
     out = []
     for uscc, home in zip(drawn["uscc"], drawn["authority"], strict=True):
@@ -50,16 +58,19 @@ def assign(drawn: pd.DataFrame, pool: pd.DataFrame, per_entity: int, cross_assig
         if len(candidates) < per_entity:
             raise NoEligibleInspector(
                 f"entity {uscc}: {len(candidates)} of {len(pool)} inspectors remain after recusal "
-                f"(own authority {home!r}, last inspectors, declared conflicts); the plan needs {per_entity}")
+                f"(own authority {home!r}, last inspectors, declared conflicts); the plan needs {per_entity}"
+            )
         ranked = candidates[np.lexsort((tie_break[candidates], load[candidates]))]
         first: list[int] = []
         for name in joint:  # the least loaded eligible inspector of each department first
             own = ranked[department[ranked] == name]
             if not len(own):
-                raise NoEligibleInspector(f"entity {uscc}: no inspector of {name} remains after recusal "
-                                          f"(own authority {home!r}, last inspectors, declared conflicts)")
+                raise NoEligibleInspector(
+                    f"entity {uscc}: no inspector of {name} remains after recusal "
+                    f"(own authority {home!r}, last inspectors, declared conflicts)"
+                )
             first.append(own[0])
-        chosen = np.array(first + [i for i in ranked if i not in first][:per_entity - len(first)], dtype=np.int64)
+        chosen = np.array(first + [i for i in ranked if i not in first][: per_entity - len(first)], dtype=np.int64)
         load[chosen] += 1
         out.append(sorted(codes[chosen].tolist()))
     return out

@@ -24,10 +24,12 @@ class Scope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     regions: tuple[str, ...] = Field((), max_length=100, description="region-code prefixes", examples=[["2301"]])
-    industries: tuple[str, ...] = Field((), max_length=100, description="industry-code prefixes (GB/T 4754)",
-                                        examples=[["F52"]])
+    industries: tuple[str, ...] = Field(
+        (), max_length=100, description="industry-code prefixes (GB/T 4754)", examples=[["F52"]]
+    )
     entity_types: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,24}$")], ...] = Field(
-        (), max_length=20, description="entity types as stored (enterprise, individual_business, cooperative …)")
+        (), max_length=20, description="entity types as stored (enterprise, individual_business, cooperative …)"
+    )
 
     @model_validator(mode="after")
     def _codes_well_formed(self) -> Scope:
@@ -49,7 +51,8 @@ class Inspector(BaseModel):
     department: Line = Field(min_length=1, max_length=64, description="the department the inspector works for")
     authority: Line | None = Field(None, max_length=64, description="registration authority the inspector belongs to")
     conflicts: tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{18}$")], ...] = Field(
-        (), max_length=10_000, description="USCCs of declared conflicts of interest")
+        (), max_length=10_000, description="USCCs of declared conflicts of interest"
+    )
     active: bool = True
 
 
@@ -58,20 +61,33 @@ class Plan(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     title: Line = Field(min_length=1, max_length=200, examples=["2026年第三季度食品经营者双随机抽查"])
-    item: Line = Field(min_length=1, max_length=200, description="inspection item (抽查事项)", examples=["食品经营许可事项检查"])
-    key_area: Line | None = Field(None, max_length=32, description="a key area of the rule set (食品, 药品 …): "
-                                                                  "full coverage of the scope", examples=["食品"])
+    item: Line = Field(
+        min_length=1, max_length=200, description="inspection item (抽查事项)", examples=["食品经营许可事项检查"]
+    )
+    key_area: Line | None = Field(
+        None,
+        max_length=32,
+        description="a key area of the rule set (食品, 药品 …): full coverage of the scope",
+        examples=["食品"],
+    )
     departments: tuple[Annotated[Line, StringConstraints(min_length=1, max_length=64)], ...] = Field(
-        min_length=1, max_length=20, description="departments taking part (联合抽查: several)")
+        min_length=1, max_length=20, description="departments taking part (联合抽查: several)"
+    )
     scope: Scope = Scope()
-    as_of: date = Field(ge=date(2000, 1, 1), le=date(2100, 12, 31),
-                        description="grades held and inspections known on this date; frequency caps count back from it")
-    policy_id: Line | None = Field(None, max_length=64, description="a sampling policy; default: the one of the rule "
-                                                                   "set in force on as_of")
+    as_of: date = Field(
+        ge=date(2000, 1, 1),
+        le=date(2100, 12, 31),
+        description="grades held and inspections known on this date; frequency caps count back from it",
+    )
+    policy_id: Line | None = Field(
+        None, max_length=64, description="a sampling policy; default: the one of the rule set in force on as_of"
+    )
     sample_size: int | None = Field(None, ge=1, le=10_000_000, description="entities to draw")
     base_ratio: float | None = Field(None, gt=0, le=1, description="entities to draw as a share of the scope")
     ratios: dict[Grade, Annotated[float, Field(gt=0, le=1)]] = Field(
-        default_factory=dict, description="class ratios within the policy's ranges (default: the policy's default ratios)")
+        default_factory=dict,
+        description="class ratios within the policy's ranges (default: the policy's default ratios)",
+    )
     frequency_caps: bool = Field(True, description="false: entities inspected recently may be drawn again")
     cross_assignment: bool = Field(False, description="no inspector from the entity's own registration authority")
     inspectors_per_entity: int = Field(2, ge=1, le=10)
@@ -81,8 +97,10 @@ class Plan(BaseModel):
         if self.sample_size is not None and self.base_ratio is not None:
             raise ValueError("give sample_size or base_ratio, not both")
         if len(set(self.departments)) > self.inspectors_per_entity:
-            raise ValueError(f"a joint inspection of {len(set(self.departments))} departments sends one inspector of "
-                             f"each: inspectors_per_entity must be at least {len(set(self.departments))}")
+            raise ValueError(
+                f"a joint inspection of {len(set(self.departments))} departments sends one inspector of "
+                f"each: inspectors_per_entity must be at least {len(set(self.departments))}"
+            )
         return self
 
 

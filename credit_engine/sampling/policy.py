@@ -10,10 +10,10 @@ trailing year would not, and it needs only the last date.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import Mapping
 
 from credit_engine.rules import RuleSet, SamplingPolicy, rules_in_force, sampling_policy
 from credit_engine.rules.model import Grade
@@ -58,8 +58,9 @@ class Terms:
         return key_area is not None and self.policy.key_area_full_coverage.value
 
 
-def resolve(policy_id: str | None, on: date, ratios: Mapping[str, float] | None = None,
-            key_area: str | None = None) -> Terms:
+def resolve(
+    policy_id: str | None, on: date, ratios: Mapping[str, float] | None = None, key_area: str | None = None
+) -> Terms:
     """The terms of ``policy_id`` (default: the policy of the rule set in force on ``on``).
 
     ``ratios`` overrides a class's default ratio and must stay in the policy's range;
@@ -71,8 +72,10 @@ def resolve(policy_id: str | None, on: date, ratios: Mapping[str, float] | None 
     if unknown:
         raise ValueError(f"ratios for unknown classes {sorted(unknown)}: the classes are A, B, C, D")
     if key_area is not None and key_area not in rule_set.key_areas.value:
-        raise ValueError(f"{key_area!r} is not a key area of rule set {rule_set.id} "
-                         f"(key areas: {', '.join(rule_set.key_areas.value)})")
+        raise ValueError(
+            f"{key_area!r} is not a key area of rule set {rule_set.id} "
+            f"(key areas: {', '.join(rule_set.key_areas.value)})"
+        )
     classes: dict[str, ClassTerms] = {}
     for grade in GRADES:
         row = policy.for_class(grade)
@@ -81,8 +84,11 @@ def resolve(policy_id: str | None, on: date, ratios: Mapping[str, float] | None 
         if ratio <= 0:
             raise ValueError(f"class {grade} ratio {ratio}: no class is exempt from sampling (不免抽, RULES.md §1)")
         if not low <= ratio <= high:
-            raise ValueError(f"class {grade} ratio {ratio} is outside the range {low}–{high} of policy {policy.id} "
-                             f"({row.ratio.source})")
-        classes[grade] = ClassTerms(grade, ratio, (low, high), row.max_draws_per_12_months.value,
-                                    f"{policy.id}: {row.ratio.source}")
+            raise ValueError(
+                f"class {grade} ratio {ratio} is outside the range {low}–{high} of policy {policy.id} "
+                f"({row.ratio.source})"
+            )
+        classes[grade] = ClassTerms(
+            grade, ratio, (low, high), row.max_draws_per_12_months.value, f"{policy.id}: {row.ratio.source}"
+        )
     return Terms(policy, rule_set, MappingProxyType(classes))

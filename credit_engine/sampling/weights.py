@@ -10,6 +10,7 @@ published at — so that the sum is exact and the draw gives each entity exactly
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -50,17 +51,23 @@ class Weights:
             terms = self.terms.classes[grade]
             pi = float(eligible["pi_units"].mean() / UNIT) if len(eligible) else 0.0
             low, high = terms.ratio_range
-            rows.append({
-                "class": grade, "in_scope": len(part), "ungraded": int(part["grade"].isna().sum()),
-                "capped": int((part["reason"] == "frequency_cap").sum()), "eligible": len(eligible),
-                "policy_ratio": terms.ratio, "policy_range": terms.ratio_range,
-                "min_interval_days": terms.min_interval_days,
-                "pi": pi,
-                # a planned size scales every class alike and can take a class outside its range:
-                # said, not hidden (full coverage of a key area is outside by design)
-                "within_range": not len(eligible) or low - 1e-9 <= pi <= high + 1e-9,
-                "expected_draws": float(part["pi_units"].sum() / UNIT),
-            })
+            rows.append(
+                {
+                    "class": grade,
+                    "in_scope": len(part),
+                    "ungraded": int(part["grade"].isna().sum()),
+                    "capped": int((part["reason"] == "frequency_cap").sum()),
+                    "eligible": len(eligible),
+                    "policy_ratio": terms.ratio,
+                    "policy_range": terms.ratio_range,
+                    "min_interval_days": terms.min_interval_days,
+                    "pi": pi,
+                    # a planned size scales every class alike and can take a class outside its range:
+                    # said, not hidden (full coverage of a key area is outside by design)
+                    "within_range": not len(eligible) or low - 1e-9 <= pi <= high + 1e-9,
+                    "expected_draws": float(part["pi_units"].sum() / UNIT),
+                }
+            )
         return rows
 
 
@@ -117,9 +124,14 @@ def compute_weights(population: pd.DataFrame, terms: Terms, plan: Plan) -> Weigh
     codes = pd.Categorical(sampled_as, categories=GRADES).codes
     if (codes < 0).any():
         raise ValueError(f"unknown classes {sorted(set(sampled_as[codes < 0]))}")
-    frame = pd.DataFrame({"uscc": population["uscc"].to_numpy(), "grade": grade.to_numpy(),
-                          "sampled_as": sampled_as.to_numpy(),
-                          "last_inspected": population["last_inspected"].to_numpy(dtype="datetime64[D]")})
+    frame = pd.DataFrame(
+        {
+            "uscc": population["uscc"].to_numpy(),
+            "grade": grade.to_numpy(),
+            "sampled_as": sampled_as.to_numpy(),
+            "last_inspected": population["last_inspected"].to_numpy(dtype="datetime64[D]"),
+        }
+    )
     if terms.full_coverage(plan.key_area):
         n = len(frame)
         frame["reason"] = "key_area"
@@ -133,8 +145,9 @@ def compute_weights(population: pd.DataFrame, terms: Terms, plan: Plan) -> Weigh
         size = np.where(capped, 0.0, ratio)
         n = planned_size(plan, len(frame), float(size.sum()))
         units, scale = inclusion_units(size, n)
-        frame["reason"] = np.select([capped, units == UNIT, grade.isna().to_numpy()],
-                                    ["frequency_cap", "policy_capped", "ungraded"], "policy")
+        frame["reason"] = np.select(
+            [capped, units == UNIT, grade.isna().to_numpy()], ["frequency_cap", "policy_capped", "ungraded"], "policy"
+        )
         frame["pi_units"] = units
     frame["pi"] = frame["pi_units"] / UNIT
     return Weights(frame, n, scale, terms)

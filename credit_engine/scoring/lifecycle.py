@@ -31,6 +31,7 @@ class HeldOut:
     """Probabilities of the validation rows from models that never learned from them: the
     ranking (AUC, KS, ROC) of the LightGBM model and of the scorecard, and the calibrated
     probabilities that the Brier score and calibration table judge."""
+
     ranking: np.ndarray
     calibrated: np.ndarray
     scorecard: np.ndarray
@@ -44,15 +45,22 @@ class TrainReport:
     class_shares: dict[str, float]
 
 
-def cutoffs_for(probabilities: np.ndarray, shares: tuple[float, ...] | None,
-                thresholds: tuple[float, float, float] | None) -> CutOffs:
+def cutoffs_for(
+    probabilities: np.ndarray, shares: tuple[float, ...] | None, thresholds: tuple[float, float, float] | None
+) -> CutOffs:
     """Explicit thresholds win; otherwise the thresholds that give the population these shares."""
     return CutOffs(thresholds) if thresholds else CutOffs.from_shares(probabilities, shares or DEFAULT_SHARES)
 
 
-def train_on_store(conn: Connection, settings: Settings, labels_until: date, months: int = 36,
-                   valid_months: int = 12, shares: tuple[float, ...] | None = None,
-                   thresholds: tuple[float, float, float] | None = None) -> TrainReport:
+def train_on_store(
+    conn: Connection,
+    settings: Settings,
+    labels_until: date,
+    months: int = 36,
+    valid_months: int = 12,
+    shares: tuple[float, ...] | None = None,
+    thresholds: tuple[float, float, float] | None = None,
+) -> TrainReport:
     """Spine of ``months`` month ends whose label windows close by ``labels_until``."""
     dates = spine_dates(labels_until, months)
     valid_from = dates[-valid_months]
@@ -66,20 +74,39 @@ def train_on_store(conn: Connection, settings: Settings, labels_until: date, mon
     population = features_as_of(history, labels_until)[history.existing_on(labels_until)]
     _both_outcomes(train, valid)
     model, tried = tuning.choose_on_time(train.X, train.y, train.weight, valid.X, valid.y, valid.weight)
-    params = {"source": "store", "chosen_on": "validation AUC of " + "; ".join(
-        f"{r.num_leaves:.0f} leaves/{r.min_child_samples:.0f} rows/l2 {r.reg_lambda:g}: {r.valid_auc:.4f}"
-        for r in tried.itertuples()), "spine_first": dates[0], "spine_last": dates[-1], "train_until": train_until,
-              "valid_from": valid_from, "labels_until": labels_until}
-    return fit_and_log(settings, train, valid, population, params, shares, thresholds, graded_on=labels_until,
-                       model=model)
+    params = {
+        "source": "store",
+        "chosen_on": "validation AUC of "
+        + "; ".join(
+            f"{r.num_leaves:.0f} leaves/{r.min_child_samples:.0f} rows/l2 {r.reg_lambda:g}: {r.valid_auc:.4f}"
+            for r in tried.itertuples()
+        ),
+        "spine_first": dates[0],
+        "spine_last": dates[-1],
+        "train_until": train_until,
+        "valid_from": valid_from,
+        "labels_until": labels_until,
+    }
+    return fit_and_log(
+        settings, train, valid, population, params, shares, thresholds, graded_on=labels_until, model=model
+    )
 
 
-def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, population: pd.DataFrame,
-                params: dict, shares: tuple[float, ...] | None = None,
-                thresholds: tuple[float, float, float] | None = None, categorical: tuple[str, ...] = (),
-                measured: dict[str, float] | None = None, model_name: str = registry.MODEL_NAME,
-                held_out: HeldOut | None = None, graded_on: date | None = None,
-                model: RiskModel | None = None) -> TrainReport:
+def fit_and_log(
+    settings: Settings,
+    train: TrainingSet,
+    valid: TrainingSet,
+    population: pd.DataFrame,
+    params: dict,
+    shares: tuple[float, ...] | None = None,
+    thresholds: tuple[float, float, float] | None = None,
+    categorical: tuple[str, ...] = (),
+    measured: dict[str, float] | None = None,
+    model_name: str = registry.MODEL_NAME,
+    held_out: HeldOut | None = None,
+    graded_on: date | None = None,
+    model: RiskModel | None = None,
+) -> TrainReport:
     """Fit both models (LightGBM with ``model``'s parameters if given, calibrated on ``valid``),
     measure them, set the cut-offs, compare with the champion, log and register.
 
@@ -90,11 +117,14 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
     judgements of that day's rule set over the model's classes), and those shares are logged too."""
     _both_outcomes(train, valid)
     model = (model or RiskModel(categorical=categorical)).fit(
-        train.X, train.y, train.weight, calibration=(valid.X, valid.y, valid.weight))
+        train.X, train.y, train.weight, calibration=(valid.X, valid.y, valid.weight)
+    )
     card = ScorecardModel(categorical=categorical).fit(train.X, train.y, train.weight)
-    held_out = held_out or HeldOut(model.risk(valid.X),
-                                   model.held_out_proba(valid.X, valid.y, valid.weight, valid.X.index.to_numpy()),
-                                   card.risk(valid.X))
+    held_out = held_out or HeldOut(
+        model.risk(valid.X),
+        model.held_out_proba(valid.X, valid.y, valid.weight, valid.X.index.to_numpy()),
+        card.risk(valid.X),
+    )
     p_pop = model.risk(population)
     cutoffs = cutoffs_for(p_pop, shares, thresholds)
     classes = cutoffs.classes(p_pop)
@@ -107,7 +137,9 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
         "rounds": float(model.rounds_),
         "scorecard_valid_auc": metrics.auc(valid.y, held_out.scorecard, valid.weight),
         "scorecard_valid_ks": metrics.ks(valid.y, held_out.scorecard, valid.weight),
-        "n_train": float(len(train)), "n_valid": float(len(valid)), "n_population": float(len(population)),
+        "n_train": float(len(train)),
+        "n_valid": float(len(valid)),
+        "n_population": float(len(population)),
         "valid_problem_rate": float(np.average(valid.y, weights=valid.weight)),
         **{f"class_share_{g}": float(v) for g, v in shares_now.items()},
         **(measured or {}),
@@ -131,11 +163,14 @@ def fit_and_log(settings: Settings, train: TrainingSet, valid: TrainingSet, popu
         "importance": plots.importance_table(model),
         "scorecard": card.table().reset_index(drop=True).astype(str),
     }
-    figures = {"roc": plots.roc(valid.y, {"LightGBM": held_out.ranking, "scorecard": held_out.scorecard}, valid.weight),
-               "calibration": plots.calibration(artefacts["calibration"]),
-               "importance": plots.importance(artefacts["importance"])}
-    version = registry.log_training(settings, model, cutoffs, params, found, artefacts, figures,
-                                    population.head(5), champion, model_name)
+    figures = {
+        "roc": plots.roc(valid.y, {"LightGBM": held_out.ranking, "scorecard": held_out.scorecard}, valid.weight),
+        "calibration": plots.calibration(artefacts["calibration"]),
+        "importance": plots.importance(artefacts["importance"]),
+    }
+    version = registry.log_training(
+        settings, model, cutoffs, params, found, artefacts, figures, population.head(5), champion, model_name
+    )
     return TrainReport(version, found, cutoffs, {g: float(v) for g, v in shares_now.items()})
 
 
@@ -155,15 +190,21 @@ def _champion_or_none(settings: Settings) -> registry.Champion | None:
 class TableReport:
     """What the analyst's path made of a table: the label read, the columns left out and why,
     and the outer folds' figures."""
+
     label: tables.Label
     left_out: dict[str, str]
     cv: dict[str, float]
     outer_auc: list[float]
 
 
-def table_rows(table: pd.DataFrame, label: str, positive: str | None = None, id_column: str | None = None,
-               keep: tuple[str, ...] = (), name: str = "table") -> tuple[pd.DataFrame, np.ndarray, tables.Label,
-                                                                        dict[str, str]]:
+def table_rows(
+    table: pd.DataFrame,
+    label: str,
+    positive: str | None = None,
+    id_column: str | None = None,
+    keep: tuple[str, ...] = (),
+    name: str = "table",
+) -> tuple[pd.DataFrame, np.ndarray, tables.Label, dict[str, str]]:
     """Features, 0/1 labels, the label read and the columns left out (an ``id_column`` among them)."""
     found, y = tables.label_of(table, label, positive, name)
     missing = [c for c in (id_column, *keep) if c and c not in table.columns]
@@ -171,18 +212,27 @@ def table_rows(table: pd.DataFrame, label: str, positive: str | None = None, id_
         raise ValueError(f"{name}: no column {', '.join(missing)} (columns: {', '.join(map(str, table.columns))})")
     X = table.drop(columns=[label])
     left_out = ({id_column: "--id"} if id_column else {}) | tables.identifier_columns(
-        X.drop(columns=[id_column] if id_column else []), keep)
+        X.drop(columns=[id_column] if id_column else []), keep
+    )
     X = X.drop(columns=list(left_out))
     if X.empty:
         raise ValueError(f"{name}: no feature column is left ({', '.join(f'{c}: {w}' for c, w in left_out.items())})")
     categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    X = X.astype({c: float for c in X.columns if c not in categorical} | {c: "string" for c in categorical})
+    X = X.astype({c: float for c in X.columns if c not in categorical} | dict.fromkeys(categorical, "string"))
     return X, y, found, left_out
 
 
-def train_on_table(settings: Settings, path: Path, label: str, id_column: str | None = None, folds: int = 5,
-                   seed: int = 7, positive: str | None = None, keep: tuple[str, ...] = (),
-                   inner_folds: int = 3) -> tuple[TrainReport, TableReport]:
+def train_on_table(
+    settings: Settings,
+    path: Path,
+    label: str,
+    id_column: str | None = None,
+    folds: int = 5,
+    seed: int = 7,
+    positive: str | None = None,
+    keep: tuple[str, ...] = (),
+    inner_folds: int = 3,
+) -> tuple[TrainReport, TableReport]:
     """An analyst's labelled table: stratified k-fold validation; inside each outer fold
     LightGBM's complexity (leaves, rows per leaf, regularisation, rounds by early stopping) is
     chosen by inner folds of that fold's rows, the scorecard fitted on them, and both judged on
@@ -210,19 +260,42 @@ def train_on_table(settings: Settings, path: Path, label: str, id_column: str | 
         kss.append(metrics.ks(y[held_idx], p[held_idx]))
         briers.append(metrics.brier(y[held_idx], p[held_idx]))
         train_aucs.append(metrics.auc(fold.y, model.risk(fold.X)))
-    cv = {"cv_auc_mean": float(np.mean(aucs)), "cv_auc_std": float(np.std(aucs)), "cv_ks_mean": float(np.mean(kss)),
-          "cv_brier_mean": float(np.mean(briers)), "cv_train_auc_mean": float(np.mean(train_aucs))}
+    cv = {
+        "cv_auc_mean": float(np.mean(aucs)),
+        "cv_auc_std": float(np.std(aucs)),
+        "cv_ks_mean": float(np.mean(kss)),
+        "cv_brier_mean": float(np.mean(briers)),
+        "cv_train_auc_mean": float(np.mean(train_aucs)),
+    }
     model, _ = tuning.choose_by_inner_cv(X, y, categorical, inner_folds, seed, groups)
-    params = {"source": "table", "table": path.name, "label": label, "positive": found.positive, "folds": folds,
-              "inner_folds": inner_folds, "left_out": ",".join(map(str, left_out)) or "none"}
+    params = {
+        "source": "table",
+        "table": path.name,
+        "label": label,
+        "positive": found.positive,
+        "folds": folds,
+        "inner_folds": inner_folds,
+        "left_out": ",".join(map(str, left_out)) or "none",
+    }
     # Another population and other columns: registered apart, so it can never become the champion.
-    report = fit_and_log(settings, everything, everything, X, params, categorical=categorical, measured=cv,
-                         model_name=registry.ANALYST_MODEL_NAME, held_out=HeldOut(p, p, p_card), model=model)
+    report = fit_and_log(
+        settings,
+        everything,
+        everything,
+        X,
+        params,
+        categorical=categorical,
+        measured=cv,
+        model_name=registry.ANALYST_MODEL_NAME,
+        held_out=HeldOut(p, p, p_card),
+        model=model,
+    )
     return report, TableReport(found, left_out, cv, aucs)
 
 
-def promote_audited(conn: Connection, settings: Settings, version: str, justification: str | None, actor: str,
-                    client: str | None = None) -> dict:
+def promote_audited(
+    conn: Connection, settings: Settings, version: str, justification: str | None, actor: str, client: str | None = None
+) -> dict:
     """Promote through the gate, the audit row written (in the caller's transaction) before the
     alias moves: an audit that fails leaves the champion where it was, and an alias that fails to
     move rolls the audit row back with the caller's transaction."""

@@ -43,4 +43,6 @@ def calibration_table(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = 
     w = np.ones_like(p) if weight is None else weight
     decile = pd.qcut(pd.Series(p).rank(method="first"), bins, labels=False)
     frame = pd.DataFrame({"bin": decile, "p": p * w, "y": y * w, "w": w}).groupby("bin").sum()
-    return pd.DataFrame({"predicted": frame["p"] / frame["w"], "observed": frame["y"] / frame["w"], "weight": frame["w"]})
+    return pd.DataFrame(
+        {"predicted": frame["p"] / frame["w"], "observed": frame["y"] / frame["w"], "weight": frame["w"]}
+    )

@@ -63,8 +63,11 @@ Rows = tuple  # (X, y, sample_weight or None): a held-out set a model is calibra
 
 def _frame(X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
     """A plain matrix gets the column names scikit-learn's own checks expect (x0, x1, ...)."""
-    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=[f"x{i}" for i in range(
-        np.asarray(X).shape[1])])
+    return (
+        X
+        if isinstance(X, pd.DataFrame)
+        else pd.DataFrame(np.asarray(X), columns=[f"x{i}" for i in range(np.asarray(X).shape[1])])
+    )
 
 
 def _check_binary(y: np.ndarray) -> np.ndarray:
@@ -81,9 +84,19 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     A scikit-learn classifier of the labels 0 (no problem) and 1 (a problem): ``fit(X, y,
     sample_weight)``, ``predict_proba`` of shape (n, 2), parameters through ``get_params``."""
 
-    def __init__(self, n_estimators: int = 150, num_leaves: int = 15, learning_rate: float = 0.03,
-                 min_child_samples: int = 100, reg_lambda: float = 0.0, colsample: float = 1.0,
-                 monotone: bool = True, seed: int = 7, threads: int = 2, categorical: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        n_estimators: int = 150,
+        num_leaves: int = 15,
+        learning_rate: float = 0.03,
+        min_child_samples: int = 100,
+        reg_lambda: float = 0.0,
+        colsample: float = 1.0,
+        monotone: bool = True,
+        seed: int = 7,
+        threads: int = 2,
+        categorical: tuple[str, ...] = (),
+    ) -> None:
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
         self.learning_rate = learning_rate
@@ -98,14 +111,27 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def params(self) -> dict:
         """LightGBM's own parameters (logged with every run)."""
         return {
-            "objective": "binary", "num_leaves": self.num_leaves, "learning_rate": self.learning_rate,
-            "min_child_samples": self.min_child_samples, "lambda_l2": self.reg_lambda,
-            "feature_fraction": self.colsample, "seed": self.seed, "deterministic": True,
-            "num_threads": self.threads, "verbose": -1, "n_estimators": self.n_estimators,
+            "objective": "binary",
+            "num_leaves": self.num_leaves,
+            "learning_rate": self.learning_rate,
+            "min_child_samples": self.min_child_samples,
+            "lambda_l2": self.reg_lambda,
+            "feature_fraction": self.colsample,
+            "seed": self.seed,
+            "deterministic": True,
+            "num_threads": self.threads,
+            "verbose": -1,
+            "n_estimators": self.n_estimators,
         }
 
-    def fit(self, X: pd.DataFrame | np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
-            calibration: Rows | None = None, stop_on: Rows | None = None) -> "RiskModel":
+    def fit(
+        self,
+        X: pd.DataFrame | np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        calibration: Rows | None = None,
+        stop_on: Rows | None = None,
+    ) -> RiskModel:
         """Columns are numeric, or text taken as categories: the model keeps each text column's
         categories and codes them itself, so the raw rows of an analyst's table score the same
         after a reload (a category unseen in training scores as missing). The catalogue's
@@ -123,26 +149,36 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.categorical_ = _categorical(self.columns_, tuple(self.categorical) + tuple(self.categories_))
         self.monotone_ = [0 if c in self.categorical_ or not self.monotone else _direction(c) for c in self.columns_]
         params = {k: v for k, v in self.params().items() if k != "n_estimators"}
-        data = lgb.Dataset(self._matrix(X), y, weight=sample_weight, feature_name=[str(c) for c in self.columns_],
-                           categorical_feature=[str(c) for c in self.categorical_])
+        data = lgb.Dataset(
+            self._matrix(X),
+            y,
+            weight=sample_weight,
+            feature_name=[str(c) for c in self.columns_],
+            categorical_feature=[str(c) for c in self.categorical_],
+        )
         extra: dict = {}
         if stop_on is not None:
             sx, sy, sw = stop_on
-            extra = {"valid_sets": [data.create_valid(self._matrix(_frame(sx)), _check_binary(sy), weight=sw)],
-                     "callbacks": [lgb.early_stopping(30, verbose=False)]}
-        self.booster_ = lgb.train({**params, "monotone_constraints": self.monotone_}, data,
-                                  num_boost_round=self.n_estimators, **extra)
+            extra = {
+                "valid_sets": [data.create_valid(self._matrix(_frame(sx)), _check_binary(sy), weight=sw)],
+                "callbacks": [lgb.early_stopping(30, verbose=False)],
+            }
+        self.booster_ = lgb.train(
+            {**params, "monotone_constraints": self.monotone_}, data, num_boost_round=self.n_estimators, **extra
+        )
         if stop_on is not None and self.booster_.best_iteration > 0:
-            self.booster_ = lgb.Booster(model_str=self.booster_.model_to_string(
-                num_iteration=self.booster_.best_iteration))
+            self.booster_ = lgb.Booster(
+                model_str=self.booster_.model_to_string(num_iteration=self.booster_.best_iteration)
+            )
         self.rounds_ = self.booster_.current_iteration()
         cx, cy, cw = calibration if calibration is not None else (X, y, sample_weight)
         raw = _logit(self.booster_.predict(self._matrix(_frame(cx)))).reshape(-1, 1)
         self.calibrator_ = LogisticRegression().fit(raw, _check_binary(cy), sample_weight=cw)
         return self
 
-    def held_out_proba(self, X: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None, groups: np.ndarray,
-                       folds: int = 5) -> np.ndarray:
+    def held_out_proba(
+        self, X: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None, groups: np.ndarray, folds: int = 5
+    ) -> np.ndarray:
         """Calibrated probabilities of the calibration rows, each from a calibrator fitted on the
         other entities' rows: the Brier score and calibration table of rows the calibrator never
         saw (``calibrator_`` itself learns from them all)."""
@@ -151,8 +187,10 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
         holders = min(len(np.unique(groups[y == outcome])) for outcome in (0, 1))
         if holders < 2:
-            raise ValueError("calibration rows must hold each outcome in at least 2 entities to be judged "
-                             f"on entities they did not see (one outcome is in {holders})")
+            raise ValueError(
+                "calibration rows must hold each outcome in at least 2 entities to be judged "
+                f"on entities they did not see (one outcome is in {holders})"
+            )
         raw = _logit(self.raw_proba(X)).reshape(-1, 1)
         out = np.empty(len(raw))
         split = StratifiedGroupKFold(min(folds, holders), shuffle=True, random_state=self.seed)
@@ -205,16 +243,23 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
     on the weights of evidence, points scaled so that ``pdo`` points double the odds of no problem.
     A scikit-learn classifier like ``RiskModel``."""
 
-    def __init__(self, pdo: float = 20.0, odds: float = 50.0, base_points: float = 600.0, max_n_bins: int = 5,
-                 categorical: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        pdo: float = 20.0,
+        odds: float = 50.0,
+        base_points: float = 600.0,
+        max_n_bins: int = 5,
+        categorical: tuple[str, ...] = (),
+    ) -> None:
         self.pdo = pdo
         self.odds = odds
         self.base_points = base_points
         self.max_n_bins = max_n_bins
         self.categorical = categorical
 
-    def fit(self, X: pd.DataFrame | np.ndarray, y: np.ndarray,
-            sample_weight: np.ndarray | None = None) -> "ScorecardModel":
+    def fit(
+        self, X: pd.DataFrame | np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> ScorecardModel:
         from optbinning import BinningProcess, Scorecard
 
         X = _frame(X)
@@ -225,10 +270,13 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         X = X.set_axis(names, axis=1)
         categorical = _categorical(names, tuple(self.categorical))
         fit_params = {c: {"monotonic_trend": _TREND[_direction(c)]} for c in names if c not in categorical}
-        process = BinningProcess(names, categorical_variables=categorical,
-                                 max_n_bins=self.max_n_bins, binning_fit_params=fit_params)
+        process = BinningProcess(
+            names, categorical_variables=categorical, max_n_bins=self.max_n_bins, binning_fit_params=fit_params
+        )
         self.scorecard_ = Scorecard(
-            process, LogisticRegression(max_iter=1000), scaling_method="pdo_odds",
+            process,
+            LogisticRegression(max_iter=1000),
+            scaling_method="pdo_odds",
             scaling_method_params={"pdo": self.pdo, "odds": self.odds, "scorecard_points": self.base_points},
         ).fit(X, y, sample_weight=sample_weight)
         return self

@@ -13,10 +13,19 @@ from sklearn.metrics import roc_curve
 
 from credit_engine.scoring import metrics
 
-
 #: Fonts with Chinese glyphs, best first (fonts-noto-cjk, then fonts common on Windows and macOS).
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-             "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Serif CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+)
 
 
 @functools.cache
@@ -34,7 +43,8 @@ def cjk_font() -> str | None:
     else:
         logging.getLogger(__name__).warning(
             "no font with Chinese glyphs is installed (e.g. apt-get install fonts-noto-cjk): Chinese text in the "
-            "plots shows as boxes")
+            "plots shows as boxes"
+        )
     return found
 
 
@@ -66,8 +76,11 @@ def calibration(table: pd.DataFrame) -> Figure:
 
 def importance_table(model) -> pd.DataFrame:
     gain = model.booster_.feature_importance(importance_type="gain")
-    return (pd.DataFrame({"feature": model.columns_, "gain": gain})
-            .sort_values("gain", ascending=False).reset_index(drop=True))
+    return (
+        pd.DataFrame({"feature": model.columns_, "gain": gain})
+        .sort_values("gain", ascending=False)
+        .reset_index(drop=True)
+    )
 
 
 def importance(table: pd.DataFrame, top: int = 20) -> Figure:

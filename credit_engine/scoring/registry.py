@@ -62,7 +62,7 @@ def _mlflow(settings: Settings):
     return mlflow
 
 
-def client(settings: Settings) -> "MlflowClient":
+def client(settings: Settings) -> MlflowClient:
     """A client of this store's tracking server and registry. It leaves mlflow's process-wide
     URIs alone: an API worker's periodic alias check (``Service.follow_champion``) runs beside
     whatever else the process does with mlflow."""
@@ -96,19 +96,34 @@ def _python_model(model: RiskModel, cutoffs: CutOffs):
     return CreditRiskModel()
 
 
-def log_training(settings: Settings, model: RiskModel, cutoffs: CutOffs, params: dict, metrics: dict[str, float],
-                 artefacts: dict[str, pd.DataFrame], figures: dict[str, Any], sample: pd.DataFrame,
-                 champion: Champion | None, model_name: str = MODEL_NAME) -> str:
+def log_training(
+    settings: Settings,
+    model: RiskModel,
+    cutoffs: CutOffs,
+    params: dict,
+    metrics: dict[str, float],
+    artefacts: dict[str, pd.DataFrame],
+    figures: dict[str, Any],
+    sample: pd.DataFrame,
+    champion: Champion | None,
+    model_name: str = MODEL_NAME,
+) -> str:
     """One run: params, metrics, the feature catalogue, tables and plots; the model registered
     as ``credit-risk`` with its signature and marked ``challenger``. Returns the new version."""
     mlflow = _mlflow(settings)
     from mlflow.models import infer_signature
 
     with mlflow.start_run(experiment_id=_experiment_id(settings)):
-        mlflow.log_params({**params, **model.params() | {"monotone_constraints": "catalogue directions"},
-                           "cutoff_a": cutoffs.thresholds[0], "cutoff_b": cutoffs.thresholds[1],
-                           "cutoff_c": cutoffs.thresholds[2],
-                           "compared_with_champion": champion.version if champion else "none"})
+        mlflow.log_params(
+            {
+                **params,
+                **model.params() | {"monotone_constraints": "catalogue directions"},
+                "cutoff_a": cutoffs.thresholds[0],
+                "cutoff_b": cutoffs.thresholds[1],
+                "cutoff_c": cutoffs.thresholds[2],
+                "compared_with_champion": champion.version if champion else "none",
+            }
+        )
         mlflow.log_metrics(metrics)
         with tempfile.TemporaryDirectory() as tmp:
             for name, table in {"feature_catalogue": catalogue(), **artefacts}.items():
@@ -118,8 +133,12 @@ def log_training(settings: Settings, model: RiskModel, cutoffs: CutOffs, params:
             for name, figure in figures.items():
                 mlflow.log_figure(figure, f"plots/{name}.png")
         signature = infer_signature(sample, model.risk(sample))
-        info = mlflow.pyfunc.log_model(name="model", python_model=_python_model(model, cutoffs),
-                                       signature=signature, registered_model_name=model_name)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=_python_model(model, cutoffs),
+            signature=signature,
+            registered_model_name=model_name,
+        )
         version = str(info.registered_model_version)
         client(settings).set_registered_model_alias(model_name, "challenger", version)
     return version
@@ -145,8 +164,10 @@ def load_version(settings: Settings, version: str) -> Champion:
 def load_champion(settings: Settings) -> Champion:
     version = alias_version(settings, "champion")
     if version is None:
-        raise LookupError(f"no model version has the alias 'champion' in {settings.tracking_uri}: "
-                          "run `credit-engine train --promote` first")
+        raise LookupError(
+            f"no model version has the alias 'champion' in {settings.tracking_uri}: "
+            "run `credit-engine train --promote` first"
+        )
     return load_version(settings, version)
 
 
@@ -160,8 +181,15 @@ def versions(settings: Settings, model_name: str = MODEL_NAME) -> list[dict]:
     out = []
     for found in sorted(c.search_model_versions(f"name = '{model_name}'"), key=lambda v: -int(v.version)):
         v = c.get_model_version(model_name, found.version)  # the search leaves the aliases out
-        out.append({"version": str(v.version), "aliases": list(v.aliases), "run_id": v.run_id,
-                    "created": v.creation_timestamp, "metrics": run_metrics(settings, v.run_id)})
+        out.append(
+            {
+                "version": str(v.version),
+                "aliases": list(v.aliases),
+                "run_id": v.run_id,
+                "created": v.creation_timestamp,
+                "metrics": run_metrics(settings, v.run_id),
+            }
+        )
     return out
 
 
@@ -176,8 +204,10 @@ def gate(settings: Settings, version: str) -> list[str]:
     theirs = run_metrics(settings, c.get_model_version(MODEL_NAME, champion).run_id)
     reasons = []
     if params.get("compared_with_champion") != champion:
-        reasons.append(f"trained against champion {params.get('compared_with_champion')}, but the champion is now "
-                       f"{champion}: retrain to compare")
+        reasons.append(
+            f"trained against champion {params.get('compared_with_champion')}, but the champion is now "
+            f"{champion}: retrain to compare"
+        )
     # Both AUCs on the challenger's validation rows when the run measured the champion there;
     # otherwise (older runs) the champion's figure from its own window.
     same_rows = "champion_valid_auc" in mine
@@ -185,12 +215,15 @@ def gate(settings: Settings, version: str) -> list[str]:
     drop = baseline - mine.get("valid_auc", 0.0)
     if drop > MAX_AUC_DROP:
         where = "on the same validation rows" if same_rows else "on its own, older validation window"
-        reasons.append(f"validation AUC {mine.get('valid_auc', 0):.4f} is {drop:.4f} below the champion's "
-                       f"{baseline:.4f} {where} (allowed {MAX_AUC_DROP})")
+        reasons.append(
+            f"validation AUC {mine.get('valid_auc', 0):.4f} is {drop:.4f} below the champion's "
+            f"{baseline:.4f} {where} (allowed {MAX_AUC_DROP})"
+        )
     psi = mine.get("class_psi_vs_champion")
     if psi is None or psi >= MAX_CLASS_PSI:
-        reasons.append(f"class PSI against the champion {psi if psi is not None else 'unknown'} "
-                       f"is not under {MAX_CLASS_PSI}")
+        reasons.append(
+            f"class PSI against the champion {psi if psi is not None else 'unknown'} is not under {MAX_CLASS_PSI}"
+        )
     migration = mine.get("class_migration_vs_champion")
     if migration is not None and migration > MAX_CLASS_MIGRATION:
         reasons.append(f"{migration:.1%} of entities would change class (allowed {MAX_CLASS_MIGRATION:.0%})")
@@ -217,8 +250,13 @@ def promotion(settings: Settings, version: str, justification: str | None = None
     reasons = gate(settings, version)
     if reasons and not (justification and justification.strip()):
         raise PromotionRefused(version, reasons)
-    return {"version": version, "previous": alias_version(settings, "champion"), "forced": bool(reasons),
-            "gate_failures": reasons, "justification": justification if reasons else None}
+    return {
+        "version": version,
+        "previous": alias_version(settings, "champion"),
+        "forced": bool(reasons),
+        "gate_failures": reasons,
+        "justification": justification if reasons else None,
+    }
 
 
 def move_champion(settings: Settings, version: str) -> None:
@@ -244,6 +282,12 @@ def report(settings: Settings, version: str) -> dict:
         raise LookupError(f"no version {version} of {MODEL_NAME}") from exc
     run = c.get_run(found.run_id)
     files = [a.path for folder in ("reports", "plots") for a in c.list_artifacts(found.run_id, folder)]
-    return {"version": str(found.version), "aliases": list(found.aliases), "run_id": found.run_id,
-            "metrics": dict(run.data.metrics), "params": dict(run.data.params), "artifacts": files,
-            "gate": gate(settings, version)}
+    return {
+        "version": str(found.version),
+        "aliases": list(found.aliases),
+        "run_id": found.run_id,
+        "metrics": dict(run.data.metrics),
+        "params": dict(run.data.params),
+        "artifacts": files,
+        "gate": gate(settings, version),
+    }

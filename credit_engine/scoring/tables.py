@@ -53,8 +53,9 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def label_of(table: pd.DataFrame, column: str, positive: str | None = None,
-             name: str = "table") -> tuple[Label, np.ndarray]:
+def label_of(
+    table: pd.DataFrame, column: str, positive: str | None = None, name: str = "table"
+) -> tuple[Label, np.ndarray]:
     """The label as 0/1, its positive value given or guessed. A guess is made only when exactly
     one of the two values is a known "bad" spelling (or the other a known "good" one)."""
     if column not in table.columns:
@@ -66,8 +67,9 @@ def label_of(table: pd.DataFrame, column: str, positive: str | None = None,
     values = sorted(text.unique())
     if len(values) != 2:
         shown = ", ".join(values[:6]) + (" ..." if len(values) > 6 else "")
-        raise ValueError(f"{name}: the label column {column} must hold exactly two values, "
-                         f"it holds {len(values)}: {shown}")
+        raise ValueError(
+            f"{name}: the label column {column} must hold exactly two values, it holds {len(values)}: {shown}"
+        )
     if positive is not None:
         wanted = _text(positive)
         matches = [v for v in values if v == wanted or v.lower() == wanted.lower()]
@@ -88,8 +90,10 @@ def _guess(values: list[str], column: str, name: str) -> str:
         return bad[0]
     if len(good) == 1 and not bad:
         return values[1] if good[0] == values[0] else values[0]
-    raise ValueError(f"{name}: cannot tell which value of {column} is the bad outcome ({' / '.join(values)}): "
-                     f"say it with --positive VALUE")
+    raise ValueError(
+        f"{name}: cannot tell which value of {column} is the bad outcome ({' / '.join(values)}): "
+        f"say it with --positive VALUE"
+    )
 
 
 def _named_like_id(column: str) -> bool:

@@ -32,7 +32,7 @@ class TrainingSet:
     def __len__(self) -> int:
         return len(self.y)
 
-    def where(self, mask: np.ndarray) -> "TrainingSet":
+    def where(self, mask: np.ndarray) -> TrainingSet:
         return TrainingSet(self.X[mask], self.y[mask], self.weight[mask], self.as_of[mask])
 
 
@@ -62,8 +62,7 @@ def training_set(history: History, dates: list[date]) -> TrainingSet:
     # the results as known when the labels close: a correction recorded later is not yet known,
     # and the version it replaced still is
     known = known_at_mask(ins["recorded_at"], ins["superseded_at"], end_of_day(history.last))
-    ins = ins[known & (ins["e"].to_numpy() >= 0)
-              & ins["category"].isin(["ok", "problem"]).fillna(False).to_numpy()]
+    ins = ins[known & (ins["e"].to_numpy() >= 0) & ins["category"].isin(["ok", "problem"]).fillna(False).to_numpy()]
     ins = ins.sort_values("event_date", kind="stable")
     rows, event = ins["e"].to_numpy(), ins["event_date"].to_numpy(dtype="datetime64[D]")
     problem = (ins["category"] == "problem").to_numpy(dtype=bool)
@@ -82,5 +81,9 @@ def training_set(history: History, dates: list[date]) -> TrainingSet:
         X = features_as_of(history, day)[keep]
         weight = np.where(np.isnan(first_pi[keep]), 1.0, 1.0 / first_pi[keep])
         parts.append((X, found[keep].astype(int), weight, np.full(int(keep.sum()), t)))
-    return TrainingSet(pd.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                       np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts]))
+    return TrainingSet(
+        pd.concat([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
+    )

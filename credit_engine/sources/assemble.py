@@ -14,9 +14,23 @@ from credit_engine.sources.subjects import SubjectResolver
 
 #: What makes two versions of a fact different; evidence (raw row, row number) does not.
 HASHED = (
-    "kind", "subject_uscc", "person_key", "person_masked_id", "person_name", "event_date",
-    "end_date", "publicity_end", "published", "severity", "amount_yuan", "document_no",
-    "authority", "category", "status", "flags", "detail_json",
+    "kind",
+    "subject_uscc",
+    "person_key",
+    "person_masked_id",
+    "person_name",
+    "event_date",
+    "end_date",
+    "publicity_end",
+    "published",
+    "severity",
+    "amount_yuan",
+    "document_no",
+    "authority",
+    "category",
+    "status",
+    "flags",
+    "detail_json",
 )
 
 
@@ -69,8 +83,19 @@ def assemble(
     facts["status"] = _aligned(columns.get("status", "active"), rows)
     for col in ("event_date", "end_date", "publicity_end"):
         facts[col] = pd.to_datetime(facts[col]).astype("datetime64[s]")
-    for col in ("fact_key", "subject_uscc", "person_key", "person_masked_id", "person_name",
-                "severity", "document_no", "authority", "category", "flags", "rule_set_id"):
+    for col in (
+        "fact_key",
+        "subject_uscc",
+        "person_key",
+        "person_masked_id",
+        "person_name",
+        "severity",
+        "document_no",
+        "authority",
+        "category",
+        "flags",
+        "rule_set_id",
+    ):
         facts[col] = facts[col].astype("string")
     facts = mask_ids_in_frame(facts, keep=set(facts.columns) - FREE_TEXT)
     facts["amount_yuan"] = facts["amount_yuan"].astype("float64")

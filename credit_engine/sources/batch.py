@@ -8,15 +8,46 @@ import pandas as pd
 import pandera.pandas as pa
 
 FACT_COLUMNS = (
-    "fact_key", "kind", "subject_uscc", "person_key", "person_masked_id", "person_name",
-    "event_date", "end_date", "publicity_end", "published", "severity", "amount_yuan",
-    "document_no", "authority", "category", "status", "flags", "detail_json", "raw_json",
-    "content_hash", "rule_set_id", "source_row",
+    "fact_key",
+    "kind",
+    "subject_uscc",
+    "person_key",
+    "person_masked_id",
+    "person_name",
+    "event_date",
+    "end_date",
+    "publicity_end",
+    "published",
+    "severity",
+    "amount_yuan",
+    "document_no",
+    "authority",
+    "category",
+    "status",
+    "flags",
+    "detail_json",
+    "raw_json",
+    "content_hash",
+    "rule_set_id",
+    "source_row",
 )
 ENTITY_COLUMNS = (
-    "uscc", "code_status", "entity_type", "region_code", "name", "market_type", "legal_rep_name",
-    "registered_capital_yuan", "established_on", "industry_code", "address", "authority",
-    "reg_status", "approved_on", "business_scope", "registered",
+    "uscc",
+    "code_status",
+    "entity_type",
+    "region_code",
+    "name",
+    "market_type",
+    "legal_rep_name",
+    "registered_capital_yuan",
+    "established_on",
+    "industry_code",
+    "address",
+    "authority",
+    "reg_status",
+    "approved_on",
+    "business_scope",
+    "registered",
 )
 PERSON_COLUMNS = ("pseudonym", "masked_id", "id_status", "name", "birth_date", "male", "encrypted_id")
 ALIAS_COLUMNS = ("alias_kind", "alias", "uscc")
@@ -25,9 +56,25 @@ ALIAS_COLUMNS = ("alias_kind", "alias", "uscc")
 FACT_SCHEMA = pa.DataFrameSchema(
     {
         "fact_key": pa.Column(str, unique=True),
-        "kind": pa.Column(str, pa.Check.isin(
-            ["penalty", "license", "abnormal", "serious", "court", "registration", "role", "tax",
-             "inspection", "commitment", "complaint", "person_bar"])),
+        "kind": pa.Column(
+            str,
+            pa.Check.isin(
+                [
+                    "penalty",
+                    "license",
+                    "abnormal",
+                    "serious",
+                    "court",
+                    "registration",
+                    "role",
+                    "tax",
+                    "inspection",
+                    "commitment",
+                    "complaint",
+                    "person_bar",
+                ]
+            ),
+        ),
         "subject_uscc": pa.Column(str, pa.Check.str_length(18, 18), nullable=True),
         "person_key": pa.Column(str, pa.Check.str_length(32, 32), nullable=True),
         "event_date": pa.Column("datetime64[s]", nullable=True),

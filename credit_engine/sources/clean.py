@@ -88,16 +88,20 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parts = parts.fillna(compact)
     have = parts["y"].notna()
     ymd = parts[have].astype("int64")
-    built = pd.to_datetime(
-        {"year": ymd["y"], "month": ymd["m"], "day": ymd["d"]}, errors="coerce"
-    ).astype("datetime64[s]") if len(ymd) else pd.Series(dtype="datetime64[s]")
+    built = (
+        pd.to_datetime({"year": ymd["y"], "month": ymd["m"], "day": ymd["d"]}, errors="coerce").astype("datetime64[s]")
+        if len(ymd)
+        else pd.Series(dtype="datetime64[s]")
+    )
     out.loc[built.index] = built
 
     epoch = s[present][~have]
     epoch = epoch[epoch.str.fullmatch(_EPOCH_MS)]
     if len(epoch):
         stamps = pd.to_datetime(epoch.astype("int64"), unit="ms", utc=True)
-        out.loc[epoch.index] = stamps.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
+        out.loc[epoch.index] = (
+            stamps.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
+        )
 
     iso = out.dt.strftime("%Y-%m-%d")
     implausible = out.dt.year < 1900
@@ -126,7 +130,9 @@ def parse_money_yuan(values: pd.Series, default_unit: str) -> pd.Series:
     anywhere = s.str.extract(_MONEY_WITH_UNIT)  # else any amount that states its unit
     found = found.where(found["num"].notna(), anywhere)
     plain = pd.to_numeric(s.str.replace(",", "", regex=False), errors="coerce").astype("float64")  # "0.5", "1e-05"
-    number = pd.to_numeric(found["num"].str.replace(",", "", regex=False), errors="coerce").astype("float64").fillna(plain)
+    number = (
+        pd.to_numeric(found["num"].str.replace(",", "", regex=False), errors="coerce").astype("float64").fillna(plain)
+    )
     unit = found["unit"].fillna(default_unit)
     factor = np.where(unit.str.startswith("万").fillna(False), 10_000.0, 1.0)
     return (number * factor).astype("float64")

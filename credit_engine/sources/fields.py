@@ -44,13 +44,15 @@ def add_flag(flags: pd.Series, mask: pd.Series, flag: str) -> pd.Series:
 def entity_stubs(subjects: Subjects, rows: pd.Index, names: pd.Series | None = None) -> pd.DataFrame:
     """Entities as a file names them: registration data fills in the rest when it arrives."""
     usccs = subjects.uscc.reindex(rows).dropna().drop_duplicates()
-    return pd.DataFrame({
-        "uscc": usccs,
-        "code_status": subjects.code_status.reindex(usccs.index),
-        "entity_type": entity_types(usccs),
-        "region_code": usccs.str.slice(2, 8),
-        "name": names.reindex(usccs.index) if names is not None else pd.NA,
-    })
+    return pd.DataFrame(
+        {
+            "uscc": usccs,
+            "code_status": subjects.code_status.reindex(usccs.index),
+            "entity_type": entity_types(usccs),
+            "region_code": usccs.str.slice(2, 8),
+            "name": names.reindex(usccs.index) if names is not None else pd.NA,
+        }
+    )
 
 
 def rule_ids(dates: pd.Series) -> pd.Series:
@@ -67,7 +69,8 @@ WITHDRAWN_STATES = ("撤销", "变更", "确认违法", "确认无效")
 def lifecycle(source_status: pd.Series) -> pd.Series:
     """A decision the source marks as withdrawn (``WITHDRAWN_STATES``) is withdrawn; else active."""
     return pd.Series("active", index=source_status.index, dtype="string").mask(
-        source_status.str.contains("|".join(WITHDRAWN_STATES), regex=True).fillna(False), "withdrawn")
+        source_status.str.contains("|".join(WITHDRAWN_STATES), regex=True).fillna(False), "withdrawn"
+    )
 
 
 def key_part(values: pd.Series) -> pd.Series:

@@ -55,8 +55,13 @@ def _numbers(column: pd.Series) -> pd.Series:
 
 def objects(frame: pd.DataFrame) -> pd.Series:
     """``{"column": value, ...}`` per row."""
-    return _joined("{", [json.dumps(str(name), ensure_ascii=False) + ":" for name in frame.columns],
-                   [values(frame[name]) for name in frame.columns], "}", frame.index)
+    return _joined(
+        "{",
+        [json.dumps(str(name), ensure_ascii=False) + ":" for name in frame.columns],
+        [values(frame[name]) for name in frame.columns],
+        "}",
+        frame.index,
+    )
 
 
 def arrays(frame: pd.DataFrame) -> pd.Series:
@@ -86,11 +91,15 @@ def number_arrays(frame: pd.DataFrame) -> pa.Array:
     since a cast per column cost a single-entity re-grade 2.3 ms (now 0.1 ms)."""
     values = frame.to_numpy(dtype=float).ravel()  # row by row
     text = pc.cast(pa.array(values, from_pandas=True), pa.string())
-    for special, word in ((values == np.inf, "Infinity"), (values == -np.inf, "-Infinity"),
-                          ((values == 0) & np.signbit(values), "-0.0")):
+    for special, word in (
+        (values == np.inf, "Infinity"),
+        (values == -np.inf, "-Infinity"),
+        ((values == 0) & np.signbit(values), "-0.0"),
+    ):
         if special.any():
             text = pc.if_else(pa.array(special), word, text)
     width = frame.shape[1]
-    rows = pa.LargeListArray.from_arrays(pa.array(np.arange(len(frame) + 1, dtype=np.int64) * width),
-                                         pc.fill_null(text, "null"))
+    rows = pa.LargeListArray.from_arrays(
+        pa.array(np.arange(len(frame) + 1, dtype=np.int64) * width), pc.fill_null(text, "null")
+    )
     return pc.binary_join_element_wise("[", pc.binary_join(rows, ","), "]", "")

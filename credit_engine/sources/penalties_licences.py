@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from credit_engine.identifiers import classify_codes
 from credit_engine.records import END_STATED, TIER_STATED
 from credit_engine.rules import load_rule_sets, province_of, rules_for
 from credit_engine.rules.penalty import Tier, stated_tier, tier_penalty
@@ -15,15 +16,33 @@ from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import map_codes, normalise_categories, parse_dates, parse_money_yuan, text
 from credit_engine.sources.fields import (
-    add_flag, dated, entity_stubs, key_part, lifecycle, optional, required_text, rule_ids,
+    add_flag,
+    dated,
+    entity_stubs,
+    key_part,
+    lifecycle,
+    optional,
+    required_text,
+    rule_ids,
 )
-from credit_engine.identifiers import classify_codes
 from credit_engine.sources.subjects import is_personal_id, people
 
 PENALTY_CATEGORIES = (
-    "警告", "通报批评", "罚款", "没收违法所得", "没收非法财物", "暂扣许可证件", "降低资质等级",
-    "吊销许可证件", "吊销营业执照", "限制开展生产经营活动", "责令停产停业", "责令关闭", "限制从业",
-    "行政拘留", "其他",
+    "警告",
+    "通报批评",
+    "罚款",
+    "没收违法所得",
+    "没收非法财物",
+    "暂扣许可证件",
+    "降低资质等级",
+    "吊销许可证件",
+    "吊销营业执照",
+    "限制开展生产经营活动",
+    "责令停产停业",
+    "责令关闭",
+    "限制从业",
+    "行政拘留",
+    "其他",
 )
 LICENCE_CATEGORIES = {"01": "普通", "02": "特许", "03": "认可", "04": "核准", "05": "登记", "06": "其他"}
 
@@ -37,14 +56,24 @@ def party_subjects(source: Source, ctx: Context, rejects: Rejects):
     person_ids = optional(source, "party_id").where(~in_code_column, code)
     no_entity_code = ~classify_codes(code)["kind"].isin(["uscc", "uscc_check_failed", "reg_no", "org_code", "masked"])
     no_entity_code &= optional(source, "reg_no").isna() & optional(source, "org_code").isna()
-    individuals = people(person_ids.where(no_entity_code | in_code_column), optional(source, "party_name"),
-                         ctx.pseudonymiser, ctx.keep_encrypted_ids)
+    individuals = people(
+        person_ids.where(no_entity_code | in_code_column),
+        optional(source, "party_name"),
+        ctx.pseudonymiser,
+        ctx.keep_encrypted_ids,
+    )
     is_person = (no_entity_code | in_code_column) & individuals.key.notna()
     entity_rows = f.index[~is_person]
     subjects = ctx.resolver.resolve(f.loc[entity_rows], rejects, "uscc", source.label("uscc"))
     uscc = subjects.uscc.reindex(f.index)
     flags = subjects.flags.reindex(f.index)
-    return uscc, individuals.key.where(is_person), flags, subjects, individuals.persons[is_person[individuals.persons.index]]
+    return (
+        uscc,
+        individuals.key.where(is_person),
+        flags,
+        subjects,
+        individuals.persons[is_person[individuals.persons.index]],
+    )
 
 
 def penalties(source: Source, ctx: Context) -> Batch:
@@ -62,8 +91,11 @@ def penalties(source: Source, ctx: Context) -> Batch:
     flags = add_flag(add_flag(flags, bad_end, "publicity_until_unreadable"), bad_published, "published_on_unreadable")
     tier_text = optional(source, "stated_tier")
     tier_stated = tier_text.map(stated_tier, na_action="ignore")
-    rejects.add(tier_text.notna() & tier_stated.isna(), "bad_tier",
-                f"{source.label('stated_tier')}: " + tier_text.fillna("") + " is not 轻微, 一般 or 严重")
+    rejects.add(
+        tier_text.notna() & tier_stated.isna(),
+        "bad_tier",
+        f"{source.label('stated_tier')}: " + tier_text.fillna("") + " is not 轻微, 一般 or 严重",
+    )
 
     category_text = optional(source, "category")
     if "category2" in f:
@@ -82,62 +114,114 @@ def penalties(source: Source, ctx: Context) -> Batch:
     keep = rejects.keep(f.index)
     subject = uscc.fillna(person_key)
     tiers = [
-        _tier(cats, None if pd.isna(amount) else float(amount), day.date(), None if pd.isna(area) else area,
-              _date(until), tier if isinstance(tier, str) else None, _date(end), _date(pub), bool(easy),
-              None if pd.isna(code) else str(code))
+        _tier(
+            cats,
+            None if pd.isna(amount) else float(amount),
+            day.date(),
+            None if pd.isna(area) else area,
+            _date(until),
+            tier if isinstance(tier, str) else None,
+            _date(end),
+            _date(pub),
+            bool(easy),
+            None if pd.isna(code) else str(code),
+        )
         for cats, amount, day, area, until, tier, end, pub, easy, code in zip(
-            categories[keep], fine[keep], decided[keep], key_area[keep], valid_until[keep], tier_stated[keep],
-            stated_end[keep], published_on[keep], simple[keep], uscc[keep])
+            categories[keep],
+            fine[keep],
+            decided[keep],
+            key_area[keep],
+            valid_until[keep],
+            tier_stated[keep],
+            stated_end[keep],
+            published_on[keep],
+            simple[keep],
+            uscc[keep],
+        )
     ]
     tiering = pd.DataFrame(
-        [(t.tier.value, t.published, t.publicity_end, t.repairable_early, t.repair_from, t.basis, t.tier_derived,
-          t.tier_rule, rule_id) for t, rule_id in tiers],
+        [
+            (
+                t.tier.value,
+                t.published,
+                t.publicity_end,
+                t.repairable_early,
+                t.repair_from,
+                t.basis,
+                t.tier_derived,
+                t.tier_rule,
+                rule_id,
+            )
+            for t, rule_id in tiers
+        ],
         index=keep,
-        columns=["severity", "published", "publicity_end", "repairable_early", "repair_from", "basis", "tier_derived",
-                 "tier_rule", "rule_set_id"],
+        columns=[
+            "severity",
+            "published",
+            "publicity_end",
+            "repairable_early",
+            "repair_from",
+            "basis",
+            "tier_derived",
+            "tier_rule",
+            "rule_set_id",
+        ],
     )
-    detail = pd.DataFrame({
-        "party_name": optional(source, "party_name"),
-        "legal_rep_name": optional(source, "legal_rep_name"),
-        "violation_type": optional(source, "violation_type"),
-        "facts_text": optional(source, "facts_text"),
-        "basis": optional(source, "basis"),
-        "content": content,
-        "confiscated_yuan": confiscated,
-        "licence_affected": optional(source, "licence_affected"),
-        "key_area": key_area,
-        "repairable_early": tiering["repairable_early"],
-        "repair_from": pd.to_datetime(tiering["repair_from"]).astype("datetime64[s]"),
-        "tier_basis": tiering["basis"],
-        "tier_derived": tiering["tier_derived"],
-        "tier_rule": tiering["tier_rule"],
-        "published_on": published_on,
-        "simple_procedure": simple.where(simple),
-        TIER_STATED: tier_stated.notna().where(tier_stated.notna()),
-        END_STATED: stated_end.notna().where(stated_end.notna()),
-        "source_status": optional(source, "source_status"),
-        "source_publicity_until": optional(source, "publicity_until"),
-        "source_tier": tier_text,
-    })
-    facts = assemble("penalty", source, keep, {
-        "fact_key": "penalty:" + key_part(document_no) + ":" + subject,
-        "subject_uscc": uscc,
-        "person_key": person_key,
-        "event_date": decided,
-        "end_date": valid_until,
-        "publicity_end": tiering["publicity_end"],
-        "published": tiering["published"],
-        "severity": tiering["severity"],
-        "amount_yuan": fine,
-        "document_no": document_no,
-        "authority": optional(source, "authority"),
-        "status": lifecycle(optional(source, "source_status")),
-        "category": categories,
-        "flags": flags,
-        "rule_set_id": tiering["rule_set_id"],
-    }, detail)
-    return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
-                 persons=persons.loc[persons.index.intersection(keep)], aliases=subjects.aliases)
+    detail = pd.DataFrame(
+        {
+            "party_name": optional(source, "party_name"),
+            "legal_rep_name": optional(source, "legal_rep_name"),
+            "violation_type": optional(source, "violation_type"),
+            "facts_text": optional(source, "facts_text"),
+            "basis": optional(source, "basis"),
+            "content": content,
+            "confiscated_yuan": confiscated,
+            "licence_affected": optional(source, "licence_affected"),
+            "key_area": key_area,
+            "repairable_early": tiering["repairable_early"],
+            "repair_from": pd.to_datetime(tiering["repair_from"]).astype("datetime64[s]"),
+            "tier_basis": tiering["basis"],
+            "tier_derived": tiering["tier_derived"],
+            "tier_rule": tiering["tier_rule"],
+            "published_on": published_on,
+            "simple_procedure": simple.where(simple),
+            TIER_STATED: tier_stated.notna().where(tier_stated.notna()),
+            END_STATED: stated_end.notna().where(stated_end.notna()),
+            "source_status": optional(source, "source_status"),
+            "source_publicity_until": optional(source, "publicity_until"),
+            "source_tier": tier_text,
+        }
+    )
+    facts = assemble(
+        "penalty",
+        source,
+        keep,
+        {
+            "fact_key": "penalty:" + key_part(document_no) + ":" + subject,
+            "subject_uscc": uscc,
+            "person_key": person_key,
+            "event_date": decided,
+            "end_date": valid_until,
+            "publicity_end": tiering["publicity_end"],
+            "published": tiering["published"],
+            "severity": tiering["severity"],
+            "amount_yuan": fine,
+            "document_no": document_no,
+            "authority": optional(source, "authority"),
+            "status": lifecycle(optional(source, "source_status")),
+            "category": categories,
+            "flags": flags,
+            "rule_set_id": tiering["rule_set_id"],
+        },
+        detail,
+    )
+    return Batch(
+        facts,
+        rejects.frame(),
+        entities=entity_stubs(subjects, keep, optional(source, "party_name")),
+        persons=persons.loc[persons.index.intersection(keep)],
+        aliases=subjects.aliases,
+    )
 
 
 def _lenient_date(source: Source, column: str) -> tuple[pd.Series, pd.Series]:
@@ -154,15 +238,35 @@ def _date(value: object) -> date | None:
 
 
 @lru_cache(maxsize=65536)
-def _tier(categories: str, amount: float | None, decided: date, area: str | None, until: date | None,
-          tier: str | None, end: date | None, published_on: date | None, simple: bool, uscc: str | None):
+def _tier(
+    categories: str,
+    amount: float | None,
+    decided: date,
+    area: str | None,
+    until: date | None,
+    tier: str | None,
+    end: date | None,
+    published_on: date | None,
+    simple: bool,
+    uscc: str | None,
+):
     """The tier and dates as the set in force on the decision date judges them (stored with the
     fact; records judge again by the set in force on the judged date)."""
     rules = rules_for(decided, province_of(uscc))
     key_area = area is not None and area in rules.repair.key_areas.value
-    return tier_penalty(categories.split("、"), amount, decided, key_area, rules, until,
-                        stated_tier=Tier(tier) if tier else None, stated_end=end, published_on=published_on,
-                        simple_procedure=simple, natural_person=not uscc or uscc.startswith("92")), rules.id
+    return tier_penalty(
+        categories.split("、"),
+        amount,
+        decided,
+        key_area,
+        rules,
+        until,
+        stated_tier=Tier(tier) if tier else None,
+        stated_end=end,
+        published_on=published_on,
+        simple_procedure=simple,
+        natural_person=not uscc or uscc.startswith("92"),
+    ), rules.id
 
 
 def _simple_procedure(document_no: pd.Series, content: pd.Series) -> pd.Series:
@@ -194,29 +298,42 @@ def licences(source: Source, ctx: Context) -> Batch:
     valid_until = dated(source, "valid_until", rejects, required=False)
     keep = rejects.keep(source.frame.index)
     rule_set = rule_ids(decided[keep])
-    detail = pd.DataFrame({
-        "party_name": optional(source, "party_name"),
-        "document_name": optional(source, "document_name"),
-        "project_name": optional(source, "project_name"),
-        "certificate": optional(source, "certificate"),
-        "licence_no": optional(source, "licence_no"),
-        "content": optional(source, "content"),
-        "valid_from": valid_from,
-        "source_status": optional(source, "source_status"),
-    })
-    facts = assemble("license", source, keep, {
-        "fact_key": "license:" + key_part(document_no) + ":" + uscc.fillna(person_key),
-        "subject_uscc": uscc,
-        "person_key": person_key,
-        "event_date": decided,
-        "end_date": valid_until,
-        "published": True,
-        "document_no": document_no,
-        "authority": optional(source, "authority"),
-        "status": lifecycle(optional(source, "source_status")),
-        "category": map_codes(source.frame["category"], LICENCE_CATEGORIES) if "category" in source.frame else None,
-        "flags": flags,
-        "rule_set_id": rule_set,
-    }, detail)
-    return Batch(facts, rejects.frame(), entities=entity_stubs(subjects, keep, optional(source, "party_name")),
-                 persons=persons.loc[persons.index.intersection(keep)], aliases=subjects.aliases)
+    detail = pd.DataFrame(
+        {
+            "party_name": optional(source, "party_name"),
+            "document_name": optional(source, "document_name"),
+            "project_name": optional(source, "project_name"),
+            "certificate": optional(source, "certificate"),
+            "licence_no": optional(source, "licence_no"),
+            "content": optional(source, "content"),
+            "valid_from": valid_from,
+            "source_status": optional(source, "source_status"),
+        }
+    )
+    facts = assemble(
+        "license",
+        source,
+        keep,
+        {
+            "fact_key": "license:" + key_part(document_no) + ":" + uscc.fillna(person_key),
+            "subject_uscc": uscc,
+            "person_key": person_key,
+            "event_date": decided,
+            "end_date": valid_until,
+            "published": True,
+            "document_no": document_no,
+            "authority": optional(source, "authority"),
+            "status": lifecycle(optional(source, "source_status")),
+            "category": map_codes(source.frame["category"], LICENCE_CATEGORIES) if "category" in source.frame else None,
+            "flags": flags,
+            "rule_set_id": rule_set,
+        },
+        detail,
+    )
+    return Batch(
+        facts,
+        rejects.frame(),
+        entities=entity_stubs(subjects, keep, optional(source, "party_name")),
+        persons=persons.loc[persons.index.intersection(keep)],
+        aliases=subjects.aliases,
+    )

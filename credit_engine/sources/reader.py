@@ -91,7 +91,7 @@ def decode(data: bytes, path: Path) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             last = exc
     raise UnreadableFile(
-        f"{path.name}: neither UTF-8 nor GB18030 (byte {last.start}: {data[last.start:last.start + 4]!r})"
+        f"{path.name}: neither UTF-8 nor GB18030 (byte {last.start}: {data[last.start : last.start + 4]!r})"
     )
 
 
@@ -208,7 +208,7 @@ def _undecodable(path: Path, encoding: str, skip: int) -> str:
             try:
                 decoder.decode(block, final=not block)
             except UnicodeDecodeError as exc:
-                return f"{path.name}: neither UTF-8 nor GB18030 (byte {offset + exc.start}: {exc.object[exc.start:exc.start + 4]!r})"
+                return f"{path.name}: neither UTF-8 nor GB18030 (byte {offset + exc.start}: {exc.object[exc.start : exc.start + 4]!r})"
             if not block:
                 return ""
             offset += len(block)
@@ -219,7 +219,7 @@ def open_table(path: Path, found: Scan) -> RawTable:
     if found.encoding is None:
         raise UnreadableFile(found.error)
     with path.open("rb") as fh:
-        head = fh.read(HEAD)[3 if found.bom else 0:]
+        head = fh.read(HEAD)[3 if found.bom else 0 :]
     text = head.decode(found.encoding, errors="ignore")
     if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} or text.lstrip().startswith("{"):
         return RawTable(path, _jsonl_header(path, found), found.encoding, "jsonl", found.bom, found.bad_bytes)
@@ -276,12 +276,20 @@ def _csv_chunks(table: RawTable, rows: int) -> Iterator[Chunk]:
         try:
             reader = pacsv.open_csv(
                 fh,
-                read_options=pacsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1, block_size=BLOCK,
-                                               encoding="utf8" if table.encoding == "utf-8" else table.encoding),
+                read_options=pacsv.ReadOptions(
+                    use_threads=False,
+                    column_names=header,
+                    skip_rows=1,
+                    block_size=BLOCK,
+                    encoding="utf8" if table.encoding == "utf-8" else table.encoding,
+                ),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-                convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header},
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False,
-                                                     null_values=[]),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    null_values=[],
+                ),
             )
             pending, count, number = [], 0, 1
             for batch in reader:
@@ -299,8 +307,9 @@ def _csv_chunks(table: RawTable, rows: int) -> Iterator[Chunk]:
             raise UnreadableFile(f"{table.path.name}: not a readable CSV file: {exc}") from exc
 
 
-def _take(pending: list[pa.RecordBatch], rows: int, number: int, bad: list[tuple[int, str, str]],
-          header: list[str]) -> tuple[pd.DataFrame, list[pa.RecordBatch], int, int]:
+def _take(
+    pending: list[pa.RecordBatch], rows: int, number: int, bad: list[tuple[int, str, str]], header: list[str]
+) -> tuple[pd.DataFrame, list[pa.RecordBatch], int, int]:
     """The first ``rows`` rows of ``pending`` as a frame numbered from ``number`` (skipping the
     numbers of malformed rows); returns the rest and the next number."""
     schema = pa.schema([(name, pa.string()) for name in header])
@@ -319,8 +328,10 @@ def _undecoded_reason(row: str, positions: list[int]) -> str:
     count = row.count(UNDECODABLE)
     taken = [positions.pop() for _ in range(min(count, len(positions)))]
     where = ", ".join(map(str, taken)) or "?"
-    return f"byte{'s' if count > 1 else ''} {where} of the file {'are' if count > 1 else 'is'} not UTF-8 " \
-           "(the rest of the file is): the row cannot be read as written"
+    return (
+        f"byte{'s' if count > 1 else ''} {where} of the file {'are' if count > 1 else 'is'} not UTF-8 "
+        "(the rest of the file is): the row cannot be read as written"
+    )
 
 
 def _undecodable_rows(frame: pd.DataFrame, positions: list[int]) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
@@ -416,6 +427,8 @@ def _jsonl_chunks(table: RawTable, rows: int) -> Iterator[Chunk]:
 
 
 def _jsonl_frame(records: list[dict], numbers: list[int], header: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(records, columns=header, dtype=object).fillna("").astype("str")  # object: an absent column is not float
+    frame = (
+        pd.DataFrame(records, columns=header, dtype=object).fillna("").astype("str")
+    )  # object: an absent column is not float
     frame.index = pd.Index(numbers, name="row")
     return frame

@@ -91,8 +91,11 @@ class SubjectResolver:
         codes = text(frame[code_column]).fillna("")
         primary = classify_codes(codes)
         personal = is_personal_id(codes) & (primary["kind"] != CodeKind.USCC)
-        rejects.add(personal, "personal_id_as_code",
-                    f"{code_label}: holds a natural person's identity number, not an entity code")
+        rejects.add(
+            personal,
+            "personal_id_as_code",
+            f"{code_label}: holds a natural person's identity number, not an entity code",
+        )
         usable = primary["kind"].isin([CodeKind.USCC, CodeKind.USCC_CHECK_FAILED]) & ~personal
         uscc = primary["value"].where(usable).astype("string")
         flags = pd.Series(pd.NA, index=index, dtype="string")
@@ -105,15 +108,20 @@ class SubjectResolver:
             uscc[failed] = placed
             corrected = (failed & placed.reindex(index).notna() & (uscc != primary["value"])).fillna(False)
             flags[corrected] = CORRECTED_FLAG
-            self._corrections.update(zip(index[corrected].tolist(), zip(
-                primary.loc[corrected, "value"].tolist(), uscc[corrected].tolist(), strict=True), strict=True))
+            self._corrections.update(
+                zip(
+                    index[corrected].tolist(),
+                    zip(primary.loc[corrected, "value"].tolist(), uscc[corrected].tolist(), strict=True),
+                    strict=True,
+                )
+            )
 
         learned = self._learn(uscc, frame, alt_columns)
         self._prove(learned)
         candidates = [(code_column, primary)] + [
             (col, classify_codes(text(frame[col]).fillna(""))) for col in alt_columns if col in frame
         ]
-        for column, checks in candidates:
+        for _column, checks in candidates:
             for kind, alias_kind in ALIAS_OF_KIND.items():
                 todo = uscc.isna() & (checks["kind"] == kind)
                 if not todo.any():
@@ -142,7 +150,8 @@ class SubjectResolver:
         status = classify_codes(uscc.fillna(""))["kind"].astype("string").where(uscc.notna())
         failed = (status == CodeKind.USCC_CHECK_FAILED).fillna(False)
         flags = flags.mask(failed & flags.isna(), "uscc_check_failed").mask(
-            failed & flags.notna(), flags + ",uscc_check_failed")
+            failed & flags.notna(), flags + ",uscc_check_failed"
+        )
         return Subjects(uscc, status, flags, learned)
 
     def corrections(self) -> dict[int, tuple[str, str]]:
@@ -177,12 +186,14 @@ class SubjectResolver:
                 why.append(pd.NA)
                 continue
             row_name = fold_name(name)
-            fits = sorted(v for v, how in hits[code] if how == CHECK_CHAR or (
-                row_name and fold_name(self._registered[v]) == row_name))
+            fits = sorted(
+                v
+                for v, how in hits[code]
+                if how == CHECK_CHAR or (row_name and fold_name(self._registered[v]) == row_name)
+            )
             placed.append(fits[0] if len(fits) == 1 else pd.NA)
             why.append(pd.NA if len(fits) == 1 else f"{AMBIGUOUS}:{', '.join(fits)}" if fits else UNPLACED)
-        return (pd.Series(placed, index=codes.index, dtype="string"),
-                pd.Series(why, index=codes.index, dtype="string"))
+        return (pd.Series(placed, index=codes.index, dtype="string"), pd.Series(why, index=codes.index, dtype="string"))
 
     # -- aliases -------------------------------------------------------------------------------
     def _learn(self, uscc: pd.Series, frame: pd.DataFrame, alt_columns: tuple[str, ...]) -> pd.DataFrame:
@@ -196,9 +207,9 @@ class SubjectResolver:
             checks = classify_codes(text(frame.loc[known.index, col]).fillna(""))
             for kind, alias_kind in ALIAS_OF_KIND.items():
                 hit = checks["kind"] == kind
-                parts.append(pd.DataFrame(
-                    {"alias_kind": alias_kind, "alias": checks.loc[hit, "value"], "uscc": known[hit]}
-                ))
+                parts.append(
+                    pd.DataFrame({"alias_kind": alias_kind, "alias": checks.loc[hit, "value"], "uscc": known[hit]})
+                )
         learned = pd.concat(parts, ignore_index=True).drop_duplicates()
         return learned.astype({"alias_kind": str, "alias": str, "uscc": str})
 
@@ -243,7 +254,11 @@ class SubjectResolver:
 
     @staticmethod
     def _reject_unresolved(
-        todo: pd.Series, checks: pd.DataFrame, frame: pd.DataFrame, label: str, rejects: Rejects,
+        todo: pd.Series,
+        checks: pd.DataFrame,
+        frame: pd.DataFrame,
+        label: str,
+        rejects: Rejects,
         outcome: pd.Series,
     ) -> None:
         kind = checks["kind"]
@@ -251,35 +266,54 @@ class SubjectResolver:
         ambiguous = outcome.str.startswith(AMBIGUOUS).fillna(False)
         if ambiguous.any():
             rejects.add(
-                todo & ambiguous, AMBIGUOUS,
-                f"{label}: '" + value + "' fails the national check (" + checks["reason"]
-                + ") and fits several registered entities (" + outcome.str.removeprefix(AMBIGUOUS + ":").fillna("")
+                todo & ambiguous,
+                AMBIGUOUS,
+                f"{label}: '"
+                + value
+                + "' fails the national check ("
+                + checks["reason"]
+                + ") and fits several registered entities ("
+                + outcome.str.removeprefix(AMBIGUOUS + ":").fillna("")
                 + "): never guessed",
             )
         unplaced = todo & (kind == CodeKind.USCC_CHECK_FAILED)
         if unplaced.any():
             rejects.add(
-                unplaced, UNPLACED,
-                f"{label}: '" + value + "' fails the national check (" + checks["reason"]
+                unplaced,
+                UNPLACED,
+                f"{label}: '"
+                + value
+                + "' fails the national check ("
+                + checks["reason"]
                 + "), no registered entity holds it, and none it could be a typo of (one character, or two"
-                  " neighbours swapped, with the row's name) is registered: it waits for registration data",
+                " neighbours swapped, with the row's name) is registered: it waits for registration data",
             )
-        rejects.add(todo & (kind == CodeKind.EMPTY), "missing_code", f"{label}: empty, and the row names no other usable code")
         rejects.add(
-            todo & (kind == CodeKind.PLACEHOLDER), "placeholder_code",
-            f"{label}: '" + value + "' is a placeholder (" + checks["reason"] + "), and the row names no other usable code",
+            todo & (kind == CodeKind.EMPTY), "missing_code", f"{label}: empty, and the row names no other usable code"
         )
         rejects.add(
-            todo & (kind == CodeKind.MASKED), "masked_unresolved",
+            todo & (kind == CodeKind.PLACEHOLDER),
+            "placeholder_code",
+            f"{label}: '"
+            + value
+            + "' is a placeholder ("
+            + checks["reason"]
+            + "), and the row names no other usable code",
+        )
+        rejects.add(
+            todo & (kind == CodeKind.MASKED),
+            "masked_unresolved",
             f"{label}: masked code '" + value + "' matches no single known entity of that name",
         )
         for k, alias_kind in ALIAS_OF_KIND.items():
             rejects.add(
-                todo & (kind == k), f"unknown_{alias_kind}",
+                todo & (kind == k),
+                f"unknown_{alias_kind}",
                 f"{label}: '" + value + f"' is a {alias_kind.replace('_', ' ')} that matches no known entity",
             )
         rejects.add(
-            todo & (kind == CodeKind.INVALID), "invalid_code",
+            todo & (kind == CodeKind.INVALID),
+            "invalid_code",
             f"{label}: '" + value + "' is not a valid code (" + checks["reason"] + ")",
         )
         rejects.add(todo, "unresolved_subject", f"{label}: no usable code")
@@ -298,7 +332,9 @@ def is_personal_id(values: pd.Series, masked: bool = False) -> pd.Series:
     kinds = classify_ids(candidates)["kind"]
     found = kinds.isin(["valid", "unknown_region"])
     if masked:
-        found |= (kinds == "masked") & candidates.str.replace("*", "", regex=False).str.fullmatch(r"\d*[Xx]?").fillna(False)
+        found |= (kinds == "masked") & candidates.str.replace("*", "", regex=False).str.fullmatch(r"\d*[Xx]?").fillna(
+            False
+        )
     personal[candidates.index] = found.to_numpy(dtype=bool)
     return personal
 
@@ -321,15 +357,19 @@ def people(ids: pd.Series, names: pd.Series, pseudonymiser: Pseudonymiser, keep_
         distinct = numbers.drop_duplicates()
         key[usable] = numbers.map(dict(zip(distinct, pseudonymiser.keys(distinct))))
     masked = mask_ids(checks["value"]).where(checks["kind"] != "empty").astype("string")
-    persons = pd.DataFrame({
-        "pseudonym": key[usable],
-        "masked_id": masked[usable],
-        "id_status": checks.loc[usable, "kind"].astype(str),
-        "name": text(names)[usable],
-        "birth_date": checks.loc[usable, "birth_date"],
-        "male": checks.loc[usable, "male"],
-        "encrypted_id": (
-            checks.loc[usable, "value"].map(pseudonymiser.encrypt) if keep_encrypted else pd.Series(pd.NA, index=key[usable].index)
-        ),
-    })
+    persons = pd.DataFrame(
+        {
+            "pseudonym": key[usable],
+            "masked_id": masked[usable],
+            "id_status": checks.loc[usable, "kind"].astype(str),
+            "name": text(names)[usable],
+            "birth_date": checks.loc[usable, "birth_date"],
+            "male": checks.loc[usable, "male"],
+            "encrypted_id": (
+                checks.loc[usable, "value"].map(pseudonymiser.encrypt)
+                if keep_encrypted
+                else pd.Series(pd.NA, index=key[usable].index)
+            ),
+        }
+    )
     return People(key, masked, checks, persons)

@@ -21,8 +21,9 @@ CHAIN_LOCK = 0x61756469
 FIELDS = ("at", "actor", "action", "target", "detail_json", "client")
 
 
-def chain_hash(prev: str | None, at: str, actor: str, action: str, target: str | None, detail_json: str | None,
-               client: str | None) -> str:
+def chain_hash(
+    prev: str | None, at: str, actor: str, action: str, target: str | None, detail_json: str | None, client: str | None
+) -> str:
     """SHA-256 of a row's fields and its predecessor's hash (also registered as the SQLite
     function ``audit_chain_hash``, so the insert computes it in the statement that reads ``prev``)."""
     text = json.dumps([prev, at, actor, action, target, detail_json, client], ensure_ascii=False, separators=(",", ":"))
@@ -41,12 +42,16 @@ def append(conn: Connection, values: tuple[str, str, str, str | None, str | None
         prev = conn.exec_driver_sql("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1").scalar()
         conn.exec_driver_sql(
             "INSERT INTO audit_log (at, actor, action, target, detail_json, client, prev_hash, row_hash) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", (*values, prev, chain_hash(prev, *values)))
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (*values, prev, chain_hash(prev, *values)),
+        )
         return
     conn.exec_driver_sql(
         "INSERT INTO audit_log (at, actor, action, target, detail_json, client, prev_hash, row_hash) "
         "SELECT ?, ?, ?, ?, ?, ?, p, audit_chain_hash(p, ?, ?, ?, ?, ?, ?) "
-        "FROM (SELECT (SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1) AS p)", (*values, *values))
+        "FROM (SELECT (SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1) AS p)",
+        (*values, *values),
+    )
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,9 @@ def _rows(conn: Connection, batch: int = 10_000) -> Iterator[tuple]:
         mark = "%s" if conn.dialect.name == "postgresql" else "?"
         rows = conn.exec_driver_sql(
             f"SELECT id, {', '.join(FIELDS)}, prev_hash, row_hash FROM audit_log WHERE id > {mark} "
-            f"ORDER BY id LIMIT {batch}", (after,)).all()
+            f"ORDER BY id LIMIT {batch}",
+            (after,),
+        ).all()
         if not rows:
             return
         yield from rows
@@ -80,9 +87,13 @@ def verify(conn: Connection) -> Verification:
         row_id, at, actor, action, target, detail, client, prev_hash, row_hash = row
         count += 1
         if prev_hash != prev:
-            return Verification(count, row_id, f"row {row_id} names {prev_hash or 'no'} predecessor hash, but the "
-                                               f"row before it hashes to {prev or 'nothing (first row)'}: a row "
-                                               "before it was removed, inserted or changed")
+            return Verification(
+                count,
+                row_id,
+                f"row {row_id} names {prev_hash or 'no'} predecessor hash, but the "
+                f"row before it hashes to {prev or 'nothing (first row)'}: a row "
+                "before it was removed, inserted or changed",
+            )
         if row_hash != chain_hash(prev_hash, stamp_text(at), actor, action, target, detail, client):
             return Verification(count, row_id, f"row {row_id}'s fields no longer match its hash: it was changed")
         prev = row_hash

@@ -56,10 +56,13 @@ def restore(engine: Engine) -> None:
         for index in _indexes():
             index.create(conn, checkfirst=True)
         fk = _source_file_fk()
-        if _is_postgres(conn) and not conn.execute(
-            text("SELECT 1 FROM pg_constraint WHERE conname = :name AND conrelid = 'fact'::regclass"),
-            {"name": fk.name},
-        ).first():
+        if (
+            _is_postgres(conn)
+            and not conn.execute(
+                text("SELECT 1 FROM pg_constraint WHERE conname = :name AND conrelid = 'fact'::regclass"),
+                {"name": fk.name},
+            ).first()
+        ):
             conn.execute(AddConstraint(fk, isolate_from_table=False))
 
 

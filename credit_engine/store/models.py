@@ -147,8 +147,13 @@ class Fact(Base):
         Index("ix_fact_person", "person_key"),
         # one current version per key; the ingest looks them up by key (unique: planned as an
         # index scan even before the table has statistics, during a long first ingest)
-        Index("ix_fact_current_key", "fact_key", unique=True, postgresql_where=text("superseded_at IS NULL"),
-              sqlite_where=text("superseded_at IS NULL")),
+        Index(
+            "ix_fact_current_key",
+            "fact_key",
+            unique=True,
+            postgresql_where=text("superseded_at IS NULL"),
+            sqlite_where=text("superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -280,8 +285,10 @@ class CreditCase(Base):
     at once exactly one succeeds."""
 
     __tablename__ = "credit_case"
-    __table_args__ = (Index("ix_credit_case_status_deadline", "status", "deadline"),
-                      Index("ix_credit_case_client_status", "client", "status"))
+    __table_args__ = (
+        Index("ix_credit_case_status_deadline", "status", "deadline"),
+        Index("ix_credit_case_client_status", "client", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ticket: Mapped[str] = mapped_column(String(32), unique=True)

@@ -97,7 +97,7 @@ class Store:
         marks = ", ".join([self.mark] * len(columns))
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) {on_conflict}"
         for start in range(0, len(rows), 50_000):
-            self.conn.exec_driver_sql(sql, rows[start:start + 50_000])
+            self.conn.exec_driver_sql(sql, rows[start : start + 50_000])
 
     def insert_frame(self, table: str, frame: pd.DataFrame, on_conflict: str = "") -> None:
         """Bulk insert: PostgreSQL gets one COPY (through a staging table when rows may conflict).
@@ -116,7 +116,7 @@ class Store:
         payload = _copy_csv(frame)
         with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
             for start in range(0, payload.size, 1 << 24):
-                copy.write(memoryview(payload)[start:start + (1 << 24)])
+                copy.write(memoryview(payload)[start : start + (1 << 24)])
         if on_conflict:
             names = ", ".join(columns)
             self.conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} {on_conflict}")
@@ -127,7 +127,7 @@ class Store:
         values = list(values)
         found: list[tuple] = []
         for start in range(0, len(values), CHUNK):
-            part = values[start:start + CHUNK]
+            part = values[start : start + CHUNK]
             if self.postgres:
                 found += self.conn.exec_driver_sql(sql.format(**{"in": "= ANY(%s)"}), (*params, part)).all()
             else:
@@ -139,7 +139,9 @@ class Store:
     def uscc_for_aliases(self, alias_kind: str, aliases: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         rows = self.select_in(
-            f"SELECT alias, uscc FROM entity_alias WHERE alias_kind = {self.mark} AND alias {{in}}", aliases, (alias_kind,)
+            f"SELECT alias, uscc FROM entity_alias WHERE alias_kind = {self.mark} AND alias {{in}}",
+            aliases,
+            (alias_kind,),
         )
         for alias, uscc in rows:
             out.setdefault(alias, set()).add(uscc)
@@ -176,7 +178,9 @@ class Store:
         columns = list(values)
         if existing:
             sets = ", ".join(f"{c} = {self.mark}" for c in columns)
-            self.conn.exec_driver_sql(f"UPDATE source_file SET {sets} WHERE id = {self.mark}", (*values.values(), existing[0]))
+            self.conn.exec_driver_sql(
+                f"UPDATE source_file SET {sets} WHERE id = {self.mark}", (*values.values(), existing[0])
+            )
             return existing[0]
         marks = ", ".join([self.mark] * len(columns))
         return self.conn.exec_driver_sql(
@@ -186,26 +190,36 @@ class Store:
     def file_known(self, file_id: int) -> tuple[datetime, bool]:
         """When a file's rows were ingested, and whether as a backfill (its audit row names the lags)."""
         sha, ingested_at = self.conn.exec_driver_sql(
-            f"SELECT sha256, ingested_at FROM source_file WHERE id = {self.mark}", (file_id,)).one()
+            f"SELECT sha256, ingested_at FROM source_file WHERE id = {self.mark}", (file_id,)
+        ).one()
         details = self.conn.exec_driver_sql(
-            f"SELECT detail_json FROM audit_log WHERE action = 'ingest' AND target = {self.mark}", (sha,)).scalars()
+            f"SELECT detail_json FROM audit_log WHERE action = 'ingest' AND target = {self.mark}", (sha,)
+        ).scalars()
         backfill = any("backfill_lag_days" in json.loads(d or "{}") for d in details)
         return pd.Timestamp(ingested_at).to_pydatetime(), backfill
 
     def first_registered(self, usccs: list[str]) -> dict[str, object]:
         """When registration data about each entity was first known (its earliest registration fact)."""
-        return dict(self.select_in("SELECT subject_uscc, MIN(recorded_at) FROM fact WHERE kind = 'registration' "
-                                   "AND subject_uscc {in} GROUP BY subject_uscc", usccs))
+        return dict(
+            self.select_in(
+                "SELECT subject_uscc, MIN(recorded_at) FROM fact WHERE kind = 'registration' "
+                "AND subject_uscc {in} GROUP BY subject_uscc",
+                usccs,
+            )
+        )
 
     def update_counts(self, file_id: int, counts: dict[str, int]) -> None:
         sets = ", ".join(f"{c} = {self.mark}" for c in counts)
         self.conn.exec_driver_sql(f"UPDATE source_file SET {sets} WHERE id = {self.mark}", (*counts.values(), file_id))
 
-    def audit(self, moment: datetime, actor: str, action: str, target: str, detail: dict,
-              client: str | None = None) -> None:
+    def audit(
+        self, moment: datetime, actor: str, action: str, target: str, detail: dict, client: str | None = None
+    ) -> None:
         """Append to the audit log, chained to its last row (the database refuses updates and deletes of it)."""
-        audit_chain.append(self.conn, (stamp(moment), actor, action, target,
-                                       json.dumps(detail, ensure_ascii=False, default=str), client))
+        audit_chain.append(
+            self.conn,
+            (stamp(moment), actor, action, target, json.dumps(detail, ensure_ascii=False, default=str), client),
+        )
 
     # -- entities, aliases, persons ---------------------------------------------------------------
     def upsert_entities(self, entities: pd.DataFrame, moment: datetime, full: bool) -> None:
@@ -218,7 +232,11 @@ class Store:
         usccs = sorted(set(entities["uscc"]))
         before = self.names_of(usccs)
         frame = entities.assign(updated_at=stamp(moment))
-        columns = [c for c in frame.columns if frame[c].notna().any() or c in ("uscc", "code_status", "entity_type", "region_code", "registered")]
+        columns = [
+            c
+            for c in frame.columns
+            if frame[c].notna().any() or c in ("uscc", "code_status", "entity_type", "region_code", "registered")
+        ]
         if full:
             # an older export arriving late must not overwrite a newer registration snapshot
             sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "uscc")
@@ -257,19 +275,25 @@ class Store:
         missing = set(aliases["uscc"]) - known
         if missing:
             known = known | {u for (u,) in self.select_in("SELECT uscc FROM entity WHERE uscc {in}", sorted(missing))}
-        self.insert_frame("entity_alias", aliases[aliases["uscc"].isin(known)].sort_values(list(ALIAS_KEY)),
-                          "ON CONFLICT (alias_kind, alias, uscc) DO NOTHING")
+        self.insert_frame(
+            "entity_alias",
+            aliases[aliases["uscc"].isin(known)].sort_values(list(ALIAS_KEY)),
+            "ON CONFLICT (alias_kind, alias, uscc) DO NOTHING",
+        )
 
     def upsert_persons(self, persons: pd.DataFrame, moment: datetime) -> None:
         if persons.empty:
             return
-        frame = persons.drop_duplicates("pseudonym", keep="last").sort_values("pseudonym").assign(updated_at=stamp(moment))
+        frame = (
+            persons.drop_duplicates("pseudonym", keep="last").sort_values("pseudonym").assign(updated_at=stamp(moment))
+        )
         sets = ", ".join(f"{c} = COALESCE(excluded.{c}, person.{c})" for c in frame.columns if c != "pseudonym")
         self.insert_frame("person", frame, f"ON CONFLICT (pseudonym) DO UPDATE SET {sets}")
 
     # -- facts ------------------------------------------------------------------------------------
-    def write_facts(self, facts: pd.DataFrame, file_id: int, moment: datetime,
-                    known_from: pd.Series | None = None) -> dict[str, int]:
+    def write_facts(
+        self, facts: pd.DataFrame, file_id: int, moment: datetime, known_from: pd.Series | None = None
+    ) -> dict[str, int]:
         """New keys get version 1; a changed fact closes its current version and adds the next;
         an unchanged one is left alone, which is what makes re-ingest idempotent.
 
@@ -279,7 +303,9 @@ class Store:
         current = {key: (version, digest) for key, version, digest in self._current_versions(facts["fact_key"])}
         stored = [current.get(key) for key in facts["fact_key"].tolist()]
         version = np.array([v[0] if v else 0 for v in stored], dtype=np.int64)
-        same = np.array([v is not None and v[1] == h for v, h in zip(stored, facts["content_hash"].tolist())], dtype=bool)
+        same = np.array(
+            [v is not None and v[1] == h for v, h in zip(stored, facts["content_hash"].tolist())], dtype=bool
+        )
         changed = (version > 0) & ~same
         if changed.any():
             facts = self._keep_decisions(facts, changed)
@@ -289,7 +315,9 @@ class Store:
         recorded = pd.Series(stamp(moment), index=facts.index, dtype="string")
         if known_from is not None:
             first = version == 0
-            recorded[first] = pd.Series(known_from.to_numpy(), index=facts.index)[first].dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+            recorded[first] = pd.Series(known_from.to_numpy(), index=facts.index)[first].dt.strftime(
+                "%Y-%m-%d %H:%M:%S.%f"
+            )
         fresh = fresh.assign(source_file_id=file_id, recorded_at=recorded[~same])
         if self.postgres and len(fresh):
             # ids in the file's row order, rows sent in key order: the two fact_key indexes are
@@ -311,7 +339,7 @@ class Store:
             self.conn.exec_driver_sql(update + "= ?", [(stamp(moment), k) for k in ordered])
             return
         for start in range(0, len(ordered), CHUNK):
-            self.conn.exec_driver_sql(update + "= ANY(%s)", (stamp(moment), ordered[start:start + CHUNK]))
+            self.conn.exec_driver_sql(update + "= ANY(%s)", (stamp(moment), ordered[start : start + CHUNK]))
 
     def _fact_ids(self, count: int) -> np.ndarray:
         """``count`` new ids from the fact table's own sequence, in increasing order. They are
@@ -319,7 +347,9 @@ class Store:
         sequence = self.conn.exec_driver_sql("SELECT pg_get_serial_sequence('fact', 'id')").scalar_one()
         low, high, ids = self.conn.exec_driver_sql(
             "SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL ELSE array_agg(v ORDER BY v) END "
-            "FROM (SELECT nextval(%s) AS v FROM generate_series(1, %s)) AS d", (sequence, count)).one()
+            "FROM (SELECT nextval(%s) AS v FROM generate_series(1, %s)) AS d",
+            (sequence, count),
+        ).one()
         return np.arange(low, high + 1, dtype=np.int64) if ids is None else np.array(ids, dtype=np.int64)
 
     def _keep_decisions(self, facts: pd.DataFrame, changed: np.ndarray) -> pd.DataFrame:
@@ -328,10 +358,15 @@ class Store:
         again. A withdrawal from the source (decision revoked) still wins over them."""
         marked = " OR ".join([f"flags LIKE {self.mark}"] * len(DECIDED_FLAGS))
         statuses = ", ".join([self.mark] * len(DECIDED_STATUSES))
-        decided = {key: (status, flags, detail) for key, status, flags, detail in self.select_in(
-            f"SELECT fact_key, status, flags, detail_json FROM fact WHERE superseded_at IS NULL "
-            f"AND (status IN ({statuses}) OR {marked}) AND fact_key {{in}}", facts.loc[changed, "fact_key"].tolist(),
-            (*DECIDED_STATUSES, *(f"%{flag}%" for flag in DECIDED_FLAGS)))}
+        decided = {
+            key: (status, flags, detail)
+            for key, status, flags, detail in self.select_in(
+                f"SELECT fact_key, status, flags, detail_json FROM fact WHERE superseded_at IS NULL "
+                f"AND (status IN ({statuses}) OR {marked}) AND fact_key {{in}}",
+                facts.loc[changed, "fact_key"].tolist(),
+                (*DECIDED_STATUSES, *(f"%{flag}%" for flag in DECIDED_FLAGS)),
+            )
+        }
         if not decided:
             return facts
         facts = facts.copy()
@@ -354,9 +389,13 @@ class Store:
         The content hash stays that of the source row, so re-ingesting the same export does not
         undo a state set here. Returns the new version number.
         """
-        current = self.conn.exec_driver_sql(
-            f"SELECT * FROM fact WHERE fact_key = {self.mark} AND superseded_at IS NULL", (fact_key,)
-        ).mappings().one()
+        current = (
+            self.conn.exec_driver_sql(
+                f"SELECT * FROM fact WHERE fact_key = {self.mark} AND superseded_at IS NULL", (fact_key,)
+            )
+            .mappings()
+            .one()
+        )
         row = {k: v for k, v in current.items() if k != "id"}
         row.update(changes, version=current["version"] + 1, recorded_at=stamp(moment), superseded_at=None)
         self.conn.exec_driver_sql(
@@ -371,21 +410,32 @@ class Store:
         cost follows the keys asked for, not the size of the store. Joining a staged key list
         instead was planned as a scan of every current fact (the planner cannot know how many
         there are before the table has statistics), once per chunk of a file: quadratic."""
-        return self.select_in("SELECT fact_key, version, content_hash FROM fact WHERE superseded_at IS NULL "
-                              "AND fact_key {in}", sorted(keys.tolist()))
+        return self.select_in(
+            "SELECT fact_key, version, content_hash FROM fact WHERE superseded_at IS NULL AND fact_key {in}",
+            sorted(keys.tolist()),
+        )
 
     def files_with_open_quarantine(self, reasons: Sequence[str]) -> list[tuple[int, str, str]]:
         marks = ", ".join([self.mark] * len(reasons))
-        return [tuple(row) for row in self.conn.exec_driver_sql(
-            "SELECT DISTINCT f.id, f.archive_path, f.file_name FROM quarantine q JOIN source_file f "
-            f"ON f.id = q.source_file_id WHERE q.resolved_at IS NULL AND q.reason_code IN ({marks}) ORDER BY f.id",
-            tuple(reasons)).all()]
+        return [
+            tuple(row)
+            for row in self.conn.exec_driver_sql(
+                "SELECT DISTINCT f.id, f.archive_path, f.file_name FROM quarantine q JOIN source_file f "
+                f"ON f.id = q.source_file_id WHERE q.resolved_at IS NULL AND q.reason_code IN ({marks}) ORDER BY f.id",
+                tuple(reasons),
+            ).all()
+        ]
 
     def open_quarantine(self, file_id: int, reasons: Sequence[str]) -> list[int]:
         marks = ", ".join([self.mark] * len(reasons))
-        return [n for (n,) in self.conn.exec_driver_sql(
-            f"SELECT row_number FROM quarantine WHERE source_file_id = {self.mark} AND resolved_at IS NULL "
-            f"AND reason_code IN ({marks})", (file_id, *reasons)).all()]
+        return [
+            n
+            for (n,) in self.conn.exec_driver_sql(
+                f"SELECT row_number FROM quarantine WHERE source_file_id = {self.mark} AND resolved_at IS NULL "
+                f"AND reason_code IN ({marks})",
+                (file_id, *reasons),
+            ).all()
+        ]
 
     def resolve_quarantine(self, file_id: int, rows: list[int], moment: datetime) -> None:
         if rows:
@@ -396,5 +446,6 @@ class Store:
 
     def add_quarantine(self, rows: pd.DataFrame, file_id: int, moment: datetime) -> None:
         frame = rows.assign(source_file_id=file_id, created_at=stamp(moment))
-        self.insert_frame("quarantine", frame[["source_file_id", "row_number", "reason_code", "reason", "raw_json", "created_at"]])
-
+        self.insert_frame(
+            "quarantine", frame[["source_file_id", "row_number", "reason_code", "reason", "raw_json", "created_at"]]
+        )

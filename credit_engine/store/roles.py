@@ -30,8 +30,9 @@ def grant_service_role(engine: Engine, role: str) -> list[str]:
             raise ValueError(f"the service role must not be the owner {owner} of the tables")
         if not conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).first():
             done.append(f"CREATE ROLE {role} NOLOGIN")
-        tables = [t for (t,) in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = %s",
-                                                    (schema,)).all()]
+        tables = [
+            t for (t,) in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)).all()
+        ]
         done.append(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')
         for table in sorted(tables):
             if table == "alembic_version":
@@ -54,6 +55,9 @@ def owns_tables(engine: Engine) -> bool:
     if engine.dialect.name != "postgresql":
         return False
     with engine.connect() as conn:
-        return bool(conn.exec_driver_sql(
-            "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
-            "WHERE schemaname = current_schema() AND tablename = 'audit_log'").scalar())
+        return bool(
+            conn.exec_driver_sql(
+                "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
+                "WHERE schemaname = current_schema() AND tablename = 'audit_log'"
+            ).scalar()
+        )

@@ -33,8 +33,12 @@ def record_batches(database: str, query: str, batch_rows: int) -> Iterator[pa.Re
     if not Path(database).is_file():  # the driver would create an empty database there
         raise FileNotFoundError(f"no SQLite database file at {database}")
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a long message cannot block the child
-        child = subprocess.Popen([sys.executable, "-m", __name__, database, str(batch_rows)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        child = subprocess.Popen(
+            [sys.executable, "-m", __name__, database, str(batch_rows)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
         assert child.stdin is not None and child.stdout is not None  # both are pipes
         try:
             try:
@@ -73,8 +77,11 @@ def main() -> None:
 
     database, batch_rows = sys.argv[1], sys.argv[2]
     query = sys.stdin.read()
-    with adbc_driver_sqlite.connect(database) as db, adbc_driver_manager.AdbcConnection(db) as conn, \
-            adbc_driver_manager.AdbcStatement(conn) as statement:
+    with (
+        adbc_driver_sqlite.connect(database) as db,
+        adbc_driver_manager.AdbcConnection(db) as conn,
+        adbc_driver_manager.AdbcStatement(conn) as statement,
+    ):
         statement.set_sql_query(f"PRAGMA busy_timeout = {BUSY_MS}")
         statement.execute_update()
         statement.set_options(**{"adbc.sqlite.query.batch_rows": batch_rows})

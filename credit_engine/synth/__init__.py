@@ -59,8 +59,13 @@ def synthesise(out_dir: Path, entities: int, seed: int, as_of: date) -> SynthRep
     files.update(_write_truth(world, out_dir))
     files.update(_write_following_year(world, out_dir, stream(seed, "following-year")))
     files.update(write_plan(out_dir, seed, as_of))
-    return SynthReport(out_dir=out_dir, entities=len(world.entities), persons=len(world.persons),
-                       files=files, defects=dict(sorted(log.items())))
+    return SynthReport(
+        out_dir=out_dir,
+        entities=len(world.entities),
+        persons=len(world.persons),
+        files=files,
+        defects=dict(sorted(log.items())),
+    )
 
 
 def _source_tables(world: World, events: Events, lk: tables.Lookup, seed: int) -> Iterator[defects.Table]:
@@ -78,24 +83,33 @@ def _source_tables(world: World, events: Events, lk: tables.Lookup, seed: int) -
     yield tables.complaints(events, lk)
 
 
-def _damage(t: defects.Table, world: World, events: Events, lk: tables.Lookup,
-            rng: np.random.Generator, log: Counter[str]) -> None:
+def _damage(
+    t: defects.Table, world: World, events: Events, lk: tables.Lookup, rng: np.random.Generator, log: Counter[str]
+) -> None:
     """Inject the defects that belong to this kind of file, then the generic ones."""
     org, regno, region = lk.org, lk.regno, lk.region_code
     bad_date_years = None
     if t.kind == "penalty_v1":
         pen = events.penalties[~events.penalties["v2"]]
         defects.add_legal_forms(t, ("CF_XDR_GSDJ", "CF_XDR_ZDM", "CF_XDR_SWDJ"), org, regno, region, rng, log)
-        defects.money_as_text(t, "CF_JG", pen["fine"].to_numpy(), pen["tier"].to_numpy() == "fine",
-                              ("罚款金额:{wan}万元", "{yuan}"), rng, log)
+        defects.money_as_text(
+            t,
+            "CF_JG",
+            pen["fine"].to_numpy(),
+            pen["tier"].to_numpy() == "fine",
+            ("罚款金额:{wan}万元", "{yuan}"),
+            rng,
+            log,
+        )
         bad_date_years = pen["year"].to_numpy()
     elif t.kind == "penalty_v2":
         defects.add_legal_forms(t, ("CF_XDR_GSZC", "CF_XDR_ZZJG", None), org, regno, region, rng, log)
         fine = _fines_of(t)
         defects.money_as_text(t, "CF_NR_FK", fine, fine > 0, ("罚款{yuan}元", "罚款金额:{wan}万元"), rng, log)
     elif t.kind == "licence_v1":
-        defects.add_legal_forms(t, ("行政相对人代码_3", "行政相对人代码_2", "行政相对人代码_4"), org, regno, region,
-                                rng, log)
+        defects.add_legal_forms(
+            t, ("行政相对人代码_3", "行政相对人代码_2", "行政相对人代码_4"), org, regno, region, rng, log
+        )
     elif t.kind == "licence_v2":
         defects.add_legal_forms(t, ("XK_XDR_GSZC", "XK_XDR_ZZJG", None), org, regno, region, rng, log)
         defects.category_as_text(t, "XK_XKLB", LICENCE_CLASS_TEXT, rng, log)
@@ -123,11 +137,16 @@ def _write_truth(world: World, out_dir: Path) -> dict[str, int]:
     """The hidden truth, outside ``sources/``."""
     truth = out_dir / "truth"
     truth.mkdir(parents=True, exist_ok=True)
-    ent = pd.DataFrame({"uscc": world.entities["uscc"].to_numpy(),
-                        "latent_risk": world.entities["risk"].to_numpy(),
-                        "p_problem": world.entities["p_problem"].to_numpy()})
-    per = pd.DataFrame({"id_number": world.persons["id_no"].to_numpy(),
-                        "latent_risk": world.persons["risk"].to_numpy()})
+    ent = pd.DataFrame(
+        {
+            "uscc": world.entities["uscc"].to_numpy(),
+            "latent_risk": world.entities["risk"].to_numpy(),
+            "p_problem": world.entities["p_problem"].to_numpy(),
+        }
+    )
+    per = pd.DataFrame(
+        {"id_number": world.persons["id_no"].to_numpy(), "latent_risk": world.persons["risk"].to_numpy()}
+    )
     ent.to_csv(truth / "entities.csv", index=False, float_format="%.6f", lineterminator="\n")
     per.to_csv(truth / "persons.csv", index=False, float_format="%.6f", lineterminator="\n")
     return {"truth/entities.csv": len(ent), "truth/persons.csv": len(per)}

@@ -86,8 +86,9 @@ def pick(rng: np.random.Generator, eligible: np.ndarray, rate: float) -> np.ndar
     return np.sort(rng.choice(rows, size=min(k, len(rows)), replace=False))
 
 
-def corrupt_uscc(t: Table, rng: np.random.Generator, pilot: np.ndarray, org: np.ndarray,
-                 regno: np.ndarray, log: Counter) -> None:
+def corrupt_uscc(
+    t: Table, rng: np.random.Generator, pilot: np.ndarray, org: np.ndarray, regno: np.ndarray, log: Counter
+) -> None:
     """Defects 1–4 on the USCC column: case/spaces, old codes, placeholders, masks."""
     col = t.columns[t.uscc]
     base = (t.entity >= 0) & ~pilot[np.maximum(t.entity, 0)] & present(col)
@@ -101,8 +102,9 @@ def corrupt_uscc(t: Table, rng: np.random.Generator, pilot: np.ndarray, org: np.
         values = col[rows]
         if name == "uscc_case_space":
             spaced = rng.random(len(rows)) < 0.5
-            values = np.array([v[:2] + " " + v[2:8] + " " + v[8:] if s else v.lower()
-                               for v, s in zip(values, spaced)], dtype=object)
+            values = np.array(
+                [v[:2] + " " + v[2:8] + " " + v[8:] if s else v.lower() for v, s in zip(values, spaced)], dtype=object
+            )
         elif name == "uscc_old_regno":
             values = regno[t.entity[rows]]
         elif name == "uscc_org_code":
@@ -128,9 +130,9 @@ def _mistyped(code: str, how: str, rng: np.random.Generator) -> str:
     if how == "uscc_transposed":
         spots = [i for i in range(8, 16) if code[i] != code[i + 1]]
         i = int(rng.choice(spots))
-        return code[:i] + code[i + 1] + code[i] + code[i + 2:]
+        return code[:i] + code[i + 1] + code[i] + code[i + 2 :]
     i = int(rng.integers(8, 17))
-    return code[:i] + rng.choice([c for c in ids.USCC_ALPHABET if c != code[i]]) + code[i + 1:]
+    return code[:i] + rng.choice([c for c in ids.USCC_ALPHABET if c != code[i]]) + code[i + 1 :]
 
 
 def mistype_uscc(t: Table, free: np.ndarray, log: Counter, rng: np.random.Generator) -> None:
@@ -170,8 +172,15 @@ def mask_person_ids(t: Table, column: str, rng: np.random.Generator, log: Counte
     log["id_masked"] += len(rows)
 
 
-def add_legal_forms(t: Table, columns: tuple[str, str, str | None], org: np.ndarray, regno: np.ndarray,
-                    region: np.ndarray, rng: np.random.Generator, log: Counter) -> None:
+def add_legal_forms(
+    t: Table,
+    columns: tuple[str, str, str | None],
+    org: np.ndarray,
+    regno: np.ndarray,
+    region: np.ndarray,
+    rng: np.random.Generator,
+    log: Counter,
+) -> None:
     """Defect 10: old registration number, organisation code (and tax number) beside the USCC."""
     reg_col, org_col, tax_col = columns
     has_old = (t.entity >= 0) & present(regno[np.maximum(t.entity, 0)])
@@ -235,8 +244,15 @@ def choose_bad_lines(t: Table, rng: np.random.Generator, log: Counter) -> None:
     log["bad_field_count"] += len(rows)
 
 
-def money_as_text(t: Table, column: str, amount: np.ndarray, eligible: np.ndarray,
-                  forms: tuple[str, ...], rng: np.random.Generator, log: Counter) -> None:
+def money_as_text(
+    t: Table,
+    column: str,
+    amount: np.ndarray,
+    eligible: np.ndarray,
+    forms: tuple[str, ...],
+    rng: np.random.Generator,
+    log: Counter,
+) -> None:
     """Defect 8: fines written as text (``罚款2000元``, ``罚款金额:0.8万元``, plain yuan).
     ``forms`` are format strings over ``yuan`` (int) and ``wan`` (10 000 yuan)."""
     rows = pick(rng, eligible, RATES["money_text"])

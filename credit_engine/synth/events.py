@@ -64,9 +64,13 @@ def _spread(
 
 def _sequence(keys: list[np.ndarray]) -> np.ndarray:
     """1-based running number within each key group (document numbers per office and year)."""
-    return pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)}).groupby(
-        [f"k{i}" for i in range(len(keys))], sort=False
-    ).cumcount().to_numpy() + 1
+    return (
+        pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+        .groupby([f"k{i}" for i in range(len(keys))], sort=False)
+        .cumcount()
+        .to_numpy()
+        + 1
+    )
 
 
 def penalties(world: World, rng: np.random.Generator) -> pd.DataFrame:
@@ -85,7 +89,8 @@ def penalties(world: World, rng: np.random.Generator) -> pd.DataFrame:
     criticism = days >= _NOTICE_CRITICISM_FROM
     tier = np.select(
         [s < -0.4, (s < -0.1) & criticism, s < -0.1, s < 1.6, s < 2.3, s < 3.0],
-        ["warning", "criticism", "warning", "fine", "confiscate", "suspend"], "revoke",
+        ["warning", "criticism", "warning", "fine", "confiscate", "suspend"],
+        "revoke",
     )
     fine = np.round(np.exp(7.6 + 0.7 * s + 0.8 * rng.standard_normal(n)), -2).clip(200, None)
     fine = np.where(np.isin(tier, ["warning", "criticism"]), 0.0, fine)
@@ -110,11 +115,23 @@ def penalties(world: World, rng: np.random.Generator) -> pd.DataFrame:
     publicity_end = np.select([tier == "warning", small], [NA_DAY, days + 91], days + 1095)
     valid_to = np.where(tier == "suspend", days + 180, NA_DAY)
     return pd.DataFrame(
-        {"entity": idx, "day": days, "year": year, "tier": tier, "categories": categories,
-         "fine": fine, "confiscated": confiscated, "violation": violation, "basis": basis,
-         "region": region, "seq": _sequence([region, year]), "publicity_end": publicity_end,
-         "valid_to": valid_to, "revoked_decision": rng.random(n) < 0.01,
-         "v2": days >= _PENALTY_V2_FROM}
+        {
+            "entity": idx,
+            "day": days,
+            "year": year,
+            "tier": tier,
+            "categories": categories,
+            "fine": fine,
+            "confiscated": confiscated,
+            "violation": violation,
+            "basis": basis,
+            "region": region,
+            "seq": _sequence([region, year]),
+            "publicity_end": publicity_end,
+            "valid_to": valid_to,
+            "revoked_decision": rng.random(n) < 0.01,
+            "v2": days >= _PENALTY_V2_FROM,
+        }
     )
 
 
@@ -135,9 +152,17 @@ def licences(world: World, rng: np.random.Generator) -> pd.DataFrame:
     u = rng.random(n)
     state = np.select([u < 0.01, ended, valid_to < world.as_of], ["撤销", "注销", "失效"], "有效")
     return pd.DataFrame(
-        {"entity": idx, "day": days, "year": year, "kind": kind[idx], "region": region,
-         "seq": _sequence([region, year]), "valid_to": valid_to, "state": state,
-         "long_term": rng.random(n) < 0.03}
+        {
+            "entity": idx,
+            "day": days,
+            "year": year,
+            "kind": kind[idx],
+            "region": region,
+            "seq": _sequence([region, year]),
+            "valid_to": valid_to,
+            "state": state,
+            "long_term": rng.random(n) < 0.03,
+        }
     )
 
 
@@ -163,11 +188,17 @@ def abnormal_and_serious(
     lo, hi = _window(world, as_of - _HISTORY_DAYS)
     other_idx, other_days = _spread(rng, np.where(listed_kind, 0.006 * np.exp(1.0 * risk), 0.0), lo, hi)
     other_reason = rng.choice([1, 2, 3], size=len(other_idx), p=[0.2, 0.15, 0.65])
-    ab = pd.DataFrame(
-        {"entity": np.concatenate([report_idx, other_idx]),
-         "day": np.concatenate([report_days, other_days]),
-         "reason": np.concatenate([np.zeros(len(report_idx), dtype=np.int64), other_reason])}
-    ).sort_values(["entity", "day", "reason"], kind="stable").reset_index(drop=True)
+    ab = (
+        pd.DataFrame(
+            {
+                "entity": np.concatenate([report_idx, other_idx]),
+                "day": np.concatenate([report_days, other_days]),
+                "reason": np.concatenate([np.zeros(len(report_idx), dtype=np.int64), other_reason]),
+            }
+        )
+        .sort_values(["entity", "day", "reason"], kind="stable")
+        .reset_index(drop=True)
+    )
     n = len(ab)
     r = risk[ab["entity"].to_numpy()]
     removal = ab["day"].to_numpy() + 5 + rng.exponential(150, n).astype(np.int64)
@@ -178,13 +209,22 @@ def abnormal_and_serious(
     promote_day = ab["day"].to_numpy() + 1096 + rng.integers(0, 30, n)
     deadline = np.minimum(as_of, alive_until[ab["entity"].to_numpy()])
     promoted = (ab["removed"].to_numpy() == NA_DAY) & (promote_day <= deadline)
-    from_ab = pd.DataFrame({"entity": ab["entity"].to_numpy()[promoted], "day": promote_day[promoted],
-                            "reason": vocab.SERIOUS_FROM_ABNORMAL}).drop_duplicates("entity")
+    from_ab = pd.DataFrame(
+        {
+            "entity": ab["entity"].to_numpy()[promoted],
+            "day": promote_day[promoted],
+            "reason": vocab.SERIOUS_FROM_ABNORMAL,
+        }
+    ).drop_duplicates("entity")
     grave = pen[(pen["tier"] == "revoke") & (_AREA[ent["industry"].to_numpy()[pen["entity"].to_numpy()]] != "")]
     grave = grave[rng.random(len(grave)) < 0.3]
-    from_pen = pd.DataFrame({"entity": grave["entity"].to_numpy(),
-                             "day": np.minimum(grave["day"].to_numpy() + 15, as_of),
-                             "reason": vocab.SERIOUS_FROM_PENALTY})
+    from_pen = pd.DataFrame(
+        {
+            "entity": grave["entity"].to_numpy(),
+            "day": np.minimum(grave["day"].to_numpy() + 15, as_of),
+            "reason": vocab.SERIOUS_FROM_PENALTY,
+        }
+    )
     se = pd.concat([from_ab, from_pen], ignore_index=True).sort_values(["entity", "day"], kind="stable")
     se = se.reset_index(drop=True)
     m = len(se)
@@ -214,9 +254,11 @@ def court(world: World, rng: np.random.Generator) -> pd.DataFrame:
     own_idx, own_day = _spread(rng, p_rate, p_lo, np.full(len(persons), as_of))
     lr_day = np.clip(e_day[with_lr] + rng.integers(-200, 200, int(with_lr.sum())), as_of - _HISTORY_DAYS, as_of)
     person_rows = pd.DataFrame(
-        {"person": np.concatenate([lr[e_idx[with_lr]], lr[op_idx], own_idx]),
-         "entity": np.concatenate([e_idx[with_lr], op_idx, home[own_idx]]),
-         "day": np.concatenate([lr_day, op_day, own_day])}
+        {
+            "person": np.concatenate([lr[e_idx[with_lr]], lr[op_idx], own_idx]),
+            "entity": np.concatenate([e_idx[with_lr], op_idx, home[own_idx]]),
+            "day": np.concatenate([lr_day, op_day, own_day]),
+        }
     )
     adult = persons["birth"].to_numpy()[person_rows["person"].to_numpy()] + ADULT_DAYS
     person_rows = person_rows[person_rows["day"].to_numpy() >= adult]
@@ -288,17 +330,26 @@ def inspections(world: World, rng: np.random.Generator, comp: pd.DataFrame) -> p
     checked = comp[(comp["verdict"] != "待核实") & (rng.random(len(comp)) < 0.3)]
     c_idx = checked["entity"].to_numpy()
     c_day = np.minimum(checked["day"].to_numpy() + rng.integers(1, 30, len(checked)), world.as_of)
-    out = pd.DataFrame(
-        {"entity": np.concatenate([r_idx, t_idx, c_idx]),
-         "day": np.concatenate([r_day, t_day, c_day]),
-         "type": np.concatenate([np.zeros(len(r_idx), dtype=np.int64), t_type, np.full(len(c_idx), 3)])}
-    ).sort_values(["day", "entity", "type"], kind="stable").reset_index(drop=True)
+    out = (
+        pd.DataFrame(
+            {
+                "entity": np.concatenate([r_idx, t_idx, c_idx]),
+                "day": np.concatenate([r_day, t_day, c_day]),
+                "type": np.concatenate([np.zeros(len(r_idx), dtype=np.int64), t_type, np.full(len(c_idx), 3)]),
+            }
+        )
+        .sort_values(["day", "entity", "type"], kind="stable")
+        .reset_index(drop=True)
+    )
     n = len(out)
     out["problem"] = rng.random(n) < ent["p_problem"].to_numpy()[out["entity"].to_numpy()]
     ok = rng.choice(len(vocab.INSPECTION_OK), n, p=[0.55, 0.3, 0.15])
     bad = rng.choice(len(vocab.INSPECTION_PROBLEM), n, p=[0.25, 0.1, 0.2, 0.3, 0.03, 0.12])
-    out["result"] = np.where(out["problem"], np.array(vocab.INSPECTION_PROBLEM, dtype=object)[bad],
-                             np.array(vocab.INSPECTION_OK, dtype=object)[ok])
+    out["result"] = np.where(
+        out["problem"],
+        np.array(vocab.INSPECTION_PROBLEM, dtype=object)[bad],
+        np.array(vocab.INSPECTION_OK, dtype=object)[ok],
+    )
     out["region"] = ent["region"].to_numpy()[out["entity"].to_numpy()]
     return out
 
@@ -313,11 +364,19 @@ def commitments(world: World, rng: np.random.Generator, lic: pd.DataFrame, ab: p
     lo, hi = _window(world, as_of - _HISTORY_DAYS)
     v_idx, v_day = _spread(rng, np.full(len(ent), 0.03), lo, hi)
     out = pd.DataFrame(
-        {"entity": np.concatenate([told["entity"].to_numpy(), repaired["entity"].to_numpy(), v_idx]),
-         "day": np.concatenate([told["day"].to_numpy() - rng.integers(0, 10, len(told)),
-                                repaired["removed"].to_numpy() - rng.integers(1, 20, len(repaired)), v_day]),
-         "type": np.concatenate([np.zeros(len(told), dtype=np.int64), np.full(len(repaired), 2),
-                                 np.ones(len(v_idx), dtype=np.int64)])}
+        {
+            "entity": np.concatenate([told["entity"].to_numpy(), repaired["entity"].to_numpy(), v_idx]),
+            "day": np.concatenate(
+                [
+                    told["day"].to_numpy() - rng.integers(0, 10, len(told)),
+                    repaired["removed"].to_numpy() - rng.integers(1, 20, len(repaired)),
+                    v_day,
+                ]
+            ),
+            "type": np.concatenate(
+                [np.zeros(len(told), dtype=np.int64), np.full(len(repaired), 2), np.ones(len(v_idx), dtype=np.int64)]
+            ),
+        }
     )
     out = out[out["day"].to_numpy() >= ent["est"].to_numpy()[out["entity"].to_numpy()]]
     out = out.sort_values(["day", "entity", "type"], kind="stable").reset_index(drop=True)
@@ -337,8 +396,13 @@ def build_events(world: World, seed: int) -> Events:
     ab, se = abnormal_and_serious(world, stream(seed, "lists"), pen)
     comp = complaints(world, stream(seed, "complaints"))
     return Events(
-        penalties=pen, licences=lic, abnormal=ab, serious=se,
-        court=court(world, stream(seed, "court")), tax=tax(world, stream(seed, "tax")),
+        penalties=pen,
+        licences=lic,
+        abnormal=ab,
+        serious=se,
+        court=court(world, stream(seed, "court")),
+        tax=tax(world, stream(seed, "tax")),
         inspections=inspections(world, stream(seed, "inspections"), comp),
-        commitments=commitments(world, stream(seed, "commitments"), lic, ab), complaints=comp,
+        commitments=commitments(world, stream(seed, "commitments"), lic, ab),
+        complaints=comp,
     )

@@ -69,8 +69,8 @@ def org_codes(rng: np.random.Generator, n_numeric: int, n_ma: int) -> tuple[np.n
     ma_ints = unique_ints(rng, n_ma, 0, 31**6)
     uscc_alpha = np.array([_BASE36_VALUE[ord(c)] for c in USCC_ALPHABET])
     ma_values = np.concatenate(
-        [np.tile([_BASE36_VALUE[ord("M")], _BASE36_VALUE[ord("A")]], (n_ma, 1)),
-         uscc_alpha[digits(ma_ints, 6, 31)]], axis=1
+        [np.tile([_BASE36_VALUE[ord("M")], _BASE36_VALUE[ord("A")]], (n_ma, 1)), uscc_alpha[digits(ma_ints, 6, 31)]],
+        axis=1,
     )
     bodies = np.concatenate([digits(numeric, 8), ma_values])
     codes = text(np.concatenate([bodies, org_check(bodies)[:, None]], axis=1))

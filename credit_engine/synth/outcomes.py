@@ -28,6 +28,11 @@ def following_year(world: World, rng: np.random.Generator) -> pd.DataFrame:
     days = world.as_of + 1 + rng.integers(0, FOLLOWING_DAYS, len(operating))
     p = ent["p_problem"].to_numpy()[operating]
     problem = rng.random(len(operating)) < p
-    return pd.DataFrame({"uscc": ent["uscc"].to_numpy()[operating],
-                         "inspected_on": [to_date(int(d)).isoformat() for d in days],
-                         "problem": problem.astype(int), "p_knowable": p})
+    return pd.DataFrame(
+        {
+            "uscc": ent["uscc"].to_numpy()[operating],
+            "inspected_on": [to_date(int(d)).isoformat() for d in days],
+            "problem": problem.astype(int),
+            "p_knowable": p,
+        }
+    )

@@ -47,9 +47,14 @@ def write_plan(out_dir: Path, seed: int, as_of: date) -> dict[str, int]:
         f'regions = ["{CITY}"]',
     ]
     for i, name in enumerate(names):
-        lines += ["", "[[inspectors]]", f'code = "HRB-{i + 1:04d}"', f"name = {json.dumps(name, ensure_ascii=False)}",
-                  f"department = {json.dumps(city_authority, ensure_ascii=False)}",
-                  f"authority = {json.dumps(authorities[i // PER_AUTHORITY], ensure_ascii=False)}"]
+        lines += [
+            "",
+            "[[inspectors]]",
+            f'code = "HRB-{i + 1:04d}"',
+            f"name = {json.dumps(name, ensure_ascii=False)}",
+            f"department = {json.dumps(city_authority, ensure_ascii=False)}",
+            f"authority = {json.dumps(authorities[i // PER_AUTHORITY], ensure_ascii=False)}",
+        ]
     path = Path(out_dir) / PLAN_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

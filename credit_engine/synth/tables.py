@@ -84,9 +84,17 @@ def registration(world: World, lk: Lookup) -> Table:
         "经营范围": lk.scope,
         "注册号": lk.regno.copy(),
     }
-    return Table("sources/registration_gsxt.csv", "registration", cols, np.arange(len(e)), "utf-8-sig",
-                 dates={"成立日期": "cn_pad", "核准日期": "cn_pad"}, key_dates=("成立日期",),
-                 optional=("注册号",), uscc="统一社会信用代码")
+    return Table(
+        "sources/registration_gsxt.csv",
+        "registration",
+        cols,
+        np.arange(len(e)),
+        "utf-8-sig",
+        dates={"成立日期": "cn_pad", "核准日期": "cn_pad"},
+        key_dates=("成立日期",),
+        optional=("注册号",),
+        uscc="统一社会信用代码",
+    )
 
 
 def personnel(world: World, lk: Lookup) -> Table:
@@ -102,10 +110,19 @@ def personnel(world: World, lk: Lookup) -> Table:
         "任职终止日期": ro["end"].to_numpy(),
         "持股比例": _num(ro["share"].to_numpy()),
     }
-    return Table("sources/personnel_key_persons.csv", "personnel", cols, ent, "utf-8",
-                 dates={"任职起始日期": "iso", "任职终止日期": "iso"}, key_dates=("任职起始日期",),
-                 end_dates=("任职终止日期",), optional=("任职终止日期", "持股比例"),
-                 uscc="统一社会信用代码", uscc_defects=("uscc_case_space",))
+    return Table(
+        "sources/personnel_key_persons.csv",
+        "personnel",
+        cols,
+        ent,
+        "utf-8",
+        dates={"任职起始日期": "iso", "任职终止日期": "iso"},
+        key_dates=("任职起始日期",),
+        end_dates=("任职终止日期",),
+        optional=("任职终止日期", "持股比例"),
+        uscc="统一社会信用代码",
+        uscc_defects=("uscc_case_space",),
+    )
 
 
 def _penalty_number(lk: Lookup, pen: pd.DataFrame) -> np.ndarray:
@@ -114,8 +131,9 @@ def _penalty_number(lk: Lookup, pen: pd.DataFrame) -> np.ndarray:
     year = pen["year"].to_numpy().astype(str).astype(object)
     seq = pen["seq"].to_numpy().astype(str).astype(object)
     modern = pen["year"].to_numpy() >= 2019
-    return np.where(modern, abbrev + "市监罚〔" + year + "〕" + seq + "号",
-                    abbrev + "工商处字〔" + year + "〕第" + seq + "号")
+    return np.where(
+        modern, abbrev + "市监罚〔" + year + "〕" + seq + "号", abbrev + "工商处字〔" + year + "〕第" + seq + "号"
+    )
 
 
 def _licence_names(lk: Lookup, entity: np.ndarray) -> np.ndarray:
@@ -125,9 +143,26 @@ def _licence_names(lk: Lookup, entity: np.ndarray) -> np.ndarray:
 
 
 _PENALTY_V1_COLUMNS = (
-    "CF_WSH", "CF_CFMC", "CF_CFLB1", "CF_CFLB2", "CF_SY", "CF_YJ", "CF_XDR_MC", "CF_XDR_SHXYM",
-    "CF_XDR_ZDM", "CF_XDR_GSDJ", "CF_XDR_SWDJ", "CF_XDR_SFZ", "CF_FR", "CF_JG", "CF_JDRQ", "CF_XZJG",
-    "CF_ZT", "DFBM", "SJC", "BZ",
+    "CF_WSH",
+    "CF_CFMC",
+    "CF_CFLB1",
+    "CF_CFLB2",
+    "CF_SY",
+    "CF_YJ",
+    "CF_XDR_MC",
+    "CF_XDR_SHXYM",
+    "CF_XDR_ZDM",
+    "CF_XDR_GSDJ",
+    "CF_XDR_SWDJ",
+    "CF_XDR_SFZ",
+    "CF_FR",
+    "CF_JG",
+    "CF_JDRQ",
+    "CF_XZJG",
+    "CF_ZT",
+    "DFBM",
+    "SJC",
+    "BZ",
 )
 
 
@@ -143,41 +178,81 @@ def penalty_v1(world: World, ev: Events, lk: Lookup, rng: np.random.Generator) -
     lic = _licence_names(lk, e)
     result = np.select(
         [tier == "warning", tier == "fine", tier == "confiscate", tier == "suspend"],
-        ["警告", fine_text,
-         fine_text + "，没收违法所得" + np.array([f"{int(c)}元" for c in pen["confiscated"]], dtype=object),
-         "责令停产停业，" + fine_text],
+        [
+            "警告",
+            fine_text,
+            fine_text + "，没收违法所得" + np.array([f"{int(c)}元" for c in pen["confiscated"]], dtype=object),
+            "责令停产停业，" + fine_text,
+        ],
         "吊销" + np.where(lic == "", "许可证件", lic) + "，" + fine_text,
     )
     cols = {c: _nulls(n) for c in _PENALTY_V1_COLUMNS}
-    cols.update({
-        "CF_WSH": _penalty_number(lk, pen),
-        "CF_CFMC": lk.name[e] + _obj(pen["violation"]) + "案",
-        "CF_CFLB1": np.array([c[0] for c in cats], dtype=object),
-        "CF_CFLB2": np.array([c[1] if len(c) > 1 else None for c in cats], dtype=object),
-        "CF_SY": "当事人" + _obj(pen["violation"]),
-        "CF_YJ": _obj(pen["basis"]),
-        "CF_XDR_MC": lk.name[e],
-        "CF_XDR_SHXYM": lk.uscc[e],
-        "CF_FR": lk.lr_name[e],
-        "CF_JG": _obj(result),
-        "CF_JDRQ": pen["day"].to_numpy(),
-        "CF_XZJG": lk.reg.authority[pen["region"].to_numpy()],
-        "CF_ZT": np.where(pen["revoked_decision"].to_numpy(), "撤销", "正常").astype(object),
-        "DFBM": lk.region_code[e],
-        "SJC": np.minimum(pen["day"].to_numpy() + rng.integers(1, 30, n), world.as_of),
-    })
-    return Table("sources/penalty_2016_2019.csv", "penalty_v1", cols, e, "gb18030",
-                 dates={"CF_JDRQ": "dash_time", "SJC": "dash_time"}, key_dates=("CF_JDRQ",),
-                 optional=("CF_CFLB2", "BZ"), uscc="CF_XDR_SHXYM",
-                 uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder"),
-                 quote_all=True, crlf=True)
+    cols.update(
+        {
+            "CF_WSH": _penalty_number(lk, pen),
+            "CF_CFMC": lk.name[e] + _obj(pen["violation"]) + "案",
+            "CF_CFLB1": np.array([c[0] for c in cats], dtype=object),
+            "CF_CFLB2": np.array([c[1] if len(c) > 1 else None for c in cats], dtype=object),
+            "CF_SY": "当事人" + _obj(pen["violation"]),
+            "CF_YJ": _obj(pen["basis"]),
+            "CF_XDR_MC": lk.name[e],
+            "CF_XDR_SHXYM": lk.uscc[e],
+            "CF_FR": lk.lr_name[e],
+            "CF_JG": _obj(result),
+            "CF_JDRQ": pen["day"].to_numpy(),
+            "CF_XZJG": lk.reg.authority[pen["region"].to_numpy()],
+            "CF_ZT": np.where(pen["revoked_decision"].to_numpy(), "撤销", "正常").astype(object),
+            "DFBM": lk.region_code[e],
+            "SJC": np.minimum(pen["day"].to_numpy() + rng.integers(1, 30, n), world.as_of),
+        }
+    )
+    return Table(
+        "sources/penalty_2016_2019.csv",
+        "penalty_v1",
+        cols,
+        e,
+        "gb18030",
+        dates={"CF_JDRQ": "dash_time", "SJC": "dash_time"},
+        key_dates=("CF_JDRQ",),
+        optional=("CF_CFLB2", "BZ"),
+        uscc="CF_XDR_SHXYM",
+        uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder"),
+        quote_all=True,
+        crlf=True,
+    )
 
 
 _PENALTY_V2_COLUMNS = (
-    "CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_XDR_GSZC", "CF_XDR_ZZJG", "CF_XDR_SWDJ", "CF_XDR_SYDW",
-    "CF_XDR_SHZZ", "CF_FRDB", "CF_FR_ZJLX", "CF_FR_ZJHM", "CF_XDR_ZJLX", "CF_XDR_ZJHM", "CF_WSH", "CF_WFXW",
-    "CF_SY", "CF_YJ", "CF_CFLB", "CF_NR", "CF_NR_FK", "CF_NR_WFFF", "CF_NR_ZKDX", "CF_JDRQ", "CF_YXQ",
-    "CF_GSJZQ", "CF_CFJG", "CF_CFJGDM", "CF_SJLY", "CF_SJLYDM", "BZ",
+    "CF_XDR_MC",
+    "CF_XDR_LB",
+    "CF_XDR_SHXYM",
+    "CF_XDR_GSZC",
+    "CF_XDR_ZZJG",
+    "CF_XDR_SWDJ",
+    "CF_XDR_SYDW",
+    "CF_XDR_SHZZ",
+    "CF_FRDB",
+    "CF_FR_ZJLX",
+    "CF_FR_ZJHM",
+    "CF_XDR_ZJLX",
+    "CF_XDR_ZJHM",
+    "CF_WSH",
+    "CF_WFXW",
+    "CF_SY",
+    "CF_YJ",
+    "CF_CFLB",
+    "CF_NR",
+    "CF_NR_FK",
+    "CF_NR_WFFF",
+    "CF_NR_ZKDX",
+    "CF_JDRQ",
+    "CF_YXQ",
+    "CF_GSJZQ",
+    "CF_CFJG",
+    "CF_CFJGDM",
+    "CF_SJLY",
+    "CF_SJLYDM",
+    "BZ",
 )
 
 
@@ -185,8 +260,9 @@ def penalty_v2(ev: Events, lk: Lookup, rng: np.random.Generator) -> tuple[Table,
     """The 2020+ penalties, split between a CSV export and the 信用中国 API's JSON Lines."""
     pen = ev.penalties[ev.penalties["v2"]]
     api = rng.random(len(pen)) < 0.25
-    return _penalty_v2_table(pen[~api], lk, "sources/penalty_2020_on.csv", "utf-8", "iso", jsonl=False), \
-        _penalty_v2_table(pen[api], lk, "sources/penalty_xinyong_api.jsonl", "utf-8", "epoch_ms", jsonl=True)
+    return _penalty_v2_table(
+        pen[~api], lk, "sources/penalty_2020_on.csv", "utf-8", "iso", jsonl=False
+    ), _penalty_v2_table(pen[api], lk, "sources/penalty_xinyong_api.jsonl", "utf-8", "epoch_ms", jsonl=True)
 
 
 def _penalty_v2_table(pen: pd.DataFrame, lk: Lookup, path: str, encoding: str, shape: str, jsonl: bool) -> Table:
@@ -202,54 +278,105 @@ def _penalty_v2_table(pen: pd.DataFrame, lk: Lookup, path: str, encoding: str, s
     fine_part = np.array([f"罚款人民币{int(f)}元" for f in fine], dtype=object)
     content = np.select(
         [tier == "warning", tier == "criticism", tier == "fine", tier == "confiscate", tier == "suspend"],
-        ["警告", "通报批评", fine_part,
-         "没收违法所得" + np.array([f"{int(c)}元" for c in conf], dtype=object) + "，" + fine_part,
-         "责令停产停业6个月，" + fine_part],
+        [
+            "警告",
+            "通报批评",
+            fine_part,
+            "没收违法所得" + np.array([f"{int(c)}元" for c in conf], dtype=object) + "，" + fine_part,
+            "责令停产停业6个月，" + fine_part,
+        ],
         "吊销" + lic + "，" + fine_part,
     )
     region = pen["region"].to_numpy()
     cols = {c: _nulls(n) for c in _PENALTY_V2_COLUMNS}
-    cols.update({
-        "CF_XDR_MC": lk.name[e],
-        "CF_XDR_LB": lk.kind[e],
-        "CF_XDR_SHXYM": lk.uscc[e],
-        "CF_FRDB": lk.lr_name[e],
-        "CF_WSH": _penalty_number(lk, pen),
-        "CF_WFXW": _obj(pen["violation"]),
-        "CF_SY": "经查，当事人存在" + _obj(pen["violation"]) + "的违法行为。",
-        "CF_YJ": _obj(pen["basis"]),
-        "CF_CFLB": _obj(pen["categories"]),
-        "CF_NR": _obj(content),
-        "CF_NR_FK": np.array([f"{f / 10_000:g}" if f > 0 else None for f in fine], dtype=object),
-        "CF_NR_WFFF": np.array([f"{c / 10_000:g}" if c > 0 else None for c in conf], dtype=object),
-        "CF_NR_ZKDX": _choose(np.isin(tier, ["revoke"]), lic_no, None),
-        "CF_JDRQ": pen["day"].to_numpy(),
-        "CF_YXQ": pen["valid_to"].to_numpy(),
-        "CF_GSJZQ": pen["publicity_end"].to_numpy(),
-        "CF_CFJG": lk.reg.authority[region],
-        "CF_CFJGDM": lk.authority_code[region],
-        "CF_SJLY": lk.reg.authority[region],
-        "CF_SJLYDM": lk.authority_code[region],
-    })
-    return Table(path, "penalty_v2", cols, e, encoding, dates={"CF_JDRQ": shape, "CF_YXQ": shape, "CF_GSJZQ": shape},
-                 key_dates=("CF_JDRQ",), end_dates=("CF_YXQ",),
-                 optional=("CF_XDR_GSZC", "CF_XDR_ZZJG", "CF_NR_WFFF", "CF_NR_ZKDX", "BZ"),
-                 uscc="CF_XDR_SHXYM",
-                 uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder",
-                               "uscc_masked"),
-                 jsonl=jsonl)
+    cols.update(
+        {
+            "CF_XDR_MC": lk.name[e],
+            "CF_XDR_LB": lk.kind[e],
+            "CF_XDR_SHXYM": lk.uscc[e],
+            "CF_FRDB": lk.lr_name[e],
+            "CF_WSH": _penalty_number(lk, pen),
+            "CF_WFXW": _obj(pen["violation"]),
+            "CF_SY": "经查，当事人存在" + _obj(pen["violation"]) + "的违法行为。",
+            "CF_YJ": _obj(pen["basis"]),
+            "CF_CFLB": _obj(pen["categories"]),
+            "CF_NR": _obj(content),
+            "CF_NR_FK": np.array([f"{f / 10_000:g}" if f > 0 else None for f in fine], dtype=object),
+            "CF_NR_WFFF": np.array([f"{c / 10_000:g}" if c > 0 else None for c in conf], dtype=object),
+            "CF_NR_ZKDX": _choose(np.isin(tier, ["revoke"]), lic_no, None),
+            "CF_JDRQ": pen["day"].to_numpy(),
+            "CF_YXQ": pen["valid_to"].to_numpy(),
+            "CF_GSJZQ": pen["publicity_end"].to_numpy(),
+            "CF_CFJG": lk.reg.authority[region],
+            "CF_CFJGDM": lk.authority_code[region],
+            "CF_SJLY": lk.reg.authority[region],
+            "CF_SJLYDM": lk.authority_code[region],
+        }
+    )
+    return Table(
+        path,
+        "penalty_v2",
+        cols,
+        e,
+        encoding,
+        dates={"CF_JDRQ": shape, "CF_YXQ": shape, "CF_GSJZQ": shape},
+        key_dates=("CF_JDRQ",),
+        end_dates=("CF_YXQ",),
+        optional=("CF_XDR_GSZC", "CF_XDR_ZZJG", "CF_NR_WFFF", "CF_NR_ZKDX", "BZ"),
+        uscc="CF_XDR_SHXYM",
+        uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder", "uscc_masked"),
+        jsonl=jsonl,
+    )
 
 
 _LICENCE_V1_COLUMNS = (
-    "行政许可决定书文号", "项目名称", "审批类别", "许可内容", "行政相对人名称", "行政相对人代码_1",
-    "行政相对人代码_2", "行政相对人代码_3", "行政相对人代码_4", "法定代表人姓名", "许可决定日期",
-    "许可截止期", "许可机关", "当前状态", "地方编码", "数据更新时间戳", "备注",
+    "行政许可决定书文号",
+    "项目名称",
+    "审批类别",
+    "许可内容",
+    "行政相对人名称",
+    "行政相对人代码_1",
+    "行政相对人代码_2",
+    "行政相对人代码_3",
+    "行政相对人代码_4",
+    "法定代表人姓名",
+    "许可决定日期",
+    "许可截止期",
+    "许可机关",
+    "当前状态",
+    "地方编码",
+    "数据更新时间戳",
+    "备注",
 )
 _LICENCE_V2_COLUMNS = (
-    "XK_XDR_MC", "XK_XDR_LB", "XK_XDR_SHXYM", "XK_XDR_GSZC", "XK_XDR_ZZJG", "XK_XDR_SWDJ", "XK_XDR_SYDW",
-    "XK_XDR_SHZZ", "XK_FRDB", "XK_FR_ZJLX", "XK_FR_ZJHM", "XK_XDR_ZJLX", "XK_XDR_ZJHM", "XK_XKWS", "XK_WSH",
-    "XK_XKLB", "XK_XKZS", "XK_XKBH", "XK_NR", "XK_JDRQ", "XK_YXQZ", "XK_YXQZI", "XK_XKJG", "XK_XKJGDM",
-    "XK_ZT", "XK_LYDW", "XK_LYDWDM", "BZ",
+    "XK_XDR_MC",
+    "XK_XDR_LB",
+    "XK_XDR_SHXYM",
+    "XK_XDR_GSZC",
+    "XK_XDR_ZZJG",
+    "XK_XDR_SWDJ",
+    "XK_XDR_SYDW",
+    "XK_XDR_SHZZ",
+    "XK_FRDB",
+    "XK_FR_ZJLX",
+    "XK_FR_ZJHM",
+    "XK_XDR_ZJLX",
+    "XK_XDR_ZJHM",
+    "XK_XKWS",
+    "XK_WSH",
+    "XK_XKLB",
+    "XK_XKZS",
+    "XK_XKBH",
+    "XK_NR",
+    "XK_JDRQ",
+    "XK_YXQZ",
+    "XK_YXQZI",
+    "XK_XKJG",
+    "XK_XKJGDM",
+    "XK_ZT",
+    "XK_LYDW",
+    "XK_LYDWDM",
+    "BZ",
 )
 _LICENCE_PREFIX = np.array(["JY", "SC", "YJ", "YS", "DY", "JZ", "PW", "YC", "TH"], dtype=object)
 
@@ -272,71 +399,117 @@ def licences(world: World, ev: Events, lk: Lookup, rng: np.random.Generator) -> 
 
     s = v1
     old = {c: _nulls(int(s.sum())) for c in _LICENCE_V1_COLUMNS}
-    old.update({
-        "行政许可决定书文号": abbrev[s] + "许字〔" + year[s] + "〕第" + seq[s] + "号",
-        "项目名称": cert[s] + "核发",
-        "审批类别": np.array([vocab.LICENCE_CLASS_TEXT[c] for c in code[s]], dtype=object),
-        "许可内容": lk.scope[e[s]],
-        "行政相对人名称": lk.name[e[s]],
-        "行政相对人代码_1": lk.uscc[e[s]],
-        "法定代表人姓名": lk.lr_name[e[s]],
-        "许可决定日期": lic["day"].to_numpy()[s],
-        "许可截止期": valid_to[s],
-        "许可机关": lk.reg.authority[region[s]],
-        "当前状态": _obj(lic["state"])[s],
-        "地方编码": lk.region_code[e[s]],
-        "数据更新时间戳": np.minimum(lic["day"].to_numpy()[s] + rng.integers(1, 30, int(s.sum())), world.as_of),
-    })
-    t1 = Table("sources/licence_2016_2019.csv", "licence_v1", old, e[s], "gb18030",
-               dates={"许可决定日期": "cn", "许可截止期": "cn", "数据更新时间戳": "dash_time"},
-               key_dates=("许可决定日期",), end_dates=("许可截止期",), optional=("备注",),
-               uscc="行政相对人代码_1", uscc_defects=("uscc_case_space", "uscc_org_code"),
-               quote_all=True, crlf=True)
+    old.update(
+        {
+            "行政许可决定书文号": abbrev[s] + "许字〔" + year[s] + "〕第" + seq[s] + "号",
+            "项目名称": cert[s] + "核发",
+            "审批类别": np.array([vocab.LICENCE_CLASS_TEXT[c] for c in code[s]], dtype=object),
+            "许可内容": lk.scope[e[s]],
+            "行政相对人名称": lk.name[e[s]],
+            "行政相对人代码_1": lk.uscc[e[s]],
+            "法定代表人姓名": lk.lr_name[e[s]],
+            "许可决定日期": lic["day"].to_numpy()[s],
+            "许可截止期": valid_to[s],
+            "许可机关": lk.reg.authority[region[s]],
+            "当前状态": _obj(lic["state"])[s],
+            "地方编码": lk.region_code[e[s]],
+            "数据更新时间戳": np.minimum(lic["day"].to_numpy()[s] + rng.integers(1, 30, int(s.sum())), world.as_of),
+        }
+    )
+    t1 = Table(
+        "sources/licence_2016_2019.csv",
+        "licence_v1",
+        old,
+        e[s],
+        "gb18030",
+        dates={"许可决定日期": "cn", "许可截止期": "cn", "数据更新时间戳": "dash_time"},
+        key_dates=("许可决定日期",),
+        end_dates=("许可截止期",),
+        optional=("备注",),
+        uscc="行政相对人代码_1",
+        uscc_defects=("uscc_case_space", "uscc_org_code"),
+        quote_all=True,
+        crlf=True,
+    )
 
     s = ~v1
     new = {c: _nulls(int(s.sum())) for c in _LICENCE_V2_COLUMNS}
-    new.update({
-        "XK_XDR_MC": lk.name[e[s]],
-        "XK_XDR_LB": lk.kind[e[s]],
-        "XK_XDR_SHXYM": lk.uscc[e[s]],
-        "XK_FRDB": lk.lr_name[e[s]],
-        "XK_XKWS": cert[s] + "准予许可决定书",
-        "XK_WSH": abbrev[s] + "市监许〔" + year[s] + "〕" + seq[s] + "号",
-        "XK_XKLB": code[s].copy(),
-        "XK_XKZS": cert[s],
-        "XK_XKBH": number[s],
-        "XK_NR": lk.scope[e[s]],
-        "XK_JDRQ": lic["day"].to_numpy()[s],
-        "XK_YXQZ": lic["day"].to_numpy()[s],
-        "XK_YXQZI": valid_to[s],
-        "XK_XKJG": lk.reg.authority[region[s]],
-        "XK_XKJGDM": lk.authority_code[region[s]],
-        "XK_ZT": _obj(lic["state"])[s],
-        "XK_LYDW": lk.reg.authority[region[s]],
-        "XK_LYDWDM": lk.authority_code[region[s]],
-    })
-    t2 = Table("sources/licence_2020_on.csv", "licence_v2", new, e[s], "utf-8-sig",
-               dates={"XK_JDRQ": "compact", "XK_YXQZ": "compact", "XK_YXQZI": "compact"},
-               key_dates=("XK_JDRQ",), end_dates=("XK_YXQZI",), optional=("XK_XDR_GSZC", "XK_XDR_ZZJG", "BZ"),
-               uscc="XK_XDR_SHXYM", uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_placeholder"))
+    new.update(
+        {
+            "XK_XDR_MC": lk.name[e[s]],
+            "XK_XDR_LB": lk.kind[e[s]],
+            "XK_XDR_SHXYM": lk.uscc[e[s]],
+            "XK_FRDB": lk.lr_name[e[s]],
+            "XK_XKWS": cert[s] + "准予许可决定书",
+            "XK_WSH": abbrev[s] + "市监许〔" + year[s] + "〕" + seq[s] + "号",
+            "XK_XKLB": code[s].copy(),
+            "XK_XKZS": cert[s],
+            "XK_XKBH": number[s],
+            "XK_NR": lk.scope[e[s]],
+            "XK_JDRQ": lic["day"].to_numpy()[s],
+            "XK_YXQZ": lic["day"].to_numpy()[s],
+            "XK_YXQZI": valid_to[s],
+            "XK_XKJG": lk.reg.authority[region[s]],
+            "XK_XKJGDM": lk.authority_code[region[s]],
+            "XK_ZT": _obj(lic["state"])[s],
+            "XK_LYDW": lk.reg.authority[region[s]],
+            "XK_LYDWDM": lk.authority_code[region[s]],
+        }
+    )
+    t2 = Table(
+        "sources/licence_2020_on.csv",
+        "licence_v2",
+        new,
+        e[s],
+        "utf-8-sig",
+        dates={"XK_JDRQ": "compact", "XK_YXQZ": "compact", "XK_YXQZI": "compact"},
+        key_dates=("XK_JDRQ",),
+        end_dates=("XK_YXQZI",),
+        optional=("XK_XDR_GSZC", "XK_XDR_ZZJG", "BZ"),
+        uscc="XK_XDR_SHXYM",
+        uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_placeholder"),
+    )
     return t1, t2
 
 
-def _list_table(frame: pd.DataFrame, lk: Lookup, path: str, kind: str, encoding: str, headers: tuple[str, ...],
-                reasons: np.ndarray, removal_reasons: np.ndarray) -> Table:
+def _list_table(
+    frame: pd.DataFrame,
+    lk: Lookup,
+    path: str,
+    kind: str,
+    encoding: str,
+    headers: tuple[str, ...],
+    reasons: np.ndarray,
+    removal_reasons: np.ndarray,
+) -> Table:
     """The shared layout of the two GSXT lists (listing, then removal)."""
     e = frame["entity"].to_numpy()
     removed = frame["removed"].to_numpy() != NA_DAY
     authority = lk.reg.authority[lk.region[e]]
     uscc_h, name_h, reason_h, day_h, by_h, out_reason_h, out_day_h, out_by_h = headers
     cols = {
-        uscc_h: lk.uscc[e], name_h: lk.name[e], reason_h: reasons, day_h: frame["day"].to_numpy(),
-        by_h: authority, out_reason_h: _choose(removed, removal_reasons, None),
-        out_day_h: frame["removed"].to_numpy(), out_by_h: _choose(removed, authority, None),
+        uscc_h: lk.uscc[e],
+        name_h: lk.name[e],
+        reason_h: reasons,
+        day_h: frame["day"].to_numpy(),
+        by_h: authority,
+        out_reason_h: _choose(removed, removal_reasons, None),
+        out_day_h: frame["removed"].to_numpy(),
+        out_by_h: _choose(removed, authority, None),
     }
-    return Table(path, kind, cols, e, encoding, dates={day_h: "cn_pad", out_day_h: "cn_pad"}, key_dates=(day_h,),
-                 end_dates=(out_day_h,), optional=(out_reason_h, out_day_h, out_by_h), uscc=uscc_h,
-                 uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder"))
+    return Table(
+        path,
+        kind,
+        cols,
+        e,
+        encoding,
+        dates={day_h: "cn_pad", out_day_h: "cn_pad"},
+        key_dates=(day_h,),
+        end_dates=(out_day_h,),
+        optional=(out_reason_h, out_day_h, out_by_h),
+        uscc=uscc_h,
+        uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder"),
+    )
 
 
 def abnormal(ev: Events, lk: Lookup) -> Table:
@@ -344,9 +517,21 @@ def abnormal(ev: Events, lk: Lookup) -> Table:
     ab = ev.abnormal
     reason = ab["reason"].to_numpy()
     return _list_table(
-        ab, lk, "sources/abnormal_operations.csv", "abnormal", "utf-8",
-        ("统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "作出决定机关(列入)",
-         "移出经营异常名录原因", "移出日期", "作出决定机关(移出)"),
+        ab,
+        lk,
+        "sources/abnormal_operations.csv",
+        "abnormal",
+        "utf-8",
+        (
+            "统一社会信用代码",
+            "企业名称",
+            "列入经营异常名录原因",
+            "列入日期",
+            "作出决定机关(列入)",
+            "移出经营异常名录原因",
+            "移出日期",
+            "作出决定机关(移出)",
+        ),
         np.array(vocab.ABNORMAL_REASONS, dtype=object)[reason],
         np.array(vocab.ABNORMAL_REMOVALS, dtype=object)[reason],
     )
@@ -356,10 +541,23 @@ def serious(ev: Events, lk: Lookup) -> Table:
     """严重违法失信名单, fed by three-year abnormal entries and grave penalties."""
     se = ev.serious
     return _list_table(
-        se, lk, "sources/serious_illegal_dishonest.csv", "serious", "gb18030",
-        ("统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "作出决定机关(列入)",
-         "移出严重违法失信企业名单原因", "移出日期", "作出决定机关(移出)"),
-        _obj(se["reason"]), np.full(len(se), vocab.SERIOUS_REMOVAL, dtype=object),
+        se,
+        lk,
+        "sources/serious_illegal_dishonest.csv",
+        "serious",
+        "gb18030",
+        (
+            "统一社会信用代码",
+            "企业名称",
+            "列入严重违法失信企业名单原因",
+            "列入日期",
+            "作出决定机关(列入)",
+            "移出严重违法失信企业名单原因",
+            "移出日期",
+            "作出决定机关(移出)",
+        ),
+        _obj(se["reason"]),
+        np.full(len(se), vocab.SERIOUS_REMOVAL, dtype=object),
     )
 
 
@@ -384,31 +582,56 @@ def court(world: World, ev: Events, lk: Lookup) -> Table:
         "法定代表人或者负责人姓名": _choose(person, None, lk.lr_name[e]),
         "执行法院": lk.reg.court[region],
         "案号": "（" + year + "）" + court_code + "执" + co["seq"].to_numpy().astype(str).astype(object) + "号",
-        "执行依据文号": "（" + co["basis_year"].to_numpy().astype(str).astype(object) + "）" + court_code
-        + "民初" + co["basis_seq"].to_numpy().astype(str).astype(object) + "号",
+        "执行依据文号": "（"
+        + co["basis_year"].to_numpy().astype(str).astype(object)
+        + "）"
+        + court_code
+        + "民初"
+        + co["basis_seq"].to_numpy().astype(str).astype(object)
+        + "号",
         "立案时间": co["day"].to_numpy(),
         "发布时间": co["published"].to_numpy(),
         "失信被执行人行为具体情形": np.array(vocab.COURT_CONDUCT, dtype=object)[co["conduct"].to_numpy()],
         "被执行人的履行情况": np.array(vocab.COURT_PERFORMANCE, dtype=object)[co["performance"].to_numpy()],
         "移除日期": co["removed"].to_numpy(),
     }
-    return Table("sources/court_dishonest_debtors.csv", "court", cols, np.where(person, -1, e), "utf-8",
-                 dates={"立案时间": "dash", "发布时间": "dash", "移除日期": "dash"}, key_dates=("立案时间",),
-                 end_dates=("移除日期",), optional=("性别", "年龄", "法定代表人或者负责人姓名", "移除日期"),
-                 uscc="身份证号码/组织机构代码",
-                 uscc_defects=("uscc_case_space", "uscc_org_code", "uscc_placeholder", "uscc_masked"))
+    return Table(
+        "sources/court_dishonest_debtors.csv",
+        "court",
+        cols,
+        np.where(person, -1, e),
+        "utf-8",
+        dates={"立案时间": "dash", "发布时间": "dash", "移除日期": "dash"},
+        key_dates=("立案时间",),
+        end_dates=("移除日期",),
+        optional=("性别", "年龄", "法定代表人或者负责人姓名", "移除日期"),
+        uscc="身份证号码/组织机构代码",
+        uscc_defects=("uscc_case_space", "uscc_org_code", "uscc_placeholder", "uscc_masked"),
+    )
 
 
 def tax(ev: Events, lk: Lookup) -> Table:
     """Yearly tax credit grades, one row per entity and evaluated year."""
     tx = ev.tax
     e = tx["entity"].to_numpy()
-    cols = {"统一社会信用代码": lk.uscc[e], "纳税人名称": lk.name[e],
-            "评价年度": tx["year"].to_numpy().astype(str).astype(object), "纳税信用等级": _obj(tx["grade"]),
-            "评定日期": tx["day"].to_numpy()}
-    return Table("sources/tax_credit_grades.csv", "tax", cols, e, "gb18030", dates={"评定日期": "compact"},
-                 key_dates=("评定日期",), uscc="统一社会信用代码",
-                 uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_placeholder"))
+    cols = {
+        "统一社会信用代码": lk.uscc[e],
+        "纳税人名称": lk.name[e],
+        "评价年度": tx["year"].to_numpy().astype(str).astype(object),
+        "纳税信用等级": _obj(tx["grade"]),
+        "评定日期": tx["day"].to_numpy(),
+    }
+    return Table(
+        "sources/tax_credit_grades.csv",
+        "tax",
+        cols,
+        e,
+        "gb18030",
+        dates={"评定日期": "compact"},
+        key_dates=("评定日期",),
+        uscc="统一社会信用代码",
+        uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_placeholder"),
+    )
 
 
 def inspections(ev: Events, lk: Lookup) -> Table:
@@ -417,42 +640,81 @@ def inspections(ev: Events, lk: Lookup) -> Table:
     e = ins["entity"].to_numpy()
     region = ins["region"].to_numpy()
     days = ins["day"].to_numpy()
-    month = (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64))
-    task = (lk.region_code[e] + (month // 12 + 1970).astype(str).astype(object)
-            + zero_padded(month % 12 + 1, 2)
-            + (ins["type"].to_numpy() + 1).astype(str).astype(object))
-    cols = {"统一社会信用代码": lk.uscc[e], "企业名称": lk.name[e], "抽查任务编号": task,
-            "检查实施机关": lk.reg.authority[region],
-            "类型": np.array(vocab.INSPECTION_TYPES, dtype=object)[ins["type"].to_numpy()],
-            "检查日期": days, "检查结果": _obj(ins["result"])}
-    return Table("sources/inspection_results.csv", "inspection", cols, e, "utf-8-sig", dates={"检查日期": "iso"},
-                 key_dates=("检查日期",), uscc="统一社会信用代码",
-                 uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder"))
+    month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    task = (
+        lk.region_code[e]
+        + (month // 12 + 1970).astype(str).astype(object)
+        + zero_padded(month % 12 + 1, 2)
+        + (ins["type"].to_numpy() + 1).astype(str).astype(object)
+    )
+    cols = {
+        "统一社会信用代码": lk.uscc[e],
+        "企业名称": lk.name[e],
+        "抽查任务编号": task,
+        "检查实施机关": lk.reg.authority[region],
+        "类型": np.array(vocab.INSPECTION_TYPES, dtype=object)[ins["type"].to_numpy()],
+        "检查日期": days,
+        "检查结果": _obj(ins["result"]),
+    }
+    return Table(
+        "sources/inspection_results.csv",
+        "inspection",
+        cols,
+        e,
+        "utf-8-sig",
+        dates={"检查日期": "iso"},
+        key_dates=("检查日期",),
+        uscc="统一社会信用代码",
+        uscc_defects=("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder"),
+    )
 
 
 def commitments(ev: Events, lk: Lookup) -> Table:
     """信用承诺 rows with their fulfilment state."""
     cm = ev.commitments
     e = cm["entity"].to_numpy()
-    cols = {"统一社会信用代码": lk.uscc[e],
-            "承诺类型": np.array(vocab.COMMITMENT_TYPES, dtype=object)[cm["type"].to_numpy()],
-            "承诺日期": cm["day"].to_numpy(), "履约状态": _obj(cm["state"]), "核查日期": cm["checked"].to_numpy()}
-    return Table("sources/credit_commitments.csv", "commitment", cols, e, "utf-8",
-                 dates={"承诺日期": "dash_time", "核查日期": "dash_time"}, key_dates=("承诺日期",),
-                 optional=("核查日期",), uscc="统一社会信用代码",
-                 uscc_defects=("uscc_case_space", "uscc_placeholder"))
+    cols = {
+        "统一社会信用代码": lk.uscc[e],
+        "承诺类型": np.array(vocab.COMMITMENT_TYPES, dtype=object)[cm["type"].to_numpy()],
+        "承诺日期": cm["day"].to_numpy(),
+        "履约状态": _obj(cm["state"]),
+        "核查日期": cm["checked"].to_numpy(),
+    }
+    return Table(
+        "sources/credit_commitments.csv",
+        "commitment",
+        cols,
+        e,
+        "utf-8",
+        dates={"承诺日期": "dash_time", "核查日期": "dash_time"},
+        key_dates=("承诺日期",),
+        optional=("核查日期",),
+        uscc="统一社会信用代码",
+        uscc_defects=("uscc_case_space", "uscc_placeholder"),
+    )
 
 
 def complaints(ev: Events, lk: Lookup) -> Table:
     """12315 complaints with the verdict on whether they were substantiated."""
     cp = ev.complaints
     e = cp["entity"].to_numpy()
-    cols = {"统一社会信用代码": lk.uscc[e], "登记日期": cp["day"].to_numpy(),
-            "类别": np.array(vocab.COMPLAINT_CATEGORIES, dtype=object)[cp["category"].to_numpy()],
-            "是否属实": _obj(cp["verdict"])}
-    return Table("sources/complaints_12315.csv", "complaint", cols, e, "gb18030", dates={"登记日期": "iso"},
-                 key_dates=("登记日期",), uscc="统一社会信用代码",
-                 uscc_defects=("uscc_case_space", "uscc_org_code", "uscc_placeholder"))
+    cols = {
+        "统一社会信用代码": lk.uscc[e],
+        "登记日期": cp["day"].to_numpy(),
+        "类别": np.array(vocab.COMPLAINT_CATEGORIES, dtype=object)[cp["category"].to_numpy()],
+        "是否属实": _obj(cp["verdict"]),
+    }
+    return Table(
+        "sources/complaints_12315.csv",
+        "complaint",
+        cols,
+        e,
+        "gb18030",
+        dates={"登记日期": "iso"},
+        key_dates=("登记日期",),
+        uscc="统一社会信用代码",
+        uscc_defects=("uscc_case_space", "uscc_org_code", "uscc_placeholder"),
+    )
 
 
 def add_minor_listings(t: Table, world: World, lk: Lookup) -> int:

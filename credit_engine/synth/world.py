@@ -87,7 +87,8 @@ def _names(rng: np.random.Generator, ent: pd.DataFrame, reg: regions.RegionTable
     names = np.empty(len(ent), dtype=object)
     for length in (3, 4, 4, 4):
         names = np.where(
-            prefix == "1", place + brand + word + ending,
+            prefix == "1",
+            place + brand + word + ending,
             np.where(prefix == "2", place + brand + shop, place + brand + word + "专业合作社"),
         )
         dup = pd.Series(names).duplicated().to_numpy()
@@ -153,8 +154,7 @@ def _persons(rng: np.random.Generator, n: int, as_of: int) -> pd.DataFrame:
         second = pool[rng.integers(0, len(pool), k)].astype(object)
         given[mask] = np.where(two[mask], one + second, one)
     return pd.DataFrame(
-        {"id_no": id_no, "name": surname + given, "birth": birth, "male": male,
-         "risk": rng.standard_normal(n)}
+        {"id_no": id_no, "name": surname + given, "birth": birth, "male": male, "risk": rng.standard_normal(n)}
     )
 
 
@@ -196,8 +196,7 @@ def _roles(
         who = holders[rng.random(len(holders)) < share]
         parts.append((who, _draw_people(rng, len(who), n_lr, n_all, from_lr), role))
     managed = company[rng.random(len(company)) < 0.7]
-    manager = np.where(rng.random(len(managed)) < 0.6, lr[managed],
-                       _draw_people(rng, len(managed), n_lr, n_all, 0.3))
+    manager = np.where(rng.random(len(managed)) < 0.6, lr[managed], _draw_people(rng, len(managed), n_lr, n_all, 0.3))
     parts.append((managed, manager, "经理"))
     boards = company[rng.random(len(company)) < 0.25]
     board_ent = np.repeat(boards, 3)
@@ -206,9 +205,11 @@ def _roles(
     parts.append((ctrl, lr[ctrl], "实际控制人"))
 
     roles = pd.DataFrame(
-        {"entity": np.concatenate([p[0] for p in parts]),
-         "person": np.concatenate([p[1] for p in parts]),
-         "role": np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts])}
+        {
+            "entity": np.concatenate([p[0] for p in parts]),
+            "person": np.concatenate([p[1] for p in parts]),
+            "role": np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts]),
+        }
     )
     supervisor_is_lr = (roles["role"] == "监事") & (roles["person"] == lr[roles["entity"]])
     roles = roles[~supervisor_is_lr].drop_duplicates(["entity", "person", "role"])
@@ -226,8 +227,13 @@ def _roles(
     changed = np.flatnonzero((as_of - est > 3 * 365) & (rng.random(n) < 0.12))
     change_day = est[changed] + 365 + (rng.random(len(changed)) * (as_of - 30 - est[changed] - 365)).astype(np.int64)
     former = pd.DataFrame(
-        {"entity": changed, "person": rng.integers(0, n_lr, len(changed)), "role": "法定代表人",
-         "start": est[changed], "end": change_day}
+        {
+            "entity": changed,
+            "person": rng.integers(0, n_lr, len(changed)),
+            "role": "法定代表人",
+            "start": est[changed],
+            "end": change_day,
+        }
     )
     former = former[former["person"].to_numpy() != lr[changed]]
     is_lr = roles["role"].to_numpy() == "法定代表人"
@@ -308,11 +314,19 @@ def build_world(n: int, seed: int, as_of_date: date) -> World:
     forms = vocab.ENTERPRISE_FORMS
     form = rng.choice(len(forms), size=n, p=[f[2] for f in forms])
     ent = pd.DataFrame(
-        {"prefix": prefix, "industry": _industries(rng, prefix),
-         "region": rng.choice(len(reg.code), size=n, p=reg.weight), "est": est, "pilot": pilot,
-         "form_ending": np.array([forms[f][0] for f in form], dtype=object),
-         "mtype": np.where(prefix == "1", np.array([forms[f][1] for f in form], dtype=object),
-                           np.where(prefix == "2", "个体工商户", "农民专业合作社"))}
+        {
+            "prefix": prefix,
+            "industry": _industries(rng, prefix),
+            "region": rng.choice(len(reg.code), size=n, p=reg.weight),
+            "est": est,
+            "pilot": pilot,
+            "form_ending": np.array([forms[f][0] for f in form], dtype=object),
+            "mtype": np.where(
+                prefix == "1",
+                np.array([forms[f][1] for f in form], dtype=object),
+                np.where(prefix == "2", "个体工商户", "农民专业合作社"),
+            ),
+        }
     )
     _codes(rng, ent, reg)
     ent["name"] = _names(rng, ent, reg)
@@ -358,8 +372,9 @@ def _codes(rng: np.random.Generator, ent: pd.DataFrame, reg: regions.RegionTable
     uscc = ids.with_check("9" + ent["prefix"].to_numpy() + region_code + org)
     # A pilot code fails the check digit: replace the correct check by another character.
     alphabet = ids.USCC_ALPHABET
-    uscc[pilot] = [u[:-1] + alphabet[(alphabet.index(u[-1]) + 1 + s) % 31]
-                   for u, s in zip(uscc[pilot], rng.integers(0, 30, k))]
+    uscc[pilot] = [
+        u[:-1] + alphabet[(alphabet.index(u[-1]) + 1 + s) % 31] for u, s in zip(uscc[pilot], rng.integers(0, 30, k))
+    ]
     regno = np.full(n, None, dtype=object)
     regno[old] = ids.old_registration_numbers(region_code[old], ints[old])
     ent["uscc"], ent["org"], ent["regno"] = uscc, org, regno
@@ -371,16 +386,22 @@ def _details(rng: np.random.Generator, ent: pd.DataFrame, reg: regions.RegionTab
     prefix = ent["prefix"].to_numpy()
     capital = np.select(
         [prefix == "1", prefix == "2"],
-        [rng.choice([3, 5, 10, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000], n,
-                    p=[.04, .06, .14, .1, .16, .2, .1, .06, .06, .04, .02, .02]),
-         rng.choice([1, 2, 3, 5, 10, 20, 50], n, p=[.2, .2, .15, .2, .15, .07, .03])],
-        rng.choice([10, 50, 100, 200, 500], n, p=[.2, .3, .3, .15, .05]),
+        [
+            rng.choice(
+                [3, 5, 10, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000],
+                n,
+                p=[0.04, 0.06, 0.14, 0.1, 0.16, 0.2, 0.1, 0.06, 0.06, 0.04, 0.02, 0.02],
+            ),
+            rng.choice([1, 2, 3, 5, 10, 20, 50], n, p=[0.2, 0.2, 0.15, 0.2, 0.15, 0.07, 0.03]),
+        ],
+        rng.choice([10, 50, 100, 200, 500], n, p=[0.2, 0.3, 0.3, 0.15, 0.05]),
     )
     ent["capital"] = capital.astype(float)
     r = ent["region"].to_numpy()
     streets = np.array(vocab.STREETS, dtype=object)[rng.integers(0, len(vocab.STREETS), n)]
-    ent["address"] = ("黑龙江省" + reg.city[r] + reg.county[r] + streets
-                      + rng.integers(1, 400, n).astype(str).astype(object) + "号")
+    ent["address"] = (
+        "黑龙江省" + reg.city[r] + reg.county[r] + streets + rng.integers(1, 400, n).astype(str).astype(object) + "号"
+    )
     est, end = ent["est"].to_numpy(), ent["end"].to_numpy()
     approved = est + (rng.random(n) * (as_of - est)).astype(np.int64)
     ent["approved"] = np.where(end != NA_DAY, end, approved)

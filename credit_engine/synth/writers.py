@@ -27,8 +27,11 @@ def write_table(t: Table, out_dir: Path) -> int:
 def _write_csv(t: Table, path: Path) -> None:
     """CSV through pandas; rows listed in ``bad_lines`` get one field too many or too few."""
     frame = pd.DataFrame(t.columns)
-    options = {"index": False, "quoting": csv.QUOTE_ALL if t.quote_all else csv.QUOTE_MINIMAL,
-               "lineterminator": "\r\n" if t.crlf else "\n"}
+    options = {
+        "index": False,
+        "quoting": csv.QUOTE_ALL if t.quote_all else csv.QUOTE_MINIMAL,
+        "lineterminator": "\r\n" if t.crlf else "\n",
+    }
     with path.open("w", encoding=t.encoding, newline="") as fh:
         start = 0
         for k, row in enumerate(t.bad_lines):

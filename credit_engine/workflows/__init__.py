@@ -16,5 +16,16 @@ from credit_engine.workflows.cases import (
     overdue_counts,
 )
 
-__all__ = ["Case", "CaseConflict", "CaseError", "CaseNotFound", "InvalidRequest", "get_case", "list_cases",
-           "objection", "overdue_counts", "repair", "sweep"]
+__all__ = [
+    "Case",
+    "CaseConflict",
+    "CaseError",
+    "CaseNotFound",
+    "InvalidRequest",
+    "get_case",
+    "list_cases",
+    "objection",
+    "overdue_counts",
+    "repair",
+    "sweep",
+]

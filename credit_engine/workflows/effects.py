@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from credit_engine.records import today_in_beijing
 from credit_engine.grading import batch
+from credit_engine.records import today_in_beijing
 from credit_engine.scoring import registry
 from credit_engine.store.repository import Store
 
@@ -25,8 +25,16 @@ def with_flags(flags: str | None, add: Iterable[str] = (), remove: Iterable[str]
     return ",".join(kept) or None
 
 
-def new_version(conn: Connection, fact: dict, moment: datetime, *, add: Iterable[str] = (),
-                remove: Iterable[str] = (), detail: dict | None = None, **changes: object) -> int:
+def new_version(
+    conn: Connection,
+    fact: dict,
+    moment: datetime,
+    *,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    detail: dict | None = None,
+    **changes: object,
+) -> int:
     """Supersede the current version of ``fact`` (a current-version row) with ``changes``."""
     values = dict(changes, flags=with_flags(fact["flags"], add, remove))
     if detail:
@@ -41,5 +49,9 @@ def regrade(conn: Connection, champion: registry.Champion | None, uscc: str, act
     if champion is None:
         return None
     row = batch.regrade(conn, champion, uscc, today_in_beijing(), actor, why)
-    return {"grade": row["grade"], "as_of": row["as_of"], "model_version": row["model_version"],
-            "batch_id": row["batch_id"]}
+    return {
+        "grade": row["grade"],
+        "as_of": row["as_of"],
+        "model_version": row["model_version"],
+        "batch_id": row["batch_id"],
+    }

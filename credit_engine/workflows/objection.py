@@ -16,7 +16,13 @@ from datetime import date
 from sqlalchemy import Connection
 
 from credit_engine.records import (
-    END_STATED, OBJECTION_FLAG, OBJECTION_KEPT_FLAG, TIER_STATED, Publicity, penalty_tiering, publicity_on,
+    END_STATED,
+    OBJECTION_FLAG,
+    OBJECTION_KEPT_FLAG,
+    TIER_STATED,
+    Publicity,
+    penalty_tiering,
+    publicity_on,
 )
 from credit_engine.rules import province_of, rules_for
 from credit_engine.scoring import registry
@@ -47,36 +53,71 @@ class Objection:
     contact: str | None = None
 
 
-def file(conn: Connection, objection: Objection, filed_on: date, actor: str = "public",
-         client: str | None = None, limits: cases.OpenLimits = cases.OpenLimits()) -> cases.Case:
+def file(
+    conn: Connection,
+    objection: Objection,
+    filed_on: date,
+    actor: str = "public",
+    client: str | None = None,
+    limits: cases.OpenLimits = cases.OpenLimits(),
+) -> cases.Case:
     """File an objection and mark the record at once, in the caller's transaction."""
     if objection.ground not in GROUNDS:
-        raise cases.InvalidRequest(f"unknown ground {objection.ground!r}; use one of {', '.join(GROUNDS)}",
-                                   "请选择异议理由。", "unknown_ground")
+        raise cases.InvalidRequest(
+            f"unknown ground {objection.ground!r}; use one of {', '.join(GROUNDS)}",
+            "请选择异议理由。",
+            "unknown_ground",
+        )
     if not objection.statement.strip() or not objection.objector.strip():
-        raise cases.InvalidRequest("an objection needs the objector's name and a statement of what is wrong",
-                                   "请填写异议人和异议内容。", "objection_incomplete")
+        raise cases.InvalidRequest(
+            "an objection needs the objector's name and a statement of what is wrong",
+            "请填写异议人和异议内容。",
+            "objection_incomplete",
+        )
     fact = cases.current_fact(conn, objection.uscc, objection.fact)
     rules = rules_for(filed_on, province_of(objection.uscc))  # a province may set its own limits (U)
     publicity, basis, _ = publicity_on(fact, json.loads(fact["detail_json"] or "{}"), filed_on, rules)
     if publicity is not Publicity.PUBLISHED:
-        raise cases.InvalidRequest(f"the record is not published on {filed_on} ({publicity}: {basis}); "
-                                   "objections concern published records",
-                                   "该条信息已不在公示中，异议只针对正在公示的信息。", "not_published")
+        raise cases.InvalidRequest(
+            f"the record is not published on {filed_on} ({publicity}: {basis}); objections concern published records",
+            "该条信息已不在公示中，异议只针对正在公示的信息。",
+            "not_published",
+        )
     limit = rules.objection.decide_working_days.value
     request = {"statement": objection.statement, "evidence": [e.__dict__ for e in objection.evidence]}
     cases.check_open(conn, "objection", fact["fact_key"], client, limits, objection.ground, request)
     if OBJECTION_FLAG not in (fact["flags"] or ""):
         effects.new_version(conn, fact, now_utc(), add=[OBJECTION_FLAG])
     return cases.file_case(
-        conn, kind="objection", uscc=objection.uscc, fact=fact, ground=objection.ground, applicant=objection.objector,
-        contact=objection.contact, request=request, filed_on=filed_on, rule_set_id=rules.id, status=cases.PENDING,
-        assessment={"reasons": [], "marked": True, "ground": GROUNDS[objection.ground]}, earliest_on=None,
-        limit=limit, due=cases.deadline(filed_on, limit), actor=actor, client=client)
+        conn,
+        kind="objection",
+        uscc=objection.uscc,
+        fact=fact,
+        ground=objection.ground,
+        applicant=objection.objector,
+        contact=objection.contact,
+        request=request,
+        filed_on=filed_on,
+        rule_set_id=rules.id,
+        status=cases.PENDING,
+        assessment={"reasons": [], "marked": True, "ground": GROUNDS[objection.ground]},
+        earliest_on=None,
+        limit=limit,
+        due=cases.deadline(filed_on, limit),
+        actor=actor,
+        client=client,
+    )
 
 
-def extend(conn: Connection, ticket: str, working_days: int, reason: str, actor: str, revision: int | None = None,
-           client: str | None = None) -> cases.Case:
+def extend(
+    conn: Connection,
+    ticket: str,
+    working_days: int,
+    reason: str,
+    actor: str,
+    revision: int | None = None,
+    client: str | None = None,
+) -> cases.Case:
     """Extend the time limit (with a reason), never beyond the rule set's total."""
     case = cases.get_case(conn, ticket)
     if case.kind != "objection":
@@ -89,8 +130,10 @@ def _corrected(fact: dict, correction: dict) -> dict:
     """The changed columns of a correction, with a penalty's tier recomputed from them."""
     unknown = sorted(set(correction) - set(CORRECTABLE))
     if unknown or not correction:
-        raise cases.InvalidRequest(f"a correction changes some of {', '.join(CORRECTABLE)}"
-                                   + (f"; not {', '.join(unknown)}" if unknown else ""))
+        raise cases.InvalidRequest(
+            f"a correction changes some of {', '.join(CORRECTABLE)}"
+            + (f"; not {', '.join(unknown)}" if unknown else "")
+        )
     changes = dict(correction)
     for day in ("event_date", "end_date"):
         if isinstance(changes.get(day), str):
@@ -128,16 +171,25 @@ class Decision:
     grade: dict | None
 
 
-def decide(conn: Connection, ticket: str, outcome: str, reasons: list[str], actor: str,
-           champion: registry.Champion | None, correction: dict | None = None, revision: int | None = None,
-           client: str | None = None) -> Decision:
+def decide(
+    conn: Connection,
+    ticket: str,
+    outcome: str,
+    reasons: list[str],
+    actor: str,
+    champion: registry.Champion | None,
+    correction: dict | None = None,
+    revision: int | None = None,
+    client: str | None = None,
+) -> Decision:
     """Decide a pending objection; the new fact version and the re-grade land in the same transaction."""
     if outcome not in OUTCOMES:
         raise cases.InvalidRequest(f"unknown outcome {outcome!r}; use one of {', '.join(OUTCOMES)}")
     if (outcome == "corrected") != bool(correction):
         raise cases.InvalidRequest("a correction is given with, and only with, the outcome 'corrected'")
-    case, moment = cases.decide(conn, ticket, revision, outcome, reasons, actor,
-                                {"correction": correction} if correction else None)
+    case, moment = cases.decide(
+        conn, ticket, revision, outcome, reasons, actor, {"correction": correction} if correction else None
+    )
     if case.kind != "objection":
         raise cases.InvalidRequest(f"{ticket} is a repair application, not an objection")
     fact = cases.current_fact(conn, case.uscc, case.fact_key)
@@ -157,7 +209,20 @@ def decide(conn: Connection, ticket: str, outcome: str, reasons: list[str], acto
     grade = None
     if outcome in ("corrected", "removed"):
         grade = effects.regrade(conn, champion, case.uscc, actor, f"objection {outcome} ({ticket})")
-    Store(conn).audit(moment, actor, "objection_decided", ticket, {
-        "outcome": outcome, "reasons": reasons, "uscc": case.uscc, "fact_key": case.fact_key,
-        "correction": correction, "fact_version": version, "grade": grade}, client=client)
+    Store(conn).audit(
+        moment,
+        actor,
+        "objection_decided",
+        ticket,
+        {
+            "outcome": outcome,
+            "reasons": reasons,
+            "uscc": case.uscc,
+            "fact_key": case.fact_key,
+            "correction": correction,
+            "fact_version": version,
+            "grade": grade,
+        },
+        client=client,
+    )
     return Decision(case, version, grade)

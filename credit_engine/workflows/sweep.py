@@ -69,12 +69,16 @@ def _candidates(conn: Connection, as_of: date) -> pd.DataFrame:
     legal basis is the removal, not the end of a period). A penalty's end date (处罚有效期) can
     only lengthen its publicity, and only an extending restriction's (``penalty.lengthened_end``)."""
     kinds = ", ".join(f"'{k}'" for k in SWEPT_KINDS)
-    return pd.read_sql_query(text(f"""
+    return pd.read_sql_query(
+        text(f"""
         SELECT id, kind, subject_uscc, category, amount_yuan, event_date, end_date, publicity_end, severity, flags,
                CASE WHEN kind = 'penalty' THEN detail_json END AS detail_json FROM fact
         WHERE superseded_at IS NULL AND status = 'active' AND kind IN ({kinds}) AND event_date <= :d
           AND (flags IS NULL OR flags NOT LIKE :swept) AND (kind = 'penalty' OR end_date IS NULL OR end_date > :d)
-    """), conn, params={"d": as_of, "swept": f"%{PUBLICITY_ENDED_FLAG}%"})
+    """),
+        conn,
+        params={"d": as_of, "swept": f"%{PUBLICITY_ENDED_FLAG}%"},
+    )
 
 
 def sweep(engine: Engine, as_of: date, actor: str = "publicity-sweep") -> SweepReport:
@@ -95,8 +99,13 @@ def sweep(engine: Engine, as_of: date, actor: str = "publicity-sweep") -> SweepR
         moment = now_utc()
         _supersede(conn, done[["id", "publicity_end"]], moment)
         counts = {k: int((done["kind"] == k).sum()) for k in SWEPT_KINDS}
-        Store(conn).audit(moment, actor, "publicity_sweep", as_of.isoformat(),
-                          {"rule_set": rules.id, "examined": len(candidates), "ended": counts})
+        Store(conn).audit(
+            moment,
+            actor,
+            "publicity_sweep",
+            as_of.isoformat(),
+            {"rule_set": rules.id, "examined": len(candidates), "ended": counts},
+        )
     return SweepReport(as_of, rules.id, len(candidates), counts, time.perf_counter() - started)
 
 
@@ -105,21 +114,28 @@ def _supersede(conn: Connection, ended: pd.DataFrame, moment: datetime) -> None:
     if ended.empty:
         return
     store = Store(conn)
-    conn.exec_driver_sql("CREATE TEMP TABLE sweep_stage (id BIGINT PRIMARY KEY, publicity_end DATE)"
-                         + (" ON COMMIT DROP" if store.postgres else ""))
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE sweep_stage (id BIGINT PRIMARY KEY, publicity_end DATE)"
+        + (" ON COMMIT DROP" if store.postgres else "")
+    )
     store.insert_frame("sweep_stage", ended.assign(publicity_end=pd.to_datetime(ended["publicity_end"])))
     columns = [c.name for c in Fact.__table__.columns if c.name != "id"]
     computed = {
         "version": "f.version + 1",
         "publicity_end": "s.publicity_end",
         "flags": f"CASE WHEN f.flags IS NULL OR f.flags = '' THEN '{PUBLICITY_ENDED_FLAG}' "
-                 f"ELSE f.flags || ',{PUBLICITY_ENDED_FLAG}' END",
+        f"ELSE f.flags || ',{PUBLICITY_ENDED_FLAG}' END",
         "recorded_at": ":moment",
         "superseded_at": "NULL",
     }
     chosen = ", ".join(computed.get(c, f"f.{c}") for c in columns)
     at = bindparam("moment", value=moment, type_=DateTime)
-    conn.execute(text("UPDATE fact SET superseded_at = :moment WHERE id IN (SELECT id FROM sweep_stage)").bindparams(at))
-    conn.execute(text(f"INSERT INTO fact ({', '.join(columns)}) SELECT {chosen} FROM fact f "
-                      "JOIN sweep_stage s ON s.id = f.id").bindparams(at))
+    conn.execute(
+        text("UPDATE fact SET superseded_at = :moment WHERE id IN (SELECT id FROM sweep_stage)").bindparams(at)
+    )
+    conn.execute(
+        text(
+            f"INSERT INTO fact ({', '.join(columns)}) SELECT {chosen} FROM fact f JOIN sweep_stage s ON s.id = f.id"
+        ).bindparams(at)
+    )
     conn.exec_driver_sql("DROP TABLE sweep_stage")

@@ -31,11 +31,19 @@ class Transfer:
     # an entry whose transfer was later repaired (early removal from the serious list) stays off the list
 
     @classmethod
-    def of(cls, row, years: int, days: int, as_of: date) -> "Transfer":
+    def of(cls, row, years: int, days: int, as_of: date) -> Transfer:
         listed = row.event_date if isinstance(row.event_date, date) else date.fromisoformat(str(row.event_date)[:10])
         due = add_months(listed, 12 * years)
-        return cls(row.subject_uscc, row.name, row.region_code, listed, row.category, due - timedelta(days=days), due,
-                   "due" if due <= as_of else "warn")
+        return cls(
+            row.subject_uscc,
+            row.name,
+            row.region_code,
+            listed,
+            row.category,
+            due - timedelta(days=days),
+            due,
+            "due" if due <= as_of else "warn",
+        )
 
 
 #: Abnormal-list entries known on ``:day``, not removed by then, listed on or before ``:latest``,
@@ -64,8 +72,14 @@ def transfers_due(conn: Connection, as_of: date, regions: tuple[str, ...] = ()) 
     latest = add_months(as_of + timedelta(days=days + 1), -12 * years)
     within = [f"e.region_code LIKE :r{i}" for i in range(len(regions))]
     sql = _DUE.format(regions=f"AND ({' OR '.join(within)})" if within else "")
-    typed = [bindparam("latest", type_=Date), bindparam("day", type_=Date), bindparam("cut", type_=DateTime),
-             *(bindparam(f"r{i}", type_=String) for i in range(len(regions)))]
-    params = {"latest": latest, "day": as_of, "cut": end_of_day(as_of)} | {f"r{i}": f"{r}%" for i, r in enumerate(regions)}
+    typed = [
+        bindparam("latest", type_=Date),
+        bindparam("day", type_=Date),
+        bindparam("cut", type_=DateTime),
+        *(bindparam(f"r{i}", type_=String) for i in range(len(regions))),
+    ]
+    params = {"latest": latest, "day": as_of, "cut": end_of_day(as_of)} | {
+        f"r{i}": f"{r}%" for i, r in enumerate(regions)
+    }
     rows = conn.execute(text(sql).bindparams(*typed), params)
     return [t for t in (Transfer.of(row, years, days, as_of) for row in rows) if t.warn_from <= as_of]

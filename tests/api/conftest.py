@@ -66,20 +66,25 @@ SPEC = ProvinceSpec(1200, 5, ("synth", "ingest", "link", "build", "train", "grad
 def province(request: pytest.FixtureRequest, provinces: Provinces) -> Iterator[Province]:
     built = provinces.get(request.param, SPEC)
     patch = pytest.MonkeyPatch()  # what the service reads from its settings, for this session's app
-    for name, value in {"VAR_DIR": built.settings.var_dir, "MODEL_DIR": built.settings.model_dir,
-                        "DATABASE_URL": built.settings.db_url, "PSEUDONYM_SECRET": "test-secret",
-                        "PUBLIC_RATE_LIMIT": "100000/minute",
-                        "CHAMPION_FOLLOW_SECONDS": "0",  # a test that needs following asks for it
-                        # the reads' audit rows in the store itself, where the tests look for them
-                        # (test_hardening covers the audit database of its own an SQLite store gets)
-                        "READ_AUDIT_DATABASE_URL": built.settings.db_url}.items():
+    for name, value in {
+        "VAR_DIR": built.settings.var_dir,
+        "MODEL_DIR": built.settings.model_dir,
+        "DATABASE_URL": built.settings.db_url,
+        "PSEUDONYM_SECRET": "test-secret",
+        "PUBLIC_RATE_LIMIT": "100000/minute",
+        "CHAMPION_FOLLOW_SECONDS": "0",  # a test that needs following asks for it
+        # the reads' audit rows in the store itself, where the tests look for them
+        # (test_hardening covers the audit database of its own an SQLite store gets)
+        "READ_AUDIT_DATABASE_URL": built.settings.db_url,
+    }.items():
         patch.setenv(f"CREDIT_ENGINE_{name}", str(value))
     patch.delenv("CREDIT_ENGINE_MLFLOW_TRACKING_URI", raising=False)
     get_settings.cache_clear()
     settings = get_settings()
     with built.engine.connect() as conn:
-        scope = conn.exec_driver_sql("SELECT region_code FROM entity GROUP BY region_code "
-                                     "ORDER BY COUNT(*) DESC LIMIT 1").scalar()[:4]
+        scope = conn.exec_driver_sql(
+            "SELECT region_code FROM entity GROUP BY region_code ORDER BY COUNT(*) DESC LIMIT 1"
+        ).scalar()[:4]
     yield Province(built.engine, settings, _keys(built.engine, scope), scope, planted_ids(built.folder / "sources"))
     patch.undo()
     get_settings.cache_clear()
@@ -103,9 +108,13 @@ def auth(province: Province, role: str) -> dict[str, str]:
 def published_penalties(province: Province) -> Iterator[tuple[str, object]]:
     """(uscc, fact) of published penalties today, from entities the other modules do not single out."""
     with province.engine.connect() as conn:
-        usccs = [u for (u,) in conn.exec_driver_sql(
-            "SELECT DISTINCT subject_uscc FROM fact WHERE kind = 'penalty' AND subject_uscc IS NOT NULL "
-            "ORDER BY subject_uscc DESC").all()]
+        usccs = [
+            u
+            for (u,) in conn.exec_driver_sql(
+                "SELECT DISTINCT subject_uscc FROM fact WHERE kind = 'penalty' AND subject_uscc IS NOT NULL "
+                "ORDER BY subject_uscc DESC"
+            ).all()
+        ]
         for uscc in usccs:
             for fact in current_record(conn, uscc).facts:
                 if fact.kind == "penalty" and fact.publicity is Publicity.PUBLISHED and not fact.under_objection:

@@ -20,14 +20,17 @@ ROLES = ("regulator", "inspection", "analyst", "admin")
 def _any_uscc(province: Province, inside: bool) -> str:
     sign = "" if inside else "NOT "
     with province.engine.connect() as conn:
-        return conn.execute(text(f"SELECT uscc FROM entity WHERE name IS NOT NULL AND region_code {sign}LIKE :p "
-                                 "ORDER BY uscc LIMIT 1"), {"p": f"{province.scope}%"}).scalar()
+        return conn.execute(
+            text(f"SELECT uscc FROM entity WHERE name IS NOT NULL AND region_code {sign}LIKE :p ORDER BY uscc LIMIT 1"),
+            {"p": f"{province.scope}%"},
+        ).scalar()
 
 
 def _pseudonym(province: Province) -> str:
     with province.engine.connect() as conn:
-        return conn.exec_driver_sql("SELECT person_key FROM fact WHERE kind = 'role' AND person_key IS NOT NULL "
-                                    "ORDER BY id LIMIT 1").scalar()
+        return conn.exec_driver_sql(
+            "SELECT person_key FROM fact WHERE kind = 'role' AND person_key IS NOT NULL ORDER BY id LIMIT 1"
+        ).scalar()
 
 
 def _endpoints(province: Province) -> dict[str, tuple[str, str, dict | None, set[str]]]:
@@ -50,8 +53,22 @@ def _endpoints(province: Province) -> dict[str, tuple[str, str, dict | None, set
     }
 
 
-@pytest.mark.parametrize("endpoint", ["entity", "entity_as_of", "entity_bad_date", "grades", "list", "transfers", "person",
-                                      "lookup", "models", "model", "reload"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "entity",
+        "entity_as_of",
+        "entity_bad_date",
+        "grades",
+        "list",
+        "transfers",
+        "person",
+        "lookup",
+        "models",
+        "model",
+        "reload",
+    ],
+)
 def test_each_role_is_allowed_or_refused(client: TestClient, province: Province, endpoint: str) -> None:
     method, path, body, allowed = _endpoints(province)[endpoint]
     for role in ROLES:
@@ -82,8 +99,9 @@ def test_a_scoped_regulator_sees_only_its_regions(client: TestClient, province: 
     other = outside[2:6]
     assert client.get(f"/v1/entities?region={other}", headers=scoped).status_code == 403
     with province.engine.connect() as conn:
-        denied = conn.exec_driver_sql("SELECT actor, client FROM audit_log WHERE action = 'read_denied' "
-                                      f"AND target = '{outside}'").all()
+        denied = conn.exec_driver_sql(
+            f"SELECT actor, client FROM audit_log WHERE action = 'read_denied' AND target = '{outside}'"
+        ).all()
     assert denied and denied[0][0].endswith("test-scoped") and denied[0][1] == "testclient"
 
 

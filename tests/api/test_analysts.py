@@ -35,7 +35,9 @@ def test_versions_reports_promotion_and_reload(client: TestClient, province: Pro
     assert [v["version"] for v in listed][:2] == [second, first] and "valid_auc" in listed[0]["metrics"]
     report = client.get(f"/v1/models/{second}", headers=headers).json()
     assert report["gate"] == [] and "challenger" in report["aliases"]
-    assert "reports/feature_catalogue.csv" in report["artifacts"] and report["params"]["compared_with_champion"] == first
+    assert (
+        "reports/feature_catalogue.csv" in report["artifacts"] and report["params"]["compared_with_champion"] == first
+    )
     assert client.get("/v1/models/999", headers=headers).status_code == 404
     assert client.post("/v1/models/999/promote", json={}, headers=headers).status_code == 404
 
@@ -46,17 +48,24 @@ def test_versions_reports_promotion_and_reload(client: TestClient, province: Pro
         monkeypatch.setattr(registry, "MAX_AUC_DROP", -1.0)  # demand an impossible gain: the gate refuses
         refused = client.post(f"/v1/models/{second}/promote", json={}, headers=headers)
         assert refused.status_code == 409 and "validation AUC" in refused.json()["detail"]["gate"][0]
-        forced = client.post(f"/v1/models/{second}/promote", json={"reason": "rule change asked by the bureau"},
-                             headers=headers).json()
+        forced = client.post(
+            f"/v1/models/{second}/promote", json={"reason": "rule change asked by the bureau"}, headers=headers
+        ).json()
         assert forced == {"version": second, "previous": first, "forced": True, "serving": second}
         assert client.get("/readyz").json()["champion"] == second
         assert _serving(worker, second)
         with province.engine.connect() as conn:
-            actor, detail = conn.exec_driver_sql("SELECT actor, detail_json FROM audit_log WHERE action = "
-                                                 "'model_promote_forced' ORDER BY id DESC LIMIT 1").first()
-        assert actor.endswith("test-analyst") and json.loads(detail)["justification"] == "rule change asked by the bureau"
+            actor, detail = conn.exec_driver_sql(
+                "SELECT actor, detail_json FROM audit_log WHERE action = "
+                "'model_promote_forced' ORDER BY id DESC LIMIT 1"
+            ).first()
+        assert (
+            actor.endswith("test-analyst") and json.loads(detail)["justification"] == "rule change asked by the bureau"
+        )
 
-        registry.client(province.settings).set_registered_model_alias(registry.MODEL_NAME, "champion", first)  # elsewhere
+        registry.client(province.settings).set_registered_model_alias(
+            registry.MODEL_NAME, "champion", first
+        )  # elsewhere
         reloaded = client.post("/v1/models/reload", headers=headers).json()
         assert reloaded["previous"] == second and reloaded["serving"] == first
         assert client.get("/readyz").json()["champion"] == first

@@ -15,7 +15,7 @@ from api import create_app
 from credit_engine.ingest import ingest_paths
 from credit_engine.keys import Role, create_key
 from credit_engine.settings import Settings, get_settings
-from tests.helpers import A, REG_HEADER, make_uscc, reg_rows, write_csv
+from tests.helpers import REG_HEADER, A, make_uscc, reg_rows, write_csv
 
 PILOT = "91350211M0000XUF46"
 NOBODY = make_uscc(99)  # never registered
@@ -23,14 +23,25 @@ PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", 
 
 
 @pytest.fixture
-def served(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[tuple[TestClient, str]]:
+def served(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, str]]:
     pilot = [PILOT, "厦门试点公司", "", "", "", "", "2014-01-01", "", "", "", "存续", "", "", ""]
     ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows() + [pilot])], engine, settings)
-    ingest_paths([write_csv(tmp_path / "pen.csv", PEN, [["试点", PILOT, "X-1", "罚款", "5", (date.today() - timedelta(days=30)).isoformat(), "局"],
-                                                     ["甲", NOBODY[:17] + ("0" if NOBODY[17] != "0" else "1"), "X-2", "罚款", "5",
-                                                      "2024-03-01", "局"]])],
-                 engine, settings)
+    ingest_paths(
+        [
+            write_csv(
+                tmp_path / "pen.csv",
+                PEN,
+                [
+                    ["试点", PILOT, "X-1", "罚款", "5", (date.today() - timedelta(days=30)).isoformat(), "局"],
+                    ["甲", NOBODY[:17] + ("0" if NOBODY[17] != "0" else "1"), "X-2", "罚款", "5", "2024-03-01", "局"],
+                ],
+            )
+        ],
+        engine,
+        settings,
+    )
     with engine.begin() as conn:
         key = create_key(conn, Role.REGULATOR, "test")[1]
         scoped = create_key(conn, Role.REGULATOR, "scoped", ("2301",))[1]
@@ -63,8 +74,11 @@ def test_a_registered_pilot_code_is_found_by_every_query_with_a_note(served: tup
 def test_an_unregistered_check_failed_code_keeps_the_422(served: tuple[TestClient, str]) -> None:
     client, key = served
     typo = A[:17] + ("0" if A[17] != "0" else "1")
-    for response in (client.get(f"/v1/public/entities/{typo}"), client.get("/v1/public/search", params={"q": typo}),
-                     client.get(f"/v1/entities/{typo}", headers={"X-API-Key": key})):
+    for response in (
+        client.get(f"/v1/public/entities/{typo}"),
+        client.get("/v1/public/search", params={"q": typo}),
+        client.get(f"/v1/entities/{typo}", headers={"X-API-Key": key}),
+    ):
         assert response.status_code == 422 and "check digit is" in response.json()["detail"]
 
 

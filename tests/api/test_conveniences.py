@@ -19,12 +19,23 @@ pytestmark = pytest.mark.xdist_group("api")
 
 def test_posts_whose_fields_are_all_optional_take_no_body(client: TestClient, province: Province) -> None:
     inspection = auth(province, "inspection")
-    pool = [{"code": f"CONV-{i}", "name": f"检查员{i}", "department": "便利测试市场监管局", "authority": f"第{i}分局"}
-            for i in range(4)]
+    pool = [
+        {"code": f"CONV-{i}", "name": f"检查员{i}", "department": "便利测试市场监管局", "authority": f"第{i}分局"}
+        for i in range(4)
+    ]
     assert client.put("/v1/inspections/inspectors", json=pool, headers=inspection).status_code == 200
-    plan = client.post("/v1/inspections/plans", headers=inspection, json={
-        "title": "无正文抽查计划", "item": "企业公示信息抽查", "departments": ["便利测试市场监管局"],
-        "scope": {"regions": [province.scope]}, "as_of": AS_OF.isoformat(), "sample_size": 5}).json()
+    plan = client.post(
+        "/v1/inspections/plans",
+        headers=inspection,
+        json={
+            "title": "无正文抽查计划",
+            "item": "企业公示信息抽查",
+            "departments": ["便利测试市场监管局"],
+            "scope": {"regions": [province.scope]},
+            "as_of": AS_OF.isoformat(),
+            "sample_size": 5,
+        },
+    ).json()
     committed = client.post(f"/v1/inspections/plans/{plan['id']}/draws", headers=inspection)
     assert committed.status_code == 201, committed.text
     draw = committed.json()["id"]
@@ -48,16 +59,21 @@ def test_a_date_that_has_not_come_is_refused(client: TestClient, province: Provi
     tomorrow = (today_in_beijing() + timedelta(days=1)).isoformat()
     future = client.get(f"/v1/entities/{uscc}", params={"as_of": tomorrow}, headers=regulator)
     assert future.status_code == 422 and "in the future" in future.text
-    assert client.get(f"/v1/entities/{uscc}", params={"as_of": today_in_beijing().isoformat()},
-                      headers=regulator).status_code == 200
+    assert (
+        client.get(
+            f"/v1/entities/{uscc}", params={"as_of": today_in_beijing().isoformat()}, headers=regulator
+        ).status_code
+        == 200
+    )
     number = "11010519491231002X"
     lookup = client.post("/v1/persons/lookup", json={"id_number": number, "as_of": tomorrow}, headers=regulator)
     assert lookup.status_code == 422 and "in the future" in lookup.text
 
 
 def test_an_unknown_person_and_a_wrong_key_are_named_in_plain_words(client: TestClient, province: Province) -> None:
-    unknown = client.post("/v1/persons/lookup", json={"id_number": "11010519491231002X"},
-                          headers=auth(province, "regulator"))
+    unknown = client.post(
+        "/v1/persons/lookup", json={"id_number": "11010519491231002X"}, headers=auth(province, "regulator")
+    )
     assert unknown.status_code == 404 and unknown.json()["detail"] == "no person with this identity number"
     inspection = client.get("/v1/models", headers=auth(province, "inspection"))
     assert inspection.status_code == 403 and inspection.json()["detail"].startswith("an inspection key may not")
@@ -86,5 +102,7 @@ def test_the_access_log_masks_every_code_alike(client: TestClient) -> None:
     finally:
         access.removeHandler(handler)
         access.setLevel(level)
-    assert [r.path for r in records] == ["/v1/public/entities/9123060621****885G",
-                                         "/v1/public/entities/9123010312****7890"]
+    assert [r.path for r in records] == [
+        "/v1/public/entities/9123060621****885G",
+        "/v1/public/entities/9123010312****7890",
+    ]

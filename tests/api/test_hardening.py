@@ -20,8 +20,10 @@ pytestmark = pytest.mark.xdist_group("api")
 def _audit(province: Province, action: str, target: str | None = None) -> list[tuple]:
     also = "" if target is None else " AND target = :t"
     with province.engine.connect() as conn:
-        return conn.execute(text(f"SELECT actor, target, client, detail_json FROM audit_log WHERE action = :a{also} "
-                                 "ORDER BY id"), {"a": action, "t": target}).all()
+        return conn.execute(
+            text(f"SELECT actor, target, client, detail_json FROM audit_log WHERE action = :a{also} ORDER BY id"),
+            {"a": action, "t": target},
+        ).all()
 
 
 # ------------------------------------------------------------------------------ 13: audit gaps
@@ -32,8 +34,9 @@ def test_a_regulator_s_read_of_an_unknown_ticket_is_audited(client: TestClient, 
     assert _audit(province, "read_missing", "NO-SUCH-TICKET")[-1][0].endswith("test-regulator")
 
 
-def test_lookups_with_an_invalid_code_or_id_number_are_audited_without_the_number(client: TestClient,
-                                                                                  province: Province) -> None:
+def test_lookups_with_an_invalid_code_or_id_number_are_audited_without_the_number(
+    client: TestClient, province: Province
+) -> None:
     headers = auth(province, "regulator")
     bad = "91230103MA1BXXXX0" + ("0" if uscc_check_digit("91230103MA1BXXXX0") != "0" else "1")
     assert client.get(f"/v1/entities/{bad}", headers=headers).status_code == 422
@@ -47,8 +50,9 @@ def test_lookups_with_an_invalid_code_or_id_number_are_audited_without_the_numbe
     assert len(rows) == before + 1 and number not in json.dumps(list(rows[-1]))
 
 
-def test_a_read_ending_in_a_server_error_is_audited(app: FastAPI, client: TestClient, province: Province,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_ending_in_a_server_error_is_audited(
+    app: FastAPI, client: TestClient, province: Province, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from api.routers import entities
 
     def broken(*args: object) -> None:
@@ -65,8 +69,7 @@ def test_a_read_ending_in_a_server_error_is_audited(app: FastAPI, client: TestCl
     assert json.loads(detail)["error"] == "RuntimeError"
 
 
-def test_reading_a_draw_with_its_sample_is_audited(client: TestClient, province: Province,
-                                                 drawn: dict) -> None:  # noqa: F811
+def test_reading_a_draw_with_its_sample_is_audited(client: TestClient, province: Province, drawn: dict) -> None:  # noqa: F811
     draw_id = drawn["committed"]["id"]
     before = len(_audit(province, "read_draw", f"draw:{draw_id}"))
     assert client.get(f"/v1/inspections/draws/{draw_id}", headers=auth(province, "inspection")).status_code == 200
@@ -89,8 +92,11 @@ def test_a_large_body_is_refused_before_it_is_read(client: TestClient, province:
 
     streamed = client.post("/v1/public/objections", content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
-    keyed = client.post("/v1/persons/lookup", content=b"{" + b" " * (province.settings.max_body_bytes + 1) + b"}",
-                        headers={**auth(province, "regulator"), "content-type": "application/json"})
+    keyed = client.post(
+        "/v1/persons/lookup",
+        content=b"{" + b" " * (province.settings.max_body_bytes + 1) + b"}",
+        headers={**auth(province, "regulator"), "content-type": "application/json"},
+    )
     assert keyed.status_code == 413
 
 
@@ -107,11 +113,15 @@ def test_validation_errors_never_echo_the_input(client: TestClient) -> None:
 
 def test_decision_reasons_and_corrections_are_bounded(client: TestClient, province: Province) -> None:
     headers = auth(province, "regulator")
-    long = client.post("/v1/cases/NO-SUCH/decision", json={"outcome": "upheld", "reasons": ["长" * 2001]},
-                       headers=headers)
+    long = client.post(
+        "/v1/cases/NO-SUCH/decision", json={"outcome": "upheld", "reasons": ["长" * 2001]}, headers=headers
+    )
     assert long.status_code == 422 and long.json()["detail"][0]["loc"] == ["body", "reasons", 0]
-    odd = client.post("/v1/cases/NO-SUCH/decision", headers=headers,
-                      json={"outcome": "corrected", "reasons": ["x"], "correction": {"anything": "x"}})
+    odd = client.post(
+        "/v1/cases/NO-SUCH/decision",
+        headers=headers,
+        json={"outcome": "corrected", "reasons": ["x"], "correction": {"anything": "x"}},
+    )
     assert odd.status_code == 422
 
 
@@ -124,8 +134,9 @@ def test_forwarded_addresses_count_only_from_configured_proxies(province: Provin
     def seen(trusted: str, peer: str, forwarded: str) -> str | None:
         app = create_app(province.settings.model_copy(update={"trusted_proxies": trusted}))
         with TestClient(app, client=(peer, 5000)) as caller:
-            caller.get("/v1/cases/NO-SUCH-FORWARDED", headers={**auth(province, "regulator"),
-                                                              "X-Forwarded-For": forwarded})
+            caller.get(
+                "/v1/cases/NO-SUCH-FORWARDED", headers={**auth(province, "regulator"), "X-Forwarded-For": forwarded}
+            )
         return _audit(province, "read_missing", "NO-SUCH-FORWARDED")[-1][2]
 
     assert seen("", "127.0.0.1", "203.0.113.9") == "127.0.0.1"  # off by default, even from loopback
@@ -141,8 +152,12 @@ def test_forwarded_addresses_count_only_from_configured_proxies(province: Provin
 
 def test_a_cross_site_form_post_is_refused_and_pages_carry_security_headers(client: TestClient) -> None:
     form = {"uscc": "91230103MA1BXXXX0Y", "ref": "x", "ground": "error", "statement": "s", "objector": "o"}
-    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
-                    {"Referer": "https://evil.example/page"}):
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Referer": "https://evil.example/page"},
+    ):
         refused = client.post("/objection", data=form, headers=headers, follow_redirects=False)
         assert refused.status_code == 403, headers
     own = client.post("/objection", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False)
@@ -171,17 +186,37 @@ def test_days_outside_the_supported_range_are_422(client: TestClient, province: 
 def test_inputs_that_ended_in_server_errors(client: TestClient, province: Province) -> None:
     headers = auth(province, "regulator")
     assert client.get("/v1/cases", params={"page": 10**20}, headers=headers).status_code == 422
-    nameless = client.put("/v1/inspections/inspectors", headers=auth(province, "inspection"),
-                          json=[{"code": "NO-AUTH", "name": "某", "department": "某局"}])
+    nameless = client.put(
+        "/v1/inspections/inspectors",
+        headers=auth(province, "inspection"),
+        json=[{"code": "NO-AUTH", "name": "某", "department": "某局"}],
+    )
     assert nameless.status_code == 422 and nameless.json()["detail"][0]["loc"][-1] == "authority"
     assert client.get("/v1/inspections/inspectors", headers=auth(province, "inspection")).status_code == 200
     uscc, fact = next(iter(_published(province)))
-    blank = client.post("/v1/public/repairs", json={
-        "uscc": uscc, "ref": fact.ref, "applicant": "某", "obligations_performed": True, "commitment_signed": True,
-        "evidence": [{"kind": "fine_paid", "description": "   "}]})
+    blank = client.post(
+        "/v1/public/repairs",
+        json={
+            "uscc": uscc,
+            "ref": fact.ref,
+            "applicant": "某",
+            "obligations_performed": True,
+            "commitment_signed": True,
+            "evidence": [{"kind": "fine_paid", "description": "   "}],
+        },
+    )
     assert blank.status_code == 422
-    page = client.post("/objection", data={"uscc": uscc, "ref": fact.ref, "ground": "error", "statement": "s",
-                                           "objector": "o", "evidence": "长" * 2001})
+    page = client.post(
+        "/objection",
+        data={
+            "uscc": uscc,
+            "ref": fact.ref,
+            "ground": "error",
+            "statement": "s",
+            "objector": "o",
+            "evidence": "长" * 2001,
+        },
+    )
     assert page.status_code == 422 and "evidence" in page.text
     for body in ('{"uscc": "\\ud800", "ref": "x"}', '{"id_number": "\\u0000"}'):
         for path, who in (("/v1/public/objections", {}), ("/v1/persons/lookup", headers)):
@@ -201,9 +236,9 @@ def _published(province: Province):
 # ------------------------------------------------------------------ 15: operations endpoints
 
 
-def test_metrics_and_docs_are_for_admins_or_loopback_and_readiness_hides_internals(app: FastAPI,
-                                                                                  province: Province,
-                                                                                  tmp_path) -> None:
+def test_metrics_and_docs_are_for_admins_or_loopback_and_readiness_hides_internals(
+    app: FastAPI, province: Province, tmp_path
+) -> None:
     from api import create_app
 
     remote = TestClient(app, client=("203.0.113.9", 5000))
@@ -226,9 +261,9 @@ def test_metrics_and_docs_are_for_admins_or_loopback_and_readiness_hides_interna
 
 
 def test_the_development_secret_is_refused_beyond_loopback(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
     from typer.testing import CliRunner
 
-    import uvicorn
     from credit_engine.settings import get_settings
     from pipelines.cli import app as cli
 
@@ -253,8 +288,7 @@ def test_the_development_secret_is_refused_beyond_loopback(settings, monkeypatch
 # ------------------------------------------------------------- 12: reads beside an SQLite writer
 
 
-def test_a_regulator_read_answers_while_another_writer_holds_the_sqlite_store(province: Province,
-                                                                                tmp_path) -> None:
+def test_a_regulator_read_answers_while_another_writer_holds_the_sqlite_store(province: Province, tmp_path) -> None:
     """An ingest holds the store's write lock for a whole file: each read's audit row waited for it
     (30 s, then 500 "database is locked"). The rows of reads now go to an audit database of their own."""
     import sqlite3

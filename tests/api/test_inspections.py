@@ -27,30 +27,44 @@ from tests.api.test_page import CHROMIUM
 pytestmark = pytest.mark.xdist_group("api")
 
 DEPARTMENT = "接口测试市场监管局"
-CLASS_WORDS = re.compile(r'"(grade|score|sampled_as|pi|pi_units|reason|why|summary|inspectors|name_of_inspector)"'
-                         r"|信用风险(低|一般|较高|高)|[ABCD]类")
+CLASS_WORDS = re.compile(
+    r'"(grade|score|sampled_as|pi|pi_units|reason|why|summary|inspectors|name_of_inspector)"'
+    r"|信用风险(低|一般|较高|高)|[ABCD]类"
+)
 
 
 def _plan(province: Province, **changes: object) -> dict:
-    return {"title": "接口测试抽查计划", "item": "企业公示信息抽查", "departments": [DEPARTMENT],
-            "scope": {"regions": [province.scope]}, "as_of": AS_OF.isoformat(), "sample_size": 15, **changes}
+    return {
+        "title": "接口测试抽查计划",
+        "item": "企业公示信息抽查",
+        "departments": [DEPARTMENT],
+        "scope": {"regions": [province.scope]},
+        "as_of": AS_OF.isoformat(),
+        "sample_size": 15,
+        **changes,
+    }
 
 
 @pytest.fixture(scope="module")
 def drawn(client: TestClient, province: Province) -> dict:
     """A plan of the scoped region with a pool of inspectors, committed and revealed."""
-    pool = [{"code": f"API-{i}", "name": f"检查员{i}", "department": DEPARTMENT, "authority": f"第{i % 3}分局"}
-            for i in range(6)]
+    pool = [
+        {"code": f"API-{i}", "name": f"检查员{i}", "department": DEPARTMENT, "authority": f"第{i % 3}分局"}
+        for i in range(6)
+    ]
     assert client.put("/v1/inspections/inspectors", json=pool, headers=auth(province, "inspection")).json() == {
-        "upserted": 6}
+        "upserted": 6
+    }
     plan = client.post("/v1/inspections/plans", json=_plan(province), headers=auth(province, "inspection"))
     assert plan.status_code == 201, plan.text
-    committed = client.post(f"/v1/inspections/plans/{plan.json()['id']}/draws", json={},
-                            headers=auth(province, "inspection"))
+    committed = client.post(
+        f"/v1/inspections/plans/{plan.json()['id']}/draws", json={}, headers=auth(province, "inspection")
+    )
     assert committed.status_code == 201, committed.text
     public_before = client.get(f"/v1/public/draws/{committed.json()['id']}").json()
-    revealed = client.post(f"/v1/inspections/draws/{committed.json()['id']}/reveal", json={},
-                           headers=auth(province, "inspection"))
+    revealed = client.post(
+        f"/v1/inspections/draws/{committed.json()['id']}/reveal", json={}, headers=auth(province, "inspection")
+    )
     assert revealed.status_code == 200, revealed.text
     return {"plan": plan.json(), "committed": committed.json(), "before": public_before, "drawn": revealed.json()}
 
@@ -60,38 +74,50 @@ def test_only_inspection_systems_and_admins_may_sample(client: TestClient, provi
     assert client.get("/v1/inspections/policy", headers=auth(province, "regulator")).status_code == 403
     for role in ("inspection", "admin"):
         assert client.get("/v1/inspections/policy", headers=auth(province, role)).status_code == 200
-    public = [r for r in (*public_api.router.routes, *disclosure.router.routes, *disclosure.pages.routes)
-              if isinstance(r, APIRoute)]
+    public = [
+        r
+        for r in (*public_api.router.routes, *disclosure.router.routes, *disclosure.pages.routes)
+        if isinstance(r, APIRoute)
+    ]
     assert len(public) >= 6
     for route in public:  # every public endpoint, the 一公开 ones included, is rate-limited
         assert public_client in [d.call for d in route.dependant.dependencies], route.path
 
 
 def test_the_policy_in_force_with_its_key_areas(client: TestClient, province: Province) -> None:
-    body = client.get("/v1/inspections/policy", params={"on": AS_OF.isoformat()},
-                      headers=auth(province, "inspection")).json()
+    body = client.get(
+        "/v1/inspections/policy", params={"on": AS_OF.isoformat()}, headers=auth(province, "inspection")
+    ).json()
     assert body["id"] == "heilongjiang-lindian-2024" and "食品" in body["key_areas"]
     assert [(c["grade"], c["default_ratio"], c["min_interval_days"]) for c in body["classes"]] == [
-        ("A", 0.03, 369), ("B", 0.10, 365), ("C", 0.40, 184), ("D", 0.80, None)]
-    other = client.get("/v1/inspections/policy", params={"policy_id": "yancheng-2022"},
-                       headers=auth(province, "inspection")).json()
+        ("A", 0.03, 369),
+        ("B", 0.10, 365),
+        ("C", 0.40, 184),
+        ("D", 0.80, None),
+    ]
+    other = client.get(
+        "/v1/inspections/policy", params={"policy_id": "yancheng-2022"}, headers=auth(province, "inspection")
+    ).json()
     assert other["classes"][3]["ratio_range"] == [0.8, 1.0]
 
 
 def test_plans_outside_the_policy_get_a_422_naming_the_rule(client: TestClient, province: Province) -> None:
-    for changes, message in (({"ratios": {"B": 0.5}}, "outside the range 0.05–0.2"),
-                             ({"key_area": "烟花爆竹"}, "not a key area"),
-                             ({"sample_size": 5, "base_ratio": 0.1}, "not both")):
-        response = client.post("/v1/inspections/plans", json=_plan(province, **changes),
-                               headers=auth(province, "inspection"))
+    for changes, message in (
+        ({"ratios": {"B": 0.5}}, "outside the range 0.05–0.2"),
+        ({"key_area": "烟花爆竹"}, "not a key area"),
+        ({"sample_size": 5, "base_ratio": 0.1}, "not both"),
+    ):
+        response = client.post(
+            "/v1/inspections/plans", json=_plan(province, **changes), headers=auth(province, "inspection")
+        )
         assert response.status_code == 422 and message in response.text
 
 
-def test_weights_paged_and_downloaded_add_up_to_the_sample(client: TestClient, province: Province,
-                                                           drawn: dict) -> None:
+def test_weights_paged_and_downloaded_add_up_to_the_sample(client: TestClient, province: Province, drawn: dict) -> None:
     plan_id = drawn["plan"]["id"]
-    page = client.get(f"/v1/inspections/plans/{plan_id}/weights", params={"size": 7},
-                      headers=auth(province, "inspection")).json()
+    page = client.get(
+        f"/v1/inspections/plans/{plan_id}/weights", params={"size": 7}, headers=auth(province, "inspection")
+    ).json()
     assert page["total"] == drawn["committed"]["frame_size"] and len(page["items"]) == 7
     assert {"uscc", "grade", "pi", "reason", "why"} <= set(page["items"][0])
     assert sum(c["expected_draws"] for c in page["summary"]) == pytest.approx(15)
@@ -100,11 +126,14 @@ def test_weights_paged_and_downloaded_add_up_to_the_sample(client: TestClient, p
     from_csv = pd.read_csv(io.StringIO(csv.text), dtype={"uscc": str})
     from_parquet = pd.read_parquet(io.BytesIO(parquet.content))
     assert len(from_csv) == len(from_parquet) == page["total"]
-    assert from_csv["pi"].sum() == pytest.approx(15, abs=1e-6) and from_parquet["pi"].sum() == pytest.approx(15, abs=1e-6)
+    assert from_csv["pi"].sum() == pytest.approx(15, abs=1e-6) and from_parquet["pi"].sum() == pytest.approx(
+        15, abs=1e-6
+    )
     assert from_csv["uscc"].tolist() == from_parquet["uscc"].tolist() == sorted(from_csv["uscc"])
     with province.engine.connect() as conn:
-        actions = {a for (a,) in conn.execute(text("SELECT action FROM audit_log WHERE target = :t"),
-                                              {"t": f"plan:{plan_id}"})}
+        actions = {
+            a for (a,) in conn.execute(text("SELECT action FROM audit_log WHERE target = :t"), {"t": f"plan:{plan_id}"})
+        }
     assert {"plan_create", "read_weights", "export_weights"} <= actions  # reading classes is audited
 
 
@@ -121,24 +150,42 @@ def test_anyone_can_verify_a_published_draw(client: TestClient, province: Provin
     frame = client.get(f"/v1/public/draws/{draw_id}/frame").content
     opened = [(s["uscc"], s["opening"]) for s in public["sample"]]
     assert len(opened) == 15 and draw.sha256(frame) == public["frame_hash"]
-    assert draw.verify_public(frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"],
-                              public["sample_size"], opened).ok
-    assert not draw.verify_public(frame, public["seed"] + "x", public["salt"], public["commitment"],
-                                  public["frame_hash"], public["sample_size"], opened).ok
-    assert not draw.verify_public(frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"],
-                                  public["sample_size"], opened[:-1]).ok  # an entity left out of the sample
+    assert draw.verify_public(
+        frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"], public["sample_size"], opened
+    ).ok
+    assert not draw.verify_public(
+        frame,
+        public["seed"] + "x",
+        public["salt"],
+        public["commitment"],
+        public["frame_hash"],
+        public["sample_size"],
+        opened,
+    ).ok
+    assert not draw.verify_public(
+        frame,
+        public["seed"],
+        public["salt"],
+        public["commitment"],
+        public["frame_hash"],
+        public["sample_size"],
+        opened[:-1],
+    ).ok  # an entity left out of the sample
     assert [s["uscc"] for s in public["sample"]] == [s["uscc"] for s in drawn["drawn"]["sample"]]
-    assert client.post(f"/v1/inspections/draws/{draw_id}/verify", json={},
-                       headers=auth(province, "inspection")).json()["ok"]
-    other = client.post(f"/v1/inspections/draws/{draw_id}/verify", json={"seed": "not-the-seed"},
-                        headers=auth(province, "inspection")).json()
+    assert client.post(f"/v1/inspections/draws/{draw_id}/verify", json={}, headers=auth(province, "inspection")).json()[
+        "ok"
+    ]
+    other = client.post(
+        f"/v1/inspections/draws/{draw_id}/verify", json={"seed": "not-the-seed"}, headers=auth(province, "inspection")
+    ).json()
     assert not other["ok"] and not other["commitment_matches"]
     again = client.post(f"/v1/inspections/draws/{draw_id}/reveal", json={}, headers=auth(province, "inspection"))
     assert again.status_code == 409
 
 
-def test_publication_has_no_class_score_pi_or_personal_data(client: TestClient, province: Province,
-                                                            drawn: dict) -> None:
+def test_publication_has_no_class_score_pi_or_personal_data(
+    client: TestClient, province: Province, drawn: dict
+) -> None:
     draw_id = drawn["committed"]["id"]
     internal = drawn["drawn"]["sample"]
     assert all(s["inspectors"] and s["pi"] > 0 for s in internal)  # the internal view has them
@@ -151,8 +198,9 @@ def test_publication_has_no_class_score_pi_or_personal_data(client: TestClient, 
     assert not any(s["uscc"] in frame for s in internal)  # the frame is blinded
 
 
-def test_no_drawn_entitys_pi_or_class_can_be_read_from_the_public_draw(client: TestClient, province: Province,
-                                                                       drawn: dict) -> None:
+def test_no_drawn_entitys_pi_or_class_can_be_read_from_the_public_draw(
+    client: TestClient, province: Province, drawn: dict
+) -> None:
     """Issue 34 item 5: an opening used to find the entity's π in the published frame (π is the
     class). Now the frame line it finds seals π: only the entity's receipt (opening, nonce, π,
     internal) opens the seal."""
@@ -168,8 +216,9 @@ def test_no_drawn_entitys_pi_or_class_can_be_read_from_the_public_draw(client: T
         assert shown == blinding.seal(pi["nonce"], round(pi["pi"] * 10**9))  # the receipt opens it
 
 
-def test_the_auditor_re_runs_a_draw_in_full_read_only_and_audited(client: TestClient, province: Province,
-                                                                  drawn: dict) -> None:
+def test_the_auditor_re_runs_a_draw_in_full_read_only_and_audited(
+    client: TestClient, province: Province, drawn: dict
+) -> None:
     draw_id, public = drawn["committed"]["id"], drawn["drawn"]
     for role, code in ((None, 401), ("regulator", 403), ("inspection", 403)):
         headers = auth(province, role) if role else {}
@@ -179,42 +228,64 @@ def test_the_auditor_re_runs_a_draw_in_full_read_only_and_audited(client: TestCl
     frame = client.get(f"/v1/public/draws/{draw_id}/frame").content
     sample = [s["uscc"] for s in public["sample"]]
     full = pd.DataFrame(rows.json())
-    assert draw.verify_full(full, frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"],
-                            sample).ok
+    assert draw.verify_full(
+        full, frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"], sample
+    ).ok
     moved = full.assign(pi_units=full["pi_units"].iloc[::-1].to_numpy())  # other π than committed
-    assert not draw.verify_full(moved, frame, public["seed"], public["salt"], public["commitment"],
-                                public["frame_hash"], sample).frame_hash_matches
+    assert not draw.verify_full(
+        moved, frame, public["seed"], public["salt"], public["commitment"], public["frame_hash"], sample
+    ).frame_hash_matches
     verified = client.get(f"/v1/audit/draws/{draw_id}/verification", headers=auth(province, "auditor")).json()
     assert verified["ok"], verified
     with province.engine.connect() as conn:
-        actions = [a for (a,) in conn.execute(text(
-            "SELECT action FROM audit_log WHERE target = :t ORDER BY id"), {"t": f"draw:{draw_id}"})]
+        actions = [
+            a
+            for (a,) in conn.execute(
+                text("SELECT action FROM audit_log WHERE target = :t ORDER BY id"), {"t": f"draw:{draw_id}"}
+            )
+        ]
     assert actions[-2:] == ["audit_read_frame", "audit_verify_draw"]
-    assert client.post("/v1/inspections/plans", json=_plan(province), headers=auth(province, "auditor")).status_code == 403
+    assert (
+        client.post("/v1/inspections/plans", json=_plan(province), headers=auth(province, "auditor")).status_code == 403
+    )
     assert client.get(f"/v1/inspections/draws/{draw_id}", headers=auth(province, "auditor")).status_code == 403
 
 
 def test_results_come_back_as_facts_with_the_draws_pi(client: TestClient, province: Province, drawn: dict) -> None:
     draw_id, sample = drawn["committed"]["id"], drawn["drawn"]["sample"]
-    rows = [{"uscc": s["uscc"], "inspected_on": today_in_beijing().isoformat(), "result": "未发现问题",
-             "draw_id": draw_id} for s in sample[:5]]
+    rows = [
+        {"uscc": s["uscc"], "inspected_on": today_in_beijing().isoformat(), "result": "未发现问题", "draw_id": draw_id}
+        for s in sample[:5]
+    ]
     posted = client.post("/v1/inspections/results", json={"results": rows}, headers=auth(province, "inspection"))
     assert posted.status_code == 200, posted.text
     assert posted.json()["facts_new"] == 5
-    assert client.post("/v1/inspections/results", json={"results": rows},
-                       headers=auth(province, "inspection")).json()["status"] == "unchanged"
+    assert (
+        client.post("/v1/inspections/results", json={"results": rows}, headers=auth(province, "inspection")).json()[
+            "status"
+        ]
+        == "unchanged"
+    )
     with province.engine.connect() as conn:
-        stored = conn.execute(text(
-            "SELECT subject_uscc, detail_json FROM fact WHERE kind = 'inspection' AND document_no = :t "
-            "AND superseded_at IS NULL"), {"t": f"draw-{draw_id}"}).all()
+        stored = conn.execute(
+            text(
+                "SELECT subject_uscc, detail_json FROM fact WHERE kind = 'inspection' AND document_no = :t "
+                "AND superseded_at IS NULL"
+            ),
+            {"t": f"draw-{draw_id}"},
+        ).all()
     pi = {s["uscc"]: s["pi"] for s in sample}
     assert {u: pd.io.json.ujson_loads(d)["inclusion_probability"] for u, d in stored} == pytest.approx(
-        {s["uscc"]: pi[s["uscc"]] for s in sample[:5]})
+        {s["uscc"]: pi[s["uscc"]] for s in sample[:5]}
+    )
     public = client.get(f"/v1/public/draws/{draw_id}").json()["sample"]
     assert [s["results"] for s in public[:5]] == [["未发现问题"]] * 5 and public[5]["results"] == []
 
-    bad = [{**rows[0], "result": "大概没问题"}, {**rows[1], "draw_id": draw_id + 10_000},
-           {**rows[2], "inclusion_probability": 0.5}]
+    bad = [
+        {**rows[0], "result": "大概没问题"},
+        {**rows[1], "draw_id": draw_id + 10_000},
+        {**rows[2], "inclusion_probability": 0.5},
+    ]
     refused = client.post("/v1/inspections/results", json={"results": bad}, headers=auth(province, "inspection"))
     assert refused.status_code == 422
     detail = {tuple(d["loc"]): d["msg"] for d in refused.json()["detail"]}
@@ -234,11 +305,16 @@ def test_the_public_page_shows_the_draw_without_classes(client: TestClient, draw
 
 
 def test_a_key_area_plan_covers_the_whole_scope(client: TestClient, province: Province) -> None:
-    plan = client.post("/v1/inspections/plans", json=_plan(province, key_area="食品", sample_size=None,
-                                                           scope={"regions": [province.scope], "industries": ["F"]}),
-                       headers=auth(province, "inspection")).json()
-    weights = client.get(f"/v1/inspections/plans/{plan['id']}/weights", params={"size": 1000},
-                         headers=auth(province, "inspection")).json()
+    plan = client.post(
+        "/v1/inspections/plans",
+        json=_plan(
+            province, key_area="食品", sample_size=None, scope={"regions": [province.scope], "industries": ["F"]}
+        ),
+        headers=auth(province, "inspection"),
+    ).json()
+    weights = client.get(
+        f"/v1/inspections/plans/{plan['id']}/weights", params={"size": 1000}, headers=auth(province, "inspection")
+    ).json()
     assert weights["total"] > 0 and weights["sample_size"] == weights["total"]
     assert {i["pi"] for i in weights["items"]} == {1.0} and {i["reason"] for i in weights["items"]} == {"key_area"}
 

@@ -71,7 +71,8 @@ def test_every_request_is_logged_as_json_without_its_query(client: TestClient) -
     assert [(line["method"], line["path"], line["route"], line["status"]) for line in lines] == [
         ("GET", "/v1/public/search", "/v1/public/search", 200),
         ("GET", "/v1/public/entities/91230103MA1BXXXX0Z", "/v1/public/entities/{uscc}", 422),
-        ("GET", "/v1/public/entities/1101051949****0029", "/v1/public/entities/{uscc}", 422)]
+        ("GET", "/v1/public/entities/1101051949****0029", "/v1/public/entities/{uscc}", 422),
+    ]
     assert all(line["ms"] >= 0 and line["message"] == "request" for line in lines)
     assert not any("张三" in json.dumps(line, ensure_ascii=False) for line in lines)  # the searched name stays out
 

@@ -91,13 +91,15 @@ def _common_prefix(province: Province) -> tuple[str, int]:
     with province.engine.connect() as conn:
         prefix = conn.exec_driver_sql(
             "SELECT SUBSTR(name, 1, 3) AS p FROM entity WHERE name IS NOT NULL GROUP BY p "
-            "HAVING COUNT(*) > 45 ORDER BY COUNT(*) DESC, p LIMIT 1").scalar()
+            "HAVING COUNT(*) > 45 ORDER BY COUNT(*) DESC, p LIMIT 1"
+        ).scalar()
         count = conn.execute(text("SELECT COUNT(*) FROM entity WHERE name LIKE :p"), {"p": f"%{prefix}%"}).scalar()
     return prefix, count
 
 
 def test_search_counts_every_match_pages_them_and_an_exact_code_opens_the_card(
-        page: Page, base: str, province: Province, client: TestClient, shots: Path) -> None:
+    page: Page, base: str, province: Province, client: TestClient, shots: Path
+) -> None:
     prefix, count = _common_prefix(province)
     api = client.get("/v1/public/search", params={"q": prefix, "size": 20}).json()
     assert api["total"] == count and api["size"] == 20 and len(api["items"]) == 20
@@ -124,8 +126,9 @@ def test_search_counts_every_match_pages_them_and_an_exact_code_opens_the_card(
     look(page, province, shots, "card")
 
 
-def test_every_error_is_a_chinese_page_of_the_site(page: Page, base: str, province: Province, shots: Path,
-                                                   app: FastAPI) -> None:
+def test_every_error_is_a_chinese_page_of_the_site(
+    page: Page, base: str, province: Province, shots: Path, app: FastAPI
+) -> None:
     cases = {
         "/?q=91230103MA1BXXXX0Y": (422, "统一社会信用代码校验位应为"),
         "/?q=%20%E9%B1%BB%20": (422, "请至少输入2个字"),
@@ -171,19 +174,23 @@ def _penalty(province: Province, index: int):
     raise AssertionError("not enough published penalties")
 
 
-def test_a_corrected_record_shows_its_corrected_values_everywhere(page: Page, base: str, province: Province,
-                                                                   client: TestClient, shots: Path,
-                                                                   request: pytest.FixtureRequest) -> None:
+def test_a_corrected_record_shows_its_corrected_values_everywhere(
+    page: Page, base: str, province: Province, client: TestClient, shots: Path, request: pytest.FixtureRequest
+) -> None:
     uscc, fact = _penalty(province, 2 * list(WIDTHS).index(request.node.callspec.params["page"]))
     old = fact.amount_yuan
     assert old and f"{old:.0f}" in (fact.detail.get("content") or ""), fact.detail  # the text names the fine
-    filed = client.post("/v1/public/objections", json={
-        "uscc": uscc, "ref": fact.ref, "ground": "error", "statement": "罚款金额有误", "objector": "李四"})
+    filed = client.post(
+        "/v1/public/objections",
+        json={"uscc": uscc, "ref": fact.ref, "ground": "error", "statement": "罚款金额有误", "objector": "李四"},
+    )
     assert filed.status_code == 201, filed.text
     new = float(max(1, int(old) // 10))
-    decided = client.post(f"/v1/cases/{filed.json()['ticket']}/decision", headers=auth(province, "regulator"),
-                          json={"outcome": "corrected", "reasons": ["金额录入有误，予以更正"],
-                                "correction": {"amount_yuan": new}})
+    decided = client.post(
+        f"/v1/cases/{filed.json()['ticket']}/decision",
+        headers=auth(province, "regulator"),
+        json={"outcome": "corrected", "reasons": ["金额录入有误，予以更正"], "correction": {"amount_yuan": new}},
+    )
     assert decided.status_code == 200, decided.text
     page.goto(f"{base}/entity/{uscc}")
     block = page.locator(f"#record-{fact.ref}")
@@ -197,8 +204,9 @@ def test_a_corrected_record_shows_its_corrected_values_everywhere(page: Page, ba
     expect(page.locator("#record-label")).to_contain_text(fact.document_no)
 
 
-def test_file_a_repair_and_an_objection_and_follow_both_tickets(page: Page, base: str, province: Province,
-                                                                shots: Path, request: pytest.FixtureRequest) -> None:
+def test_file_a_repair_and_an_objection_and_follow_both_tickets(
+    page: Page, base: str, province: Province, shots: Path, request: pytest.FixtureRequest
+) -> None:
     uscc, fact = _penalty(province, 1 + 2 * list(WIDTHS).index(request.node.callspec.params["page"]))
     page.goto(f"{base}/entity/{uscc}")
     block = page.locator(f"#record-{fact.ref}")
@@ -252,12 +260,23 @@ def test_file_a_repair_and_an_objection_and_follow_both_tickets(page: Page, base
 @pytest.fixture(scope="module")
 def drawn(client: TestClient, province: Province) -> int:
     inspection = auth(province, "inspection")
-    pool = [{"code": f"PAGE-{i}", "name": f"检查员{i}", "department": "页面测试市场监管局", "authority": f"第{i}分局"}
-            for i in range(4)]
+    pool = [
+        {"code": f"PAGE-{i}", "name": f"检查员{i}", "department": "页面测试市场监管局", "authority": f"第{i}分局"}
+        for i in range(4)
+    ]
     assert client.put("/v1/inspections/inspectors", json=pool, headers=inspection).status_code == 200
-    plan = client.post("/v1/inspections/plans", headers=inspection, json={
-        "title": "页面测试抽查计划", "item": "企业公示信息抽查", "departments": ["页面测试市场监管局"],
-        "scope": {"regions": [province.scope]}, "as_of": AS_OF.isoformat(), "sample_size": 8})
+    plan = client.post(
+        "/v1/inspections/plans",
+        headers=inspection,
+        json={
+            "title": "页面测试抽查计划",
+            "item": "企业公示信息抽查",
+            "departments": ["页面测试市场监管局"],
+            "scope": {"regions": [province.scope]},
+            "as_of": AS_OF.isoformat(),
+            "sample_size": 8,
+        },
+    )
     assert plan.status_code == 201, plan.text
     draw = client.post(f"/v1/inspections/plans/{plan.json()['id']}/draws", headers=inspection)
     assert draw.status_code == 201, draw.text
@@ -266,7 +285,8 @@ def drawn(client: TestClient, province: Province) -> int:
 
 
 def test_the_inspection_page_explains_dates_and_checks_without_sideways_scroll(
-        page: Page, base: str, province: Province, drawn: int, shots: Path) -> None:
+    page: Page, base: str, province: Province, drawn: int, shots: Path
+) -> None:
     page.goto(base + "/inspections")
     plan = page.locator(".plan", has_text="页面测试抽查计划")
     expect(plan).to_contain_text(re.compile(r"批次 \d+：\d{4}-\d{2}-\d{2} \d{2}:\d{2}（北京时间） 公布名录"))
@@ -295,25 +315,47 @@ def test_the_docs_render_with_the_network_blocked(page: Page, base: str) -> None
     assert not needed, needed  # (ReDoc's footer logo, an image from its maker's site, stays away offline)
 
 
-def test_no_public_page_rendered_by_the_server_carries_english_or_rule_set_ids(client: TestClient,
-                                                                              province: Province) -> None:
+def test_no_public_page_rendered_by_the_server_carries_english_or_rule_set_ids(
+    client: TestClient, province: Province
+) -> None:
     """The pages a person can reach without a browser too (errors included), as served."""
     uscc, fact = _penalty(province, 4)
     with province.engine.connect() as conn:
-        listed = conn.exec_driver_sql("SELECT subject_uscc FROM fact WHERE kind IN ('abnormal', 'serious', 'court') "
-                                      "AND subject_uscc IS NOT NULL ORDER BY subject_uscc LIMIT 3").scalars().all()
-    paths = ["/", "/?q=有限公司", "/?q=有限公司&page=2", f"/entity/{uscc}", f"/objection?uscc={uscc}&ref={fact.ref}",
-             f"/repair?uscc={uscc}&ref={fact.ref}", f"/objection?uscc={uscc}", "/objection", "/repair", "/inspections",
-             "/?q=91230103MA1BXXXX0Y", "/?q=912301031234567", "/?q=00000000000000000X", "/case/x", "/nothing",
-             *[f"/entity/{u}" for u in listed]]
+        listed = (
+            conn.exec_driver_sql(
+                "SELECT subject_uscc FROM fact WHERE kind IN ('abnormal', 'serious', 'court') "
+                "AND subject_uscc IS NOT NULL ORDER BY subject_uscc LIMIT 3"
+            )
+            .scalars()
+            .all()
+        )
+    paths = [
+        "/",
+        "/?q=有限公司",
+        "/?q=有限公司&page=2",
+        f"/entity/{uscc}",
+        f"/objection?uscc={uscc}&ref={fact.ref}",
+        f"/repair?uscc={uscc}&ref={fact.ref}",
+        f"/objection?uscc={uscc}",
+        "/objection",
+        "/repair",
+        "/inspections",
+        "/?q=91230103MA1BXXXX0Y",
+        "/?q=912301031234567",
+        "/?q=00000000000000000X",
+        "/case/x",
+        "/nothing",
+        *[f"/entity/{u}" for u in listed],
+    ]
     for path in paths:
         response = client.get(path)
         assert response.headers["content-type"].startswith("text/html"), path
         visible = re.sub(r"<style.*?</style>|<[^>]+>", " ", response.text, flags=re.S)
         assert not ENGLISH.findall(visible), (path, ENGLISH.findall(visible)[:3])
         assert not RULE_SET_ID.search(response.text), path
-    refused = client.post("/repair", data={"uscc": uscc, "ref": fact.ref, "applicant": "申请企业"},
-                          follow_redirects=False)
+    refused = client.post(
+        "/repair", data={"uscc": uscc, "ref": fact.ref, "applicant": "申请企业"}, follow_redirects=False
+    )
     assert refused.status_code == 303  # a refused application gets its ticket, with the reasons
     ticket_page = client.get(refused.headers["location"]).text
     assert not RULE_SET_ID.search(ticket_page) and "信用承诺书" in ticket_page

@@ -35,13 +35,17 @@ class OtherSite:
 
 def _cases(province: Province, uscc: str) -> int:
     with province.engine.connect() as conn:
-        return conn.exec_driver_sql("SELECT COUNT(*) FROM credit_case WHERE uscc = ?"
-                                    if province.engine.dialect.name == "sqlite" else
-                                    "SELECT COUNT(*) FROM credit_case WHERE uscc = %s", (uscc,)).scalar()
+        return conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM credit_case WHERE uscc = ?"
+            if province.engine.dialect.name == "sqlite"
+            else "SELECT COUNT(*) FROM credit_case WHERE uscc = %s",
+            (uscc,),
+        ).scalar()
 
 
-def test_another_site_can_neither_post_our_form_nor_frame_our_page(app: FastAPI, province: Province,
-                                                                   tmp_path: Path) -> None:
+def test_another_site_can_neither_post_our_form_nor_frame_our_page(
+    app: FastAPI, province: Province, tmp_path: Path
+) -> None:
     uscc, fact = next(iter(published_penalties(province)))
     before = _cases(province, uscc)
     with LiveServer(app) as base:
@@ -50,9 +54,11 @@ def test_another_site_can_neither_post_our_form_nor_frame_our_page(app: FastAPI,
             f'<input name="uscc" value="{uscc}"><input name="ref" value="{fact.ref}">'
             '<input name="ground" value="error"><input name="statement" value="跨站提交">'
             '<input name="objector" value="某人"></form><script>document.getElementById("f").submit()</script>',
-            encoding="utf-8")
-        (tmp_path / "frame.html").write_text(f'<iframe id="x" src="{base}/" width="600" height="400"></iframe>',
-                                             encoding="utf-8")
+            encoding="utf-8",
+        )
+        (tmp_path / "frame.html").write_text(
+            f'<iframe id="x" src="{base}/" width="600" height="400"></iframe>', encoding="utf-8"
+        )
         with OtherSite(tmp_path) as other, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page()

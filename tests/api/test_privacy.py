@@ -35,10 +35,38 @@ AS_OF = date(2026, 6, 30)
 
 #: Canonical columns of free text, over every source kind (codes, dates, amounts, parsed
 #: categories and results are not free text).
-FREE_TEXT = {"name", "party_name", "penalty_name", "legal_rep_name", "address", "scope", "market_type", "authority",
-             "listed_by", "reason", "facts_text", "basis", "content", "remark", "violation_type", "document_no",
-             "document_name", "certificate", "project_name", "court", "case_no", "basis_doc", "conduct",
-             "performance", "inspection_type", "licence_no", "data_source", "position", "task_no", "category_text"}
+FREE_TEXT = {
+    "name",
+    "party_name",
+    "penalty_name",
+    "legal_rep_name",
+    "address",
+    "scope",
+    "market_type",
+    "authority",
+    "listed_by",
+    "reason",
+    "facts_text",
+    "basis",
+    "content",
+    "remark",
+    "violation_type",
+    "document_no",
+    "document_name",
+    "certificate",
+    "project_name",
+    "court",
+    "case_no",
+    "basis_doc",
+    "conduct",
+    "performance",
+    "inspection_type",
+    "licence_no",
+    "data_source",
+    "position",
+    "task_no",
+    "category_text",
+}
 
 
 def _id(region: str, born: str, seq: str) -> str:
@@ -46,8 +74,14 @@ def _id(region: str, born: str, seq: str) -> str:
 
 
 #: Valid IDs (one with the check character X, for × and Ｘ).
-IDS = [_id("230102", "19850715", "432"), _id("110105", "19490101", "002"), _id("342301", "19640516", "322"),
-       _id("440305", "20011231", "117"), _id("650102", "19770228", "981"), _id("230103", "19900101", "100")]
+IDS = [
+    _id("230102", "19850715", "432"),
+    _id("110105", "19490101", "002"),
+    _id("342301", "19640516", "322"),
+    _id("440305", "20011231", "117"),
+    _id("650102", "19770228", "981"),
+    _id("230103", "19900101", "100"),
+]
 assert any(i.endswith("X") for i in IDS)
 
 
@@ -145,11 +179,24 @@ def planted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def test_every_source_kind_has_planted_free_text(planted: Planted) -> None:
     """The fixture really plants: every kind but those without free text, many columns each."""
     assert {k for k, cols in planted.planted_columns.items() if cols} >= {
-        "abnormal", "court", "inspection", "license v1", "license v2", "penalty v1", "penalty v2", "role",
-        "registration", "serious", "tax"}
+        "abnormal",
+        "court",
+        "inspection",
+        "license v1",
+        "license v2",
+        "penalty v1",
+        "penalty v2",
+        "role",
+        "registration",
+        "serious",
+        "tax",
+    }
     assert len(set().union(*planted.planted_columns.values())) >= 20
-    assert all(leaks(p.read_bytes()) for p in planted.sources.iterdir() if "commitment" not in p.name
-               and "complaint" not in p.name)
+    assert all(
+        leaks(p.read_bytes())
+        for p in planted.sources.iterdir()
+        if "commitment" not in p.name and "complaint" not in p.name
+    )
 
 
 def _all_text(engine: Engine, table: str) -> str:
@@ -158,8 +205,9 @@ def _all_text(engine: Engine, table: str) -> str:
     return json.dumps([[str(v) for v in row] for row in rows], ensure_ascii=False)
 
 
-@pytest.mark.parametrize("table", ["fact", "entity", "person", "entity_alias", "quarantine", "source_file",
-                                   "audit_log", "name_gram"])
+@pytest.mark.parametrize(
+    "table", ["fact", "entity", "person", "entity_alias", "quarantine", "source_file", "audit_log", "name_gram"]
+)
 def test_no_full_identity_number_is_stored_in_free_text_or_keys(planted: Planted, table: str) -> None:
     """Item 6: fact keys built from a 文号 holding an ID, detail and raw JSON, names, addresses."""
     stored = _all_text(planted.engine, table)
@@ -195,8 +243,9 @@ def test_the_archived_originals_are_encrypted_and_their_reads_audited(planted: P
 
 def _entities(planted: Planted) -> list[tuple[str, str]]:
     with planted.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT uscc, name FROM entity WHERE name IS NOT NULL "
-                                                    "ORDER BY uscc"))]
+        return [
+            tuple(r) for r in conn.execute(text("SELECT uscc, name FROM entity WHERE name IS NOT NULL ORDER BY uscc"))
+        ]
 
 
 def _public_pages(planted: Planted) -> Iterator[tuple[str, str]]:
@@ -209,8 +258,13 @@ def _public_pages(planted: Planted) -> Iterator[tuple[str, str]]:
             yield f"search {q}", client.get("/v1/public/search", params={"q": q}).text
             yield f"page {q}", client.get("/", params={"q": q}).text
     draw_id = _draw(planted)
-    for path in (f"/v1/public/draws/{draw_id}", f"/v1/public/draws/{draw_id}/frame", "/v1/public/plans",
-                 "/inspections", f"/inspections?draw={draw_id}"):
+    for path in (
+        f"/v1/public/draws/{draw_id}",
+        f"/v1/public/draws/{draw_id}/frame",
+        "/v1/public/plans",
+        "/inspections",
+        f"/inspections?draw={draw_id}",
+    ):
         yield path, client.get(path).text
     ticket = _decided_case(planted)
     for path in (f"/v1/public/cases/{ticket}", f"/case/{ticket}"):
@@ -220,11 +274,22 @@ def _public_pages(planted: Planted) -> Iterator[tuple[str, str]]:
 def _draw(planted: Planted) -> int:
     """A full-coverage plan over the whole province, committed and revealed."""
     headers = {"X-API-Key": planted.keys["inspection"]}
-    pool = [{"code": f"P-{i}", "name": f"检查员{i}", "department": "隐私测试局", "authority": "一分局"} for i in range(3)]
+    pool = [
+        {"code": f"P-{i}", "name": f"检查员{i}", "department": "隐私测试局", "authority": "一分局"} for i in range(3)
+    ]
     planted.client.put("/v1/inspections/inspectors", json=pool, headers=headers)
-    plan = planted.client.post("/v1/inspections/plans", headers=headers, json={
-        "title": "隐私测试计划", "item": "企业公示信息抽查", "departments": ["隐私测试局"], "key_area": "食品",
-        "scope": {"regions": ["23"]}, "as_of": AS_OF.isoformat()})
+    plan = planted.client.post(
+        "/v1/inspections/plans",
+        headers=headers,
+        json={
+            "title": "隐私测试计划",
+            "item": "企业公示信息抽查",
+            "departments": ["隐私测试局"],
+            "key_area": "食品",
+            "scope": {"regions": ["23"]},
+            "as_of": AS_OF.isoformat(),
+        },
+    )
     assert plan.status_code == 201, plan.text
     committed = planted.client.post(f"/v1/inspections/plans/{plan.json()['id']}/draws", json={}, headers=headers)
     planted.client.post(f"/v1/inspections/draws/{committed.json()['id']}/reveal", json={}, headers=headers)
@@ -244,15 +309,29 @@ def _decided_case(planted: Planted) -> str:
     """An objection whose regulator extended it and decided it with texts naming IDs (item 3)."""
     uscc, ref = _published(planted)
     regulator = {"X-API-Key": planted.keys["regulator"]}
-    filed = planted.client.post("/v1/public/objections", json={
-        "uscc": uscc, "ref": ref, "ground": "error", "statement": f"当事人身份证{IDS[0]}有误", "objector": "王五"})
+    filed = planted.client.post(
+        "/v1/public/objections",
+        json={
+            "uscc": uscc,
+            "ref": ref,
+            "ground": "error",
+            "statement": f"当事人身份证{IDS[0]}有误",
+            "objector": "王五",
+        },
+    )
     assert filed.status_code == 201, filed.text
     ticket = filed.json()["ticket"]
-    extended = planted.client.post(f"/v1/cases/{ticket}/extension", headers=regulator, json={
-        "working_days": 3, "reason": f"需核实当事人{SPELLINGS[4](IDS[1])}的身份"})
+    extended = planted.client.post(
+        f"/v1/cases/{ticket}/extension",
+        headers=regulator,
+        json={"working_days": 3, "reason": f"需核实当事人{SPELLINGS[4](IDS[1])}的身份"},
+    )
     assert extended.status_code == 200, extended.text
-    decided = planted.client.post(f"/v1/cases/{ticket}/decision", headers=regulator, json={
-        "outcome": "upheld", "reasons": [f"经核实，当事人身份证号码{SPELLINGS[8](IDS[2])}，记录无误", IDS[3]]})
+    decided = planted.client.post(
+        f"/v1/cases/{ticket}/decision",
+        headers=regulator,
+        json={"outcome": "upheld", "reasons": [f"经核实，当事人身份证号码{SPELLINGS[8](IDS[2])}，记录无误", IDS[3]]},
+    )
     assert decided.status_code == 200, decided.text
     assert leaks(json.dumps(decided.json(), ensure_ascii=False))  # the regulator's own view keeps the texts
     return ticket
@@ -272,8 +351,10 @@ def test_stored_ids_are_masked_on_every_public_output_all_the_same(planted: Plan
     with planted.engine.begin() as conn:
         for k, (uscc, name) in enumerate(_entities(planted)):
             spelled = SPELLINGS[k % len(SPELLINGS)](IDS[k % len(IDS)])
-            conn.execute(text("UPDATE entity SET name = :n, address = :a WHERE uscc = :u"), {
-                "n": f"{name[:6]}{spelled}便利店", "a": f"测试街1号 身份证{spelled}", "u": uscc})
+            conn.execute(
+                text("UPDATE entity SET name = :n, address = :a WHERE uscc = :u"),
+                {"n": f"{name[:6]}{spelled}便利店", "a": f"测试街1号 身份证{spelled}", "u": uscc},
+            )
     with planted.engine.connect() as conn:
         assert leaks(_all_text(planted.engine, "entity"))
     seen = 0
@@ -301,16 +382,18 @@ def test_public_filings_get_one_answer_for_every_reference_not_shown(planted: Pl
     assert {"internal", "unpublished", "ended", "published"} <= set(kinds), set(kinds)
     answers = set()
     for name, (uscc, key, ref) in kinds.items():
-        for reference in ((key,) if name == "published" else (key, ref)):
-            for path, body in (("/v1/public/objections", {"ground": "error", "statement": "有误", "objector": "某"}),
-                               ("/v1/public/repairs", {"applicant": "某", "obligations_performed": True,
-                                                       "commitment_signed": True})):
+        for reference in (key,) if name == "published" else (key, ref):
+            for path, body in (
+                ("/v1/public/objections", {"ground": "error", "statement": "有误", "objector": "某"}),
+                ("/v1/public/repairs", {"applicant": "某", "obligations_performed": True, "commitment_signed": True}),
+            ):
                 answer = planted.client.post(path, json={"uscc": uscc, "ref": reference, **body})
                 answers.add((answer.status_code, answer.text))
     uscc = kinds["published"][0]
-    for path, body in (("/v1/public/objections", {"ground": "error", "statement": "有误", "objector": "某"}),
-                       ("/v1/public/repairs", {"applicant": "某", "obligations_performed": True,
-                                               "commitment_signed": True})):
+    for path, body in (
+        ("/v1/public/objections", {"ground": "error", "statement": "有误", "objector": "某"}),
+        ("/v1/public/repairs", {"applicant": "某", "obligations_performed": True, "commitment_signed": True}),
+    ):
         answer = planted.client.post(path, json={"uscc": uscc, "ref": "0123456789abcdef", **body})
         answers.add((answer.status_code, answer.text))
     assert len(answers) == 1 and next(iter(answers))[0] == 422, answers

@@ -18,16 +18,33 @@ from tests.conftest import LIMIT_STORAGES
 
 pytestmark = pytest.mark.xdist_group("api")
 
-FORBIDDEN_WORDS = ('"grade"', '"score"', '"model_', '"flags"', '"pseudonym"', '"person_key"', '"legal_rep_key"',
-                   '"masked_id"', '"reasons"', "信用风险低", "信用风险一般", "信用风险较高", "信用风险高")
+FORBIDDEN_WORDS = (
+    '"grade"',
+    '"score"',
+    '"model_',
+    '"flags"',
+    '"pseudonym"',
+    '"person_key"',
+    '"legal_rep_key"',
+    '"masked_id"',
+    '"reasons"',
+    "信用风险低",
+    "信用风险一般",
+    "信用风险较高",
+    "信用风险高",
+)
 
 
 def _people_entities(province: Province, limit: int = 40) -> list[str]:
     """Entities with persons, court or penalty records: where identity numbers could leak."""
     with province.engine.connect() as conn:
-        return [r[0] for r in conn.exec_driver_sql(
-            "SELECT DISTINCT subject_uscc FROM fact WHERE subject_uscc IS NOT NULL AND kind IN "
-            f"('role', 'court', 'penalty', 'serious') ORDER BY subject_uscc LIMIT {limit}")]
+        return [
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT DISTINCT subject_uscc FROM fact WHERE subject_uscc IS NOT NULL AND kind IN "
+                f"('role', 'court', 'penalty', 'serious') ORDER BY subject_uscc LIMIT {limit}"
+            )
+        ]
 
 
 def _clean(province: Province, body: str) -> None:
@@ -36,8 +53,9 @@ def _clean(province: Province, body: str) -> None:
     assert not [w for w in FORBIDDEN_WORDS if w in body]
 
 
-def test_public_responses_never_carry_identity_numbers_classes_or_scores(client: TestClient,
-                                                                         province: Province) -> None:
+def test_public_responses_never_carry_identity_numbers_classes_or_scores(
+    client: TestClient, province: Province
+) -> None:
     assert len(province.identity_numbers) > 100  # the province really has planted numbers
     names = []
     for uscc in _people_entities(province):
@@ -56,15 +74,26 @@ def test_public_responses_never_carry_identity_numbers_classes_or_scores(client:
 
 def test_the_public_view_shows_exactly_the_published_records(client: TestClient, province: Province) -> None:
     with province.engine.connect() as conn:
-        uscc = conn.exec_driver_sql("SELECT subject_uscc FROM fact WHERE kind IN ('tax', 'complaint') "
-                                    "AND subject_uscc IS NOT NULL ORDER BY id LIMIT 1").scalar()
+        uscc = conn.exec_driver_sql(
+            "SELECT subject_uscc FROM fact WHERE kind IN ('tax', 'complaint') "
+            "AND subject_uscc IS NOT NULL ORDER BY id LIMIT 1"
+        ).scalar()
         record = current_record(conn, uscc)
     body = client.get(f"/v1/public/entities/{uscc}").json()
     published = [f for f in record.facts if f.publicity is Publicity.PUBLISHED and f.kind != "registration"]
     assert [(r["kind"], r["document_no"]) for r in body["records"]] == [(f.kind, f.document_no) for f in published]
     assert {"tax", "complaint", "commitment"}.isdisjoint({r["kind"] for r in body["records"]})
-    assert set(body["entity"]) <= {"name", "market_type", "legal_rep_name", "established_on", "industry_code",
-                                   "address", "authority", "reg_status", "business_scope"}
+    assert set(body["entity"]) <= {
+        "name",
+        "market_type",
+        "legal_rep_name",
+        "established_on",
+        "industry_code",
+        "address",
+        "authority",
+        "reg_status",
+        "business_scope",
+    }
 
 
 def test_invalid_codes_get_a_422_naming_the_failed_check(client: TestClient) -> None:
@@ -90,11 +119,19 @@ def test_invalid_codes_get_a_422_naming_the_failed_check(client: TestClient) -> 
 
 def test_search_by_code_prefix_part_and_typo(client: TestClient, province: Province) -> None:
     with province.engine.connect() as conn:
-        uscc, name = conn.exec_driver_sql("SELECT uscc, name FROM entity WHERE LENGTH(name) >= 8 "
-                                          "ORDER BY uscc LIMIT 1").first()
+        uscc, name = conn.exec_driver_sql(
+            "SELECT uscc, name FROM entity WHERE LENGTH(name) >= 8 ORDER BY uscc LIMIT 1"
+        ).first()
     search = lambda q: client.get("/v1/public/search", params={"q": q}).json()["items"]  # noqa: E731
-    assert search(uscc.lower()) == [{"uscc": uscc, "name": name, "match": "code", "code_note": None,
-                                     **{k: v for k, v in search(uscc)[0].items() if k in ("reg_status", "address")}}]
+    assert search(uscc.lower()) == [
+        {
+            "uscc": uscc,
+            "name": name,
+            "match": "code",
+            "code_note": None,
+            **{k: v for k, v in search(uscc)[0].items() if k in ("reg_status", "address")},
+        }
+    ]
     prefix = search(name[:5])
     assert prefix and all(h["name"].startswith(name[:5]) for h in prefix if h["match"] == "prefix")
     assert uscc in {h["uscc"] for h in search(name[2:8])}
@@ -108,12 +145,16 @@ def test_search_by_code_prefix_part_and_typo(client: TestClient, province: Provi
 
 def test_search_counts_every_match_and_pages_through_them(client: TestClient, province: Province) -> None:
     with province.engine.connect() as conn:
-        part = conn.exec_driver_sql("SELECT SUBSTR(name, 1, 2) AS p FROM entity WHERE name IS NOT NULL GROUP BY p "
-                                    "ORDER BY COUNT(*) DESC, p LIMIT 1").scalar()
+        part = conn.exec_driver_sql(
+            "SELECT SUBSTR(name, 1, 2) AS p FROM entity WHERE name IS NOT NULL GROUP BY p "
+            "ORDER BY COUNT(*) DESC, p LIMIT 1"
+        ).scalar()
         holding = conn.execute(text("SELECT uscc, name FROM entity WHERE name LIKE :p"), {"p": f"%{part}%"}).all()
     assert len(holding) > 25
-    pages = [client.get("/v1/public/search", params={"q": part, "size": 10, "page": n}).json()
-             for n in range(1, len(holding) // 10 + 2)]
+    pages = [
+        client.get("/v1/public/search", params={"q": part, "size": 10, "page": n}).json()
+        for n in range(1, len(holding) // 10 + 2)
+    ]
     assert {p["total"] for p in pages} == {len(holding)} and not any(p["more"] for p in pages)
     found = [h["uscc"] for p in pages for h in p["items"]]
     assert sorted(found) == sorted(u for u, _ in holding)  # every match once, across the pages
@@ -121,14 +162,19 @@ def test_search_counts_every_match_and_pages_through_them(client: TestClient, pr
     assert kinds == sorted(kinds, key=lambda k: k != "prefix")  # names starting with the query first
 
 
-def test_a_typo_finds_its_entity_among_names_sharing_only_the_legal_form(client: TestClient, province: Province,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_typo_finds_its_entity_among_names_sharing_only_the_legal_form(
+    client: TestClient, province: Province, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Few candidates, as a province's millions of names make them: those sharing the most pieces
     of the query must be among them, not the first names holding 有限 or 公司."""
     monkeypatch.setattr(search_module, "FUZZY_CANDIDATES", 30)
     with province.engine.connect() as conn:
-        named = conn.execute(text("SELECT uscc, name FROM entity WHERE name LIKE :form AND LENGTH(name) >= 10 "
-                                  "ORDER BY uscc DESC LIMIT 5"), {"form": "%有限公司"}).all()
+        named = conn.execute(
+            text(
+                "SELECT uscc, name FROM entity WHERE name LIKE :form AND LENGTH(name) >= 10 ORDER BY uscc DESC LIMIT 5"
+            ),
+            {"form": "%有限公司"},
+        ).all()
     for uscc, name in named:
         typo = name[:3] + "某" + name[4:]
         hits = client.get("/v1/public/search", params={"q": typo}).json()["items"]
@@ -140,26 +186,35 @@ def test_the_public_rate_limit_answers_429_with_retry_after(province: Province, 
     if storage.startswith("redis"):
         redis.Redis.from_url(storage).flushdb()  # counters of an earlier run in this minute
     settings = province.settings.model_copy(update={"public_rate_limit": "5/minute", "rate_limit_storage": storage})
-    with LiveServer(create_app(settings)) as base:
-        with httpx.Client(base_url=base) as http:
-            codes = [http.get("/v1/public/search", params={"q": "有限公司"}).status_code for _ in range(7)]
-            assert codes == [200] * 5 + [429] * 2
-            refused = http.get("/v1/public/search", params={"q": "有限公司"})
-            assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
-            assert refused.json()["code"] == "rate_limited"
-            assert refused.json()["message"] == f"查询过于频繁，请{refused.headers['Retry-After']}秒后再试。"
-            assert http.get("/healthz").status_code == 200  # operations are not limited
-            regulator = http.get("/v1/entities?size=1", headers={"X-API-Key": province.keys["regulator"]})
-            assert regulator.status_code == 200  # nor are keyed callers
+    with LiveServer(create_app(settings)) as base, httpx.Client(base_url=base) as http:
+        codes = [http.get("/v1/public/search", params={"q": "有限公司"}).status_code for _ in range(7)]
+        assert codes == [200] * 5 + [429] * 2
+        refused = http.get("/v1/public/search", params={"q": "有限公司"})
+        assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.json()["code"] == "rate_limited"
+        assert refused.json()["message"] == f"查询过于频繁，请{refused.headers['Retry-After']}秒后再试。"
+        assert http.get("/healthz").status_code == 200  # operations are not limited
+        regulator = http.get("/v1/entities?size=1", headers={"X-API-Key": province.keys["regulator"]})
+        assert regulator.status_code == 200  # nor are keyed callers
 
 
 def test_the_card_shows_listing_grounds_in_chinese_not_as_codes(client: TestClient, province: Province) -> None:
     with province.engine.connect() as conn:
-        listed = [r[0] for r in conn.exec_driver_sql(
-            "SELECT DISTINCT subject_uscc FROM fact WHERE kind = 'abnormal' AND category = 'annual_report' "
-            "AND superseded_at IS NULL ORDER BY subject_uscc LIMIT 40")]
-        shown = [u for u in listed if any(f.kind == "abnormal" and f.category == "annual_report"
-                                          and f.publicity is Publicity.PUBLISHED for f in current_record(conn, u).facts)]
+        listed = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT DISTINCT subject_uscc FROM fact WHERE kind = 'abnormal' AND category = 'annual_report' "
+                "AND superseded_at IS NULL ORDER BY subject_uscc LIMIT 40"
+            )
+        ]
+        shown = [
+            u
+            for u in listed
+            if any(
+                f.kind == "abnormal" and f.category == "annual_report" and f.publicity is Publicity.PUBLISHED
+                for f in current_record(conn, u).facts
+            )
+        ]
     assert shown, "the province has entities on the abnormal list for a missing annual report"
     page = client.get(f"/entity/{shown[0]}").text
     assert "未按照规定期限公示年度报告" in page and "annual_report" not in page
@@ -174,6 +229,8 @@ def test_workers_share_the_public_limit_through_redis_and_only_through_it(provin
         redis.Redis.from_url(storage).flushdb()
     settings = province.settings.model_copy(update={"public_rate_limit": "5/minute", "rate_limit_storage": storage})
     with LiveServer(create_app(settings)) as one, LiveServer(create_app(settings)) as two:
-        codes = [httpx.get(f"{base}/v1/public/search", params={"q": "有限公司"}).status_code
-                 for base in (one, two, one, two, one, two, one)]
+        codes = [
+            httpx.get(f"{base}/v1/public/search", params={"q": "有限公司"}).status_code
+            for base in (one, two, one, two, one, two, one)
+        ]
     assert codes == ([200] * 5 + [429] * 2 if shared else [200] * 7)

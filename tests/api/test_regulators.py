@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from api import create_app
+from credit_engine.grading import batch
 from credit_engine.identifiers import uscc_check_digit
 from credit_engine.records import record_as_of
-from credit_engine.grading import batch
-from api import create_app
 from tests.api.conftest import AS_OF, LiveServer, Province, auth
 
 pytestmark = pytest.mark.xdist_group("api")
@@ -26,21 +26,24 @@ def _penalised(province: Province) -> str:
     with province.engine.connect() as conn:
         return conn.exec_driver_sql(
             "SELECT subject_uscc FROM fact WHERE kind = 'penalty' AND subject_uscc IS NOT NULL "
-            "GROUP BY subject_uscc ORDER BY COUNT(*) DESC, subject_uscc LIMIT 1").scalar()
+            "GROUP BY subject_uscc ORDER BY COUNT(*) DESC, subject_uscc LIMIT 1"
+        ).scalar()
 
 
 def _audit(province: Province, action: str, target: str) -> list[tuple]:
     with province.engine.connect() as conn:
-        return conn.execute(text("SELECT actor, at, client, detail_json FROM audit_log WHERE action = :a AND "
-                                 "target = :t ORDER BY id"), {"a": action, "t": target}).all()
+        return conn.execute(
+            text("SELECT actor, at, client, detail_json FROM audit_log WHERE action = :a AND target = :t ORDER BY id"),
+            {"a": action, "t": target},
+        ).all()
 
 
 @pytest.mark.parametrize("as_of", [date(2019, 12, 31), date(2023, 6, 30), AS_OF])
-def test_an_entity_as_of_a_date_equals_the_records_library(client: TestClient, province: Province,
-                                                           as_of: date) -> None:
+def test_an_entity_as_of_a_date_equals_the_records_library(client: TestClient, province: Province, as_of: date) -> None:
     uscc = _penalised(province)
-    body = client.get(f"/v1/entities/{uscc}", params={"as_of": as_of.isoformat()},
-                      headers=auth(province, "regulator")).json()
+    body = client.get(
+        f"/v1/entities/{uscc}", params={"as_of": as_of.isoformat()}, headers=auth(province, "regulator")
+    ).json()
     with province.engine.connect() as conn:
         expected = record_as_of(conn, uscc, as_of)
     assert body["as_of"] == as_of.isoformat() and body["rule_set_id"] == expected.rule_set_id
@@ -67,8 +70,9 @@ def test_the_current_record_carries_class_score_reasons_and_versions(client: Tes
 def test_linked_persons_are_masked_and_flags_shown(client: TestClient, province: Province) -> None:
     with province.engine.connect() as conn:
         flagged = conn.exec_driver_sql("SELECT uscc, flag FROM link_flag ORDER BY id LIMIT 1").first()
-    body = client.get(f"/v1/entities/{flagged[0]}", params={"as_of": AS_OF.isoformat()},
-                      headers=auth(province, "regulator")).json()
+    body = client.get(
+        f"/v1/entities/{flagged[0]}", params={"as_of": AS_OF.isoformat()}, headers=auth(province, "regulator")
+    ).json()
     assert flagged[1] in {f["flag"] for f in body["flags"]}
     assert body["persons"] and all("*" in (p["masked_id"] or "*") for p in body["persons"])
     reps = [p for p in body["persons"] if p["role"] == "legal_representative"]
@@ -80,8 +84,9 @@ def test_grade_history_and_the_paged_list(client: TestClient, province: Province
     history = client.get(f"/v1/entities/{uscc}/grades", headers=auth(province, "regulator")).json()
     assert history and history[0]["as_of"] == AS_OF.isoformat()
     first = client.get("/v1/entities", params={"grade": "D", "size": 5}, headers=auth(province, "regulator")).json()
-    second = client.get("/v1/entities", params={"grade": "D", "size": 5, "page": 2},
-                        headers=auth(province, "regulator")).json()
+    second = client.get(
+        "/v1/entities", params={"grade": "D", "size": 5, "page": 2}, headers=auth(province, "regulator")
+    ).json()
     assert first["total"] == second["total"] > 5
     assert {i["grade"] for i in first["items"] + second["items"]} == {"D"}
     assert not {i["uscc"] for i in first["items"]} & {i["uscc"] for i in second["items"]}
@@ -89,31 +94,40 @@ def test_grade_history_and_the_paged_list(client: TestClient, province: Province
         d_count = int((batch.export_grades(conn)["grade"] == "D").sum())  # held now (re-grades included)
     assert first["total"] == d_count
     industry = first["items"][0]["industry_code"][:1]
-    narrowed = client.get("/v1/entities", params={"industry": industry, "size": 500},
-                          headers=auth(province, "regulator")).json()
+    narrowed = client.get(
+        "/v1/entities", params={"industry": industry, "size": 500}, headers=auth(province, "regulator")
+    ).json()
     assert narrowed["items"] and all(i["industry_code"].startswith(industry) for i in narrowed["items"])
 
 
 def test_a_person_by_pseudonym_and_by_identity_number(client: TestClient, province: Province) -> None:
     number = sorted(n for n in province.identity_numbers if len(n) == 18)[0]
-    found = client.post("/v1/persons/lookup", json={"id_number": number, "as_of": AS_OF.isoformat()},
-                        headers=auth(province, "regulator"))
+    found = client.post(
+        "/v1/persons/lookup",
+        json={"id_number": number, "as_of": AS_OF.isoformat()},
+        headers=auth(province, "regulator"),
+    )
     if found.status_code == 404:  # a planted number of a person never stored (quarantined row)
         number = sorted(n for n in province.identity_numbers if len(n) == 18)[1]
         found = client.post("/v1/persons/lookup", json={"id_number": number}, headers=auth(province, "regulator"))
     assert found.status_code == 200, found.text
     person = found.json()
     assert number not in found.text and "*" in person["masked_id"]
-    again = client.get(f"/v1/persons/{person['pseudonym']}", params={"as_of": AS_OF.isoformat()},
-                       headers=auth(province, "regulator")).json()
+    again = client.get(
+        f"/v1/persons/{person['pseudonym']}", params={"as_of": AS_OF.isoformat()}, headers=auth(province, "regulator")
+    ).json()
     assert again["roles"] == person["roles"]
-    bad = client.post("/v1/persons/lookup", json={"id_number": number[:-1] + ("0" if number[-1] != "0" else "1")},
-                      headers=auth(province, "regulator"))
+    bad = client.post(
+        "/v1/persons/lookup",
+        json={"id_number": number[:-1] + ("0" if number[-1] != "0" else "1")},
+        headers=auth(province, "regulator"),
+    )
     assert bad.status_code == 422 and "check" in bad.json()["detail"]
 
 
-def test_every_regulator_read_is_audited_with_who_what_when_and_from_where(client: TestClient,
-                                                                           province: Province) -> None:
+def test_every_regulator_read_is_audited_with_who_what_when_and_from_where(
+    client: TestClient, province: Province
+) -> None:
     uscc = _penalised(province)
     before = len(_audit(province, "read_entity", uscc))
     client.get(f"/v1/entities/{uscc}", params={"as_of": "2024-05-01"}, headers=auth(province, "regulator"))
@@ -139,12 +153,16 @@ def test_bad_codes_and_unknown_entities(client: TestClient, province: Province) 
     assert _audit(province, "read_missing", f"person:{nobody}")[-1][0].endswith("test-regulator")
 
 
-def test_a_page_of_classes_is_audited_entity_by_entity_and_counted_by_model_version(client: TestClient,
-                                                                                    province: Province) -> None:
+def test_a_page_of_classes_is_audited_entity_by_entity_and_counted_by_model_version(
+    client: TestClient, province: Province
+) -> None:
     def served() -> float:
         exposed = client.get("/metrics", headers=auth(province, "admin")).text
-        return sum(float(line.split()[-1]) for line in exposed.splitlines()
-                   if line.startswith("credit_engine_grades_served_total{"))
+        return sum(
+            float(line.split()[-1])
+            for line in exposed.splitlines()
+            if line.startswith("credit_engine_grades_served_total{")
+        )
 
     before = served()
     page = client.get("/v1/entities", params={"grade": "C", "size": 7}, headers=auth(province, "regulator")).json()
@@ -157,11 +175,14 @@ def test_a_page_of_classes_is_audited_entity_by_entity_and_counted_by_model_vers
     assert actor.endswith("test-scoped") and json.loads(denied)["region"] == "11"
 
 
-def test_reason_codes_are_computed_once_per_stored_grade(app, client: TestClient, province: Province,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reason_codes_are_computed_once_per_stored_grade(
+    app, client: TestClient, province: Province, monkeypatch: pytest.MonkeyPatch
+) -> None:
     service, calls = app.state.service, []
     real = batch.explain
-    monkeypatch.setattr("api.service.batch.explain", lambda *a, **k: calls.append(a[1]["model_version"]) or real(*a, **k))
+    monkeypatch.setattr(
+        "api.service.batch.explain", lambda *a, **k: calls.append(a[1]["model_version"]) or real(*a, **k)
+    )
     service._reasons.clear()
     uscc = _penalised(province)
     served = [client.get(f"/v1/entities/{uscc}", headers=auth(province, "regulator")).json()["grade"] for _ in range(3)]
@@ -180,8 +201,12 @@ def test_more_lookups_at_once_than_worker_threads_and_connections_all_answer(pro
         usccs = [u for (u,) in conn.exec_driver_sql("SELECT uscc FROM entity ORDER BY uscc LIMIT 128")]
 
     async def lookups(base: str) -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=base, headers=auth(province, "regulator"), timeout=20,
-                                     limits=httpx.Limits(max_connections=len(usccs))) as http:
+        async with httpx.AsyncClient(
+            base_url=base,
+            headers=auth(province, "regulator"),
+            timeout=20,
+            limits=httpx.Limits(max_connections=len(usccs)),
+        ) as http:
             return await asyncio.gather(*(http.get(f"/v1/entities/{u}") for u in usccs))
 
     with LiveServer(create_app(settings)) as base:
@@ -195,13 +220,15 @@ def test_the_transfer_worklist_is_the_library_s_scoped_and_audited(client: TestC
 
     with province.engine.connect() as conn:
         expected = transfers_due(conn, AS_OF)
-    body = client.get("/v1/transfers", params={"as_of": AS_OF.isoformat(), "size": 500},
-                      headers=auth(province, "regulator")).json()
+    body = client.get(
+        "/v1/transfers", params={"as_of": AS_OF.isoformat(), "size": 500}, headers=auth(province, "regulator")
+    ).json()
     assert body["total"] == len(expected) > 0 and body["due"] == sum(t.stage == "due" for t in expected)
     assert [i["uscc"] for i in body["items"]] == [t.uscc for t in expected][:500]
     assert {i["stage"] for i in body["items"]} <= {"warn", "due"}
-    scoped = client.get("/v1/transfers", params={"as_of": AS_OF.isoformat(), "size": 500},
-                        headers=auth(province, "scoped")).json()
+    scoped = client.get(
+        "/v1/transfers", params={"as_of": AS_OF.isoformat(), "size": 500}, headers=auth(province, "scoped")
+    ).json()
     assert all(i["region_code"].startswith(province.scope) for i in scoped["items"]) and scoped["total"] < body["total"]
     listed = _audit(province, "list_transfers", "transfers")
     assert listed[-1][0].endswith("test-scoped") and json.loads(listed[-1][3])["regions"] == [province.scope]

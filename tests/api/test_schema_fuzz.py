@@ -36,21 +36,26 @@ def test_no_operation_answers_with_a_server_error(app: FastAPI, client: TestClie
         for operation in operations:
 
             @given(case=operation.as_strategy())
-            @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck),
-                      derandomize=True, database=None)
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+                database=None,
+            )
             def no_server_error(case: schemathesis.Case) -> None:
                 response = client.request(**case.as_transport_kwargs(headers=headers))
                 seen[role, response.status_code] += 1
-                assert response.status_code < 500, f"{role} {operation.label}: {response.status_code} " \
-                                                    f"{response.text[:300]}"
+                assert response.status_code < 500, (
+                    f"{role} {operation.label}: {response.status_code} {response.text[:300]}"
+                )
 
             no_server_error()
     assert seen["admin", 200] > 20 and seen["admin", 422] > 20  # the requests reached the handlers and validation
     assert seen[None, 401] > 10 and seen["analyst", 403] > 10  # and the other roles their refusals
 
 
-def test_chained_operations_answer_without_a_server_error(app: FastAPI, client: TestClient,
-                                                          province: Province) -> None:
+def test_chained_operations_answer_without_a_server_error(app: FastAPI, client: TestClient, province: Province) -> None:
     schema = _schema(app, province)
     headers = {"X-API-Key": province.keys["admin"]}
     statuses: Counter[int] = Counter()
@@ -63,7 +68,15 @@ def test_chained_operations_answer_without_a_server_error(app: FastAPI, client: 
             statuses[response.status_code] += 1
             assert response.status_code < 500, f"{case.operation.label}: {response.status_code} {response.text[:300]}"
 
-    run_state_machine_as_test(Workflow, settings=settings(
-        max_examples=12, stateful_step_count=5, deadline=None, derandomize=True, database=None,
-        suppress_health_check=list(HealthCheck)))
+    run_state_machine_as_test(
+        Workflow,
+        settings=settings(
+            max_examples=12,
+            stateful_step_count=5,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
     assert sum(statuses.values()) >= 12 and statuses[200] + statuses[201] > 0

@@ -20,7 +20,9 @@ AS_OF = date(2026, 6, 30)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def province(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Settings]]:
+def province(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, Settings]]:
     folder = tmp_path_factory.mktemp(f"province-{request.param}")
     patch = pytest.MonkeyPatch()
     patch.setenv("CREDIT_ENGINE_VAR_DIR", str(folder / "var"))

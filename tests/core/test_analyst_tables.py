@@ -20,11 +20,22 @@ from credit_engine.scoring import lifecycle, tables
 from credit_engine.scoring.models import RiskModel, ScorecardModel
 
 
-@pytest.mark.parametrize(("values", "positive"), [
-    (["bad", "good"], "bad"), (["Bad", "Good"], "Bad"), (["Y", "N"], "Y"), (["yes", "no"], "yes"),
-    (["是", "否"], "是"), ([1, 0], "1"), ([1.0, 0.0], "1"), ([True, False], "true"),
-    (["default", "non-default"], "default"), (["违约", "正常"], "违约"), (["违约", "normal"], "违约"),
-])
+@pytest.mark.parametrize(
+    ("values", "positive"),
+    [
+        (["bad", "good"], "bad"),
+        (["Bad", "Good"], "Bad"),
+        (["Y", "N"], "Y"),
+        (["yes", "no"], "yes"),
+        (["是", "否"], "是"),
+        ([1, 0], "1"),
+        ([1.0, 0.0], "1"),
+        ([True, False], "true"),
+        (["default", "non-default"], "default"),
+        (["违约", "正常"], "违约"),
+        (["违约", "normal"], "违约"),
+    ],
+)
 def test_each_label_spelling_is_read_with_its_bad_value_guessed(values: list, positive: str) -> None:
     """``values``: the bad value first."""
     table = pd.DataFrame({"y": [values[0], values[1], values[1], values[0]], "x": [1, 2, 3, 4]})
@@ -53,12 +64,24 @@ def test_an_ambiguous_label_is_refused_unless_told_which_value_is_bad() -> None:
 
 def test_identifier_columns_are_left_out_unless_kept() -> None:
     n = 50
-    X = pd.DataFrame({"客户编号": [f"K{i}" for i in range(n)], "loan_no": range(n), "serial": range(100, 100 + n),
-                      "uscc": ["9123"] * n, "number_of_credits": [i % 3 for i in range(n)],
-                      "amount": np.linspace(0.5, 99.7, n), "sector": ["食品", "药品"] * (n // 2)})
+    X = pd.DataFrame(
+        {
+            "客户编号": [f"K{i}" for i in range(n)],
+            "loan_no": range(n),
+            "serial": range(100, 100 + n),
+            "uscc": ["9123"] * n,
+            "number_of_credits": [i % 3 for i in range(n)],
+            "amount": np.linspace(0.5, 99.7, n),
+            "sector": ["食品", "药品"] * (n // 2),
+        }
+    )
     left_out = tables.identifier_columns(X)
-    assert left_out == {"客户编号": "named like an identifier", "loan_no": "named like an identifier",
-                        "serial": "unique in every row", "uscc": "named like an identifier"}
+    assert left_out == {
+        "客户编号": "named like an identifier",
+        "loan_no": "named like an identifier",
+        "serial": "unique in every row",
+        "uscc": "named like an identifier",
+    }
     assert "serial" not in tables.identifier_columns(X, keep=("serial",))
 
 

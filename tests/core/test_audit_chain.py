@@ -15,9 +15,11 @@ from credit_engine.store.audit import verify
 from credit_engine.store.repository import Store, now_utc
 from credit_engine.store.roles import grant_service_role
 
-GRADE = ("INSERT INTO grade (id, batch_id, uscc, as_of, grade, model_grade, score, reasons_json, features_json, "
-         "model_name, model_version, rule_set_id, graded_at) VALUES ({id}, 'b', '91230103MA1BXXXX0Y', '2026-06-30', "
-         "'{grade}', 'A', 0.1, '[]', '{{}}', 'm', '1', 'r', '2026-06-30')")
+GRADE = (
+    "INSERT INTO grade (id, batch_id, uscc, as_of, grade, model_grade, score, reasons_json, features_json, "
+    "model_name, model_version, rule_set_id, graded_at) VALUES ({id}, 'b', '91230103MA1BXXXX0Y', '2026-06-30', "
+    "'{grade}', 'A', 0.1, '[]', '{{}}', 'm', '1', 'r', '2026-06-30')"
+)
 
 
 def _audit(engine: Engine, count: int) -> None:
@@ -61,11 +63,14 @@ def _bypass(engine: Engine, statement: str) -> None:
             conn.exec_driver_sql(statement)
 
 
-@pytest.mark.parametrize("tamper, broken", [
-    ("UPDATE audit_log SET actor = 'someone else' WHERE id = {third}", "changed"),
-    ("DELETE FROM audit_log WHERE id = {third}", "removed"),
-    ("DELETE FROM audit_log WHERE id = {first}", "removed"),
-])
+@pytest.mark.parametrize(
+    "tamper, broken",
+    [
+        ("UPDATE audit_log SET actor = 'someone else' WHERE id = {third}", "changed"),
+        ("DELETE FROM audit_log WHERE id = {third}", "removed"),
+        ("DELETE FROM audit_log WHERE id = {first}", "removed"),
+    ],
+)
 def test_the_chain_names_the_first_broken_link(engine: Engine, tamper: str, broken: str) -> None:
     _audit(engine, 5)
     with engine.connect() as conn:
@@ -109,11 +114,18 @@ def test_the_service_role_cannot_change_or_unprotect_the_append_only_tables(engi
         with engine.begin() as conn:
             conn.exec_driver_sql(f"SET LOCAL ROLE {role}")
             Store(conn).audit(now_utc(), "reg-1", "read_entity", "x", {})  # the service may append
-            conn.exec_driver_sql("INSERT INTO entity (uscc, code_status, entity_type, region_code, updated_at) "
-                                 "VALUES ('91230103MA1BXXXX0Y', 'uscc', 'enterprise', '230103', '2026-01-01')")
-        for statement in ("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
-                          "ALTER TABLE grade DISABLE TRIGGER ALL", "UPDATE audit_log SET actor = 'x'",
-                          "DELETE FROM grade", "TRUNCATE audit_log", "DROP TABLE audit_log"):
+            conn.exec_driver_sql(
+                "INSERT INTO entity (uscc, code_status, entity_type, region_code, updated_at) "
+                "VALUES ('91230103MA1BXXXX0Y', 'uscc', 'enterprise', '230103', '2026-01-01')"
+            )
+        for statement in (
+            "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
+            "ALTER TABLE grade DISABLE TRIGGER ALL",
+            "UPDATE audit_log SET actor = 'x'",
+            "DELETE FROM grade",
+            "TRUNCATE audit_log",
+            "DROP TABLE audit_log",
+        ):
             with pytest.raises(DBAPIError, match="must be owner|permission denied"), engine.begin() as conn:
                 conn.exec_driver_sql(f"SET LOCAL ROLE {role}")
                 conn.exec_driver_sql(statement)

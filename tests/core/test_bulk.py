@@ -12,10 +12,21 @@ from credit_engine.ingest import FileReport, ingest_file, ingest_paths
 from credit_engine.settings import Settings
 from credit_engine.store.bulk import DEFERRED_INDEXES, first_load
 from credit_engine.store.db import upgrade
-from tests.helpers import A, REG_HEADER, reg_rows, write_csv
+from tests.helpers import REG_HEADER, A, reg_rows, write_csv
 
-PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_XDR_GSZC", "CF_XDR_ZZJG", "CF_WSH", "CF_CFLB", "CF_NR", "CF_NR_FK",
-       "CF_JDRQ", "CF_YXQ", "CF_CFJG"]
+PEN = [
+    "CF_XDR_MC",
+    "CF_XDR_SHXYM",
+    "CF_XDR_GSZC",
+    "CF_XDR_ZZJG",
+    "CF_WSH",
+    "CF_CFLB",
+    "CF_NR",
+    "CF_NR_FK",
+    "CF_JDRQ",
+    "CF_YXQ",
+    "CF_CFJG",
+]
 
 
 def penalty(path: Path, document_no: str) -> Path:
@@ -35,8 +46,9 @@ def files(folder: Path) -> list[Path]:
     return [write_csv(folder / "reg.csv", REG_HEADER, reg_rows()), penalty(folder / "pen.csv", "LIVE-1")]
 
 
-def test_first_load_defers_the_indexes_and_builds_them_at_its_end(engine: Engine, settings: Settings,
-                                                                  tmp_path: Path) -> None:
+def test_first_load_defers_the_indexes_and_builds_them_at_its_end(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     seen: list[dict[str, bool]] = []
     reports = ingest_paths(files(tmp_path), engine, settings, on_file=lambda _: seen.append(deferred_in_place(engine)))
     assert [r.status for r in reports] == ["ingested", "ingested"]
@@ -50,8 +62,12 @@ def test_first_load_defers_the_indexes_and_builds_them_at_its_end(engine: Engine
             assert {"fact", "entity", "person"} <= set(analysed.scalars())
 
     seen.clear()
-    ingest_paths([penalty(tmp_path / "pen2.csv", "LIVE-2")], engine, settings,
-                 on_file=lambda _: seen.append(deferred_in_place(engine)))
+    ingest_paths(
+        [penalty(tmp_path / "pen2.csv", "LIVE-2")],
+        engine,
+        settings,
+        on_file=lambda _: seen.append(deferred_in_place(engine)),
+    )
     assert seen and all(all(state.values()) for state in seen)  # a live store keeps its indexes
 
 
@@ -89,4 +105,5 @@ def test_the_restored_foreign_key_is_enforced(engine: Engine, settings: Settings
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO fact (fact_key, version, kind, status, content_hash, recorded_at, source_file_id) "
-            "VALUES ('orphan', 1, 'penalty', 'active', 'x', '2026-01-01', 999999)")
+            "VALUES ('orphan', 1, 'penalty', 'active', 'x', '2026-01-01', 999999)"
+        )

@@ -17,11 +17,17 @@ from tests.helpers import A
 ON = date(2026, 7, 1)
 
 
-def _object(engine: Engine, doc: str, statement: str, client: str | None = "10.0.0.7",
-            limits: OpenLimits = OpenLimits()) -> str:
+def _object(
+    engine: Engine, doc: str, statement: str, client: str | None = "10.0.0.7", limits: OpenLimits = OpenLimits()
+) -> str:
     with engine.begin() as conn:
-        return objection.file(conn, objection.Objection(A, fact_ref(f"penalty:{doc}:{A}"), "error", statement, "某人"),
-                              ON, client=client, limits=limits).ticket
+        return objection.file(
+            conn,
+            objection.Objection(A, fact_ref(f"penalty:{doc}:{A}"), "error", statement, "某人"),
+            ON,
+            client=client,
+            limits=limits,
+        ).ticket
 
 
 def test_an_identical_pending_objection_is_refused(store: Engine) -> None:  # noqa: F811

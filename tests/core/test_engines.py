@@ -26,8 +26,9 @@ def test_a_span_history_round_trips_through_the_parquet_exchange(province, tmp_p
         spans, _ = uscc_spans(conn, 1000)
         original = list(span_histories(conn, AS_OF, spans, tmp_path / "spans"))[1]
     spark.export(original, 1, tmp_path)
-    rebuilt = spark.history_from(pq.read_table(tmp_path / "entities").to_pandas(),
-                                 pq.read_table(tmp_path / "facts").to_pandas(), AS_OF)
+    rebuilt = spark.history_from(
+        pq.read_table(tmp_path / "entities").to_pandas(), pq.read_table(tmp_path / "facts").to_pandas(), AS_OF
+    )
     pd.testing.assert_frame_equal(rebuilt.entities, original.entities, check_dtype=False)
     for kind, facts in original.facts.items():
         for column in ("id", "e", "event_date", "end_date", "recorded_at", "superseded_at"):
@@ -38,8 +39,16 @@ def test_a_span_history_round_trips_through_the_parquet_exchange(province, tmp_p
 def test_spark_local_mode_grades_exactly_as_the_pandas_engine(province, champion, tmp_path: Path) -> None:
     engine, settings = province
     by_pandas = batch.grade_all(engine, settings, AS_OF, champion, partition_size=700)
-    by_spark = batch.grade_all(engine, settings, AS_OF, champion, compute="spark", partition_size=700,
-                               spark_master="local[2]", exchange=tmp_path / "exchange")
+    by_spark = batch.grade_all(
+        engine,
+        settings,
+        AS_OF,
+        champion,
+        compute="spark",
+        partition_size=700,
+        spark_master="local[2]",
+        exchange=tmp_path / "exchange",
+    )
     expected, got = batch_rows(engine, by_pandas.batch_id), batch_rows(engine, by_spark.batch_id)
     assert len(got) == sum(by_pandas.counts.values()) and set(got["model_version"]) == {champion.version}
     pd.testing.assert_frame_equal(got, expected)  # uscc, grade, model_grade, score, reasons, features
@@ -47,8 +56,9 @@ def test_spark_local_mode_grades_exactly_as_the_pandas_engine(province, champion
     assert len(list((tmp_path / "exchange" / "entities").glob("*.parquet"))) == 4  # 2500 entities / 700
 
 
-def test_without_pyspark_the_spark_engine_says_what_to_install(province, champion,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_pyspark_the_spark_engine_says_what_to_install(
+    province, champion, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "pyspark", None)  # makes `import pyspark` raise ImportError
     engine, settings = province
     with pytest.raises(RuntimeError, match=r"needs the `spark` extra: pip install 'credit-engine\[spark\]'"):

@@ -28,7 +28,16 @@ from tests.core.test_ingest import PEN_V2
 from tests.core.test_linking import COURT, DEBT
 from tests.helpers import REG_HEADER, REP_A, A, B, C, record_at, reg_rows, write_csv
 
-INSPECTION = ["统一社会信用代码", "企业名称", "抽查任务编号", "检查实施机关", "类型", "检查日期", "检查结果", "入选概率"]
+INSPECTION = [
+    "统一社会信用代码",
+    "企业名称",
+    "抽查任务编号",
+    "检查实施机关",
+    "类型",
+    "检查日期",
+    "检查结果",
+    "入选概率",
+]
 
 
 def penalty(doc: str, day: str, uscc: str = A) -> list[str]:
@@ -42,15 +51,27 @@ def province(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: py
     record_at(monkeypatch, "2024-03-05")
     ingest_paths([write_csv(tmp_path / "p1.csv", PEN_V2, [penalty("P1", "2024-03-01")])], engine, settings)
     record_at(monkeypatch, "2024-08-01")  # the planted future fact: it happened in April, learned in August
-    ingest_paths([
-        write_csv(tmp_path / "p2.csv", PEN_V2, [penalty("P2", "2024-04-01")]),
-        write_csv(tmp_path / "court.csv", COURT, [["张三", REP_A, "自然人", "（2024）执1号", "2024-07-01", "2025-01-01", DEBT]]),
-        write_csv(tmp_path / "ins.csv", INSPECTION, [
-            [A, "甲", "T1", "道里分局", "双随机抽查", "2024-09-01", "未按规定公示应当公示的信息", "5%"],
-            [B, "乙", "T1", "南岗分局", "双随机抽查", "2024-09-02", "未发现问题", "0.05"],
-            [C, "丙", "T2", "香坊分局", "定向抽查", "2024-09-03", "未发现问题", ""],
-        ]),
-    ], engine, settings)
+    ingest_paths(
+        [
+            write_csv(tmp_path / "p2.csv", PEN_V2, [penalty("P2", "2024-04-01")]),
+            write_csv(
+                tmp_path / "court.csv",
+                COURT,
+                [["张三", REP_A, "自然人", "（2024）执1号", "2024-07-01", "2025-01-01", DEBT]],
+            ),
+            write_csv(
+                tmp_path / "ins.csv",
+                INSPECTION,
+                [
+                    [A, "甲", "T1", "道里分局", "双随机抽查", "2024-09-01", "未按规定公示应当公示的信息", "5%"],
+                    [B, "乙", "T1", "南岗分局", "双随机抽查", "2024-09-02", "未发现问题", "0.05"],
+                    [C, "丙", "T2", "香坊分局", "定向抽查", "2024-09-03", "未发现问题", ""],
+                ],
+            ),
+        ],
+        engine,
+        settings,
+    )
     return engine
 
 
@@ -120,10 +141,14 @@ def test_training_labels_are_the_inspection_results_known_when_the_labels_close(
     still labels (it used to be dropped with its entity's label); one recorded before counts."""
     with province.begin() as conn:
         store = Store(conn)
-        for uscc, category, recorded in ((A, "ok", datetime(2025, 10, 1, tzinfo=UTC)),
-                                         (B, "problem", datetime(2025, 6, 1, tzinfo=UTC))):
-            key = conn.exec_driver_sql(f"SELECT fact_key FROM fact WHERE kind = 'inspection' AND subject_uscc = '{uscc}'"
-                                       " AND superseded_at IS NULL").scalar_one()
+        for uscc, category, recorded in (
+            (A, "ok", datetime(2025, 10, 1, tzinfo=UTC)),
+            (B, "problem", datetime(2025, 6, 1, tzinfo=UTC)),
+        ):
+            key = conn.exec_driver_sql(
+                f"SELECT fact_key FROM fact WHERE kind = 'inspection' AND subject_uscc = '{uscc}'"
+                " AND superseded_at IS NULL"
+            ).scalar_one()
             store.supersede(key, recorded, category=category)
         history = load_history(conn, date(2024, 1, 31), date(2025, 8, 31))
     june = training_set(history, [date(2024, 6, 30)])
@@ -132,16 +157,33 @@ def test_training_labels_are_the_inspection_results_known_when_the_labels_close(
 
 def test_spine_dates_leave_room_for_the_label_window() -> None:
     dates = spine_dates(date(2026, 6, 30), 6)
-    assert dates == [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 31), date(2025, 4, 30), date(2025, 5, 31),
-                     date(2025, 6, 30)]
+    assert dates == [
+        date(2025, 1, 31),
+        date(2025, 2, 28),
+        date(2025, 3, 31),
+        date(2025, 4, 30),
+        date(2025, 5, 31),
+        date(2025, 6, 30),
+    ]
     assert len(FEATURES) >= 30
 
 
 #: The indicators of issue 36: rates, decayed results, trends, grade means, the people's history.
-NEW = ["penalties_per_year", "log_fine_per_penalty", "inspections_per_year", "inspection_problem_rate",
-       "inspections_weighted", "inspection_problems_trend", "tax_grade_mean", "complaints_per_year",
-       "complaints_substantiated_rate", "commitments_broken_rate", "persons_court_5y", "related_court_5y",
-       "related_tax_grade_mean"]
+NEW = [
+    "penalties_per_year",
+    "log_fine_per_penalty",
+    "inspections_per_year",
+    "inspection_problem_rate",
+    "inspections_weighted",
+    "inspection_problems_trend",
+    "tax_grade_mean",
+    "complaints_per_year",
+    "complaints_substantiated_rate",
+    "commitments_broken_rate",
+    "persons_court_5y",
+    "related_court_5y",
+    "related_tax_grade_mean",
+]
 
 
 @pytest.fixture
@@ -153,21 +195,48 @@ def planted(province: Engine, settings: Settings, tmp_path: Path, monkeypatch: p
     from tests.core.test_linking import STAFF
 
     record_at(monkeypatch, "2020-06-01")
-    ingest_paths([write_csv(tmp_path / "staff.csv", STAFF, [[B, "张三", REP_A, "监事", "2020-01-01", ""]]),
-                  write_csv(tmp_path / "ins0.csv", INSPECTION, [[A, "甲", "T", "道里分局", "双随机抽查", "2020-05-01",
-                                                                "未发现问题", "0.1"]])],
-                 province, settings)
+    ingest_paths(
+        [
+            write_csv(tmp_path / "staff.csv", STAFF, [[B, "张三", REP_A, "监事", "2020-01-01", ""]]),
+            write_csv(
+                tmp_path / "ins0.csv",
+                INSPECTION,
+                [[A, "甲", "T", "道里分局", "双随机抽查", "2020-05-01", "未发现问题", "0.1"]],
+            ),
+        ],
+        province,
+        settings,
+    )
     record_at(monkeypatch, "2024-08-01")
-    ingest_paths([
-        write_csv(tmp_path / "tax.csv", ["统一社会信用代码", "纳税人名称", "评价年度", "纳税信用等级", "评定日期"],
-                  [[A, "甲", "2023", "C", "2024-04-10"], [B, "乙", "2023", "D", "2024-04-12"]]),
-        write_csv(tmp_path / "complaints.csv", ["统一社会信用代码", "登记日期", "类别", "是否属实"], [[A, "2024-04-01", "质量", "是"]]),
-        write_csv(tmp_path / "commit.csv", ["统一社会信用代码", "承诺类型", "承诺日期", "履约状态", "核查日期"],
-                  [[A, "主动承诺", "2024-03-01", "未履约", "2024-04-20"]]),
-        write_csv(tmp_path / "p3.csv", PEN_V2, [["甲", A, "", "", "P3", "罚款", "", "20", "2024-05-01", "", "道里分局"]]),
-        write_csv(tmp_path / "ins2.csv", INSPECTION, [[A, "甲", "T0", "道里分局", "双随机抽查", "2024-04-15",
-                                                      "未按规定公示应当公示的信息", "0.1"]]),
-    ], province, settings)
+    ingest_paths(
+        [
+            write_csv(
+                tmp_path / "tax.csv",
+                ["统一社会信用代码", "纳税人名称", "评价年度", "纳税信用等级", "评定日期"],
+                [[A, "甲", "2023", "C", "2024-04-10"], [B, "乙", "2023", "D", "2024-04-12"]],
+            ),
+            write_csv(
+                tmp_path / "complaints.csv",
+                ["统一社会信用代码", "登记日期", "类别", "是否属实"],
+                [[A, "2024-04-01", "质量", "是"]],
+            ),
+            write_csv(
+                tmp_path / "commit.csv",
+                ["统一社会信用代码", "承诺类型", "承诺日期", "履约状态", "核查日期"],
+                [[A, "主动承诺", "2024-03-01", "未履约", "2024-04-20"]],
+            ),
+            write_csv(
+                tmp_path / "p3.csv", PEN_V2, [["甲", A, "", "", "P3", "罚款", "", "20", "2024-05-01", "", "道里分局"]]
+            ),
+            write_csv(
+                tmp_path / "ins2.csv",
+                INSPECTION,
+                [[A, "甲", "T0", "道里分局", "双随机抽查", "2024-04-15", "未按规定公示应当公示的信息", "0.1"]],
+            ),
+        ],
+        province,
+        settings,
+    )
     return province
 
 
@@ -183,10 +252,20 @@ def test_the_new_indicators_use_nothing_recorded_after_their_date(planted: Engin
     assert set(NEW) <= set(feature_names())
     changed = [name for name in NEW if not np.isclose(before.loc[A, name], after.loc[A, name], equal_nan=True)]
     # each planted fact moved its indicators, and only once known; the rest have no planted fact
-    assert changed == ["penalties_per_year", "log_fine_per_penalty", "inspections_per_year", "inspection_problem_rate",
-                       "inspections_weighted", "inspection_problems_trend", "tax_grade_mean", "complaints_per_year",
-                       "complaints_substantiated_rate", "commitments_broken_rate", "persons_court_5y",
-                       "related_tax_grade_mean"]
+    assert changed == [
+        "penalties_per_year",
+        "log_fine_per_penalty",
+        "inspections_per_year",
+        "inspection_problem_rate",
+        "inspections_weighted",
+        "inspection_problems_trend",
+        "tax_grade_mean",
+        "complaints_per_year",
+        "complaints_substantiated_rate",
+        "commitments_broken_rate",
+        "persons_court_5y",
+        "related_tax_grade_mean",
+    ]
     assert np.isnan(before.loc[A, "tax_grade_mean"]) and after.loc[A, "tax_grade_mean"] == 3.0
     assert np.isnan(before.loc[A, "related_tax_grade_mean"]) and after.loc[A, "related_tax_grade_mean"] == 4.0  # B's D
     assert before.loc[A, "persons_court_5y"] == 0 and after.loc[A, "persons_court_5y"] == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from datetime import date
 
 import numpy as np
@@ -51,9 +50,17 @@ def test_direct_judgements_force_or_raise_the_class_with_their_basis() -> None:
     serious = [r for r in reasons[0] if r["kind"] == "judgement"]
     assert serious[0]["code"] == "serious_list" and "严重违法失信名单" in serious[0]["basis"]
     assert serious[0]["rule_set"] == RULES.id
-    assert reasons[2][0] == {"kind": "score", "code": "band_D", "effect": "class D",
-                             "basis": "probability 0.9900 in [0.3000, 1.0000): 信用风险高"}
-    assert [r["code"] for r in reasons[5]] == ["band_A", "abnormal_list", "too_new"]  # the band first, then the rules' order
+    assert reasons[2][0] == {
+        "kind": "score",
+        "code": "band_D",
+        "effect": "class D",
+        "basis": "probability 0.9900 in [0.3000, 1.0000): 信用风险高",
+    }
+    assert [r["code"] for r in reasons[5]] == [
+        "band_A",
+        "abnormal_list",
+        "too_new",
+    ]  # the band first, then the rules' order
     assert [r["code"] for r in reasons[3]] == ["band_A", "legal_rep_court_listed"]
     assert grade(features.iloc[:0], p[:0], CutOffs((0.1, 0.2, 0.3)), RULES).empty
 

@@ -9,12 +9,28 @@ from credit_engine.sources.headers import UnknownHeader, recognise
 V2_CODES = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_JDRQ", "CF_CFJG"]
 
 
-@pytest.mark.parametrize("header", [
-    V2_CODES,
-    [c.lower() for c in V2_CODES],  # 信用中国 API keys
-    ["ＣＦ＿ＸＤＲ＿ＳＨＸＹＭ", "ＣＦ＿ＷＳＨ", "ＣＦ＿ＣＦＬＢ", "ＣＦ＿ＪＤＲＱ", "ＣＦ＿ＣＦＪＧ"],  # full width
-    ["行政相对人名称", "行政相对人代码_1（统一社会信用代码）", "行政处罚决定书文号", "处罚类别", "处罚决定日期", "处罚机关"],
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        V2_CODES,
+        [c.lower() for c in V2_CODES],  # 信用中国 API keys
+        [
+            "ＣＦ＿ＸＤＲ＿ＳＨＸＹＭ",
+            "ＣＦ＿ＷＳＨ",
+            "ＣＦ＿ＣＦＬＢ",
+            "ＣＦ＿ＪＤＲＱ",
+            "ＣＦ＿ＣＦＪＧ",
+        ],  # full width
+        [
+            "行政相对人名称",
+            "行政相对人代码_1（统一社会信用代码）",
+            "行政处罚决定书文号",
+            "处罚类别",
+            "处罚决定日期",
+            "处罚机关",
+        ],
+    ],
+)
 def test_penalty_v2_in_every_spelling(header: list[str]) -> None:
     assert recognise(header).kind.label == "penalty v2"
 

@@ -167,15 +167,29 @@ def _uscc_like() -> st.SearchStrategy[str]:
     noisy = st.builds(lambda v, s: v.lower() if s else f" {v[:6]}-{v[6:]} ", valid, st.booleans())
     samples = st.sampled_from(
         [
-            "91350211M0000XUF46", "310000400735611", "674737244", "67473724-4", "00000000000000000X",
-            "123456789012345678", "913306******ud4p7h", "９１３３０２０３６７４７３７２４４Ｗ", "", " ", "ß" * 9,
+            "91350211M0000XUF46",
+            "310000400735611",
+            "674737244",
+            "67473724-4",
+            "00000000000000000X",
+            "123456789012345678",
+            "913306******ud4p7h",
+            "９１３３０２０３６７４７３７２４４Ｗ",
+            "",
+            " ",
+            "ß" * 9,
         ]
     )
     text = st.text(alphabet=st.sampled_from("0129AXIOaz*- \u3000Ｗ＊ß"), max_size=20)
     reg_no = st.text(alphabet="0123456789", min_size=15, max_size=15)
-    org_code = st.builds(lambda b, c: b + c, st.text(alphabet=USCC_ALPHABET + "IOSVZ", min_size=8, max_size=8),
-                         st.sampled_from("0123456789XA"))
-    legacy = st.sampled_from(["111111111111111", "123456789012345", "543210987654321", "AAAAAAAAX", "123456789", "987654321"])
+    org_code = st.builds(
+        lambda b, c: b + c,
+        st.text(alphabet=USCC_ALPHABET + "IOSVZ", min_size=8, max_size=8),
+        st.sampled_from("0123456789XA"),
+    )
+    legacy = st.sampled_from(
+        ["111111111111111", "123456789012345", "543210987654321", "AAAAAAAAX", "123456789", "987654321"]
+    )
     return st.one_of(valid, wrong, noisy, samples, text, reg_no, org_code, legacy, st.none())
 
 
@@ -419,7 +433,23 @@ def test_encryption_round_trip() -> None:
         Pseudonymiser("another secret").decrypt(token)
 
 
-_SEPARATORS = (" ", "\u00a0", "\u3000", "\u200b", "\u2009", "\u202f", "\ufeff", ".", "/", "-", "－", "．", "／", "·", "—")
+_SEPARATORS = (
+    " ",
+    "\u00a0",
+    "\u3000",
+    "\u200b",
+    "\u2009",
+    "\u202f",
+    "\ufeff",
+    ".",
+    "/",
+    "-",
+    "－",
+    "．",
+    "／",
+    "·",
+    "—",
+)
 _X_SPELLINGS = ("X", "x", "Ｘ", "ｘ", "×")
 
 
@@ -437,8 +467,13 @@ def _written_ids(draw: st.DrawFn) -> tuple[str, str]:
         digits = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in digits)  # full-width
     sep = draw(st.sampled_from(_SEPARATORS)) * draw(st.integers(1, 2))
     layout = draw(st.sampled_from(["plain", "6-8-4", "6-4-4-4", "every", "18-minus-one"]))
-    cuts = {"plain": [], "6-8-4": [6, 14], "6-4-4-4": [6, 10, 14], "every": list(range(1, len(digits))),
-            "18-minus-one": [17]}[layout]
+    cuts = {
+        "plain": [],
+        "6-8-4": [6, 14],
+        "6-4-4-4": [6, 10, 14],
+        "every": list(range(1, len(digits))),
+        "18-minus-one": [17],
+    }[layout]
     written = "".join(sep + c if i in cuts else c for i, c in enumerate(digits))
     glued = draw(st.sampled_from(["", "1", "9", "0"]))
     words = st.text(alphabet="当事人身份证号码住所测试街王五便利店公司：，。（）ID号abc", max_size=8)

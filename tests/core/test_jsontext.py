@@ -23,12 +23,14 @@ def test_arrays_and_objects_round_trip(rows: list[tuple[str | None, str | None]]
 
 
 def test_typed_columns() -> None:
-    frame = pd.DataFrame({
-        "day": pd.to_datetime(["2024-03-01", None]).astype("datetime64[s]"),
-        "yuan": [2000.5, float("nan")],
-        "n": pd.array([3, None], dtype="Int64"),
-        "flag": pd.array([True, None], dtype="boolean"),
-    })
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2024-03-01", None]).astype("datetime64[s]"),
+            "yuan": [2000.5, float("nan")],
+            "n": pd.array([3, None], dtype="Int64"),
+            "flag": pd.array([True, None], dtype="boolean"),
+        }
+    )
     assert [json.loads(line) for line in objects(frame)] == [
         {"day": "2024-03-01", "yuan": 2000.5, "n": 3, "flag": True},
         {"day": None, "yuan": None, "n": None, "flag": None},
@@ -60,5 +62,9 @@ def test_number_arrays_read_back_to_the_same_doubles(rows: list[list[float]]) ->
     frame = pd.DataFrame(rows, columns=["a", "b", "c"], dtype=float)
     back = [json.loads(line) for line in number_arrays(frame).to_pylist()]
     assert back == [[None if math.isnan(v) else v for v in row] for row in rows]
-    assert all(math.copysign(1, b) == math.copysign(1, v) for got, row in zip(back, rows)
-               for b, v in zip(got, row) if b is not None)
+    assert all(
+        math.copysign(1, b) == math.copysign(1, v)
+        for got, row in zip(back, rows)
+        for b, v in zip(got, row)
+        if b is not None
+    )

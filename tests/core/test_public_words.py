@@ -16,11 +16,17 @@ def test_a_ticket_as_a_person_types_it_back() -> None:
 
 
 def test_a_correction_rewrites_the_old_values_in_the_source_text() -> None:
-    corrected = {"fields": {"amount_yuan": ["24800.0", "2480.0"], "event_date": ["2025-03-01", "2025-03-11"],
-                            "document_no": ["哈市市监罚〔2025〕3号", "哈市市监罚〔2025〕30号"]}}
+    corrected = {
+        "fields": {
+            "amount_yuan": ["24800.0", "2480.0"],
+            "event_date": ["2025-03-01", "2025-03-11"],
+            "document_no": ["哈市市监罚〔2025〕3号", "哈市市监罚〔2025〕30号"],
+        }
+    }
     text = "依据哈市市监罚〔2025〕3号，2025年3月1日决定罚款24800元（24,800.00元），另没收124800元"
-    assert as_corrected(text, corrected) == ("依据哈市市监罚〔2025〕30号，2025年3月11日决定罚款2480元（2,480.00元），"
-                                             "另没收124800元")
+    assert as_corrected(text, corrected) == (
+        "依据哈市市监罚〔2025〕30号，2025年3月11日决定罚款2480元（2,480.00元），另没收124800元"
+    )
     assert as_corrected("罚款24800元", {"fields": {"amount_yuan": ["24800.0", "2480.5"]}}) == "罚款2480.50元"
     assert as_corrected("罚款24800元", None) == "罚款24800元" and as_corrected(None, corrected) is None
 

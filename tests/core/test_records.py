@@ -13,7 +13,7 @@ from credit_engine.ingest import ingest_paths
 from credit_engine.records import OBJECTION_FLAG, Publicity, current_record, record_as_of, today_in_beijing
 from credit_engine.settings import Settings
 from credit_engine.store.repository import Store
-from tests.helpers import A, REG_HEADER, REP_A, record_at, reg_rows, write_csv
+from tests.helpers import REG_HEADER, REP_A, A, record_at, reg_rows, write_csv
 
 PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_CFJG"]
 AB = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
@@ -24,11 +24,21 @@ def entity(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pyte
     record_at(monkeypatch, "2024-01-01")
     ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
     record_at(monkeypatch, "2024-03-05")
-    ingest_paths([write_csv(tmp_path / "pen.csv", PEN, [
-        ["甲", A, "G-1", "罚款", "20", "2024-03-01", "局"],   # general: 3 years, then 1 year from 2025-12-25
-        ["甲", A, "W-1", "警告", "", "2024-03-01", "局"],     # warning only: never published
-        ["甲", A, "S-1", "罚款", "0.5", "2024-03-01", "局"],  # small fine: 3 months
-    ])], engine, settings)
+    ingest_paths(
+        [
+            write_csv(
+                tmp_path / "pen.csv",
+                PEN,
+                [
+                    ["甲", A, "G-1", "罚款", "20", "2024-03-01", "局"],  # general: 3 years, then 1 year from 2025-12-25
+                    ["甲", A, "W-1", "警告", "", "2024-03-01", "局"],  # warning only: never published
+                    ["甲", A, "S-1", "罚款", "0.5", "2024-03-01", "局"],  # small fine: 3 months
+                ],
+            )
+        ],
+        engine,
+        settings,
+    )
     return engine
 
 
@@ -72,12 +82,15 @@ def test_repair_and_objection_change_the_present_not_the_past(entity: Engine, mo
     assert status(entity, "2024-09-10")["G-1"] == (Publicity.REPAIRED, 4)
 
 
-def test_a_corrected_export_is_seen_from_its_recording_on(entity: Engine, settings: Settings, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_corrected_export_is_seen_from_its_recording_on(
+    entity: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     record_at(monkeypatch, "2024-08-01")
     ingest_paths([write_csv(tmp_path / "ab1.csv", AB, [[A, "甲", "无法联系", "2024-07-20", ""]])], entity, settings)
     record_at(monkeypatch, "2025-02-01")
-    ingest_paths([write_csv(tmp_path / "ab2.csv", AB, [[A, "甲", "无法联系", "2024-07-20", "2025-01-10"]])], entity, settings)
+    ingest_paths(
+        [write_csv(tmp_path / "ab2.csv", AB, [[A, "甲", "无法联系", "2024-07-20", "2025-01-10"]])], entity, settings
+    )
 
     def listing(day: str):
         with entity.connect() as conn:
@@ -87,8 +100,9 @@ def test_a_corrected_export_is_seen_from_its_recording_on(entity: Engine, settin
     assert listing("2025-02-01").publicity is Publicity.REMOVED and listing("2025-02-01").version == 2
 
 
-def test_the_public_view_never_shows_internal_fields_or_identity_numbers(entity: Engine, settings: Settings,
-                                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_public_view_never_shows_internal_fields_or_identity_numbers(
+    entity: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     record_at(monkeypatch, "2024-08-01")
     tax = ["统一社会信用代码", "纳税人名称", "评价年度", "纳税信用等级", "评定日期"]
     ingest_paths([write_csv(tmp_path / "tax.csv", tax, [[A, "甲", "2023", "D", "2024-04-01"]])], entity, settings)
@@ -110,13 +124,16 @@ def test_the_current_record_is_the_record_as_of_today(entity: Engine) -> None:
     assert {f.document_no for f in now.facts if f.kind == "penalty"} == {"G-1", "W-1", "S-1"}
 
 
-def test_an_identity_number_in_a_decision_s_text_is_masked_in_the_public_view(engine: Engine, settings: Settings,
-                                                                               tmp_path: Path,
-                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_identity_number_in_a_decision_s_text_is_masked_in_the_public_view(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     record_at(monkeypatch, "2024-03-05")
     text = f"当事人法定代表人（身份证号码{REP_A}）未经许可从事经营"
-    ingest_paths([write_csv(tmp_path / "pen.csv", [*PEN, "CF_SY"],
-                            [["甲", A, "G-2", "罚款", "20", "2024-03-01", "局", text]])], engine, settings)
+    ingest_paths(
+        [write_csv(tmp_path / "pen.csv", [*PEN, "CF_SY"], [["甲", A, "G-2", "罚款", "20", "2024-03-01", "局", text]])],
+        engine,
+        settings,
+    )
     with engine.connect() as conn:
         record = record_as_of(conn, A, date(2024, 3, 5))
     public = record.public_view()

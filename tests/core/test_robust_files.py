@@ -19,8 +19,15 @@ CODES = [make_uscc(n) for n in range(1, 51)]
 
 
 def rows() -> list[dict[str, str]]:
-    return [{"统一社会信用代码": code, "企业名称": f"哈尔滨第{n}商贸有限公司", "列入经营异常名录原因": "通过登记的住所无法联系",
-             "列入日期": "2022-07-01"} for n, code in enumerate(CODES, 1)]
+    return [
+        {
+            "统一社会信用代码": code,
+            "企业名称": f"哈尔滨第{n}商贸有限公司",
+            "列入经营异常名录原因": "通过登记的住所无法联系",
+            "列入日期": "2022-07-01",
+        }
+        for n, code in enumerate(CODES, 1)
+    ]
 
 
 def quarantine(engine: Engine) -> pd.DataFrame:
@@ -67,8 +74,9 @@ def test_one_stray_byte_in_a_utf8_file_refuses_only_its_row(engine: Engine, sett
     assert "哈尔滨第8商贸有限公司" in names and len(names) == 49  # the others read as written, not as GB18030
 
 
-def test_one_stray_byte_in_a_utf8_jsonl_file_refuses_only_its_line(engine: Engine, settings: Settings,
-                                                                   tmp_path: Path) -> None:
+def test_one_stray_byte_in_a_utf8_jsonl_file_refuses_only_its_line(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     path = tmp_path / "ab.jsonl"
     data = ("\n".join(json.dumps(r, ensure_ascii=False) for r in rows()) + "\n").encode()
     at = data.index("第3商贸".encode())
@@ -79,7 +87,8 @@ def test_one_stray_byte_in_a_utf8_jsonl_file_refuses_only_its_line(engine: Engin
 
 
 def test_a_second_ingest_of_the_same_file_at_the_same_time_reports_unchanged(
-        engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     path = write_csv(tmp_path / "ab.csv", AB, [list(r.values()) for r in rows()])
     reports, errors = [], []
 

@@ -21,8 +21,19 @@ from credit_engine.workflows import sweep as publicity
 from credit_engine.workflows.repair import Evidence, RepairApplication
 from tests.helpers import REG_HEADER, A, B, C, record_at, reg_rows, write_csv
 
-PEN = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "CF_JDRQ", "CF_CFJG", "CF_WFXW", "CF_GSJZQ",
-       "公示日期", "公示类别"]
+PEN = [
+    "CF_XDR_MC",
+    "CF_XDR_SHXYM",
+    "CF_WSH",
+    "CF_CFLB",
+    "CF_NR_FK",
+    "CF_JDRQ",
+    "CF_CFJG",
+    "CF_WFXW",
+    "CF_GSJZQ",
+    "公示日期",
+    "公示类别",
+]
 AB = ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "移出日期"]
 SE = ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "移出日期"]
 INS = ["统一社会信用代码", "企业名称", "抽查任务编号", "类型", "检查日期", "检查结果"]
@@ -35,23 +46,35 @@ def world(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytes
     record_at(monkeypatch, "2017-01-01")
     ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
     record_at(monkeypatch, "2018-03-05")
-    ingest_paths([
-        write_csv(tmp_path / "pen.csv", PEN, [
-            # A: a general and a serious penalty decided in 2024 and in 2025
-            ["甲", A, "G-24", "罚款", "20", "2024-03-01", "局", "价格违法", "", "", ""],
-            ["甲", A, "S-24", "责令关闭", "", "2024-03-01", "局", "无证经营", "", "", ""],
-            ["甲", A, "G-25", "罚款", "20", "2025-03-15", "局", "广告违法", "", "2025-04-14", ""],
-            ["甲", A, "S-25", "责令停产停业", "", "2025-03-15", "局", "安全生产", "", "", ""],
-            ["甲", A, "M-26", "通报批评", "", "2026-03-20", "局", "广告违法", "", "", ""],
-            # the issuing authority's own end and tier
-            ["甲", A, "X-24", "罚款", "20", "2024-03-01", "局", "商标违法", "2027-03-01", "", ""],
-            ["甲", A, "T-24", "罚款", "5", "2024-03-01", "局", "质量违法", "", "", "严重"],
-        ]),
-        write_csv(tmp_path / "se.csv", SE, [
-            [C, "丙", "提交虚假材料取得登记", "2018-03-01", ""],  # 5 years before 2021-09-01, then 3
-            [C, "丙", "提交虚假材料取得登记", "2019-06-01", ""],
-        ]),
-    ], engine, settings)
+    ingest_paths(
+        [
+            write_csv(
+                tmp_path / "pen.csv",
+                PEN,
+                [
+                    # A: a general and a serious penalty decided in 2024 and in 2025
+                    ["甲", A, "G-24", "罚款", "20", "2024-03-01", "局", "价格违法", "", "", ""],
+                    ["甲", A, "S-24", "责令关闭", "", "2024-03-01", "局", "无证经营", "", "", ""],
+                    ["甲", A, "G-25", "罚款", "20", "2025-03-15", "局", "广告违法", "", "2025-04-14", ""],
+                    ["甲", A, "S-25", "责令停产停业", "", "2025-03-15", "局", "安全生产", "", "", ""],
+                    ["甲", A, "M-26", "通报批评", "", "2026-03-20", "局", "广告违法", "", "", ""],
+                    # the issuing authority's own end and tier
+                    ["甲", A, "X-24", "罚款", "20", "2024-03-01", "局", "商标违法", "2027-03-01", "", ""],
+                    ["甲", A, "T-24", "罚款", "5", "2024-03-01", "局", "质量违法", "", "", "严重"],
+                ],
+            ),
+            write_csv(
+                tmp_path / "se.csv",
+                SE,
+                [
+                    [C, "丙", "提交虚假材料取得登记", "2018-03-01", ""],  # 5 years before 2021-09-01, then 3
+                    [C, "丙", "提交虚假材料取得登记", "2019-06-01", ""],
+                ],
+            ),
+        ],
+        engine,
+        settings,
+    )
     return engine
 
 
@@ -67,17 +90,21 @@ def shown(engine: Engine, uscc: str, on: str) -> set[str]:
     return {r["document_no"] or f"{r['kind']}:{r['event_date']}" for r in view["records"]}
 
 
-@pytest.mark.parametrize(("on", "rule_set", "published", "ended"), [
-    # Order 45: 3 years from publication (decision + 20 working days: 2024-03-29)
-    ("2025-12-24", "cn-2021-09-01", {"G-24", "S-24", "G-25", "S-25", "X-24", "T-24"}, set()),
-    # Order 107: general at most 1 year (G-24 ended 2025-03-29); the stated end (X-24) stands
-    ("2025-12-25", "cn-2025-12-25", {"S-24", "G-25", "S-25", "X-24", "T-24"}, {"G-24"}),
-    ("2026-03-31", "cn-2025-12-25", {"S-24", "G-25", "S-25", "X-24", "T-24", "M-26"}, {"G-24"}),
-    # Order 36: counted from the decision, so G-25 (published 2025-04-14) ends at 2026-03-15
-    ("2026-04-01", "cn-2026-04-01", {"S-24", "S-25", "X-24", "T-24", "M-26"}, {"G-24", "G-25"}),
-])
+@pytest.mark.parametrize(
+    ("on", "rule_set", "published", "ended"),
+    [
+        # Order 45: 3 years from publication (decision + 20 working days: 2024-03-29)
+        ("2025-12-24", "cn-2021-09-01", {"G-24", "S-24", "G-25", "S-25", "X-24", "T-24"}, set()),
+        # Order 107: general at most 1 year (G-24 ended 2025-03-29); the stated end (X-24) stands
+        ("2025-12-25", "cn-2025-12-25", {"S-24", "G-25", "S-25", "X-24", "T-24"}, {"G-24"}),
+        ("2026-03-31", "cn-2025-12-25", {"S-24", "G-25", "S-25", "X-24", "T-24", "M-26"}, {"G-24"}),
+        # Order 36: counted from the decision, so G-25 (published 2025-04-14) ends at 2026-03-15
+        ("2026-04-01", "cn-2026-04-01", {"S-24", "S-25", "X-24", "T-24", "M-26"}, {"G-24", "G-25"}),
+    ],
+)
 def test_records_of_2024_and_2025_penalties_judged_on_each_side_of_the_switches(
-        world: Engine, on: str, rule_set: str, published: set[str], ended: set[str]) -> None:
+    world: Engine, on: str, rule_set: str, published: set[str], ended: set[str]
+) -> None:
     status = penalties(world, on)
     assert {d for d, (p, _) in status.items() if p is Publicity.PUBLISHED} == published
     assert {d for d, (p, _) in status.items() if p is Publicity.ENDED} == ended
@@ -97,7 +124,10 @@ def test_the_source_states_tier_and_end_and_a_derived_tier_says_which_rule(world
     assert "stated by the issuing authority (公示截止期)" in facts["X-24"].basis
     assert (facts["T-24"].tier, facts["T-24"].tier_derived, facts["T-24"].tier_rule) == ("serious", False, "source")
     assert (facts["G-24"].tier, facts["G-24"].tier_derived) == ("general", True)
-    assert facts["G-24"].tier_rule == "penalty.small_fine_max_yuan" and facts["S-24"].tier_rule == "penalty.serious_categories"
+    assert (
+        facts["G-24"].tier_rule == "penalty.small_fine_max_yuan"
+        and facts["S-24"].tier_rule == "penalty.serious_categories"
+    )
     assert facts["X-24"].flags == () and facts["T-24"].flags == ()  # stated in the detail, not a review flag
     assert facts["X-24"].detail["end_stated"] and facts["T-24"].detail["tier_stated"]
     # without its stated tier the 50 000 yuan fine would be general, 1 year under Order 107
@@ -114,16 +144,23 @@ def test_the_serious_list_before_2021_09_01_is_removed_after_five_years(world: E
 
 def swept(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT document_no, kind, event_date FROM fact WHERE superseded_at IS NULL "
-                                 "AND flags LIKE '%publicity_ended%'")).all()
+        rows = conn.execute(
+            text(
+                "SELECT document_no, kind, event_date FROM fact WHERE superseded_at IS NULL "
+                "AND flags LIKE '%publicity_ended%'"
+            )
+        ).all()
     return {doc or f"{kind}:{str(day)[:10]}" for doc, kind, day in rows}
 
 
-@pytest.mark.parametrize(("before", "after", "item"), [
-    ("2021-08-31", "2021-09-01", "serious:2018-03-01"),  # C's 2018 listing: 5 years, then 3
-    ("2025-12-24", "2025-12-25", "G-24"),  # Order 107: general at most 1 year
-    ("2026-03-31", "2026-04-01", "G-25"),  # Order 36: counted from the decision
-])
+@pytest.mark.parametrize(
+    ("before", "after", "item"),
+    [
+        ("2021-08-31", "2021-09-01", "serious:2018-03-01"),  # C's 2018 listing: 5 years, then 3
+        ("2025-12-24", "2025-12-25", "G-24"),  # Order 107: general at most 1 year
+        ("2026-03-31", "2026-04-01", "G-25"),  # Order 36: counted from the decision
+    ],
+)
 def test_the_sweep_on_both_sides_of_each_switch(world: Engine, before: str, after: str, item: str) -> None:
     publicity.sweep(world, date.fromisoformat(before))
     assert item not in swept(world)
@@ -134,8 +171,14 @@ def test_the_sweep_on_both_sides_of_each_switch(world: Engine, before: str, afte
 
 def app(doc: str, uscc: str = A, kind: str = "penalty", **changes) -> RepairApplication:
     fact = f"{kind}:{doc}:{uscc}" if kind == "penalty" else doc
-    values = {"uscc": uscc, "fact": fact, "applicant": "申请人", "obligations_performed": True,
-              "commitment_signed": True, "evidence": PAID}
+    values = {
+        "uscc": uscc,
+        "fact": fact,
+        "applicant": "申请人",
+        "obligations_performed": True,
+        "commitment_signed": True,
+        "evidence": PAID,
+    }
     return RepairApplication(**(values | changes))
 
 
@@ -144,19 +187,23 @@ def file(engine: Engine, application: RepairApplication, on: str):
         return repair.apply(conn, application, date.fromisoformat(on))
 
 
-@pytest.mark.parametrize(("doc", "on", "eligible", "earliest"), [
-    # 2021-09-01 switch: serious-list early removal after 1 year (Order 44); none before (83号)
-    ("serious:C:2019-06-01", "2021-08-31", False, None),
-    ("serious:C:2019-06-01", "2021-09-01", True, None),
-    # 2025-12-25 switch: a serious penalty is never stopped early under Order 45, after 1 year under 107
-    ("S-24", "2025-12-24", False, None),
-    ("S-24", "2025-12-25", True, None),
-    # 2026-04-01 switch: a minor penalty has no early stop under 107, repair at once under Order 36
-    ("M-26", "2026-03-31", False, None),
-    ("M-26", "2026-04-01", True, None),
-])
-def test_repair_eligibility_on_both_sides_of_each_switch(world: Engine, doc: str, on: str, eligible: bool,
-                                                         earliest: date | None) -> None:
+@pytest.mark.parametrize(
+    ("doc", "on", "eligible", "earliest"),
+    [
+        # 2021-09-01 switch: serious-list early removal after 1 year (Order 44); none before (83号)
+        ("serious:C:2019-06-01", "2021-08-31", False, None),
+        ("serious:C:2019-06-01", "2021-09-01", True, None),
+        # 2025-12-25 switch: a serious penalty is never stopped early under Order 45, after 1 year under 107
+        ("S-24", "2025-12-24", False, None),
+        ("S-24", "2025-12-25", True, None),
+        # 2026-04-01 switch: a minor penalty has no early stop under 107, repair at once under Order 36
+        ("M-26", "2026-03-31", False, None),
+        ("M-26", "2026-04-01", True, None),
+    ],
+)
+def test_repair_eligibility_on_both_sides_of_each_switch(
+    world: Engine, doc: str, on: str, eligible: bool, earliest: date | None
+) -> None:
     if doc.startswith("serious:"):
         listed = doc.split(":")[2]
         application = app(f"serious:{C}:{listed}", C, kind="serious")
@@ -173,19 +220,45 @@ def standing(engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: py
     record_at(monkeypatch, "2017-01-01")
     ingest_paths([write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())], engine, settings)
     record_at(monkeypatch, "2024-01-05")
-    ingest_paths([
-        write_csv(tmp_path / "pen.csv", PEN, [
-            ["乙", B, "P-1", "罚款", "20", "2025-01-10", "局", "价格违法", "", "", ""],
-            ["乙", B, "P-2", "罚款", "20", "2025-05-10", "局", "价格违法", "", "", ""],  # later, same type
-            ["乙", B, "Q-1", "罚款", "20", "2025-01-10", "局", "广告违法", "", "", ""],  # no later of its type
-            ["丙", C, "K-1", "罚款", "20", "2025-01-10", "局", "广告违法", "", "", ""],
-            ["甲", A, "Q-A", "罚款", "20", "2025-01-10", "局", "广告违法", "", "", ""],
-            ["乙", B, "R-1", "罚款", "20", "2026-09-01", "局", "质量违法", "", "", ""],  # published to 2027-09-01
-        ]),
-        write_csv(tmp_path / "ab.csv", AB, [[C, "丙", "通过登记的住所或者经营场所无法联系的", "2025-11-01", "2026-02-01"]]),
-        write_csv(tmp_path / "se.csv", SE, [[A, "甲", TRANSFER, "2024-01-02", ""], [A, "甲", "提交虚假材料", "2024-01-03", ""]]),
-        write_csv(tmp_path / "ins.csv", INS, [[B, "乙", "T-1", "双随机抽查", "2024-12-01", "发现问题已责令改正"]]),
-    ], engine, settings)
+    ingest_paths(
+        [
+            write_csv(
+                tmp_path / "pen.csv",
+                PEN,
+                [
+                    ["乙", B, "P-1", "罚款", "20", "2025-01-10", "局", "价格违法", "", "", ""],
+                    ["乙", B, "P-2", "罚款", "20", "2025-05-10", "局", "价格违法", "", "", ""],  # later, same type
+                    ["乙", B, "Q-1", "罚款", "20", "2025-01-10", "局", "广告违法", "", "", ""],  # no later of its type
+                    ["丙", C, "K-1", "罚款", "20", "2025-01-10", "局", "广告违法", "", "", ""],
+                    ["甲", A, "Q-A", "罚款", "20", "2025-01-10", "局", "广告违法", "", "", ""],
+                    [
+                        "乙",
+                        B,
+                        "R-1",
+                        "罚款",
+                        "20",
+                        "2026-09-01",
+                        "局",
+                        "质量违法",
+                        "",
+                        "",
+                        "",
+                    ],  # published to 2027-09-01
+                ],
+            ),
+            write_csv(
+                tmp_path / "ab.csv", AB, [[C, "丙", "通过登记的住所或者经营场所无法联系的", "2025-11-01", "2026-02-01"]]
+            ),
+            write_csv(
+                tmp_path / "se.csv",
+                SE,
+                [[A, "甲", TRANSFER, "2024-01-02", ""], [A, "甲", "提交虚假材料", "2024-01-03", ""]],
+            ),
+            write_csv(tmp_path / "ins.csv", INS, [[B, "乙", "T-1", "双随机抽查", "2024-12-01", "发现问题已责令改正"]]),
+        ],
+        engine,
+        settings,
+    )
     return engine
 
 
@@ -198,8 +271,9 @@ def test_a_later_penalty_of_the_same_type_refuses_repair(standing: Engine) -> No
 
 def test_the_abnormal_list_on_the_application_date_refuses_repair(standing: Engine) -> None:
     listed = file(standing, app("K-1", C), "2026-01-15")
-    assert listed.status == "refused" and any("on the abnormal list on 2026-01-15" in r
-                                              for r in listed.assessment["reasons"])
+    assert listed.status == "refused" and any(
+        "on the abnormal list on 2026-01-15" in r for r in listed.assessment["reasons"]
+    )
     assert file(standing, app("K-1", C), "2026-02-02").status == "pending"  # removed on 2026-02-01
 
 
@@ -237,6 +311,7 @@ def test_an_inspection_result_stops_with_its_related_penalty(standing: Engine) -
 
 def _today() -> date:
     from credit_engine.records import today_in_beijing
+
     return today_in_beijing()
 
 
@@ -274,8 +349,12 @@ def test_a_repair_obtained_by_a_false_commitment_is_revoked_and_the_record_resto
     assert revoked.case.outcome == "revoked" and revoked.fact_version == 3
     assert fact_ref(f"penalty:R-1:{B}") in {r["ref"] for r in _public(standing, B)}
     with standing.connect() as conn:
-        actions = [a for (a,) in conn.execute(text("SELECT action FROM audit_log WHERE target = :t ORDER BY id"),
-                                              {"t": case.ticket})]
+        actions = [
+            a
+            for (a,) in conn.execute(
+                text("SELECT action FROM audit_log WHERE target = :t ORDER BY id"), {"t": case.ticket}
+            )
+        ]
     assert actions == ["repair_filed", "repair_decided", "repair_revoked"]
 
 
@@ -285,15 +364,27 @@ def _public(engine: Engine, uscc: str) -> list[dict]:
 
 
 def test_abnormal_list_removal_is_decided_within_five_working_days(standing: Engine) -> None:
-    case = file(standing, RepairApplication(C, f"abnormal:{C}:2025-11-01", "丙", True, True,
-                                            (Evidence("address_reachable", "可以重新取得联系"),)), "2026-01-05")
+    case = file(
+        standing,
+        RepairApplication(
+            C, f"abnormal:{C}:2025-11-01", "丙", True, True, (Evidence("address_reachable", "可以重新取得联系"),)
+        ),
+        "2026-01-05",
+    )
     assert case.status == "pending" and case.limit_working_days == 5
 
 
-@pytest.mark.parametrize(("state", "status"), [
-    ("撤销", "withdrawn"), ("变更", "withdrawn"), ("确认违法", "withdrawn"), ("确认无效", "withdrawn"),
-    ("正常", "active"), (None, "active"),
-])
+@pytest.mark.parametrize(
+    ("state", "status"),
+    [
+        ("撤销", "withdrawn"),
+        ("变更", "withdrawn"),
+        ("确认违法", "withdrawn"),
+        ("确认无效", "withdrawn"),
+        ("正常", "active"),
+        (None, "active"),
+    ],
+)
 def test_withdrawal_for_a_changed_revoked_illegal_or_void_decision(state: str | None, status: str) -> None:
     """SAMR Order 45 Art.11: withdrawn within 3 working days."""
     assert lifecycle(pd.Series([state], dtype="string")).iloc[0] == status

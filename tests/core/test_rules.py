@@ -115,16 +115,26 @@ def test_baseline_repeats_2021_values_but_is_unconfirmed_except_the_serious_list
     assert {t.tag for t in _tagged(rest) if id(t) not in shared} == {"U"}
     assert all("configurable" in t.note for t in _tagged(rest) if t.tag == "U")
     assert [getattr(t, "value", None) for t in _tagged(rest)] == [
-        getattr(t, "value", None) for t in _tagged(y2021.model_copy(update={"provinces": ()}))]
+        getattr(t, "value", None) for t in _tagged(y2021.model_copy(update={"provinces": ()}))
+    ]
 
 
-@pytest.mark.parametrize("name", [f"{i}.toml" for i in SET_IDS] + [
-    "sampling/heilongjiang-lindian-2024.toml", "sampling/yancheng-2022.toml", "sampling/bayannur-2022.toml"
-])
+@pytest.mark.parametrize(
+    "name",
+    [f"{i}.toml" for i in SET_IDS]
+    + ["sampling/heilongjiang-lindian-2024.toml", "sampling/yancheng-2022.toml", "sampling/bayannur-2022.toml"],
+)
 def test_every_numeric_rule_carries_tag_and_source(name: str) -> None:
     def walk(table: dict, path: str) -> Iterator[str]:
-        numeric = [k for k, v in table.items() if isinstance(v, int | float) and not isinstance(v, bool)
-                   or isinstance(v, list) and v and all(isinstance(x, int | float) for x in v)]
+        numeric = [
+            k
+            for k, v in table.items()
+            if isinstance(v, int | float)
+            and not isinstance(v, bool)
+            or isinstance(v, list)
+            and v
+            and all(isinstance(x, int | float) for x in v)
+        ]
         if numeric and not ({"tag"} <= table.keys() and table.keys() & {"source", "basis"}):
             yield f"{path}: {numeric}"
         for key, value in table.items():
@@ -160,10 +170,13 @@ def test_limits_lists_and_retention() -> None:
     assert court.barring_conduct.value == ("到期未清偿",)
     bars = {b.id: (b.years, b.counted_from, b.other_enterprises_only) for b in rules.person_bars}
     assert bars == {
-        "criminal_sentence": (5, "sentence_served", False), "criminal_probation": (2, "probation_ended", False),
+        "criminal_sentence": (5, "sentence_served", False),
+        "criminal_probation": (2, "probation_ended", False),
         "bankruptcy_liquidation": (3, "liquidation_completed", False),
-        "licence_revoked_or_closed": (3, "revoked_or_closed", False), "court_large_debt": (None, "court_listing", False),
-        "registration_fraud": (3, "registration_cancelled", True), "serious_list_transfer": (3, "listed", True),
+        "licence_revoked_or_closed": (3, "revoked_or_closed", False),
+        "court_large_debt": (None, "court_listing", False),
+        "registration_fraud": (3, "registration_cancelled", True),
+        "serious_list_transfer": (3, "listed", True),
     }
     assert rules.withdrawal.revoked_decision_working_days.value == 3
     retention = rules.retention
@@ -180,7 +193,10 @@ def test_limits_lists_and_retention() -> None:
         ("未依照《企业信息公示暂行条例》第八条规定的期限公示年度报告的", "annual_report"),
         ("通过登记的住所或者经营场所无法联系的", "unreachable"),
         ("公示企业信息隐瞒真实情况、弄虚作假的", "false_information"),
-        ("未在工商行政管理部门依照《企业信息公示暂行条例》第十条规定责令的期限内公示有关企业信息的", "ordered_information"),
+        (
+            "未在工商行政管理部门依照《企业信息公示暂行条例》第十条规定责令的期限内公示有关企业信息的",
+            "ordered_information",
+        ),
     ],
 )
 def test_abnormal_reasons_match_source_texts(text: str, reason_id: str) -> None:
@@ -314,9 +330,15 @@ def test_a_stated_tier_or_end_is_the_issuing_authoritys_and_wins() -> None:
     assert warned.published and warned.publicity_end == date(2026, 3, 1)  # the authority published it
 
 
-@pytest.mark.parametrize(("province", "natural", "tier"), [
-    (None, False, Tier.GENERAL), ("23", False, Tier.GENERAL), ("42", False, Tier.MINOR), ("42", True, Tier.GENERAL),
-])
+@pytest.mark.parametrize(
+    ("province", "natural", "tier"),
+    [
+        (None, False, Tier.GENERAL),
+        ("23", False, Tier.GENERAL),
+        ("42", False, Tier.MINOR),
+        ("42", True, Tier.GENERAL),
+    ],
+)
 def test_the_small_fine_limit_is_per_province_and_party_type(province: str | None, natural: bool, tier: Tier) -> None:
     """较低数额罚款 is set per province, possibly per party type (湖北: 10 000 persons, 100 000 legal persons)."""
     rules = rules_for(date(2024, 1, 1), province)
@@ -380,13 +402,24 @@ def test_nan_amount_is_unknown_and_bad_input_is_refused() -> None:
 
 def test_split_categories() -> None:
     assert split_categories(["警告、罚款", "罚款; 没收违法所得", "责令停产停业，吊销许可证件"]) == (
-        "警告", "罚款", "没收违法所得", "责令停产停业", "吊销许可证件",
+        "警告",
+        "罚款",
+        "没收违法所得",
+        "责令停产停业",
+        "吊销许可证件",
     )
 
 
-@pytest.mark.parametrize(("uscc", "province"), [
-    ("91230102MA0000001M", "23"), ("91420100MA0000001M", "42"), (None, None), (float("nan"), None), ("9", None),
-])
+@pytest.mark.parametrize(
+    ("uscc", "province"),
+    [
+        ("91230102MA0000001M", "23"),
+        ("91420100MA0000001M", "42"),
+        (None, None),
+        (float("nan"), None),
+        ("9", None),
+    ],
+)
 def test_the_province_of_a_code(uscc: object, province: str | None) -> None:
     """A natural person's penalty has no USCC (NaN in a frame): national defaults apply."""
     assert province_of(uscc) == province

@@ -26,8 +26,13 @@ def plan(**changes: object) -> Plan:
 
 def population(counts: dict[str, int], last: dict[int, date] | None = None) -> pd.DataFrame:
     grades = [g for g, n in counts.items() for _ in range(n)]
-    frame = pd.DataFrame({"uscc": [make_uscc(i) for i in range(len(grades))], "grade": grades,
-                          "last_inspected": pd.Series(pd.NaT, index=range(len(grades)), dtype="datetime64[s]")})
+    frame = pd.DataFrame(
+        {
+            "uscc": [make_uscc(i) for i in range(len(grades))],
+            "grade": grades,
+            "last_inspected": pd.Series(pd.NaT, index=range(len(grades)), dtype="datetime64[s]"),
+        }
+    )
     for row, day in (last or {}).items():
         frame.loc[row, "last_inspected"] = pd.Timestamp(day)
     return frame.sort_values("uscc").reset_index(drop=True)
@@ -54,11 +59,14 @@ def test_the_default_policy_is_the_one_of_the_rule_set_in_force() -> None:
     assert "食品" in terms.key_areas and terms.full_coverage("食品") and not terms.full_coverage(None)
 
 
-@pytest.mark.parametrize(("ratios", "key_area", "message"), [
-    ({"A": 0.2}, None, "outside the range"),
-    ({"A": 0.0}, None, "exempt"),
-    ({}, "烟花", "not a key area"),
-])
+@pytest.mark.parametrize(
+    ("ratios", "key_area", "message"),
+    [
+        ({"A": 0.2}, None, "outside the range"),
+        ({"A": 0.0}, None, "exempt"),
+        ({}, "烟花", "not a key area"),
+    ],
+)
 def test_plans_outside_the_policy_are_refused(ratios: dict, key_area: str | None, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         resolve(None, AS_OF, ratios, key_area)
@@ -113,14 +121,22 @@ def test_a_key_area_item_gives_full_coverage() -> None:
 
 def test_frequency_caps_follow_the_inspection_history() -> None:
     days = lambda n: AS_OF - timedelta(days=n)  # noqa: E731
-    people = population({"A": 2, "B": 2, "C": 2, "D": 1},
-                        last={0: days(100), 1: days(400), 2: days(300), 3: days(365), 4: days(100), 5: days(200),
-                              6: days(1)})
+    people = population(
+        {"A": 2, "B": 2, "C": 2, "D": 1},
+        last={0: days(100), 1: days(400), 2: days(300), 3: days(365), 4: days(100), 5: days(200), 6: days(1)},
+    )
     weights = compute_weights(people, resolve(None, AS_OF), plan(sample_size=1))
     got = dict(zip(people.index, weights.frame["reason"]))
     # A: 369 days, B: 365, C: 184, D: as needed
-    assert got == {0: "frequency_cap", 1: "policy", 2: "frequency_cap", 3: "policy", 4: "frequency_cap",
-                   5: "policy", 6: "policy"}
+    assert got == {
+        0: "frequency_cap",
+        1: "policy",
+        2: "frequency_cap",
+        3: "policy",
+        4: "frequency_cap",
+        5: "policy",
+        6: "policy",
+    }
     assert (weights.frame.loc[weights.frame["reason"] == "frequency_cap", "pi_units"] == 0).all()
     uncapped = compute_weights(people, resolve(None, AS_OF), plan(sample_size=2, frequency_caps=False))
     assert (uncapped.frame["pi_units"] > 0).all()
@@ -228,9 +244,13 @@ def test_blinded_keys_open_only_with_their_opening() -> None:
 
 
 def _pool(size: int, authorities: tuple[str, ...] = ("道里分局", "南岗分局")) -> pd.DataFrame:
-    return pd.DataFrame({"code": [f"I{i:03d}" for i in range(size)],
-                         "authority": [authorities[i % len(authorities)] for i in range(size)],
-                         "conflicts": [frozenset() for _ in range(size)]})
+    return pd.DataFrame(
+        {
+            "code": [f"I{i:03d}" for i in range(size)],
+            "authority": [authorities[i % len(authorities)] for i in range(size)],
+            "conflicts": [frozenset() for _ in range(size)],
+        }
+    )
 
 
 def test_inspector_loads_are_balanced_and_reproducible() -> None:
@@ -253,8 +273,9 @@ def test_recusal_own_authority_last_inspectors_and_declared_conflicts() -> None:
     assert not any(home & set(pair) for pair in assigned)  # cross-assignment
     assert set(assigned[0]) < {"I007", "I009", "I011"}  # not the conflict I001, not the last I003, I005
     with pytest.raises(inspectors.NoEligibleInspector, match="1 of 12 inspectors remain"):
-        inspectors.assign(drawn.head(1), pool, 2, True, np.random.default_rng(3),
-                          {make_uscc(0): ["I003", "I005", "I007", "I009"]})
+        inspectors.assign(
+            drawn.head(1), pool, 2, True, np.random.default_rng(3), {make_uscc(0): ["I003", "I005", "I007", "I009"]}
+        )
 
 
 def test_a_joint_inspection_sends_an_inspector_of_every_department() -> None:
@@ -270,15 +291,23 @@ def test_a_joint_inspection_sends_an_inspector_of_every_department() -> None:
     with pytest.raises(inspectors.NoEligibleInspector, match="needs at least 3 inspectors per entity"):
         inspectors.assign(drawn, pool, 2, False, np.random.default_rng(4))
     with pytest.raises(ValueError, match="inspectors_per_entity must be at least 3"):
-        Plan(title="联合抽查", item="食品安全检查", departments=("市场监管局", "卫生健康委", "应急管理局"),
-             as_of=date(2026, 6, 30), sample_size=5)
+        Plan(
+            title="联合抽查",
+            item="食品安全检查",
+            departments=("市场监管局", "卫生健康委", "应急管理局"),
+            as_of=date(2026, 6, 30),
+            sample_size=5,
+        )
 
 
 def test_a_plan_reads_from_toml_with_its_inspectors(tmp_path: Path) -> None:
     path = tmp_path / "plan.toml"
-    path.write_text('title = "食品抽查"\nitem = "食品经营检查"\nkey_area = "食品"\ndepartments = ["市场监管局"]\n'
-                    'as_of = 2026-06-30\nsample_size = 5\n[scope]\nregions = ["2301"]\n'
-                    '[[inspectors]]\ncode = "I1"\nname = "张三"\ndepartment = "市场监管局"\n', encoding="utf-8")
+    path.write_text(
+        'title = "食品抽查"\nitem = "食品经营检查"\nkey_area = "食品"\ndepartments = ["市场监管局"]\n'
+        'as_of = 2026-06-30\nsample_size = 5\n[scope]\nregions = ["2301"]\n'
+        '[[inspectors]]\ncode = "I1"\nname = "张三"\ndepartment = "市场监管局"\n',
+        encoding="utf-8",
+    )
     read, pool = load_plan(path)
     assert read.key_area == "食品" and read.scope.regions == ("2301",) and read.as_of == AS_OF
     assert [i.code for i in pool] == ["I1"]

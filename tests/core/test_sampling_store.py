@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from credit_engine.features import load_history
 from credit_engine.records import today_in_beijing
-from credit_engine.sampling import blinding, draw, ledger, results
+from credit_engine.sampling import draw, ledger, results
 from credit_engine.sampling.plan import Inspector, Plan, Scope
 from credit_engine.sampling.weights import UNIT
 from credit_engine.scoring.training import training_set
@@ -36,28 +36,66 @@ def seed_store(engine: Engine) -> Engine:
     """60 operating entities in two districts with grades held on AS_OF, one closed entity,
     and eight inspectors (half from each district's authority)."""
     regions = ["230102" if i % 2 else "230103" for i in range(61)]
-    entities = pd.DataFrame({
-        "uscc": [make_uscc(i, region=r) for i, r in enumerate(regions)], "code_status": "uscc",
-        "entity_type": "enterprise", "region_code": regions, "name": [f"测试企业{i}有限公司" for i in range(61)],
-        "industry_code": ["F5211" if i % 3 else "C1310" for i in range(61)],
-        "authority": [AUTHORITIES[r] for r in regions], "reg_status": ["存续"] * 60 + ["注销"], "registered": True,
-        "updated_at": stamp(now_utc())})
-    grades = pd.DataFrame({
-        "batch_id": "b1", "uscc": entities["uscc"], "as_of": AS_OF.isoformat(), "grade": GRADES + ["D"],
-        "model_grade": GRADES + ["D"], "score": 0.1, "reasons_json": "[]", "features_json": "[]",
-        "model_name": "credit-risk", "model_version": "1", "rule_set_id": "cn-2025-12-25", "graded_at": stamp(now_utc())})
+    entities = pd.DataFrame(
+        {
+            "uscc": [make_uscc(i, region=r) for i, r in enumerate(regions)],
+            "code_status": "uscc",
+            "entity_type": "enterprise",
+            "region_code": regions,
+            "name": [f"测试企业{i}有限公司" for i in range(61)],
+            "industry_code": ["F5211" if i % 3 else "C1310" for i in range(61)],
+            "authority": [AUTHORITIES[r] for r in regions],
+            "reg_status": ["存续"] * 60 + ["注销"],
+            "registered": True,
+            "updated_at": stamp(now_utc()),
+        }
+    )
+    grades = pd.DataFrame(
+        {
+            "batch_id": "b1",
+            "uscc": entities["uscc"],
+            "as_of": AS_OF.isoformat(),
+            "grade": GRADES + ["D"],
+            "model_grade": GRADES + ["D"],
+            "score": 0.1,
+            "reasons_json": "[]",
+            "features_json": "[]",
+            "model_name": "credit-risk",
+            "model_version": "1",
+            "rule_set_id": "cn-2025-12-25",
+            "graded_at": stamp(now_utc()),
+        }
+    )
     with engine.begin() as conn:
         Store(conn).insert_frame("entity", entities)
         Store(conn).insert_frame("grade", grades)
-        ledger.upsert_inspectors(conn, [
-            Inspector(code=f"I{i}", name=f"检查员{i}", department="哈尔滨市市场监管局",
-                      authority=AUTHORITIES["230102" if i % 2 else "230103"]) for i in range(8)], "test")
+        ledger.upsert_inspectors(
+            conn,
+            [
+                Inspector(
+                    code=f"I{i}",
+                    name=f"检查员{i}",
+                    department="哈尔滨市市场监管局",
+                    authority=AUTHORITIES["230102" if i % 2 else "230103"],
+                )
+                for i in range(8)
+            ],
+            "test",
+        )
     return engine
 
 
 def plan(**changes: object) -> Plan:
-    return Plan(**{"title": "登记事项抽查", "item": "企业登记事项检查", "departments": ("哈尔滨市市场监管局",),
-                   "as_of": AS_OF, "sample_size": 12, **changes})
+    return Plan(
+        **{
+            "title": "登记事项抽查",
+            "item": "企业登记事项检查",
+            "departments": ("哈尔滨市市场监管局",),
+            "as_of": AS_OF,
+            "sample_size": 12,
+            **changes,
+        }
+    )
 
 
 def committed_and_drawn(engine: Engine, chosen: Plan) -> tuple[int, dict]:
@@ -99,10 +137,18 @@ def test_a_draw_is_committed_revealed_stored_audited_and_verifiable(store: Engin
     assert (sample["pi_units"].to_numpy() == pi[sample["uscc"]].to_numpy()).all()  # each drawn entity keeps its π
     # anyone can check the published parts: commitment, frame hash, each drawn entity in the frame
     opened = list(zip(sample["uscc"], sample["opening"]))
-    assert draw.verify_public(published, drawn["seed"], drawn["salt"], drawn["commitment"], drawn["frame_hash"], 12,
-                              opened).ok
-    assert not draw.verify_public(published, drawn["seed"], drawn["salt"], drawn["commitment"], drawn["frame_hash"],
-                                  12, opened[:-1] + [(opened[-1][0], opened[0][1])]).ok  # a wrong opening fails
+    assert draw.verify_public(
+        published, drawn["seed"], drawn["salt"], drawn["commitment"], drawn["frame_hash"], 12, opened
+    ).ok
+    assert not draw.verify_public(
+        published,
+        drawn["seed"],
+        drawn["salt"],
+        drawn["commitment"],
+        drawn["frame_hash"],
+        12,
+        opened[:-1] + [(opened[-1][0], opened[0][1])],
+    ).ok  # a wrong opening fails
     # and each drawn entity, with its receipt, that it was drawn with the π it has
     first = sample.iloc[0]
     assert draw.verify_receipt(published, first["uscc"], first["opening"], first["nonce"], first["pi_units"])
@@ -151,12 +197,16 @@ def test_drawn_and_inspected_entities_are_capped_by_their_class_frequency(store:
     # reported now, is capped in a plan of today but not in the plan of AS_OF
     today = today_in_beijing()
     undrawn_a = next(u for u in f.index if u not in drawn and f.loc[u, "sampled_as"] == "A")
-    posted = [results.InspectionResult(uscc=undrawn_a, inspected_on=today - timedelta(days=100), result="未发现问题",
-                                       inspection_type="定向抽查")]
+    posted = [
+        results.InspectionResult(
+            uscc=undrawn_a, inspected_on=today - timedelta(days=100), result="未发现问题", inspection_type="定向抽查"
+        )
+    ]
     checked, problems = _check(store, posted)
     assert not problems
     results.record(store, settings, posted, checked, "tester")
     with store.connect() as conn:
+
         def weights_on(chosen: Plan) -> ledger.Weights:
             return ledger.weights_of(conn, ledger.StoredPlan(0, chosen, "", "", "", now_utc()))[0]
 
@@ -177,8 +227,10 @@ def test_results_come_back_as_facts_with_their_pi_and_weight_training(store: Eng
     with store.connect() as conn:
         sample = ledger.sample_of(conn, drawn["id"])
     outcomes = ["发现问题已责令改正" if i % 3 == 0 else "未发现问题" for i in range(len(sample))]
-    posted = [results.InspectionResult(uscc=u, inspected_on=date(2026, 7, 15), result=r, draw_id=drawn["id"])
-              for u, r in zip(sample["uscc"], outcomes)]
+    posted = [
+        results.InspectionResult(uscc=u, inspected_on=date(2026, 7, 15), result=r, draw_id=drawn["id"])
+        for u, r in zip(sample["uscc"], outcomes)
+    ]
     checked, problems = _check(store, posted)
     assert not problems
     report = results.record(store, settings, posted, checked, "tester")
@@ -186,8 +238,11 @@ def test_results_come_back_as_facts_with_their_pi_and_weight_training(store: Eng
     assert results.record(store, settings, posted, checked, "tester").status == "unchanged"  # idempotent
 
     with store.connect() as conn:
-        facts = pd.read_sql_query("SELECT subject_uscc, category, document_no, authority, detail_json FROM fact "
-                                  "WHERE kind = 'inspection' AND superseded_at IS NULL", conn)
+        facts = pd.read_sql_query(
+            "SELECT subject_uscc, category, document_no, authority, detail_json FROM fact "
+            "WHERE kind = 'inspection' AND superseded_at IS NULL",
+            conn,
+        )
     detail = facts["detail_json"].map(json.loads)
     pi = dict(zip(sample["uscc"], sample["pi_units"] / UNIT))
     assert dict(zip(facts["subject_uscc"], detail.map(lambda d: d["inclusion_probability"]))) == pytest.approx(pi)
@@ -215,12 +270,18 @@ def test_results_are_checked_row_by_row(store: Engine) -> None:
         results.InspectionResult(uscc=outside, inspected_on=date(2026, 7, 1), result="未发现问题", draw_id=drawn["id"]),
         results.InspectionResult(uscc=inside, inspected_on=date(2026, 7, 1), result="还行", draw_id=drawn["id"]),
         results.InspectionResult(uscc=inside, inspected_on=date(2026, 6, 1), result="未发现问题", draw_id=drawn["id"]),
-        results.InspectionResult(uscc=inside, inspected_on=date(2026, 7, 1), result="未发现问题", draw_id=drawn["id"],
-                                 inclusion_probability=0.5),
+        results.InspectionResult(
+            uscc=inside,
+            inspected_on=date(2026, 7, 1),
+            result="未发现问题",
+            draw_id=drawn["id"],
+            inclusion_probability=0.5,
+        ),
         results.InspectionResult(uscc="91230102MA0000000X", inspected_on=date(2026, 7, 1), result="未发现问题"),
         results.InspectionResult(uscc=inside, inspected_on=date(2026, 7, 1), result="未发现问题", draw_id=999),
-        results.InspectionResult(uscc=inside, inspected_on=today_in_beijing() + timedelta(days=1), result="未发现问题",
-                                 draw_id=drawn["id"]),
+        results.InspectionResult(
+            uscc=inside, inspected_on=today_in_beijing() + timedelta(days=1), result="未发现问题", draw_id=drawn["id"]
+        ),
     ]
     checked, problems = _check(store, rows)
     assert not checked

@@ -114,8 +114,14 @@ def test_small_partitions_and_a_regrade_give_the_grades_of_one_partition(provinc
     engine, settings = province
     steps = []
     whole = batch.grade_all(engine, settings, AS_OF, champion, partition_size=10**9)
-    parts = batch.grade_all(engine, settings, AS_OF, champion, partition_size=97,
-                            progress=lambda step, done, total: steps.append((step, done, total)))
+    parts = batch.grade_all(
+        engine,
+        settings,
+        AS_OF,
+        champion,
+        partition_size=97,
+        progress=lambda step, done, total: steps.append((step, done, total)),
+    )
     expected, got = batch_rows(engine, whole.batch_id), batch_rows(engine, parts.batch_id)
     pd.testing.assert_frame_equal(got, expected)
     assert parts.counts == whole.counts and len(got) == sum(whole.counts.values())
@@ -151,12 +157,15 @@ def test_one_entity_is_regraded_at_once_and_explained_from_its_stored_vector(pro
     engine, settings = province
     with engine.connect() as conn:
         uscc = conn.exec_driver_sql(
-            "SELECT subject_uscc FROM fact WHERE kind = 'penalty' AND subject_uscc IS NOT NULL ORDER BY id LIMIT 1").scalar()
+            "SELECT subject_uscc FROM fact WHERE kind = 'penalty' AND subject_uscc IS NOT NULL ORDER BY id LIMIT 1"
+        ).scalar()
     with engine.begin() as conn:
         row = batch.regrade(conn, champion, uscc, AS_OF, actor="test", why="repair approved")
     with engine.connect() as conn:
         stored = batch.latest_grade(conn, uscc, AS_OF)
-        audit = conn.exec_driver_sql("SELECT actor, detail_json FROM audit_log WHERE action = 'regrade' ORDER BY id").all()
+        audit = conn.exec_driver_sql(
+            "SELECT actor, detail_json FROM audit_log WHERE action = 'regrade' ORDER BY id"
+        ).all()
     assert stored["batch_id"] == row["batch_id"] and stored["grade"] == row["grade"]
     assert audit[-1][0] == "test" and json.loads(audit[-1][1])["why"] == "repair approved"
     codes = batch.explain(settings, stored)
@@ -183,8 +192,14 @@ def test_the_stored_vector_is_the_model_s_columns_whatever_the_frame_s_order(pro
 def test_an_analyst_table_trains_with_folds_and_never_becomes_the_champion(province, tmp_path: Path) -> None:
     _, settings = province
     rng = pd.Series(range(600))
-    table = pd.DataFrame({"id": rng, "x": rng % 7, "sector": (rng % 3).map({0: "食品", 1: "药品", 2: "其他"}),
-                          "bad": ((rng % 7 > 3) ^ (rng % 11 == 0)).astype(int)})
+    table = pd.DataFrame(
+        {
+            "id": rng,
+            "x": rng % 7,
+            "sector": (rng % 3).map({0: "食品", 1: "药品", 2: "其他"}),
+            "bad": ((rng % 7 > 3) ^ (rng % 11 == 0)).astype(int),
+        }
+    )
     path = tmp_path / "mine.csv"
     table.to_csv(path, index=False)
     champion_before = registry.alias_version(settings, "champion")
@@ -209,8 +224,9 @@ def test_an_analyst_model_codes_its_categories_itself_after_a_reload(province, t
     sector = rng.choice(["食品", "药品", "其他"], 900)
     zone = rng.choice(["1", "2", "特区"], 900)
     risk = np.where(sector == "药品", 0.6, 0.1) + np.where(zone == "1", 0.3, 0.0)
-    table = pd.DataFrame({"x": rng.normal(size=900), "sector": sector, "zone": zone,
-                          "bad": (rng.random(900) < risk).astype(int)})
+    table = pd.DataFrame(
+        {"x": rng.normal(size=900), "sector": sector, "zone": zone, "bad": (rng.random(900) < risk).astype(int)}
+    )
     table.to_csv(tmp_path / "sectors.csv", index=False)
     report, _ = lifecycle.train_on_table(settings, tmp_path / "sectors.csv", "bad", folds=3)
     registry.client(settings)  # points mlflow at this province's tracking store
@@ -236,13 +252,17 @@ def test_the_logged_brier_is_of_rows_the_calibrator_never_saw() -> None:
 
     def rows(n: int, entities: int) -> TrainingSet:
         # noise: no column says anything of the outcome, so any skill is overfitting
-        X = pd.DataFrame(rng.normal(size=(n, 3)), columns=["a", "b", "c"],
-                         index=pd.Index([f"E{i % entities}" for i in range(n)], name="uscc"))
+        X = pd.DataFrame(
+            rng.normal(size=(n, 3)),
+            columns=["a", "b", "c"],
+            index=pd.Index([f"E{i % entities}" for i in range(n)], name="uscc"),
+        )
         return TrainingSet(X, (rng.random(n) < 0.3).astype(int), np.ones(n), np.zeros(n))
 
     train, valid = rows(2000, 2000), rows(300, 60)
-    model = RiskModel(n_estimators=40, min_child_samples=20).fit(train.X, train.y, train.weight,
-                                                                 calibration=(valid.X, valid.y, valid.weight))
+    model = RiskModel(n_estimators=40, min_child_samples=20).fit(
+        train.X, train.y, train.weight, calibration=(valid.X, valid.y, valid.weight)
+    )
     in_sample = metrics.brier(valid.y, model.risk(valid.X))
     held = model.held_out_proba(valid.X, valid.y, valid.weight, valid.X.index.to_numpy())
     assert metrics.brier(valid.y, held) > in_sample
@@ -257,8 +277,13 @@ def test_the_logged_brier_is_of_rows_the_calibrator_never_saw() -> None:
 
     def line(g: pd.DataFrame) -> pd.Series:
         slope, intercept = np.polyfit(g["raw"], g["p"], 1)
-        return pd.Series({"slope": slope, "intercept": intercept,
-                          "off": float(np.max(np.abs(g["p"] - slope * g["raw"] - intercept)))})
+        return pd.Series(
+            {
+                "slope": slope,
+                "intercept": intercept,
+                "off": float(np.max(np.abs(g["p"] - slope * g["raw"] - intercept))),
+            }
+        )
 
     lines = frame.groupby("e")[["raw", "p"]].apply(line)
     assert (lines["off"] < 1e-6).all()

@@ -28,9 +28,17 @@ NAMES = {
 
 
 def _entities(names: dict[str, str], approved_on: date = date(2026, 1, 1)) -> pd.DataFrame:
-    return pd.DataFrame({"uscc": list(names), "code_status": "valid", "entity_type": "enterprise",
-                         "region_code": "230103", "registered": True, "name": list(names.values()),
-                         "approved_on": approved_on})
+    return pd.DataFrame(
+        {
+            "uscc": list(names),
+            "code_status": "valid",
+            "entity_type": "enterprise",
+            "region_code": "230103",
+            "registered": True,
+            "name": list(names.values()),
+            "approved_on": approved_on,
+        }
+    )
 
 
 def _write(engine: Engine, names: dict[str, str], full: bool = True, approved_on: date = date(2026, 1, 1)) -> None:
@@ -76,21 +84,20 @@ def test_two_ingests_naming_one_entity_at_once_leave_its_pieces_whole(backend: s
     fail on pieces both added, or leave the first name's pieces behind."""
     uscc, failures, done = "91230103MA1B000001", [], threading.Event()
     with scratch_store(backend, tmp_path) as engine:
-        with engine.connect() as first:
-            with first.begin():
-                Store(first).upsert_entities(_entities({uscc: "哈尔滨市鑫盛科技有限公司"}), MOMENT, full=True)
+        with engine.connect() as first, first.begin():
+            Store(first).upsert_entities(_entities({uscc: "哈尔滨市鑫盛科技有限公司"}), MOMENT, full=True)
 
-                def second() -> None:
-                    try:
-                        _write(engine, {uscc: "哈尔滨市宏福建材有限公司"}, approved_on=date(2026, 6, 1))
-                    except Exception as error:  # reported below
-                        failures.append(error)
-                    done.set()
+            def second() -> None:
+                try:
+                    _write(engine, {uscc: "哈尔滨市宏福建材有限公司"}, approved_on=date(2026, 6, 1))
+                except Exception as error:  # reported below
+                    failures.append(error)
+                done.set()
 
-                thread = threading.Thread(target=second)
-                thread.start()
-                time.sleep(0.5)
-                assert not done.is_set()
+            thread = threading.Thread(target=second)
+            thread.start()
+            time.sleep(0.5)
+            assert not done.is_set()
         thread.join(30)
         assert not failures
         with engine.connect() as conn:
@@ -101,9 +108,11 @@ def test_two_ingests_naming_one_entity_at_once_leave_its_pieces_whole(backend: s
 def test_the_migration_indexes_the_names_already_stored(engine: Engine) -> None:
     command.downgrade(alembic_config(engine), "0008")
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO entity (uscc, code_status, entity_type, region_code, name, registered, "
-                             "updated_at) VALUES ('91230103MA1B000001', 'valid', 'enterprise', '230103', "
-                             "'哈尔滨市鑫盛科技有限公司', TRUE, '2026-12-01 00:00:00')")
+        conn.exec_driver_sql(
+            "INSERT INTO entity (uscc, code_status, entity_type, region_code, name, registered, "
+            "updated_at) VALUES ('91230103MA1B000001', 'valid', 'enterprise', '230103', "
+            "'哈尔滨市鑫盛科技有限公司', TRUE, '2026-12-01 00:00:00')"
+        )
     upgrade(engine)
     with engine.connect() as conn:
         assert _index(conn) == _expected(conn) != set()
@@ -125,7 +134,8 @@ def test_prefix_part_and_typo_through_the_indexes(engine: Engine) -> None:
 
 @pytest.mark.parametrize(("common", "budget"), [(0, 5_000), (1, 5_000), (1, 1)])
 def test_pieces_held_by_too_many_names_are_left_out_yet_the_answers_stay(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch, common: int, budget: int) -> None:
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, common: int, budget: int
+) -> None:
     """With every piece common (0) a part is found by reading names in order and a typo among a
     sample of the names; with the pieces two names share common (1) the rarer ones select, also
     when the typo's candidates come from the rarest piece alone (budget 1)."""
@@ -137,8 +147,9 @@ def test_pieces_held_by_too_many_names_are_left_out_yet_the_answers_stay(
     assert _found(engine, "市鑫盛商茂")[0] == ("91230103MA1B000002", "fuzzy")
 
 
-def test_a_part_without_rare_pieces_reads_a_bounded_number_of_names(engine: Engine,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_part_without_rare_pieces_reads_a_bounded_number_of_names(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write(engine, NAMES)
     monkeypatch.setattr(search, "COMMON_PIECE", 0)
     assert _found(engine, "恒源科技") == [("91230103MA1B000003", "contains")]
@@ -155,11 +166,14 @@ def test_a_prefix_range_ends_just_after_the_prefix() -> None:
 
 
 @pytest.mark.parametrize("common", [10_000, 0])
-def test_a_search_counts_every_match_and_pages_prefixes_first(engine: Engine, monkeypatch: pytest.MonkeyPatch,
-                                                             common: int) -> None:
+def test_a_search_counts_every_match_and_pages_prefixes_first(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, common: int
+) -> None:
     """Through the rare pieces (10 000) and, with every piece common (0), through the name index's
     prefix range and a sample: the same count and the same pages."""
-    names = {f"91230103MA1B{i:06d}": f"{'哈尔滨市' if i % 3 else '黑龙江哈尔滨市'}鑫盛{i:03d}号有限公司" for i in range(25)}
+    names = {
+        f"91230103MA1B{i:06d}": f"{'哈尔滨市' if i % 3 else '黑龙江哈尔滨市'}鑫盛{i:03d}号有限公司" for i in range(25)
+    }
     _write(engine, names)
     monkeypatch.setattr(search, "COMMON_PIECE", common)
     with engine.connect() as conn:
@@ -169,7 +183,8 @@ def test_a_search_counts_every_match_and_pages_prefixes_first(engine: Engine, mo
     hits = [h for p in pages for h in p.hits]
     assert sorted(h.uscc for h in hits) == sorted(names)
     starting = sorted(u for u, n in names.items() if n.startswith("哈尔滨市"))
-    assert [h.uscc for h in hits[:len(starting)]] == sorted(starting, key=lambda u: (names[u], u))
-    assert {h.match for h in hits[:len(starting)]} == {"prefix"} and {h.match for h in hits[len(starting):]} == {
-        "contains"}
+    assert [h.uscc for h in hits[: len(starting)]] == sorted(starting, key=lambda u: (names[u], u))
+    assert {h.match for h in hits[: len(starting)]} == {"prefix"} and {h.match for h in hits[len(starting) :]} == {
+        "contains"
+    }
     assert fuzzy.total >= len(fuzzy.hits) == 2 and {h.match for h in fuzzy.hits} == {"fuzzy"}

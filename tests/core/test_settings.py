@@ -35,7 +35,9 @@ def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPat
     assert Settings().pseudonym_secret != DEFAULT_PSEUDONYM_SECRET
 
 
-@pytest.mark.parametrize(("url", "expected"), [(None, 2), ("sqlite:////srv/ce.db", 2), ("postgresql+psycopg://u@h/db", 8)])
+@pytest.mark.parametrize(
+    ("url", "expected"), [(None, 2), ("sqlite:////srv/ce.db", 2), ("postgresql+psycopg://u@h/db", 8)]
+)
 def test_api_database_slots_follow_the_backend(url: str | None, expected: int, monkeypatch: pytest.MonkeyPatch) -> None:
     if url is None:
         monkeypatch.delenv("CREDIT_ENGINE_DATABASE_URL", raising=False)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import signal
-import sys
 import sqlite3
+import sys
 import threading
 import time
 from datetime import date
@@ -116,9 +116,13 @@ def test_a_batch_that_fails_mid_read_stops_the_child_at_once(tmp_path: Path, mon
     in a local, say) would leave the child blocked on a full pipe while the caller handles the error."""
     monkeypatch.setattr(spans, "CHUNK", 10)  # 3 000 entities: 300 batches, more than a pipe holds
     with scratch_store("sqlite", tmp_path) as engine, engine.begin() as conn:
-        conn.execute(text("INSERT INTO entity (uscc, code_status, entity_type, region_code, updated_at) "
-                          "VALUES (:u, 'uscc', 'enterprise', '230102', '2026-01-01 00:00:00')"),
-                     [{"u": f"91230102MA{i:07d}X"} for i in range(3000)])
+        conn.execute(
+            text(
+                "INSERT INTO entity (uscc, code_status, entity_type, region_code, updated_at) "
+                "VALUES (:u, 'uscc', 'enterprise', '230102', '2026-01-01 00:00:00')"
+            ),
+            [{"u": f"91230102MA{i:07d}X"} for i in range(3000)],
+        )
 
     def fail(rows: int) -> None:
         raise OSError("disk full")

@@ -18,41 +18,191 @@ from credit_engine.synth import SynthReport, synthesise
 AS_OF = date(2025, 6, 30)
 
 HEADERS = {
-    "registration": ["统一社会信用代码", "企业名称", "市场主体类型", "法定代表人", "法定代表人证件号码",
-                     "注册资本（万元）", "成立日期", "行业代码", "住所", "登记机关", "登记状态", "核准日期",
-                     "经营范围", "注册号"],
+    "registration": [
+        "统一社会信用代码",
+        "企业名称",
+        "市场主体类型",
+        "法定代表人",
+        "法定代表人证件号码",
+        "注册资本（万元）",
+        "成立日期",
+        "行业代码",
+        "住所",
+        "登记机关",
+        "登记状态",
+        "核准日期",
+        "经营范围",
+        "注册号",
+    ],
     "personnel": ["统一社会信用代码", "姓名", "证件号码", "职务", "任职起始日期", "任职终止日期", "持股比例"],
-    "penalty_v1": ["CF_WSH", "CF_CFMC", "CF_CFLB1", "CF_CFLB2", "CF_SY", "CF_YJ", "CF_XDR_MC",
-                   "CF_XDR_SHXYM", "CF_XDR_ZDM", "CF_XDR_GSDJ", "CF_XDR_SWDJ", "CF_XDR_SFZ", "CF_FR", "CF_JG",
-                   "CF_JDRQ", "CF_XZJG", "CF_ZT", "DFBM", "SJC", "BZ"],
-    "penalty_v2": ["CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_XDR_GSZC", "CF_XDR_ZZJG", "CF_XDR_SWDJ",
-                   "CF_XDR_SYDW", "CF_XDR_SHZZ", "CF_FRDB", "CF_FR_ZJLX", "CF_FR_ZJHM", "CF_XDR_ZJLX",
-                   "CF_XDR_ZJHM", "CF_WSH", "CF_WFXW", "CF_SY", "CF_YJ", "CF_CFLB", "CF_NR", "CF_NR_FK",
-                   "CF_NR_WFFF", "CF_NR_ZKDX", "CF_JDRQ", "CF_YXQ", "CF_GSJZQ", "CF_CFJG", "CF_CFJGDM", "CF_SJLY",
-                   "CF_SJLYDM", "BZ"],
-    "licence_v1": ["行政许可决定书文号", "项目名称", "审批类别", "许可内容", "行政相对人名称", "行政相对人代码_1",
-                   "行政相对人代码_2", "行政相对人代码_3", "行政相对人代码_4", "法定代表人姓名", "许可决定日期",
-                   "许可截止期", "许可机关", "当前状态", "地方编码", "数据更新时间戳", "备注"],
-    "licence_v2": ["XK_XDR_MC", "XK_XDR_LB", "XK_XDR_SHXYM", "XK_XDR_GSZC", "XK_XDR_ZZJG", "XK_XDR_SWDJ",
-                   "XK_XDR_SYDW", "XK_XDR_SHZZ", "XK_FRDB", "XK_FR_ZJLX", "XK_FR_ZJHM", "XK_XDR_ZJLX",
-                   "XK_XDR_ZJHM", "XK_XKWS", "XK_WSH", "XK_XKLB", "XK_XKZS", "XK_XKBH", "XK_NR", "XK_JDRQ",
-                   "XK_YXQZ", "XK_YXQZI", "XK_XKJG", "XK_XKJGDM", "XK_ZT", "XK_LYDW", "XK_LYDWDM", "BZ"],
-    "abnormal": ["统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "作出决定机关(列入)",
-                 "移出经营异常名录原因", "移出日期", "作出决定机关(移出)"],
-    "serious": ["统一社会信用代码", "企业名称", "列入严重违法失信企业名单原因", "列入日期", "作出决定机关(列入)",
-                "移出严重违法失信企业名单原因", "移出日期", "作出决定机关(移出)"],
-    "court": ["被执行人姓名/名称", "身份证号码/组织机构代码", "被执行人性质", "性别", "年龄", "法定代表人或者负责人姓名",
-              "执行法院", "案号", "执行依据文号", "立案时间", "发布时间", "失信被执行人行为具体情形",
-              "被执行人的履行情况", "移除日期"],
+    "penalty_v1": [
+        "CF_WSH",
+        "CF_CFMC",
+        "CF_CFLB1",
+        "CF_CFLB2",
+        "CF_SY",
+        "CF_YJ",
+        "CF_XDR_MC",
+        "CF_XDR_SHXYM",
+        "CF_XDR_ZDM",
+        "CF_XDR_GSDJ",
+        "CF_XDR_SWDJ",
+        "CF_XDR_SFZ",
+        "CF_FR",
+        "CF_JG",
+        "CF_JDRQ",
+        "CF_XZJG",
+        "CF_ZT",
+        "DFBM",
+        "SJC",
+        "BZ",
+    ],
+    "penalty_v2": [
+        "CF_XDR_MC",
+        "CF_XDR_LB",
+        "CF_XDR_SHXYM",
+        "CF_XDR_GSZC",
+        "CF_XDR_ZZJG",
+        "CF_XDR_SWDJ",
+        "CF_XDR_SYDW",
+        "CF_XDR_SHZZ",
+        "CF_FRDB",
+        "CF_FR_ZJLX",
+        "CF_FR_ZJHM",
+        "CF_XDR_ZJLX",
+        "CF_XDR_ZJHM",
+        "CF_WSH",
+        "CF_WFXW",
+        "CF_SY",
+        "CF_YJ",
+        "CF_CFLB",
+        "CF_NR",
+        "CF_NR_FK",
+        "CF_NR_WFFF",
+        "CF_NR_ZKDX",
+        "CF_JDRQ",
+        "CF_YXQ",
+        "CF_GSJZQ",
+        "CF_CFJG",
+        "CF_CFJGDM",
+        "CF_SJLY",
+        "CF_SJLYDM",
+        "BZ",
+    ],
+    "licence_v1": [
+        "行政许可决定书文号",
+        "项目名称",
+        "审批类别",
+        "许可内容",
+        "行政相对人名称",
+        "行政相对人代码_1",
+        "行政相对人代码_2",
+        "行政相对人代码_3",
+        "行政相对人代码_4",
+        "法定代表人姓名",
+        "许可决定日期",
+        "许可截止期",
+        "许可机关",
+        "当前状态",
+        "地方编码",
+        "数据更新时间戳",
+        "备注",
+    ],
+    "licence_v2": [
+        "XK_XDR_MC",
+        "XK_XDR_LB",
+        "XK_XDR_SHXYM",
+        "XK_XDR_GSZC",
+        "XK_XDR_ZZJG",
+        "XK_XDR_SWDJ",
+        "XK_XDR_SYDW",
+        "XK_XDR_SHZZ",
+        "XK_FRDB",
+        "XK_FR_ZJLX",
+        "XK_FR_ZJHM",
+        "XK_XDR_ZJLX",
+        "XK_XDR_ZJHM",
+        "XK_XKWS",
+        "XK_WSH",
+        "XK_XKLB",
+        "XK_XKZS",
+        "XK_XKBH",
+        "XK_NR",
+        "XK_JDRQ",
+        "XK_YXQZ",
+        "XK_YXQZI",
+        "XK_XKJG",
+        "XK_XKJGDM",
+        "XK_ZT",
+        "XK_LYDW",
+        "XK_LYDWDM",
+        "BZ",
+    ],
+    "abnormal": [
+        "统一社会信用代码",
+        "企业名称",
+        "列入经营异常名录原因",
+        "列入日期",
+        "作出决定机关(列入)",
+        "移出经营异常名录原因",
+        "移出日期",
+        "作出决定机关(移出)",
+    ],
+    "serious": [
+        "统一社会信用代码",
+        "企业名称",
+        "列入严重违法失信企业名单原因",
+        "列入日期",
+        "作出决定机关(列入)",
+        "移出严重违法失信企业名单原因",
+        "移出日期",
+        "作出决定机关(移出)",
+    ],
+    "court": [
+        "被执行人姓名/名称",
+        "身份证号码/组织机构代码",
+        "被执行人性质",
+        "性别",
+        "年龄",
+        "法定代表人或者负责人姓名",
+        "执行法院",
+        "案号",
+        "执行依据文号",
+        "立案时间",
+        "发布时间",
+        "失信被执行人行为具体情形",
+        "被执行人的履行情况",
+        "移除日期",
+    ],
     "tax": ["统一社会信用代码", "纳税人名称", "评价年度", "纳税信用等级", "评定日期"],
     "inspection": ["统一社会信用代码", "企业名称", "抽查任务编号", "检查实施机关", "类型", "检查日期", "检查结果"],
     "commitment": ["统一社会信用代码", "承诺类型", "承诺日期", "履约状态", "核查日期"],
     "complaint": ["统一社会信用代码", "登记日期", "类别", "是否属实"],
 }
-DEFECTS = ("uscc_case_space", "uscc_old_regno", "uscc_org_code", "uscc_placeholder", "uscc_masked", "id_masked",
-           "uscc_pilot", "date_shape", "date_sentinel", "null_spelling", "null_quoted", "money_text",
-           "category_text", "legal_forms", "bad_date", "bad_field_count", "court_minor",
-           "uscc_typo_check", "uscc_typo_named", "uscc_typo_unnamed", "uscc_transposed", "reg_status_spelling")
+DEFECTS = (
+    "uscc_case_space",
+    "uscc_old_regno",
+    "uscc_org_code",
+    "uscc_placeholder",
+    "uscc_masked",
+    "id_masked",
+    "uscc_pilot",
+    "date_shape",
+    "date_sentinel",
+    "null_spelling",
+    "null_quoted",
+    "money_text",
+    "category_text",
+    "legal_forms",
+    "bad_date",
+    "bad_field_count",
+    "court_minor",
+    "uscc_typo_check",
+    "uscc_typo_named",
+    "uscc_typo_unnamed",
+    "uscc_transposed",
+    "reg_status_spelling",
+)
 
 
 def decode(path: Path) -> tuple[str, str]:
@@ -102,14 +252,14 @@ def frames(kinds: dict[str, list[Path]]) -> dict[str, pd.DataFrame]:
 
 
 def test_same_arguments_give_identical_bytes_and_another_seed_does_not(tmp_path: Path) -> None:
-    runs = [synthesise(tmp_path / name, 400, seed=seed, as_of=AS_OF)
-            for name, seed in (("a", 5), ("b", 5), ("c", 6))]
+    runs = [synthesise(tmp_path / name, 400, seed=seed, as_of=AS_OF) for name, seed in (("a", 5), ("b", 5), ("c", 6))]
     files = sorted(runs[0].files)
     assert files == sorted(runs[1].files)
     for rel in files:
         assert (runs[0].out_dir / rel).read_bytes() == (runs[1].out_dir / rel).read_bytes(), rel
-    assert (runs[0].out_dir / "sources/registration_gsxt.csv").read_bytes() != \
-        (runs[2].out_dir / "sources/registration_gsxt.csv").read_bytes()
+    assert (runs[0].out_dir / "sources/registration_gsxt.csv").read_bytes() != (
+        runs[2].out_dir / "sources/registration_gsxt.csv"
+    ).read_bytes()
 
 
 def test_every_kind_is_written_with_the_contract_headers(province: SynthReport, kinds: dict[str, list[Path]]) -> None:
@@ -145,8 +295,10 @@ def test_every_defect_class_is_injected_at_a_low_rate(province: SynthReport) -> 
 
 
 def test_identifier_defects_appear_in_the_files(frames: dict[str, pd.DataFrame]) -> None:
-    codes = pd.concat([frames[k]["统一社会信用代码"] for k in ("abnormal", "tax", "inspection", "complaint")]
-                      + [frames["penalty_v2"]["CF_XDR_SHXYM"], frames["court"]["身份证号码/组织机构代码"]])
+    codes = pd.concat(
+        [frames[k]["统一社会信用代码"] for k in ("abnormal", "tax", "inspection", "complaint")]
+        + [frames["penalty_v2"]["CF_XDR_SHXYM"], frames["court"]["身份证号码/组织机构代码"]]
+    )
     assert codes.str.fullmatch(r"(?=.*[a-z])[0-9a-z]{18}").any()
     assert codes.str.contains(" ").any()
     assert codes.str.fullmatch(r"\d{15}").any()
@@ -197,19 +349,43 @@ def test_resident_ids_are_valid_and_minors_appear_only_as_bad_rows(frames: dict[
 
 
 def test_date_shapes_sentinels_and_impossible_dates(frames: dict[str, pd.DataFrame]) -> None:
-    cells = pd.concat([frames[k][c] for k, c in (
-        ("registration", "成立日期"), ("personnel", "任职起始日期"), ("penalty_v1", "CF_JDRQ"),
-        ("penalty_v2", "CF_JDRQ"), ("licence_v1", "许可决定日期"), ("licence_v2", "XK_JDRQ"),
-        ("abnormal", "列入日期"), ("court", "立案时间"), ("tax", "评定日期"), ("commitment", "承诺日期"))])
+    cells = pd.concat(
+        [
+            frames[k][c]
+            for k, c in (
+                ("registration", "成立日期"),
+                ("personnel", "任职起始日期"),
+                ("penalty_v1", "CF_JDRQ"),
+                ("penalty_v2", "CF_JDRQ"),
+                ("licence_v1", "许可决定日期"),
+                ("licence_v2", "XK_JDRQ"),
+                ("abnormal", "列入日期"),
+                ("court", "立案时间"),
+                ("tax", "评定日期"),
+                ("commitment", "承诺日期"),
+            )
+        ]
+    )
     shapes = {
-        "cn_pad": r"\d{4}年\d{2}月\d{2}日", "cn": r"\d{4}年\d{1,2}月\d{1,2}日", "compact": r"\d{8}",
-        "iso": r"\d{4}-\d{2}-\d{2}", "dash": r"\d{4}-\d{1,2}-\d{1,2}", "dash_time": r"\d{4}-\d{1,2}-\d{1,2} 0:00:00",
+        "cn_pad": r"\d{4}年\d{2}月\d{2}日",
+        "cn": r"\d{4}年\d{1,2}月\d{1,2}日",
+        "compact": r"\d{8}",
+        "iso": r"\d{4}-\d{2}-\d{2}",
+        "dash": r"\d{4}-\d{1,2}-\d{1,2}",
+        "dash_time": r"\d{4}-\d{1,2}-\d{1,2} 0:00:00",
         "epoch_ms": r"1\d{12}",
     }
     for name, pattern in shapes.items():
         assert cells.str.fullmatch(pattern).any(), name
-    ends = pd.concat([frames["penalty_v2"]["CF_YXQ"], frames["licence_v2"]["XK_YXQZI"], frames["court"]["移除日期"],
-                      frames["abnormal"]["移出日期"], frames["personnel"]["任职终止日期"]])
+    ends = pd.concat(
+        [
+            frames["penalty_v2"]["CF_YXQ"],
+            frames["licence_v2"]["XK_YXQZI"],
+            frames["court"]["移除日期"],
+            frames["abnormal"]["移出日期"],
+            frames["personnel"]["任职终止日期"],
+        ]
+    )
     for sentinel in ("1900-1-1 0:00:00", "9999-9-9", "2099-12-31 00:00:00", "无处罚期限"):
         assert (ends == sentinel).any(), sentinel
     assert frames["penalty_v1"]["CF_JDRQ"].str.fullmatch(r"\d{4}-02-30").sum() >= 1
@@ -275,11 +451,21 @@ def test_persons_repeat_names_and_hold_several_roles(frames: dict[str, pd.DataFr
     assert people["姓名"].duplicated().sum() > 20
     firms = frames["personnel"].groupby("证件号码")["统一社会信用代码"].nunique()
     assert (firms >= 2).sum() > 0.1 * len(firms)
-    lr = frames["personnel"][(frames["personnel"]["职务"] == "法定代表人")
-                             & (frames["personnel"]["任职终止日期"].isin(["", "/", "无", "暂无", "null", "\n"]))]
+    lr = frames["personnel"][
+        (frames["personnel"]["职务"] == "法定代表人")
+        & (frames["personnel"]["任职终止日期"].isin(["", "/", "无", "暂无", "null", "\n"]))
+    ]
     led = lr.groupby("证件号码")["统一社会信用代码"].nunique()
     assert led.between(2, 4).sum() > 50
-    assert set(frames["personnel"]["职务"]) >= {"法定代表人", "董事", "监事", "经理", "财务负责人", "股东", "实际控制人"}
+    assert set(frames["personnel"]["职务"]) >= {
+        "法定代表人",
+        "董事",
+        "监事",
+        "经理",
+        "财务负责人",
+        "股东",
+        "实际控制人",
+    }
 
 
 def test_entities_look_like_heilongjiang(frames: dict[str, pd.DataFrame]) -> None:
@@ -288,7 +474,9 @@ def test_entities_look_like_heilongjiang(frames: dict[str, pd.DataFrame]) -> Non
     assert prefixes["91"] > 0.6 and prefixes["92"] > 0.1 and prefixes["93"] > 0.02
     assert reg["统一社会信用代码"].str[2:4].isin(["23", "35"]).all()
     assert reg["行业代码"].str.fullmatch(r"[A-T]\d{4}").all()
-    assert reg["登记状态"].isin(["存续", "在业", "吊销", "注销", "迁出", "存续（在营、开业、在册）", "吊销，未注销"]).all()
+    assert (
+        reg["登记状态"].isin(["存续", "在业", "吊销", "注销", "迁出", "存续（在营、开业、在册）", "吊销，未注销"]).all()
+    )
     assert reg["登记状态"].isin(["存续（在营、开业、在册）", "吊销，未注销"]).any()  # the long spellings (defect 11)
     assert reg["登记状态"].isin(["吊销", "注销"]).any()
     assert reg["企业名称"].is_unique and reg["企业名称"].str.contains("有限公司").any()

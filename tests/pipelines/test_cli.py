@@ -44,7 +44,13 @@ def test_synth_init_ingest_accounts_for_every_injected_defect(province, settings
     counts = dict(zip(quarantined["reason_code"], quarantined["n"]))
     defects = province.defects
     # only rows that are truly unusable end in quarantine, each with the reason injected
-    assert set(counts) <= {"placeholder_code", "bad_date", "malformed_row", "minor_listed", "uscc_check_failed_unplaced"}
+    assert set(counts) <= {
+        "placeholder_code",
+        "bad_date",
+        "malformed_row",
+        "minor_listed",
+        "uscc_check_failed_unplaced",
+    }
     # a typo without the party's name waits for registration data (unless an old code beside it places it)
     assert 0 < counts["uscc_check_failed_unplaced"] <= defects["uscc_typo_unnamed"]
     assert counts.get("bad_date", 0) == defects["bad_date"]
@@ -52,8 +58,13 @@ def test_synth_init_ingest_accounts_for_every_injected_defect(province, settings
     assert counts.get("minor_listed", 0) == defects["court_minor"]
     assert 0 < counts["placeholder_code"] <= defects["uscc_placeholder"]
     flagged = dict(zip(flags["flags"], flags["n"]))
-    for flag in ("resolved_from_reg_no", "resolved_from_org_code", "resolved_from_masked", "uscc_check_failed",
-                 "uscc_corrected"):
+    for flag in (
+        "resolved_from_reg_no",
+        "resolved_from_org_code",
+        "resolved_from_masked",
+        "uscc_check_failed",
+        "uscc_corrected",
+    ):
         assert flagged.get(flag, 0) > 0, flag
     assert entities == 600
     with engine.connect() as conn:  # every typo placed by correction is on its own entity, and none is an entity
@@ -89,8 +100,13 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: 
     assert any((settings.var_dir / "archive").rglob("*.csv.enc"))
     assert "champion" in run("models")
     # an analyst's table with its label spelled good/bad and an identifier column
-    rows = pd.DataFrame({"客户编号": [f"K{i}" for i in range(300)], "x": [i % 7 for i in range(300)],
-                         "结果": ["bad" if (i % 7 > 3) ^ (i % 11 == 0) else "good" for i in range(300)]})
+    rows = pd.DataFrame(
+        {
+            "客户编号": [f"K{i}" for i in range(300)],
+            "x": [i % 7 for i in range(300)],
+            "结果": ["bad" if (i % 7 > 3) ^ (i % 11 == 0) else "good" for i in range(300)],
+        }
+    )
     rows.to_csv(tmp_path / "mine.csv", index=False, encoding="gb18030")
     trained = run("train", "--table", str(tmp_path / "mine.csv"), "--label", "结果")
     assert "label 结果: bad = 1 (bad), good = 0 (guessed" in trained
@@ -120,8 +136,10 @@ def test_demo_runs_the_flow_in_the_working_folder(settings: Settings, tmp_path: 
     # a second demo serves the same state: no second model, keys, plan, draw or grade batch
     def state() -> tuple:
         with make_engine(settings.db_url).connect() as conn:
-            return tuple(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
-                         for table in ("api_key", "inspection_plan", "inspection_draw", "grade", "fact", "entity"))
+            return tuple(
+                conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
+                for table in ("api_key", "inspection_plan", "inspection_draw", "grade", "fact", "entity")
+            )
 
     before, models_before = state(), run("models")
     again = run("demo", "--entities", "1200", "--port", "0")
@@ -188,14 +206,19 @@ def test_keys_are_created_listed_and_revoked_and_only_their_hashes_stored(settin
     assert actions == ["key_create", "key_revoke"]
     again = runner.invoke(app, ["keys", "revoke", key_id])
     assert again.exit_code == 1 and "no active key" in again.output
-    for bad in (["--role", "inspector"], ["--role", "analyst", "--scope", "2301"], ["--role", "regulator", "--scope", "23a"]):
+    for bad in (
+        ["--role", "inspector"],
+        ["--role", "analyst", "--scope", "2301"],
+        ["--role", "regulator", "--scope", "23a"],
+    ):
         refused = runner.invoke(app, ["keys", "create", *bad])
         assert refused.exit_code == 2 and ("roles:" in refused.output)
 
 
 @pytest.mark.parametrize("schema", [None, "0008"])
-def test_a_command_refuses_a_store_that_init_has_not_migrated(settings: Settings, tmp_path: Path,
-                                                              schema: str | None) -> None:
+def test_a_command_refuses_a_store_that_init_has_not_migrated(
+    settings: Settings, tmp_path: Path, schema: str | None
+) -> None:
     """Only ``init`` (and ``serve`` at start) changes the schema: ``grade`` or ``ingest`` against a
     store of another schema says what to run and leaves the schema as it was."""
     from credit_engine.store.db import current_revision, upgrade
@@ -240,9 +263,15 @@ def test_rules_show_and_diff() -> None:
     diff = runner.invoke(app, ["rules", "show", "--as-of", "2026-03-31", "--diff", "2026-04-01", "--json"])
     changes = {c["path"]: c for c in json.loads(diff.output)["changes"]}
     assert (changes["penalty.counting"]["before"]["value"], changes["penalty.counting"]["after"]["value"]) == (
-        "publication", "decision")
+        "publication",
+        "decision",
+    )
     general = changes["penalty.tiers.general.publicity_months"]  # 1 year on both sides; only its source changed
-    assert (general["before"]["value"], general["after"]["value"], general["before"]["tag"], general["after"]["tag"]) == (
-        12, 12, "P", "C")
+    assert (
+        general["before"]["value"],
+        general["after"]["value"],
+        general["before"]["tag"],
+        general["after"]["tag"],
+    ) == (12, 12, "P", "C")
     table = runner.invoke(app, ["rules", "show", "--as-of", "2021-08-31"])
     assert table.exit_code == 0 and "cn-2014-10-01" in table.output

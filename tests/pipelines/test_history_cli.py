@@ -20,7 +20,8 @@ def run(*args: str, code: int = 0) -> str:
 
 
 def test_history_without_backfill_is_announced_and_past_dates_say_they_know_nothing(
-        settings: Settings, tmp_path: Path) -> None:
+    settings: Settings, tmp_path: Path
+) -> None:
     reg = write_csv(tmp_path / "reg.csv", REG_HEADER, reg_rows())  # registrations approved 2017-2020
     ingested = run("ingest", str(reg))
     assert "warning: these files hold events from 2017-07-07 on" in ingested and "ingest --backfill" in ingested

@@ -49,8 +49,9 @@ def plan_file(settings: Settings, tmp_path: Path) -> Path:
     return path
 
 
-def test_sample_with_a_seed_prints_weights_commitment_and_a_reproducible_sample(plan_file: Path,
-                                                                                settings: Settings) -> None:
+def test_sample_with_a_seed_prints_weights_commitment_and_a_reproducible_sample(
+    plan_file: Path, settings: Settings
+) -> None:
     result = runner.invoke(app, ["sample", "--plan", str(plan_file), "--seed", "20260701"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Σπ = 10" in result.output and "frame hash" in result.output and "commitment" in result.output

@@ -32,9 +32,21 @@ class Served:
     def __enter__(self) -> Served:
         self.base = f"http://127.0.0.1:{_free_port()}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", "serve", "--port", self.base.rsplit(":", 1)[1],
-             "--workers", str(self.workers)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "pipelines.cli",
+                "serve",
+                "--port",
+                self.base.rsplit(":", 1)[1],
+                "--workers",
+                str(self.workers),
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(300):
             try:
                 if httpx.get(f"{self.base}/healthz").status_code == 200:
@@ -66,8 +78,11 @@ def test_every_worker_writes_json_access_logs(settings: Settings) -> None:
 def _healthz_count(base: str) -> float:
     text = httpx.get(f"{base}/metrics").text
     assert "credit_engine_cases_overdue" in text  # read from the store at the scrape, in any mode
-    return sum(float(line.split()[-1]) for line in text.splitlines()
-               if line.startswith("http_requests_total{") and 'handler="/healthz"' in line)
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("http_requests_total{") and 'handler="/healthz"' in line
+    )
 
 
 def test_a_scrape_of_any_worker_counts_the_requests_of_all(settings: Settings, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -35,12 +36,16 @@ def upgrade() -> None:
     op.create_index("ix_grade_as_of_grade", "grade", ["as_of", "grade"])
     op.create_index("ix_grade_batch_id", "grade", ["batch_id"])
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE TRIGGER grade_append_only BEFORE UPDATE OR DELETE ON grade "
-                   "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()")
+        op.execute(
+            "CREATE TRIGGER grade_append_only BEFORE UPDATE OR DELETE ON grade "
+            "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+        )
     else:
         for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER grade_no_{verb.lower()} BEFORE {verb} ON grade "
-                       "BEGIN SELECT RAISE(ABORT, 'grade is append-only'); END")
+            op.execute(
+                f"CREATE TRIGGER grade_no_{verb.lower()} BEFORE {verb} ON grade "
+                "BEGIN SELECT RAISE(ABORT, 'grade is append-only'); END"
+            )
 
 
 def downgrade() -> None:

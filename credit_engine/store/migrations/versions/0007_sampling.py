@@ -4,6 +4,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-28
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -63,8 +64,9 @@ def upgrade() -> None:
         sa.Column("committed_at", sa.DateTime(), nullable=False),
         sa.Column("drawn_by", sa.Text(), nullable=True),
         sa.Column("drawn_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["plan_id"], ["inspection_plan.id"],
-                                name=op.f("fk_inspection_draw_plan_id_inspection_plan")),
+        sa.ForeignKeyConstraint(
+            ["plan_id"], ["inspection_plan.id"], name=op.f("fk_inspection_draw_plan_id_inspection_plan")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_draw")),
     )
     op.create_index("ix_inspection_draw_plan_id", "inspection_draw", ["plan_id"])
@@ -79,8 +81,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("pi_units", sa.BigInteger(), nullable=False),
         sa.Column("last_inspected", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(["draw_id"], ["inspection_draw.id"],
-                                name=op.f("fk_inspection_frame_draw_id_inspection_draw")),
+        sa.ForeignKeyConstraint(
+            ["draw_id"], ["inspection_draw.id"], name=op.f("fk_inspection_frame_draw_id_inspection_draw")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_frame")),
         sa.UniqueConstraint("draw_id", "uscc", name=op.f("uq_inspection_frame_draw_id")),
     )
@@ -94,8 +97,9 @@ def upgrade() -> None:
         sa.Column("opening", sa.String(length=32), nullable=False),
         sa.Column("pi_units", sa.BigInteger(), nullable=False),
         sa.Column("inspectors_json", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["draw_id"], ["inspection_draw.id"],
-                                name=op.f("fk_inspection_sample_draw_id_inspection_draw")),
+        sa.ForeignKeyConstraint(
+            ["draw_id"], ["inspection_draw.id"], name=op.f("fk_inspection_sample_draw_id_inspection_draw")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_sample")),
         sa.UniqueConstraint("draw_id", "uscc", name=op.f("uq_inspection_sample_draw_id")),
     )

@@ -4,6 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-28
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,8 +17,9 @@ CURRENT = sa.text("superseded_at IS NULL")
 
 
 def upgrade() -> None:
-    op.create_index("ix_fact_current_key", "fact", ["fact_key"], unique=True,
-                    postgresql_where=CURRENT, sqlite_where=CURRENT)
+    op.create_index(
+        "ix_fact_current_key", "fact", ["fact_key"], unique=True, postgresql_where=CURRENT, sqlite_where=CURRENT
+    )
 
 
 def downgrade() -> None:

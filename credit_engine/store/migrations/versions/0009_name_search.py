@@ -4,6 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06
 """
+
 import pandas as pd
 import sqlalchemy as sa
 from alembic import op
@@ -33,8 +34,14 @@ def upgrade() -> None:
     )
     after = ""
     while True:  # a province's names a batch at a time: all their pieces at once would not fit
-        names: dict[str, str] = dict(conn.execute(sa.text("SELECT uscc, name FROM entity WHERE name IS NOT NULL AND uscc > :after "
-                                          "ORDER BY uscc LIMIT :n"), {"after": after, "n": BATCH}).all())
+        names: dict[str, str] = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT uscc, name FROM entity WHERE name IS NOT NULL AND uscc > :after ORDER BY uscc LIMIT :n"
+                ),
+                {"after": after, "n": BATCH},
+            ).all()
+        )
         if not names:
             break
         Store(conn).insert_frame("name_gram", name_pieces(pd.Series(names, dtype=object)))

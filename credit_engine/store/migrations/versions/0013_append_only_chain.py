@@ -10,6 +10,7 @@ Revision ID: 0013
 Revises: 0009
 Create Date: 2026-12-08
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -42,19 +43,28 @@ def upgrade() -> None:
         op.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
         return
     for verb in ("UPDATE", "DELETE"):
-        op.execute(f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
-                   "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+        op.execute(
+            f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
     for table in ("audit_log", "grade"):
-        op.execute(f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
-                   f"WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
-                   f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: a row with this id exists'); END")
+        op.execute(
+            f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+            f"WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: a row with this id exists'); END"
+        )
 
 
 def _chain_existing(conn) -> None:
     prev, after = None, 0
     while True:
-        rows = conn.execute(sa.text("SELECT id, at, actor, action, target, detail_json, client FROM audit_log "
-                                    "WHERE id > :after ORDER BY id LIMIT :n"), {"after": after, "n": BATCH}).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT id, at, actor, action, target, detail_json, client FROM audit_log "
+                "WHERE id > :after ORDER BY id LIMIT :n"
+            ),
+            {"after": after, "n": BATCH},
+        ).all()
         if not rows:
             return
         updates = []
@@ -80,5 +90,7 @@ def downgrade() -> None:
         batch_op.drop_column("prev_hash")
     if op.get_bind().dialect.name != "postgresql":
         for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
-                       "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+            op.execute(
+                f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+            )
