@@ -65,10 +65,12 @@ class Checked:
 def check(conn: Connection, results: list[InspectionResult], today: date) -> tuple[list[Checked], list[Problem]]:
     """Validate every row against the identifiers, the vocabularies and the draws."""
     codes = [classify_code(r.uscc) for r in results]
-    known = dict(conn.execute(
+    known = dict(
+        conn.execute(
             text("SELECT uscc, name FROM entity WHERE uscc IN :u").bindparams(bindparam("u", expanding=True)),
             {"u": sorted({c.value for c in codes}) or [""]},
-        ).all())
+        ).all()
+    )
     draw_ids = sorted({r.draw_id for r in results if r.draw_id is not None})
     draws = {
         row.id: row
