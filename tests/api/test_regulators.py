@@ -82,7 +82,8 @@ def test_linked_persons_are_masked_and_flags_shown(client: TestClient, province:
 def test_grade_history_and_the_paged_list(client: TestClient, province: Province) -> None:
     uscc = _penalised(province)
     history = client.get(f"/v1/entities/{uscc}/grades", headers=auth(province, "regulator")).json()
-    assert history and history[0]["as_of"] == AS_OF.isoformat()
+    # the batch's grade is there, whatever re-grades the decisions of other tests on this entity made since
+    assert history and AS_OF.isoformat() in {h["as_of"] for h in history}
     first = client.get("/v1/entities", params={"grade": "D", "size": 5}, headers=auth(province, "regulator")).json()
     second = client.get(
         "/v1/entities", params={"grade": "D", "size": 5, "page": 2}, headers=auth(province, "regulator")
