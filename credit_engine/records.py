@@ -96,7 +96,7 @@ def _spellings(field: str, value: str) -> list[str]:
     """How a source's free text may write a corrected value: an amount with or without decimals
     or thousands separators (a whole amount without them), a date as ISO or as 2025年3月1日."""
     if field == "amount_yuan":
-        amount = float(value)
+        amount = round(float(value), 2)  # 5.98 万元 is stored as 59800.00000000001 yuan: the text says 59800
         whole = amount == int(amount)
         return [
             f"{amount:,.2f}",

@@ -36,3 +36,11 @@ def test_industry_codes_are_named_at_the_most_precise_level_known() -> None:
     assert industry_name("c1399") == "农副食品加工业"  # a class not in the table: its division
     assert industry_name("F52") == "零售业" and industry_name("5212") == "超级市场零售"
     assert industry_name("Z99") is None and industry_name("") is None and industry_name(None) is None
+
+
+def test_a_corrected_amount_stored_with_a_float_remainder_is_rewritten_in_the_text() -> None:
+    """5.98 万元 becomes 59800.00000000001 yuan in the store; the decision's text says 59800元."""
+    from credit_engine.records import as_corrected
+
+    corrected = {"fields": {"amount_yuan": ["59800.00000000001", "5980.0"]}}
+    assert as_corrected("吊销食品经营许可证，罚款人民币59800元", corrected) == "吊销食品经营许可证，罚款人民币5980元"
