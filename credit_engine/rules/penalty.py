@@ -21,26 +21,26 @@ from credit_engine.calendar import CalendarNotCovered, add_months, add_working_d
 from credit_engine.rules.model import PenaltyRules, RuleSet, TierRule
 
 FINE = "罚款"
-#: 处罚类别 vocabulary (DATA_CONTRACT); any other text is treated like 其他.
-CATEGORIES = frozenset(
-    {
-        "警告",
-        "通报批评",
-        "罚款",
-        "没收违法所得",
-        "没收非法财物",
-        "暂扣许可证件",
-        "降低资质等级",
-        "吊销许可证件",
-        "吊销营业执照",
-        "限制开展生产经营活动",
-        "责令停产停业",
-        "责令关闭",
-        "限制从业",
-        "行政拘留",
-        "其他",
-    }
+#: 处罚类别 vocabulary (DATA_CONTRACT), in the order a text is searched for them; any other text is treated
+#: like 其他.
+CATEGORY_NAMES = (
+    "警告",
+    "通报批评",
+    "罚款",
+    "没收违法所得",
+    "没收非法财物",
+    "暂扣许可证件",
+    "降低资质等级",
+    "吊销许可证件",
+    "吊销营业执照",
+    "限制开展生产经营活动",
+    "责令停产停业",
+    "责令关闭",
+    "限制从业",
+    "行政拘留",
+    "其他",
 )
+CATEGORIES = frozenset(CATEGORY_NAMES)
 #: Tier names a source may state (公示类别 / 失信行为严重程度), in Chinese or English.
 STATED_TIERS = {
     "轻微": "minor",

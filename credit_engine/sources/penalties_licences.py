@@ -11,7 +11,7 @@ import pandas as pd
 from credit_engine.identifiers import classify_codes
 from credit_engine.records import END_STATED, TIER_STATED
 from credit_engine.rules import load_rule_sets, province_of, rules_for
-from credit_engine.rules.penalty import Tier, stated_tier, tier_penalty
+from credit_engine.rules.penalty import CATEGORY_NAMES, Tier, stated_tier, tier_penalty
 from credit_engine.sources.assemble import Context, Source, assemble
 from credit_engine.sources.batch import Batch, Rejects
 from credit_engine.sources.clean import map_codes, normalise_categories, parse_dates, parse_money_yuan, text
@@ -27,23 +27,7 @@ from credit_engine.sources.fields import (
 )
 from credit_engine.sources.subjects import is_personal_id, people
 
-PENALTY_CATEGORIES = (
-    "警告",
-    "通报批评",
-    "罚款",
-    "没收违法所得",
-    "没收非法财物",
-    "暂扣许可证件",
-    "降低资质等级",
-    "吊销许可证件",
-    "吊销营业执照",
-    "限制开展生产经营活动",
-    "责令停产停业",
-    "责令关闭",
-    "限制从业",
-    "行政拘留",
-    "其他",
-)
+PENALTY_CATEGORIES = CATEGORY_NAMES  # the rules' vocabulary, one list
 LICENCE_CATEGORIES = {"01": "普通", "02": "特许", "03": "认可", "04": "核准", "05": "登记", "06": "其他"}
 
 
