@@ -651,6 +651,11 @@ _ID_CHECK_X = "Xx\uff38\uff58\u00d7"
 _ID_RUN = re.compile(
     f"[{_ID_DIGIT}](?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_DIGIT}])*(?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_CHECK_X}])?"
 )
+#: Such a run with 15 digits or more: no shorter one can hold an identity number, and most runs of a
+#: text (dates, amounts, document numbers) are shorter, so the masking looks only at these.
+_LONG_ID_RUN = re.compile(
+    f"[{_ID_DIGIT}](?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_DIGIT}]){{14,}}(?:[{_ID_SEPARATORS}]{{0,3}}[{_ID_CHECK_X}])?"
+)
 _ID_CHAR = re.compile(f"[{_ID_DIGIT}{_ID_CHECK_X}]")
 #: Province codes (GB/T 2260, the first two digits of a resident ID).
 _PROVINCES = frozenset(
@@ -762,10 +767,10 @@ def mask_ids_in_text(text: str) -> str:
     a number shaped like an ID with a birth date where one belongs is masked even if it is
     something else, which costs less than a leaked identity number; one without is left (every
     page passes here, and a USCC of digits only is 18 digits long)."""
-    if sum(c.isdigit() for c in text) < 15:
+    if _LONG_ID_RUN.search(text) is None:
         return text
     today = date.today()
-    return _ID_RUN.sub(lambda run: _mask_run(run, today), text)
+    return _LONG_ID_RUN.sub(lambda run: _mask_run(run, today), text)
 
 
 def mask_ids(values: pd.Series) -> pd.Series:
