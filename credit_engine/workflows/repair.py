@@ -608,6 +608,7 @@ def decide(
     related: list[str] = []
     if approve:
         fact = cases.current_fact(conn, case.uscc, case.fact_key)
+        assert case.decision is not None  # decide() sets it
         history = {"ticket": ticket, "approved_on": case.decision["decided_on"], "by": actor, "reasons": reasons}
         version = effects.new_version(conn, fact, moment, status="repaired", detail={"repair": history})
         related = _repair_related_inspections(conn, fact, case.filed_on, moment, history)
