@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select, update
 from credit_engine.calendar import add_months
 from credit_engine.records import Publicity, end_of_day, penalty_tiering, publicity_on
 from credit_engine.rules import RuleSet, province_of, rules_for
+from credit_engine.rules.model import OptionalRule, Rule
 from credit_engine.rules.penalty import split_categories
 from credit_engine.scoring import registry
 from credit_engine.store.models import CreditCase, Fact
@@ -187,7 +188,7 @@ def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[C
             end,
         )
     if kind == "serious":
-        rule = rules.serious_list.early_removal_after_years
+        rule: OptionalRule[int] | Rule[int] = rules.serious_list.early_removal_after_years
         years = rule.value
         end = add_months(fact["event_date"], 12 * rules.serious_list.publicity_years.value)
         if years is None:
