@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -46,7 +48,7 @@ class StoredPlan:
 
 
 def terms_of(plan: Plan) -> Terms:
-    return resolve(plan.policy_id, plan.as_of, plan.ratios, plan.key_area)
+    return resolve(plan.policy_id, plan.as_of, cast(Mapping[str, float], plan.ratios), plan.key_area)
 
 
 # ------------------------------------------------------------------------------------------ plans
