@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -112,7 +112,7 @@ def list_plans(conn: Connection, limit: int = 50, offset: int = 0, published_onl
 # -------------------------------------------------------------------------------------- inspectors
 
 
-def upsert_inspectors(conn: Connection, pool: list[Inspector], actor: str, client: str | None = None) -> int:
+def upsert_inspectors(conn: Connection, pool: Sequence[Inspector], actor: str, client: str | None = None) -> int:
     """Add inspectors or replace them by code (a departed inspector is kept, ``active = false``)."""
     moment = now_utc()
     frame = pd.DataFrame(
