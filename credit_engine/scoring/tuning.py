@@ -26,7 +26,7 @@ STORE_GRID = (
 )
 STORE_BASE: dict[str, Any] = {"learning_rate": 0.05, "n_estimators": 600, "colsample": 0.8}
 #: One thread: on a table of thousands of rows starting a thread team costs more than it saves.
-TABLE_BASE = {"learning_rate": 0.05, "n_estimators": 1000, "colsample": 0.7, "threads": 1}
+TABLE_BASE: dict[str, Any] = {"learning_rate": 0.05, "n_estimators": 1000, "colsample": 0.7, "threads": 1}
 
 
 def table_grid(rows: int) -> list[dict]:
