@@ -161,6 +161,7 @@ def scan(path: Path) -> Scan:
     """Hash the file and settle its encoding in one pass of bounded memory (a second pass, only
     for files that are not UTF-8, checks GB18030). A UTF-8 file with a few stray bytes stays
     UTF-8, their offsets noted: their rows are refused, the rest read (``CLEARLY_UTF8``)."""
+    bad: list[int]
     digest, size, bom, bad, base = hashlib.sha256(), 0, False, [], [0]
     utf8 = codecs.getincrementaldecoder("utf-8")(errors=_marking(bad, base))
     with path.open("rb") as fh:
