@@ -101,7 +101,7 @@ def _stand_in(exc: UnicodeDecodeError) -> tuple[str, int]:
 
 #: Reads a file's bad bytes as ``UNDECODABLE`` (the rows holding them are refused).
 STAND_IN = "credit_engine_undecodable"
-codecs.register_error(STAND_IN, _stand_in)
+codecs.register_error(STAND_IN, _stand_in)  # type: ignore[arg-type]  # typeshed: a decoding handler gets UnicodeDecodeError
 
 
 class _Repaired(io.RawIOBase):
@@ -153,7 +153,7 @@ def _marking(bad: list[int], base: list[int]) -> str:
             raise exc
         return UNDECODABLE * (exc.end - exc.start), exc.end
 
-    codecs.register_error(name, mark)
+    codecs.register_error(name, mark)  # type: ignore[arg-type]  # typeshed: a decoding handler gets UnicodeDecodeError
     return name
 
 
@@ -251,7 +251,7 @@ def _csv_header(text: str) -> list[str]:
     return [cell.strip() for cell in line]
 
 
-def _open(table: RawTable) -> io.BufferedReader:
+def _open(table: RawTable) -> io.BufferedReader | _Repaired:
     fh = table.path.open("rb")
     fh.seek(3 if table.bom else 0)
     if table.bad_bytes:
