@@ -678,7 +678,9 @@ def audit_verify() -> None:
     settings = get_settings()
     logs = {"audit log": _current_store()}
     reads = settings.read_audit_url
-    if reads != settings.db_url and (not reads.startswith("sqlite") or Path(make_url(reads).database).exists()):
+    if reads != settings.db_url and (
+        not reads.startswith("sqlite") or Path(cast(str, make_url(reads).database)).exists()
+    ):
         logs["audit log of reads"] = make_engine(reads)
     broken = False
     for name, engine in logs.items():
