@@ -50,7 +50,9 @@ class RepairIn(BaseModel):
 class ObjectionIn(BaseModel):
     uscc: str = Field(min_length=15, max_length=24, examples=[USCC_EXAMPLE])
     ref: str = REF
-    ground: Ground = Field(description="; ".join(f"{k}: {v}" for k, v in GROUNDS.items()), examples=["error"])
+    ground: Ground = Field(  # type: ignore[valid-type]  # Literal built from GROUNDS at runtime
+        description="; ".join(f"{k}: {v}" for k, v in GROUNDS.items()), examples=["error"]
+    )
     statement: str = Field(min_length=1, max_length=5000, examples=["处罚金额与决定书不一致"])
     objector: str = Field(min_length=1, max_length=200)
     contact: str | None = Field(None, max_length=200, description="for the regulator only; never published")

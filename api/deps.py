@@ -7,7 +7,7 @@ import json
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.concurrency import run_in_threadpool
@@ -113,7 +113,8 @@ async def get_principal(service: ServiceDep, conn: ConnDep, key: ApiKey) -> Prin
     """A cached key costs no worker-thread hop; another is read on the request's connection
     (a request holds one pooled connection at a time, so a busy pool cannot deadlock)."""
     found = service.keys.get(key) if key else None
-    return found or await run_in_threadpool(known_principal, service, conn, key)
+    # cast: mypy infers the awaited Principal in the context of ``found``'s Principal | None
+    return cast(Principal, found or await run_in_threadpool(known_principal, service, conn, key))
 
 
 async def get_caller(service: ServiceDep, key: ApiKey) -> Principal:
@@ -121,7 +122,7 @@ async def get_caller(service: ServiceDep, key: ApiKey) -> Principal:
     key costs no hop, another reads the key table in a slot of its own, released before the
     route takes its slot (so, again, no request holds two)."""
     found = service.keys.get(key) if key else None
-    return found or await with_store(service, lambda conn: known_principal(service, conn, key))
+    return cast(Principal, found or await with_store(service, lambda conn: known_principal(service, conn, key)))
 
 
 def require(role: Role, caller: bool = False):

@@ -62,5 +62,5 @@ async def on_invalid_request(request: Request, exc: RequestValidationError) -> R
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(RequestValidationError, on_invalid_request)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]  # stub: handlers of Exception only
+    app.add_exception_handler(RequestValidationError, on_invalid_request)  # type: ignore[arg-type]  # same

@@ -5,6 +5,9 @@ Nothing here decides anything: each function words a refusal the core or a depen
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from fastapi import HTTPException
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -123,7 +126,7 @@ _ERROR_TYPES = {
 }
 
 
-def validation_message(errors: list[dict]) -> str:
+def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     """Every refused field of a request, in Chinese: ``异议内容：必须填写；页码：数值过小``."""
     parts = []
     for error in errors:

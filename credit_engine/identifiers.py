@@ -48,7 +48,8 @@ _PLAIN_RE = "[0-9A-Za-z*]+"
 
 # Full-width ASCII (U+FF01..U+FF5E) and the ideographic space fold to ASCII; hyphen-like marks and
 # zero-width characters are dropped (whitespace is removed separately).
-_TRANSLATION = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_TRANSLATION: dict[int, int | None] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_TRANSLATION |= {0x3000: 0x20}
 _TRANSLATION |= dict.fromkeys(map(ord, "-\u2010\u2011\u2012\u2013\u2014\u2212\uff0d"))
 _TRANSLATION |= dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 

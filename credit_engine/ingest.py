@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -455,7 +456,7 @@ def requeue(engine: Engine, settings: Settings, actor: str = "requeue") -> list[
                 rows_read=len(rows),
                 rows_accepted=len(landed),
                 seconds=time.perf_counter() - started,
-                **counts,
+                **cast(dict[str, Any], counts),  # the int counters of FileReport
             )
         )
     return reports

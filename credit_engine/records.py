@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -357,7 +358,7 @@ def penalty_facts(row, detail: dict, rules: RuleSet) -> PenaltyFacts:
     return PenaltyFacts(
         split_categories([category]),
         None if amount is None or pd.isna(amount) else float(amount),
-        _day(row["event_date"]),
+        cast(date, _day(row["event_date"])),  # a penalty's decision date is required at ingest
         bool(area) and area in rules.repair.key_areas.value,
         _day(row["end_date"]),
         stated_tier=Tier(row["severity"]) if detail.get(TIER_STATED) and isinstance(row["severity"], str) else None,

@@ -94,7 +94,7 @@ _IN_ORDER = "ORDER BY name, uscc LIMIT :n"
 
 def by_code(conn: Connection, code: str) -> list[Hit]:
     row = conn.execute(text(f"{_COLUMNS} WHERE uscc = :u"), {"u": code}).first()
-    return [Hit(*row, match="code")] if row else []
+    return [Hit(*row, match="code")] if row else []  # type: ignore[misc]  # row: the four _COLUMNS
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def _count(conn: Connection, sql: TextClause, values: dict) -> int:
 
 
 def _labelled(rows, query: str) -> list[Hit]:
-    return [Hit(*row, match="prefix" if (row.name or "").startswith(query) else "contains") for row in rows]
+    return [Hit(*row, match="prefix" if (row.name or "").startswith(query) else "contains") for row in rows]  # type: ignore[misc]  # rows of the four _COLUMNS
 
 
 def _containing_page(conn: Connection, query: str, size: int, offset: int, sizes: dict[str, int]) -> Found:
@@ -172,7 +172,7 @@ def _containing_page(conn: Connection, query: str, size: int, offset: int, sizes
         else []
     )
     if len(rows) < size:
-        rows += conn.execute(
+        rows += conn.execute(  # type: ignore[operator]  # stub: all() is a Sequence; it returns a list
             text(f"SELECT * FROM {sample} AS s ORDER BY name, uscc LIMIT :n OFFSET :o"),
             {**span, "scan": SCAN_NAMES, "n": size - len(rows), "o": max(0, offset - prefixed)},
         ).all()
@@ -216,6 +216,7 @@ def _fuzzy_ranked(conn: Connection, query: str, limit: int, sizes: dict[str, int
     """The codes of the ``limit`` names nearest the query, best first. Candidates hold one of the query's rarest pieces (as many as ``FUZZY_BUDGET`` names hold);
     the ``FUZZY_CANDIDATES`` holding the most of all its pieces are ranked by rapidfuzz. A wrong
     character breaks at most two pieces, so a name that is meant keeps most of the rare ones."""
+    rare: list[str]
     rare, budget = [], 0
     for piece in _rarest(sizes):
         if rare and budget + sizes[piece] > FUZZY_BUDGET:
@@ -247,4 +248,4 @@ def _fuzzy_hits(conn: Connection, chosen: list[str]) -> list[Hit]:
             text(f"{_COLUMNS} WHERE uscc IN :u").bindparams(bindparam("u", expanding=True)), {"u": chosen}
         )
     }
-    return [Hit(*rows[uscc], match="fuzzy") for uscc in chosen]
+    return [Hit(*rows[uscc], match="fuzzy") for uscc in chosen]  # type: ignore[misc]  # rows of the four _COLUMNS

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, cast
 
 import typer
 from rich.console import Console
@@ -346,7 +346,10 @@ def train(
     engine = _current_store()
     labels_until = _day(as_of)
     _say_if_unknown(engine, labels_until, fatal=True)
-    chosen = {"shares": _numbers(shares, 4, "shares"), "thresholds": _numbers(thresholds, 3, "thresholds")}
+    chosen: dict[str, Any] = {
+        "shares": _numbers(shares, 4, "shares"),
+        "thresholds": _numbers(thresholds, 3, "thresholds"),
+    }
     try:
         with console.status(f"training on the spine of {months} months to {labels_until}"), engine.connect() as conn:
             report = lifecycle.train_on_store(conn, settings, labels_until, months, **chosen)
@@ -500,7 +503,7 @@ def grade(
             day,
             champion,
             actor=f"cli:{getpass.getuser()}",
-            compute=engine_name,
+            compute=cast(Literal["pandas", "spark"], engine_name),  # checked above
             partition_size=partition_size,
             progress=advance,
             spark_master=spark_master,
@@ -675,7 +678,9 @@ def audit_verify() -> None:
     settings = get_settings()
     logs = {"audit log": _current_store()}
     reads = settings.read_audit_url
-    if reads != settings.db_url and (not reads.startswith("sqlite") or Path(make_url(reads).database).exists()):
+    if reads != settings.db_url and (
+        not reads.startswith("sqlite") or Path(cast(str, make_url(reads).database)).exists()
+    ):
         logs["audit log of reads"] = make_engine(reads)
     broken = False
     for name, engine in logs.items():

@@ -230,6 +230,7 @@ def decide(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"a {case.kind} is decided {' or '.join(allowed)}, not {body.outcome!r}",
         )
+    done: repair.Decision | objection.Decision
     with case_errors(), write_transaction(conn):
         if case.kind == "repair":
             if body.correction:

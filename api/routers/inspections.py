@@ -260,7 +260,7 @@ class _Sink(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # written bytes-like; len() needs more than Buffer
         self.parts.append(bytes(data))
         self.written += len(data)
         return len(data)

@@ -81,7 +81,7 @@ CATEGORY_TITLES = {
 }
 
 #: The stored category codes of some kinds, as the page shows them (the JSON API keeps the codes).
-CATEGORY_LABELS = {
+CATEGORY_LABELS: dict[str, dict[str | None, str]] = {
     "abnormal": {
         "annual_report": "未按照规定期限公示年度报告",
         "info_not_published": "未在责令的期限内公示有关企业信息",
@@ -287,6 +287,7 @@ def entity(request: Request, uscc: UsccPath, conn: ConnDep, client: PublicDep) -
         return templates.TemplateResponse(
             request, "index.html", {"q": uscc, "found": None, "error": error.message}, status_code=error.status_code
         )
+    assert shown is not None  # _shown gives the entity or an error
     return templates.TemplateResponse(request, "entity.html", {"entity": card(shown)})
 
 
@@ -297,6 +298,7 @@ def _record(conn: Connection, uscc: str | None, ref: str | None) -> tuple[dict |
     shown, error = _shown(conn, uscc)
     if error:
         return None, None
+    assert shown is not None  # _shown gives the entity or an error
     shown_card = card(shown)
     found = next((r for s in shown_card["sections"] for r in s["records"] if r["ref"] == ref), None)
     return shown_card, found

@@ -96,7 +96,7 @@ class AsOf:
         last = np.full(self.n, np.datetime64("NaT"), dtype="datetime64[us]")
         order = np.argsort(self.events(f)[keep], kind="stable")
         last[rows[keep][order]] = self.events(f)[keep][order]  # later events overwrite earlier ones
-        months = (self.day - last) / (30.4375 * DAY)
+        months = (self.day - last) / (30.4375 * DAY)  # type: ignore[operator]  # numpy stub: datetime64 arrays divide by timedelta64
         return np.where(np.isnat(last), NEVER_MONTHS, np.minimum(months, NEVER_MONTHS))
 
     def latest(self, f: pd.DataFrame, values: np.ndarray) -> np.ndarray:
@@ -117,7 +117,7 @@ class AsOf:
 
     def decay(self, f: pd.DataFrame, half_life_years: float) -> np.ndarray:
         """Each fact's weight by its age on the date: halved every ``half_life_years``."""
-        age = (self.day - self.events(f)) / YEAR
+        age = (self.day - self.events(f)) / YEAR  # type: ignore[operator]  # numpy stub: datetime64 arrays divide by timedelta64
         return np.where(np.isnan(age), 0.0, 0.5 ** (np.clip(age, 0, None) / half_life_years))
 
     def current_roles(self) -> pd.DataFrame:
@@ -522,7 +522,7 @@ def _social_rates(v: AsOf) -> dict[str, np.ndarray]:
     return {
         "tax_grade_mean": _ratio(v.count(tax, graded, weights=np.nan_to_num(grade)), v.count(tax, graded)),
         "complaints_per_year": v.count(comp) / v.exposure_years(RATE_YEARS),
-        "complaints_substantiated_rate": _ratio(v.count(comp, heard & eq(comp["extra"], "是")), v.count(comp, heard)),
+        "complaints_substantiated_rate": _ratio(v.count(comp, heard & eq(comp["extra"], "是")), v.count(comp, heard)),  # type: ignore[arg-type]  # numpy stub: heard is a boolean array
         "commitments_broken_rate": _ratio(v.count(com, checked & eq(com["extra"], "未履约")), v.count(com, checked)),
     }
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any, cast
 
 from credit_engine.calendar import CalendarNotCovered, add_months, add_working_days
 from credit_engine.rules.model import PenaltyRules, RuleSet, TierRule
@@ -144,19 +145,19 @@ def _classify(
     party = "natural person" if natural else "legal person"
     if fined and amount is None:
         return Tier.GENERAL, True, limit_id, "general: fine amount unknown, not treated as a small fine"
-    if fined and amount > limit.value:
+    if fined and cast(float, amount) > limit.value:  # fined with no amount returned above
         return (
             Tier.GENERAL,
             True,
             limit_id,
-            f"general: fine {_yuan(amount)} > small-fine limit {_yuan(limit.value)} ({party})",
+            f"general: fine {_yuan(cast(float, amount))} > small-fine limit {_yuan(limit.value)} ({party})",
         )
     rule = limit_id if fined else "penalty.minor_categories"
     return (
         Tier.MINOR,
         True,
         rule,
-        f"minor: only {'、'.join(cats)}" + (f", fine {_yuan(amount)} ({party})" if fined else ""),
+        f"minor: only {'、'.join(cats)}" + (f", fine {_yuan(cast(float, amount))} ({party})" if fined else ""),
     )
 
 
@@ -231,6 +232,7 @@ def judge_penalty(p: PenaltyFacts, rules: RuleSet) -> PenaltyTiering:
     tier, published, rule, reason = _classify(cats, amount, penalty, p.simple_procedure, p.natural_person)
     derived = p.stated_tier is None
     if not derived:
+        assert p.stated_tier is not None
         tier, rule, reason = p.stated_tier, "source", f"{p.stated_tier.value}: tier stated by the issuing authority"
         published = published or tier is not Tier.MINOR
     if p.stated_end is not None:
@@ -238,6 +240,7 @@ def judge_penalty(p: PenaltyFacts, rules: RuleSet) -> PenaltyTiering:
     tier_rule: TierRule = getattr(penalty.tiers, tier.value)
     months = tier_rule.publicity_months.value
     start, counted = _start(p, penalty)
+    end: date | None
     if p.stated_end is not None:
         end, longer = p.stated_end, None
         period = f"published until {end.isoformat()}, the end stated by the issuing authority (公示截止期)"
@@ -246,7 +249,7 @@ def judge_penalty(p: PenaltyFacts, rules: RuleSet) -> PenaltyTiering:
         longer = lengthened_end(cats, end, p.restriction_until, penalty)
         end = longer or end
         period = (
-            f"published until {end.isoformat()}, the end of its restriction (longer than the tier's {months} months)"
+            f"published until {cast(date, end).isoformat()}, the end of its restriction (longer than the tier's {months} months)"
             if longer
             else f"published {months} months until {end.isoformat()}, {counted}"
             if end
@@ -285,7 +288,7 @@ def tier_penalty(
     key_area: bool,
     rules: RuleSet,
     restriction_until: date | None = None,
-    **stated: object,
+    **stated: Any,
 ) -> PenaltyTiering:
     """``judge_penalty`` from its parts; ``stated`` takes the other fields of ``PenaltyFacts``."""
     return judge_penalty(

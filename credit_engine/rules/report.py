@@ -5,6 +5,7 @@ show``, ``GET /v1/rules``)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -33,7 +34,7 @@ def _walk(node: BaseModel, path: str):
     if isinstance(node, Tagged):
         fields = type(node).model_fields
         if "value" in fields:
-            value = node.value
+            value = cast(Any, node).value  # the Tagged subclasses with a value field
         else:  # a record of several fields (a reason, a bar, a citation): its own fields are its value
             value = {k: _plain(getattr(node, k)) for k in fields if k not in ("tag", "note", "source", "basis")}
         yield {

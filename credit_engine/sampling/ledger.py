@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -46,7 +48,7 @@ class StoredPlan:
 
 
 def terms_of(plan: Plan) -> Terms:
-    return resolve(plan.policy_id, plan.as_of, plan.ratios, plan.key_area)
+    return resolve(plan.policy_id, plan.as_of, cast(Mapping[str, float], plan.ratios), plan.key_area)
 
 
 # ------------------------------------------------------------------------------------------ plans
@@ -110,7 +112,7 @@ def list_plans(conn: Connection, limit: int = 50, offset: int = 0, published_onl
 # -------------------------------------------------------------------------------------- inspectors
 
 
-def upsert_inspectors(conn: Connection, pool: list[Inspector], actor: str, client: str | None = None) -> int:
+def upsert_inspectors(conn: Connection, pool: Sequence[Inspector], actor: str, client: str | None = None) -> int:
     """Add inspectors or replace them by code (a departed inspector is kept, ``active = false``)."""
     moment = now_utc()
     frame = pd.DataFrame(

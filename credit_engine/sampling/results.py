@@ -65,7 +65,7 @@ class Checked:
 def check(conn: Connection, results: list[InspectionResult], today: date) -> tuple[list[Checked], list[Problem]]:
     """Validate every row against the identifiers, the vocabularies and the draws."""
     codes = [classify_code(r.uscc) for r in results]
-    known = dict(
+    known: dict[str, str | None] = dict(
         conn.execute(
             text("SELECT uscc, name FROM entity WHERE uscc IN :u").bindparams(bindparam("u", expanding=True)),
             {"u": sorted({c.value for c in codes}) or [""]},

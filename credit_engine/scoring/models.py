@@ -5,6 +5,8 @@ scorecard with PDO points (the interpretable check). Both are scikit-learn class
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -172,7 +174,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             )
         self.rounds_ = self.booster_.current_iteration()
         cx, cy, cw = calibration if calibration is not None else (X, y, sample_weight)
-        raw = _logit(self.booster_.predict(self._matrix(_frame(cx)))).reshape(-1, 1)
+        raw = _logit(self.booster_.predict(self._matrix(_frame(cx)))).reshape(-1, 1)  # type: ignore[arg-type]  # lightgbm stub: a dense matrix predicts an array
         self.calibrator_ = LogisticRegression().fit(raw, _check_binary(cy), sample_weight=cw)
         return self
 
@@ -211,8 +213,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def _predict(self, X: pd.DataFrame | np.ndarray, **kwargs: bool) -> np.ndarray:
         matrix = self._matrix(X)
-        threads = {"num_threads": 1} if len(matrix) < FEW_ROWS else {}
-        return self.booster_.predict(matrix, **threads, **kwargs)
+        threads: dict[str, Any] = {"num_threads": 1} if len(matrix) < FEW_ROWS else {}
+        return self.booster_.predict(matrix, **threads, **kwargs)  # type: ignore[return-value]  # lightgbm stub: a dense matrix predicts an array
 
     def raw_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """LightGBM's own probability of a problem, before calibration (1-D)."""

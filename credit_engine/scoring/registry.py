@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -84,7 +84,7 @@ def _experiment_id(settings: Settings) -> str:
 def _python_model(model: RiskModel, cutoffs: CutOffs):
     import mlflow.pyfunc
 
-    class CreditRiskModel(mlflow.pyfunc.PythonModel):
+    class CreditRiskModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]  # mlflow's lazily imported pyfunc
         """Calibrated probability of a problem at the next inspection, from the feature frame."""
 
         def __init__(self) -> None:
@@ -158,6 +158,7 @@ def load_version(settings: Settings, version: str) -> Champion:
     mlflow = _mlflow(settings)
     loaded = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}").unwrap_python_model()
     run_id = client(settings).get_model_version(MODEL_NAME, version).run_id
+    assert run_id is not None  # every version here is registered from a training run
     return Champion(version, loaded.model, loaded.cutoffs, run_id, run_metrics(settings, run_id))
 
 
@@ -187,7 +188,7 @@ def versions(settings: Settings, model_name: str = MODEL_NAME) -> list[dict]:
                 "aliases": list(v.aliases),
                 "run_id": v.run_id,
                 "created": v.creation_timestamp,
-                "metrics": run_metrics(settings, v.run_id),
+                "metrics": run_metrics(settings, cast(str, v.run_id)),  # registered from a run
             }
         )
     return out
@@ -199,9 +200,9 @@ def gate(settings: Settings, version: str) -> list[str]:
     if champion is None or champion == version:
         return []
     c = client(settings)
-    run = c.get_run(c.get_model_version(MODEL_NAME, version).run_id)
+    run = c.get_run(cast(str, c.get_model_version(MODEL_NAME, version).run_id))  # registered from a run
     mine, params = run.data.metrics, run.data.params
-    theirs = run_metrics(settings, c.get_model_version(MODEL_NAME, champion).run_id)
+    theirs = run_metrics(settings, cast(str, c.get_model_version(MODEL_NAME, champion).run_id))
     reasons = []
     if params.get("compared_with_champion") != champion:
         reasons.append(
@@ -280,6 +281,7 @@ def report(settings: Settings, version: str) -> dict:
         found = c.get_model_version(MODEL_NAME, version)
     except MlflowException as exc:
         raise LookupError(f"no version {version} of {MODEL_NAME}") from exc
+    assert found.run_id is not None  # every version here is registered from a training run
     run = c.get_run(found.run_id)
     files = [a.path for folder in ("reports", "plots") for a in c.list_artifacts(found.run_id, folder)]
     return {

@@ -10,6 +10,7 @@ whole procedure, choice included, on rows it never saw.
 from __future__ import annotations
 
 from itertools import product
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +24,9 @@ STORE_GRID = (
     {"num_leaves": 31, "min_child_samples": 200, "reg_lambda": 5.0},
     {"num_leaves": 7, "min_child_samples": 300, "reg_lambda": 0.0},
 )
-STORE_BASE = {"learning_rate": 0.05, "n_estimators": 600, "colsample": 0.8}
+STORE_BASE: dict[str, Any] = {"learning_rate": 0.05, "n_estimators": 600, "colsample": 0.8}
 #: One thread: on a table of thousands of rows starting a thread team costs more than it saves.
-TABLE_BASE = {"learning_rate": 0.05, "n_estimators": 1000, "colsample": 0.7, "threads": 1}
+TABLE_BASE: dict[str, Any] = {"learning_rate": 0.05, "n_estimators": 1000, "colsample": 0.7, "threads": 1}
 
 
 def table_grid(rows: int) -> list[dict]:

@@ -101,7 +101,7 @@ def _stand_in(exc: UnicodeDecodeError) -> tuple[str, int]:
 
 #: Reads a file's bad bytes as ``UNDECODABLE`` (the rows holding them are refused).
 STAND_IN = "credit_engine_undecodable"
-codecs.register_error(STAND_IN, _stand_in)
+codecs.register_error(STAND_IN, _stand_in)  # type: ignore[arg-type]  # typeshed: a decoding handler gets UnicodeDecodeError
 
 
 class _Repaired(io.RawIOBase):
@@ -153,7 +153,7 @@ def _marking(bad: list[int], base: list[int]) -> str:
             raise exc
         return UNDECODABLE * (exc.end - exc.start), exc.end
 
-    codecs.register_error(name, mark)
+    codecs.register_error(name, mark)  # type: ignore[arg-type]  # typeshed: a decoding handler gets UnicodeDecodeError
     return name
 
 
@@ -161,6 +161,7 @@ def scan(path: Path) -> Scan:
     """Hash the file and settle its encoding in one pass of bounded memory (a second pass, only
     for files that are not UTF-8, checks GB18030). A UTF-8 file with a few stray bytes stays
     UTF-8, their offsets noted: their rows are refused, the rest read (``CLEARLY_UTF8``)."""
+    bad: list[int]
     digest, size, bom, bad, base = hashlib.sha256(), 0, False, [], [0]
     utf8 = codecs.getincrementaldecoder("utf-8")(errors=_marking(bad, base))
     with path.open("rb") as fh:
@@ -250,7 +251,7 @@ def _csv_header(text: str) -> list[str]:
     return [cell.strip() for cell in line]
 
 
-def _open(table: RawTable) -> io.BufferedReader:
+def _open(table: RawTable) -> io.BufferedReader | _Repaired:
     fh = table.path.open("rb")
     fh.seek(3 if table.bom else 0)
     if table.bad_bytes:

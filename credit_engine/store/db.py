@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
@@ -26,6 +27,7 @@ def make_engine(url: str, connections: int | None = None) -> Engine:
     pool = {"pool_size": connections, "max_overflow": connections} if connections and not in_memory else {}
     if sqlite:
         if not in_memory:
+            assert parsed.database is not None  # in_memory covers None
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -65,7 +67,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 @cache
 def head_revision() -> str:
     """The revision of this code's newest migration: a store at any other is not ready for it."""
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    return cast(str, ScriptDirectory(str(MIGRATIONS)).get_current_head())  # the migrations have one head
 
 
 def current_revision(engine: Engine) -> str | None:

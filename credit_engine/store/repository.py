@@ -78,7 +78,7 @@ def _cells(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple]:
     for col in columns:
         s = frame[col]
         values = s.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(s) else s
-        out.append(np.where(s.isna().to_numpy(), None, values.to_numpy(dtype=object)).tolist())
+        out.append(np.where(s.isna().to_numpy(), None, values.to_numpy(dtype=object)).tolist())  # type: ignore[attr-defined]  # numpy stub: 3-argument where is an array
     return list(zip(*out, strict=True)) if out else []
 
 
@@ -112,6 +112,7 @@ class Store:
         if on_conflict:
             target = f"stage_{table}"
             self.conn.exec_driver_sql(f"CREATE TEMP TABLE {target} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+        assert self.conn.connection.driver_connection is not None  # a live connection has its driver's
         cursor = self.conn.connection.driver_connection.cursor()
         payload = _copy_csv(frame)
         with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:

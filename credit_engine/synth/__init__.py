@@ -119,7 +119,7 @@ def _damage(
     elif t.kind == "inspection":
         defects.choose_bad_lines(t, rng, log)
     elif t.kind == "registration":
-        defects.spell_statuses(t, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]), log)
+        defects.spell_statuses(t, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]), log)  # type: ignore[attr-defined]  # numpy stub: default_rng's SeedSequence spawns
     if t.uscc:
         defects.corrupt_uscc(t, rng, world.entities["pilot"].to_numpy(), org, regno, log)
     defects.format_dates(t, rng, log, no_period=t.kind == "penalty_v2")

@@ -90,6 +90,7 @@ def corrupt_uscc(
     t: Table, rng: np.random.Generator, pilot: np.ndarray, org: np.ndarray, regno: np.ndarray, log: Counter
 ) -> None:
     """Defects 1–4 on the USCC column: case/spaces, old codes, placeholders, masks."""
+    assert t.uscc is not None  # called for tables with a USCC column only
     col = t.columns[t.uscc]
     base = (t.entity >= 0) & ~pilot[np.maximum(t.entity, 0)] & present(col)
     free = base.copy()
@@ -119,7 +120,7 @@ def corrupt_uscc(
         log[name] += len(rows)
     log["uscc_pilot"] += int((pilot[np.maximum(t.entity, 0)] & (t.entity >= 0)).sum())
     if t.kind in TYPO_KINDS:
-        mistype_uscc(t, free, log, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]))
+        mistype_uscc(t, free, log, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]))  # type: ignore[attr-defined]  # numpy stub: default_rng's SeedSequence spawns
 
 
 def _mistyped(code: str, how: str, rng: np.random.Generator) -> str:
@@ -140,6 +141,7 @@ def mistype_uscc(t: Table, free: np.ndarray, log: Counter, rng: np.random.Genera
     and names the entity by its check character, or by one character or a transposition with the
     row's name beside it; ``uscc_typo_unnamed`` blanks the name, so that the row must wait. A
     separate random stream: the other defects of the file stay as they were."""
+    assert t.uscc is not None  # called from corrupt_uscc
     col = t.columns[t.uscc]
     name = next((c for c in NAME_COLUMNS if c in t.columns), None)
     if name is None:

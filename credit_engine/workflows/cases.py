@@ -13,6 +13,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
@@ -86,11 +87,14 @@ def check_open(
             "at once: file again once one is decided"
         )
     if client is not None:
-        mine = conn.execute(
-            select(func.count())
-            .select_from(CreditCase)
-            .where(CreditCase.client == client, CreditCase.status == PENDING)
-        ).scalar()
+        mine = cast(
+            int,  # a count is never NULL
+            conn.execute(
+                select(func.count())
+                .select_from(CreditCase)
+                .where(CreditCase.client == client, CreditCase.status == PENDING)
+            ).scalar(),
+        )
         if mine >= limits.per_client:
             raise TooManyOpen(
                 f"{mine} cases filed from this address are pending, the most one address may have "

@@ -195,6 +195,7 @@ def decide(
     fact = cases.current_fact(conn, case.uscc, case.fact_key)
     still_open = cases.pending_on_fact(conn, case.fact_key, "objection")
     unmark = [] if still_open else [OBJECTION_FLAG]
+    assert case.decision is not None  # decide() sets it
     history = {"objection": {"ticket": ticket, "outcome": outcome, "decided_on": case.decision["decided_on"]}}
     changes: dict = {}
     add: list[str] = []

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select, update
 from credit_engine.calendar import add_months
 from credit_engine.records import Publicity, end_of_day, penalty_tiering, publicity_on
 from credit_engine.rules import RuleSet, province_of, rules_for
+from credit_engine.rules.model import OptionalRule, Rule
 from credit_engine.rules.penalty import split_categories
 from credit_engine.scoring import registry
 from credit_engine.store.models import CreditCase, Fact
@@ -187,7 +188,7 @@ def _period(fact: dict, detail: dict, filed_on: date, rules: RuleSet) -> tuple[C
             end,
         )
     if kind == "serious":
-        rule = rules.serious_list.early_removal_after_years
+        rule: OptionalRule[int] | Rule[int] = rules.serious_list.early_removal_after_years
         years = rule.value
         end = add_months(fact["event_date"], 12 * rules.serious_list.publicity_years.value)
         if years is None:
@@ -608,6 +609,7 @@ def decide(
     related: list[str] = []
     if approve:
         fact = cases.current_fact(conn, case.uscc, case.fact_key)
+        assert case.decision is not None  # decide() sets it
         history = {"ticket": ticket, "approved_on": case.decision["decided_on"], "by": actor, "reasons": reasons}
         version = effects.new_version(conn, fact, moment, status="repaired", detail={"repair": history})
         related = _repair_related_inspections(conn, fact, case.filed_on, moment, history)

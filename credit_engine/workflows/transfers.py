@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, String, bindparam, text
+from sqlalchemy import BindParameter, Connection, Date, DateTime, String, bindparam, text
 
 from credit_engine.calendar import add_months
 from credit_engine.records import end_of_day
@@ -72,7 +73,7 @@ def transfers_due(conn: Connection, as_of: date, regions: tuple[str, ...] = ()) 
     latest = add_months(as_of + timedelta(days=days + 1), -12 * years)
     within = [f"e.region_code LIKE :r{i}" for i in range(len(regions))]
     sql = _DUE.format(regions=f"AND ({' OR '.join(within)})" if within else "")
-    typed = [
+    typed: list[BindParameter[Any]] = [
         bindparam("latest", type_=Date),
         bindparam("day", type_=Date),
         bindparam("cut", type_=DateTime),
