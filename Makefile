@@ -40,14 +40,15 @@ test: $(TEST_STAMP) browser java
 test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -q -n 2 -m "$(FAST)"
 
+# Both, clean; .ci/run runs it before the tests.
 lint: style types
 
-# ruff's lint and format check: clean, and run by .ci/run before the tests.
+# ruff's lint and format check.
 style: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# mypy with the pydantic plugin (not yet clean: CHANGELOG.md says how far it is).
+# mypy with the pydantic plugin.
 types: $(TEST_STAMP)
 	$(VENV)/bin/mypy
 
