@@ -16,8 +16,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-#: The PostgreSQL advisory lock that serialises appends to the chain.
-CHAIN_LOCK = 0x61756469
+#: PostgreSQL's advisory locks are the database's, not the schema's: every key is taken with the
+#: schema's name in it, so two stores in one database (tests, tenants) never wait for, or deadlock
+#: with, each other (the names lock of one and the chain lock of another did).
+SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':' || %s))"
+#: The advisory lock that serialises appends to the chain.
+CHAIN_LOCK = "audit-chain"
 FIELDS = ("at", "actor", "action", "target", "detail_json", "client")
 
 
@@ -38,7 +42,7 @@ def stamp_text(value: object) -> str:
 def append(conn: Connection, values: tuple[str, str, str, str | None, str | None, str | None]) -> None:
     """Insert one audit row, chained to the last one. ``values`` are ``FIELDS`` in order, ``at`` as text."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK,))
+        conn.exec_driver_sql(SCHEMA_LOCK, (CHAIN_LOCK,))
         prev = conn.exec_driver_sql("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1").scalar()
         conn.exec_driver_sql(
             "INSERT INTO audit_log (at, actor, action, target, detail_json, client, prev_hash, row_hash) "

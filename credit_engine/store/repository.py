@@ -31,8 +31,10 @@ DECIDED_STATUSES = ("repaired", "removed")
 DECIDED_FLAGS = (OBJECTION_FLAG, OBJECTION_KEPT_FLAG)
 DECIDED_DETAIL = ("repair", "objection")
 ALIAS_KEY = ("alias_kind", "alias", "uscc")
-#: The PostgreSQL advisory lock that serialises writers of entity names and their pieces.
-NAMES_LOCK = 0x6E616D65
+#: The PostgreSQL advisory lock that serialises writers of entity names and their pieces (taken
+#: with the schema's name in it, ``audit.SCHEMA_LOCK``).
+NAMES_LOCK = "names"
+SCHEMA_LOCK = audit_chain.SCHEMA_LOCK
 
 
 def now_utc() -> datetime:
@@ -164,7 +166,7 @@ class Store:
         advisory lock per content hash on PostgreSQL; on SQLite, taking the one write lock now,
         before anything is read (a write after a read could fail instead of waiting)."""
         if self.postgres:
-            self.conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (sha256,))
+            self.conn.exec_driver_sql(SCHEMA_LOCK, (sha256,))
         else:
             self.conn.exec_driver_sql("UPDATE source_file SET id = id WHERE 0 = 1")
 
@@ -229,7 +231,7 @@ class Store:
         if entities.empty:
             return
         if self.postgres:  # another ingest's names must not change between reading and writing them
-            self.conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({NAMES_LOCK})")
+            self.conn.exec_driver_sql(SCHEMA_LOCK, (NAMES_LOCK,))
         usccs = sorted(set(entities["uscc"]))
         before = self.names_of(usccs)
         frame = entities.assign(updated_at=stamp(moment))
